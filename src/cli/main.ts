@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { TinymorphError } from '../errors.js';
+import { registerDemo } from './commands/demo.js';
+import { registerGenerate } from './commands/generate.js';
+import { registerInspect } from './commands/inspect.js';
+import { registerPerplexity } from './commands/perplexity.js';
+import { registerTokenize } from './commands/tokenize.js';
+
+/** The `tinymorph` command: thin wrappers over the library; user mistakes end as one line and exit code 1 (2 for bad flags). */
+const program = new Command('tinymorph')
+  .description('a language model you can look into and steer: runtime with hook points, generation, evaluation')
+  .version('0.1.0')
+  .exitOverride()
+  .showSuggestionAfterError();
+registerDemo(program);
+registerGenerate(program);
+registerTokenize(program);
+registerInspect(program);
+registerPerplexity(program);
+for (const cmd of program.commands) cmd.exitOverride();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    // Commander has already printed its one-line message (or the help text).
+    process.exitCode = e.exitCode === 0 ? 0 : 2;
+  } else if (e instanceof TinymorphError) {
+    process.stderr.write(`tinymorph: ${e.message}\n`);
+    process.exitCode = 1;
+  } else {
+    throw e;
+  }
+}

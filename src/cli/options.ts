@@ -1,0 +1,43 @@
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import type { LoadedModel } from '../model/load-model.js';
+import { loadModel } from '../model/load-model.js';
+import { setActiveBackend } from '../tensor/backend-registry.js';
+
+/** Options every model-using command takes. */
+export interface ModelOptions {
+  model?: string;
+  tokenizer?: string;
+  backend?: string;
+}
+
+export function addModelOptions(cmd: Command): Command {
+  return cmd
+    .option('--model <file>', 'llama2.c model file (default: the embedded stories260K)')
+    .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: the embedded tok512)')
+    .option('--backend <name>', 'kernel backend (default: $TINYMORPH_BACKEND or the fastest available)');
+}
+
+export function loadFromOptions(o: ModelOptions): LoadedModel {
+  if (o.backend) setActiveBackend(o.backend);
+  return loadModel({ model: o.model, tokenizer: o.tokenizer });
+}
+
+/** Commander argument parsers that reject bad numbers with a one-line message. */
+export function parseInteger(min: number): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}`);
+    return n;
+  };
+}
+
+export function parseNumber(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new InvalidArgumentError('expected a number');
+  return n;
+}
+
+export function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}

@@ -1,0 +1,55 @@
+/**
+ * Typed errors. Every failure a user can cause (a bad file, a bad flag, a bad request) is one of
+ * these classes: a stable `code`, and a message that names the file/field and the values that
+ * were wrong. The CLI prints `message` as one line; the server maps them to OpenAI's error JSON.
+ */
+export class TinymorphError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** A model file (llama2.c .bin, safetensors, …) that is truncated, inconsistent or not what it claims. */
+export class ModelFileError extends TinymorphError {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super('model_file', `${file}: ${problem}`);
+  }
+}
+
+/** A tokenizer file that cannot be read. */
+export class TokenizerFileError extends TinymorphError {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super('tokenizer_file', `${file}: ${problem}`);
+  }
+}
+
+/** Tensor shapes that do not agree. */
+export class ShapeError extends TinymorphError {
+  constructor(message: string) {
+    super('shape', message);
+  }
+}
+
+/** A hook name that the model does not have. */
+export class UnknownHookError extends TinymorphError {
+  constructor(name: string, hint: string) {
+    super('unknown_hook', `unknown hook point "${name}" (${hint})`);
+  }
+}
+
+/** A bad argument to a library call or CLI command (out-of-range value, missing input). */
+export class UsageError extends TinymorphError {
+  constructor(message: string) {
+    super('usage', message);
+  }
+}

@@ -1,0 +1,50 @@
+import type { LlamaConfig } from './llama-config.js';
+import { kvDim } from './llama-config.js';
+
+/**
+ * Activation buffers for one forward call, reused across calls (as run.c's RunState) and grown only
+ * when a call processes more tokens than any call before it. Shapes in tokens T:
+ */
+export class ForwardWorkspace {
+  tokens = 0;
+  x = new Float32Array(0); // [T, dim] residual stream
+  xb = new Float32Array(0); // [T, dim] normed input / attention output projection
+  q = new Float32Array(0); // [T, dim]
+  k = new Float32Array(0); // [T, kvDim]
+  v = new Float32Array(0); // [T, kvDim]
+  z = new Float32Array(0); // [T, dim] attention output before wo
+  h1 = new Float32Array(0); // [T, hidden] gate, then swiglu output
+  h3 = new Float32Array(0); // [T, hidden] up
+  logits = new Float32Array(0); // [T, vocab]
+  positions = new Int32Array(0); // [T]
+  lastRows = new Float32Array(0); // [T, dim] final-normed last token of each row
+  scores: Float32Array;
+  pattern = new Float32Array(0); // [T, nHeads, keyLen] only when hook_pattern listens
+
+  constructor(private readonly c: LlamaConfig) {
+    this.scores = new Float32Array(c.seqLen);
+  }
+
+  ensure(tokens: number): void {
+    if (tokens <= this.tokens) return;
+    const c = this.c;
+    const T = Math.max(tokens, Math.ceil(this.tokens * 1.5));
+    this.tokens = T;
+    this.x = new Float32Array(T * c.dim);
+    this.xb = new Float32Array(T * c.dim);
+    this.q = new Float32Array(T * c.dim);
+    this.k = new Float32Array(T * kvDim(c));
+    this.v = new Float32Array(T * kvDim(c));
+    this.z = new Float32Array(T * c.dim);
+    this.h1 = new Float32Array(T * c.hiddenDim);
+    this.h3 = new Float32Array(T * c.hiddenDim);
+    this.logits = new Float32Array(T * c.vocabSize);
+    this.positions = new Int32Array(T);
+    this.lastRows = new Float32Array(T * c.dim);
+  }
+
+  ensurePattern(size: number): Float32Array {
+    if (this.pattern.length < size) this.pattern = new Float32Array(size);
+    return this.pattern;
+  }
+}

@@ -1,0 +1,61 @@
+import { UsageError } from '../errors.js';
+import type { KVCache } from './kv-cache.js';
+import type { LlamaModel } from './llama-model.js';
+import type { GenerationRequest, GenerationResult, TokenEvent } from './generation-row.js';
+import { GenerationRow } from './generation-row.js';
+import { Sampler } from './sampling/sampler.js';
+import type { Tokenizer } from './tokenizer.js';
+
+export type { FinishReason, GeneratedToken, GenerationRequest, GenerationResult, TokenEvent } from './generation-row.js';
+
+/**
+ * Generates for several requests at once: every prompt is prefilled in one batched forward pass
+ * (rows of different lengths), then each step decodes one token for every unfinished row in a
+ * single forward over the KV cache. Each request has its own sampling settings, seed and stop
+ * sequences, so its text does not depend on what else is in the batch.
+ */
+export function generate(
+  model: LlamaModel,
+  tokenizer: Tokenizer,
+  requests: readonly GenerationRequest[],
+  onToken?: (e: TokenEvent) => void,
+): GenerationResult[] {
+  if (requests.length === 0) return [];
+  const rows = requests.map((r, i) => new GenerationRow(i, r, tokenizer));
+  const seqLen = model.config.seqLen;
+  for (const row of rows) {
+    if (row.promptIds.length === 0) throw new UsageError(`request ${row.request}: the prompt has no tokens`);
+    if (row.promptIds.length >= seqLen) {
+      throw new UsageError(`request ${row.request}: the prompt has ${row.promptIds.length} tokens; the model's context is ${seqLen}`);
+    }
+    if (!Number.isInteger(row.maxTokens) || row.maxTokens < 1) throw new UsageError(`request ${row.request}: maxTokens must be a positive integer, got ${row.maxTokens}`);
+  }
+  const capacity = Math.min(seqLen, Math.max(...rows.map((r) => r.promptIds.length + r.maxTokens)));
+  const cache = model.newCache(rows.length, capacity);
+  const sampler = new Sampler(model.config.vocabSize);
+  let inputs: (number[] | undefined)[] = rows.map((r) => r.promptIds);
+  while (inputs.some((x) => x !== undefined)) inputs = step(model, cache, sampler, rows, inputs, onToken);
+  return rows.map((r) => r.result());
+}
+
+/** One forward over the pending inputs, one sampled token per row; returns the next inputs. */
+function step(
+  model: LlamaModel,
+  cache: KVCache,
+  sampler: Sampler,
+  rows: GenerationRow[],
+  inputs: (number[] | undefined)[],
+  onToken?: (e: TokenEvent) => void,
+): (number[] | undefined)[] {
+  const vocab = model.config.vocabSize;
+  const out = model.forward(cache, inputs);
+  const next: (number[] | undefined)[] = new Array(rows.length).fill(undefined);
+  for (let s = 0; s < out.rows.length; s++) {
+    const row = rows[out.rows[s]];
+    const sampled = sampler.sample(out.logits.subarray(s * vocab, (s + 1) * vocab), row.params, row.counts, row.rng);
+    const text = row.accept(sampled, cache.lengths[out.rows[s]] < cache.capacity);
+    onToken?.({ request: row.request, token: sampled, text });
+    if (!row.finishReason) next[out.rows[s]] = [sampled.token];
+  }
+  return next;
+}

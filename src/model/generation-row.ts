@@ -1,0 +1,114 @@
+import { randomInt } from 'node:crypto';
+import type { TokenLogprob } from './sampling/logprobs.js';
+import { Prng } from './sampling/prng.js';
+import type { SamplingParams } from './sampling/sampling-params.js';
+import { validateSamplingParams } from './sampling/sampling-params.js';
+import { TokenCounts } from './sampling/token-counts.js';
+import { StopSequenceFilter } from './stop-sequences.js';
+import type { Tokenizer } from './tokenizer.js';
+import { StreamingTokenDecoder } from './utf8-stream-decoder.js';
+
+export interface GenerationRequest {
+  /** Text (encoded with BOS, as llama2.c does) or token ids used as they are. */
+  prompt: string | readonly number[];
+  /** New tokens to generate at most (OpenAI `max_tokens`). Default 256. */
+  maxTokens?: number;
+  sampling?: Partial<SamplingParams>;
+  /** PRNG seed: the same seed, prompt and settings give the same text. Default: random. */
+  seed?: number;
+  /** Stop sequences; the text ends just before the first one. */
+  stop?: readonly string[];
+  /** End at the model's BOS/EOS token (llama2.c starts every story with BOS). Default true. */
+  stopAtEndOfText?: boolean;
+}
+
+export type FinishReason = 'stop' | 'length';
+
+export interface GeneratedToken extends TokenLogprob {
+  /** Alternatives (most likely first) when `sampling.logprobs` > 0. */
+  top: TokenLogprob[];
+}
+
+/** One streamed step of one request: the sampled token and the text it released (possibly ''). */
+export interface TokenEvent {
+  request: number;
+  token: GeneratedToken;
+  text: string;
+}
+
+export interface GenerationResult {
+  text: string;
+  tokens: number[];
+  promptTokens: number;
+  logprobs: GeneratedToken[];
+  finishReason: FinishReason;
+}
+
+/** Per-request state of a generation: sampling settings, history, PRNG and streaming text. */
+export class GenerationRow {
+  readonly params: SamplingParams;
+  readonly promptIds: number[];
+  readonly maxTokens: number;
+  readonly rng: Prng;
+  readonly counts: TokenCounts;
+  readonly tokens: number[] = [];
+  readonly logprobs: GeneratedToken[] = [];
+  text = '';
+  finishReason: FinishReason | undefined;
+  private readonly decoder: StreamingTokenDecoder;
+  private readonly stops: StopSequenceFilter;
+  private readonly stopAtEndOfText: boolean;
+
+  constructor(
+    readonly request: number,
+    req: GenerationRequest,
+    private readonly tokenizer: Tokenizer,
+  ) {
+    this.params = validateSamplingParams(req.sampling ?? {});
+    this.promptIds = typeof req.prompt === 'string' ? tokenizer.encode(req.prompt) : [...req.prompt];
+    this.maxTokens = req.maxTokens ?? 256;
+    this.rng = new Prng(req.seed ?? randomInt(2 ** 31));
+    this.counts = new TokenCounts(tokenizer.vocabSize);
+    this.counts.addPrompt(this.promptIds);
+    const last = this.promptIds[this.promptIds.length - 1] ?? -1;
+    this.decoder = new StreamingTokenDecoder(tokenizer, last);
+    this.stops = new StopSequenceFilter(req.stop ?? []);
+    this.stopAtEndOfText = req.stopAtEndOfText ?? true;
+  }
+
+  /** Records a sampled token; returns the text it releases. Sets finishReason when the row is done. */
+  accept(token: GeneratedToken, roomLeft: boolean): string {
+    if (this.stopAtEndOfText && (token.token === this.tokenizer.bosId || token.token === this.tokenizer.eosId)) {
+      return this.finish('stop', this.decoder.flush());
+    }
+    this.tokens.push(token.token);
+    this.logprobs.push(token);
+    this.counts.addGenerated(token.token);
+    const { emit, stopped } = this.stops.push(this.decoder.push(token.token));
+    this.text += emit;
+    if (stopped) {
+      this.finishReason = 'stop';
+      return emit;
+    }
+    if (this.tokens.length >= this.maxTokens || !roomLeft) return emit + this.finish('length', this.decoder.flush());
+    return emit;
+  }
+
+  result(): GenerationResult {
+    return {
+      text: this.text,
+      tokens: this.tokens,
+      promptTokens: this.promptIds.length,
+      logprobs: this.logprobs,
+      finishReason: this.finishReason ?? 'length',
+    };
+  }
+
+  private finish(reason: FinishReason, tail: string): string {
+    const { emit, stopped } = this.stops.push(tail);
+    const rest = stopped ? emit : emit + this.stops.flush();
+    this.text += rest;
+    this.finishReason = stopped ? 'stop' : reason;
+    return rest;
+  }
+}

@@ -1,0 +1,183 @@
+import type { AttentionArgs, Backend } from './backend.js';
+
+/**
+ * Plain-TypeScript kernels: the correctness reference every faster backend is tested against.
+ * Straight loops as in llama2.c run.c; the only liberty is a 4-way unrolled dot product.
+ */
+
+function dot(a: Float32Array, aOff: number, b: Float32Array, bOff: number, n: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 3 < n; i += 4) {
+    s0 += a[aOff + i] * b[bOff + i];
+    s1 += a[aOff + i + 1] * b[bOff + i + 1];
+    s2 += a[aOff + i + 2] * b[bOff + i + 2];
+    s3 += a[aOff + i + 3] * b[bOff + i + 3];
+  }
+  for (; i < n; i++) s0 += a[aOff + i] * b[bOff + i];
+  return s0 + s1 + (s2 + s3);
+}
+
+function matmul(out: Float32Array, x: Float32Array, w: Float32Array, rows: number, n: number, d: number): void {
+  // Weight row outermost: each row of w is read once per call and reused for every input row.
+  for (let o = 0; o < d; o++) {
+    const wOff = o * n;
+    for (let r = 0; r < rows; r++) out[r * d + o] = dot(x, r * n, w, wOff, n);
+  }
+}
+
+function rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, rows: number, size: number, eps: number): void {
+  for (let r = 0; r < rows; r++) {
+    const off = r * size;
+    let ss = 0;
+    for (let i = 0; i < size; i++) ss += x[off + i] * x[off + i];
+    const scale = 1 / Math.sqrt(ss / size + eps);
+    for (let i = 0; i < size; i++) out[off + i] = weight[i] * (scale * x[off + i]);
+  }
+}
+
+function rope(x: Float32Array, positions: Int32Array, rows: number, width: number, headSize: number, cosSin: Float32Array): void {
+  const half = headSize / 2;
+  for (let r = 0; r < rows; r++) {
+    const tab = positions[r] * half * 2;
+    const off = r * width;
+    for (let i = 0; i < width; i += 2) {
+      const j = tab + (i % headSize);
+      const c = cosSin[j];
+      const s = cosSin[j + 1];
+      const v0 = x[off + i];
+      const v1 = x[off + i + 1];
+      x[off + i] = v0 * c - v1 * s;
+      x[off + i + 1] = v0 * s + v1 * c;
+    }
+  }
+}
+
+function swiglu(gate: Float32Array, up: Float32Array, len: number): void {
+  for (let i = 0; i < len; i++) {
+    const g = gate[i];
+    gate[i] = (g / (1 + Math.exp(-g))) * up[i];
+  }
+}
+
+function addInPlace(x: Float32Array, y: Float32Array, len: number): void {
+  for (let i = 0; i < len; i++) x[i] += y[i];
+}
+
+function softmax(x: Float32Array, offset: number, len: number): void {
+  let max = -Infinity;
+  for (let i = 0; i < len; i++) if (x[offset + i] > max) max = x[offset + i];
+  let sum = 0;
+  for (let i = 0; i < len; i++) {
+    const e = Math.exp(x[offset + i] - max);
+    x[offset + i] = e;
+    sum += e;
+  }
+  const inv = 1 / sum;
+  for (let i = 0; i < len; i++) x[offset + i] *= inv;
+}
+
+/** Softmaxed scores of one query head against keys 0..pos, written to dst[dstOff..]. */
+function headScores(
+  dst: Float32Array,
+  dstOff: number,
+  q: Float32Array,
+  qOff: number,
+  keys: Float32Array,
+  kvHeadOff: number,
+  kvDim: number,
+  headSize: number,
+  pos: number,
+): void {
+  const scale = 1 / Math.sqrt(headSize);
+  for (let k = 0; k <= pos; k++) dst[dstOff + k] = dot(q, qOff, keys, k * kvDim + kvHeadOff, headSize) * scale;
+  softmax(dst, dstOff, pos + 1);
+}
+
+/** out[outOff..+headSize] = Σ_k weights[k]·V[k, head]. */
+function weightedValues(
+  out: Float32Array,
+  outOff: number,
+  weights: Float32Array,
+  wOff: number,
+  values: Float32Array,
+  kvHeadOff: number,
+  kvDim: number,
+  headSize: number,
+  pos: number,
+): void {
+  out.fill(0, outOff, outOff + headSize);
+  for (let k = 0; k <= pos; k++) {
+    const a = weights[wOff + k];
+    const vOff = k * kvDim + kvHeadOff;
+    for (let i = 0; i < headSize; i++) out[outOff + i] += a * values[vOff + i];
+  }
+}
+
+function attention(
+  out: Float32Array,
+  q: Float32Array,
+  keys: Float32Array,
+  values: Float32Array,
+  a: AttentionArgs,
+  scores: Float32Array,
+): void {
+  const { nHeads, headSize } = a;
+  const width = nHeads * headSize;
+  const kvDim = a.nKvHeads * headSize;
+  const group = nHeads / a.nKvHeads;
+  for (let t = 0; t < a.count; t++) {
+    const pos = a.startPos + t;
+    const rowOff = (a.tokenOffset + t) * width;
+    for (let h = 0; h < nHeads; h++) {
+      const kvHeadOff = Math.floor(h / group) * headSize;
+      headScores(scores, 0, q, rowOff + h * headSize, keys, kvHeadOff, kvDim, headSize, pos);
+      weightedValues(out, rowOff + h * headSize, scores, 0, values, kvHeadOff, kvDim, headSize, pos);
+    }
+  }
+}
+
+function attentionPattern(pattern: Float32Array, q: Float32Array, keys: Float32Array, a: AttentionArgs, stride: number): void {
+  const { nHeads, headSize } = a;
+  const kvDim = a.nKvHeads * headSize;
+  const group = nHeads / a.nKvHeads;
+  for (let t = 0; t < a.count; t++) {
+    const pos = a.startPos + t;
+    for (let h = 0; h < nHeads; h++) {
+      const dstOff = ((a.tokenOffset + t) * nHeads + h) * stride;
+      pattern.fill(0, dstOff + pos + 1, dstOff + stride);
+      const qOff = (a.tokenOffset + t) * nHeads * headSize + h * headSize;
+      headScores(pattern, dstOff, q, qOff, keys, Math.floor(h / group) * headSize, kvDim, headSize, pos);
+    }
+  }
+}
+
+function attentionApply(out: Float32Array, pattern: Float32Array, values: Float32Array, a: AttentionArgs, stride: number): void {
+  const { nHeads, headSize } = a;
+  const kvDim = a.nKvHeads * headSize;
+  const group = nHeads / a.nKvHeads;
+  for (let t = 0; t < a.count; t++) {
+    const pos = a.startPos + t;
+    for (let h = 0; h < nHeads; h++) {
+      const wOff = ((a.tokenOffset + t) * nHeads + h) * stride;
+      const outOff = (a.tokenOffset + t) * nHeads * headSize + h * headSize;
+      weightedValues(out, outOff, pattern, wOff, values, Math.floor(h / group) * headSize, kvDim, headSize, pos);
+    }
+  }
+}
+
+export const referenceBackend: Backend = {
+  name: 'reference',
+  matmul,
+  rmsnorm,
+  rope,
+  swiglu,
+  addInPlace,
+  softmax,
+  attention,
+  attentionPattern,
+  attentionApply,
+};
