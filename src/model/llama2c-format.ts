@@ -4,6 +4,7 @@ import type { LlamaConfig } from './llama-config.js';
 import { configProblem, headSize } from './llama-config.js';
 import type { LayerWeightName, LlamaWeights } from './llama-weights.js';
 import { layerWeightShapes } from './llama-weights.js';
+import { describeFsError } from '../util/fs-error.js';
 
 /**
  * llama2.c model files (github karpathy/llama2.c, export.py):
@@ -146,7 +147,7 @@ export function readLlama2c(path: string): LoadedLlama2c {
   try {
     size = statSync(path).size;
   } catch (e) {
-    throw new ModelFileError(path, `cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    throw new ModelFileError(path, describeFsError(e));
   }
   if (size < V0_HEADER_BYTES) throw new ModelFileError(path, `truncated: ${size} bytes is shorter than the ${V0_HEADER_BYTES}-byte llama2.c header`);
   return parseLlama2c(new Uint8Array(readFileSync(path)), path);

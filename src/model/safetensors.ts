@@ -12,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { ModelFileError, ShapeError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../tensor/half-float.js';
+import { describeFsError } from '../util/fs-error.js';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -54,7 +55,7 @@ export class SafetensorsFile {
     try {
       bytes = readFileSync(path);
     } catch (err) {
-      throw new ModelFileError(path, `cannot read file: ${(err as Error).message}`);
+      throw new ModelFileError(path, describeFsError(err));
     }
     return SafetensorsFile.parse(bytes, path);
   }

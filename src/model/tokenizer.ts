@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { TokenizerFileError, UsageError } from '../errors.js';
+import { describeFsError } from '../util/fs-error.js';
 
 /**
  * The llama2.c BPE tokenizer (`tokenizer.bin`), as run.c's build_tokenizer / encode / decode
@@ -207,7 +208,7 @@ export class Tokenizer {
     try {
       bytes = readFileSync(path);
     } catch (e) {
-      throw new TokenizerFileError(path, `cannot read: ${(e as Error).message}`);
+      throw new TokenizerFileError(path, describeFsError(e));
     }
     return Tokenizer.fromBytes(bytes, path, vocabSize);
   }

@@ -6,6 +6,7 @@ import { meanCrossEntropy } from '../../model/perplexity.js';
 import type { ModelOptions } from '../options.js';
 import { addModelOptions, loadFromOptions, parseInteger } from '../options.js';
 import { startProgress } from '../progress.js';
+import { describeFsError } from '../../util/fs-error.js';
 
 interface PerplexityOptions extends ModelOptions {
   maxDocs?: number;
@@ -28,7 +29,7 @@ export function registerPerplexity(program: Command): void {
       try {
         text = readFileSync(file, 'utf8');
       } catch (e) {
-        throw new UsageError(`cannot read text file ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+        throw new UsageError(`${file}: ${describeFsError(e)}`);
       }
       const { model, tokenizer } = loadFromOptions(o);
       const context = Math.min(o.context ?? model.config.seqLen, model.config.seqLen);

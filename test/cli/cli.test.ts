@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { assetPath, packageRoot } from '../../src/util/package-root.js';
+
+// The real command, as a user runs it: a separate process on the built CLI.
+const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
+function run(...args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A user mistake ends with exactly one line on stderr, no stack trace, and a non-zero exit. */
+function assertOneLineError(r: { code: number | null; stderr: string }, code: number, pattern: RegExp): void {
+  assert.equal(r.code, code, r.stderr);
+  const lines = r.stderr.trim().split('\n');
+  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
+  assert.match(lines[0], pattern);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+}
+
+test('generate -t 0 "Zoo" reproduces llama2.c run.c -i "Zoo" -n 60 (57 new tokens)', () => {
+  const r = run('generate', 'Zoo', '-n', '57', '-t', '0', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(
+    out.prompt + out.text,
+    "Zoo was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball. She wanted to play with it, but she didn't want to play with",
+  );
+  assert.equal(out.tokens.length, 57);
+});
+
+test('generate streams the same text it reports, and a seed makes sampling repeatable', () => {
+  const a = run('generate', 'Lily and Ben', '-n', '40', '--seed', '7');
+  const b = run('generate', 'Lily and Ben', '-n', '40', '--seed', '7', '--json');
+  assert.equal(a.code, 0, a.stderr);
+  const j = JSON.parse(b.stdout);
+  assert.equal(a.stdout, `Lily and Ben${j.text}\n`);
+  assert.match(a.stderr, /tok\/s/);
+});
+
+test('tokenize prints the reference encoding', () => {
+  const r = run('tokenize', 'Lily and Ben are friends.', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout).ids, [1, 317, 269, 368, 302, 261, 276, 374, 419, 426]);
+});
+
+test('inspect reports format, config and parameter count of the embedded model', () => {
+  const r = run('inspect', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const info = JSON.parse(r.stdout);
+  assert.equal(info.format, 'llama2c-v0');
+  assert.equal(info.bytes, 1056540);
+  assert.equal(info.config.nKvHeads, 4);
+  assert.equal(info.nonFiniteWeights, 0);
+  assert.equal(info.backend, 'reference');
+});
+
+test('inspect flags NaN weights with a non-zero exit', () => {
+  const bytes = new Uint8Array(readFileSync(assetPath('models', 'stories260K.bin')));
+  const floats = new Float32Array(bytes.buffer, 28, 100);
+  floats[10] = NaN; // inside the token embedding
+  const dir = mkdtempSync(join(tmpdir(), 'tm-'));
+  const file = join(dir, 'nan.bin');
+  writeFileSync(file, bytes);
+  const r = run('inspect', file);
+  assertOneLineError(r, 1, /nan\.bin: 1 weights are NaN or infinite: tok_embeddings \(1, first at index 10\)/);
+});
+
+test('perplexity of the first 25 train-sample stories matches the reference 1.258 nats/token', () => {
+  const r = run('perplexity', assetPath('data', 'tinystories_train_sample.txt'), '--max-docs', '25', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.documents, 25);
+  assert.ok(Math.abs(out.mean_ce_nats - 1.258) <= 0.005, `got ${out.mean_ce_nats}`);
+  // Progress is reported as JSON lines when stderr is not a terminal.
+  assert.match(r.stderr, /"progress":"perplexity"/);
+});
+
+test('user mistakes: one clear line and a non-zero exit', () => {
+  assertOneLineError(run('generate', '--bogus'), 2, /unknown option '--bogus'/);
+  assertOneLineError(run('generate', '-n', 'lots'), 2, /-n, --max-tokens <n>.*invalid/);
+  assertOneLineError(run('generate', '-t', '-1'), 1, /temperature/);
+  assertOneLineError(run('frobnicate'), 2, /unknown command 'frobnicate'/);
+  assertOneLineError(run('inspect', '/no/such/model.bin'), 1, /\/no\/such\/model\.bin: no such file/);
+  assertOneLineError(run('perplexity', '/no/such/text.txt'), 1, /\/no\/such\/text\.txt: no such file/);
+  assertOneLineError(run('generate', 'x', '--backend', 'quantum'), 1, /unknown backend "quantum"/);
+  const dir = mkdtempSync(join(tmpdir(), 'tm-'));
+  const bad = join(dir, 'bad.bin');
+  writeFileSync(bad, readFileSync(assetPath('models', 'stories260K.bin')).subarray(0, 5000));
+  assertOneLineError(run('generate', 'x', '--model', bad), 1, /bad\.bin: truncated/);
+});
+
+test('--help works on every command', () => {
+  for (const cmd of ['generate', 'tokenize', 'inspect', 'perplexity', 'demo']) {
+    const r = run(cmd, '--help');
+    assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
+    assert.match(r.stdout, new RegExp(`Usage: tinymorph ${cmd}`));
+  }
+});
