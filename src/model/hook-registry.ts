@@ -25,6 +25,12 @@ export interface HookOptions {
   row?: number;
 }
 
+/** A hook to register: where, what, and optionally for which batch row. */
+export interface HookSpec extends HookOptions {
+  name: HookName;
+  fn: HookFn;
+}
+
 export interface HookHandle {
   remove(): void;
 }
@@ -58,9 +64,11 @@ export class HookRegistry {
   }
 
   /** Runs `body` with the hooks registered, removing them afterwards even if it throws. */
-  with<T>(hooks: { name: HookName; fn: HookFn; row?: number }[], body: () => T): T {
-    const handles = hooks.map((h) => this.add(h.name, h.fn, { row: h.row }));
+  with<T>(hooks: readonly HookSpec[], body: () => T): T {
+    const handles: HookHandle[] = [];
     try {
+      // Registered inside the try: if a later name is unknown, the ones already added are removed.
+      for (const h of hooks) handles.push(this.add(h.name, h.fn, { row: h.row }));
       return body();
     } finally {
       for (const h of handles) h.remove();
@@ -68,9 +76,10 @@ export class HookRegistry {
   }
 
   /** Async variant of `with` for generation with streaming callbacks. */
-  async withAsync<T>(hooks: { name: HookName; fn: HookFn; row?: number }[], body: () => Promise<T>): Promise<T> {
-    const handles = hooks.map((h) => this.add(h.name, h.fn, { row: h.row }));
+  async withAsync<T>(hooks: readonly HookSpec[], body: () => Promise<T>): Promise<T> {
+    const handles: HookHandle[] = [];
     try {
+      for (const h of hooks) handles.push(this.add(h.name, h.fn, { row: h.row }));
       return await body();
     } finally {
       for (const h of handles) h.remove();
