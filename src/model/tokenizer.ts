@@ -123,8 +123,8 @@ class MergeHeap {
   readonly rightId: Int32Array;
   readonly mergedId: Int32Array;
   private readonly heap: Int32Array; // candidate indices, a binary max-heap
-  private count = 0;
-  size = 0;
+  private count = 0; // candidates ever pushed
+  private heapSize = 0;
 
   constructor(capacity: number) {
     this.score = new Float32Array(capacity);
@@ -134,6 +134,10 @@ class MergeHeap {
     this.rightId = new Int32Array(capacity);
     this.mergedId = new Int32Array(capacity);
     this.heap = new Int32Array(capacity);
+  }
+
+  get size(): number {
+    return this.heapSize;
   }
 
   private better(a: number, b: number): boolean {
@@ -149,7 +153,7 @@ class MergeHeap {
     this.rightId[c] = rightId;
     this.mergedId[c] = mergedId;
     const h = this.heap;
-    let i = this.size++;
+    let i = this.heapSize++;
     while (i > 0) {
       const parent = (i - 1) >> 1;
       if (!this.better(c, h[parent])) break;
@@ -163,12 +167,12 @@ class MergeHeap {
   pop(): number {
     const h = this.heap;
     const top = h[0];
-    const last = h[--this.size];
+    const last = h[--this.heapSize];
     let i = 0;
     for (;;) {
       let child = 2 * i + 1;
-      if (child >= this.size) break;
-      if (child + 1 < this.size && this.better(h[child + 1], h[child])) child++;
+      if (child >= this.heapSize) break;
+      if (child + 1 < this.heapSize && this.better(h[child + 1], h[child])) child++;
       if (!this.better(h[child], last)) break;
       h[i] = h[child];
       i = child;
@@ -193,8 +197,8 @@ export class Tokenizer {
     this.vocabSize = vocab.scores.length;
     this.pieces = new Array<string>(this.vocabSize);
     this.keys = new Array<string>(this.vocabSize);
+    const { data, starts, ends } = vocab;
     for (let id = 0; id < this.vocabSize; id++) {
-      const { data, starts, ends } = vocab;
       this.pieces[id] = utf8Decoder.decode(data.subarray(starts[id], ends[id]));
       this.keys[id] = latin1(data, starts[id], ends[id]);
       // run.c's bsearch over a qsorted vocab returns an unspecified one of equal pieces; we keep the lowest id.

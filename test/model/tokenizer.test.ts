@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { TokenizerFileError } from '../../src/errors.js';
 import { Tokenizer } from '../../src/model/tokenizer.js';
+import { packageRoot } from '../../src/util/package-root.js';
 
 /** The repo root: the nearest directory above this file with a package.json (works from test/ and dist/test/). */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-  return dir;
-}
-
-const ROOT = repoRoot();
+const ROOT = packageRoot();
 const TOK512 = join(ROOT, 'assets/models/tok512.bin');
 const TOK32000 = join(ROOT, '../shared/models/tokenizer32000.bin');
 const NO_TOK32000 = `${TOK32000} is absent (it lives in the shared data folder, not in the repo)`;

@@ -1,23 +1,13 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Tokenizer } from '../../src/model/tokenizer.js';
 import { StreamingTokenDecoder } from '../../src/model/utf8-stream-decoder.js';
+import { packageRoot } from '../../src/util/package-root.js';
 
 /** The repo root: the nearest directory above this file with a package.json (works from test/ and dist/test/). */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = up;
-  }
-  return dir;
-}
-
-const ROOT = repoRoot();
+const ROOT = packageRoot();
 const tok512 = Tokenizer.fromFile(join(ROOT, 'assets/models/tok512.bin'), 512);
 const VAL_STORIES = readFileSync(join(ROOT, 'assets/data/tinystories_val.txt'), 'utf8').split('\n\n').slice(0, 100);
 
