@@ -1,21 +1,28 @@
+import type { WeightMatrix } from '../tensor/weight-matrix.js';
 import type { LlamaConfig } from './llama-config.js';
 import { kvDim } from './llama-config.js';
 
-/** Weights of a Llama model as row-major views (out × in), one array per layer, as llama2.c's TransformerWeights. */
-export interface LlamaWeights {
+/**
+ * Weights of a Llama model as row-major views (out × in), one array per layer, as llama2.c's
+ * TransformerWeights. Matrices are fp32 or Q8_0 (M); embedding and norms are always fp32.
+ */
+export interface LlamaWeights<M extends WeightMatrix = WeightMatrix> {
   tokenEmbedding: Float32Array; // [vocab, dim]
   rmsAtt: Float32Array[]; // L × [dim]
-  wq: Float32Array[]; // L × [dim, dim]
-  wk: Float32Array[]; // L × [kvDim, dim]
-  wv: Float32Array[]; // L × [kvDim, dim]
-  wo: Float32Array[]; // L × [dim, dim]
+  wq: M[]; // L × [dim, dim]
+  wk: M[]; // L × [kvDim, dim]
+  wv: M[]; // L × [kvDim, dim]
+  wo: M[]; // L × [dim, dim]
   rmsFfn: Float32Array[]; // L × [dim]
-  w1: Float32Array[]; // L × [hidden, dim]  gate
-  w2: Float32Array[]; // L × [dim, hidden]  down
-  w3: Float32Array[]; // L × [hidden, dim]  up
+  w1: M[]; // L × [hidden, dim]  gate
+  w2: M[]; // L × [dim, hidden]  down
+  w3: M[]; // L × [hidden, dim]  up
   rmsFinal: Float32Array; // [dim]
-  classifier: Float32Array; // [vocab, dim] (the embedding itself when shared)
+  classifier: M; // [vocab, dim] (the embedding itself when shared and fp32)
 }
+
+/** The matrices that matmul reads (quantisable); the rest are vectors or the embedding table. */
+export const MATRIX_NAMES = ['wq', 'wk', 'wv', 'wo', 'w1', 'w2', 'w3'] as const;
 
 export type LayerWeightName = 'rmsAtt' | 'wq' | 'wk' | 'wv' | 'wo' | 'rmsFfn' | 'w1' | 'w2' | 'w3';
 
@@ -36,8 +43,8 @@ export function layerWeightShapes(c: LlamaConfig): Record<LayerWeightName, numbe
 }
 
 /** Every distinct weight tensor with a readable name (for inspection and scans). */
-export function namedWeights(w: LlamaWeights, c: LlamaConfig): [string, Float32Array][] {
-  const out: [string, Float32Array][] = [['tok_embeddings', w.tokenEmbedding]];
+export function namedWeights(w: LlamaWeights, c: LlamaConfig): [string, WeightMatrix][] {
+  const out: [string, WeightMatrix][] = [['tok_embeddings', w.tokenEmbedding]];
   const names = Object.keys(layerWeightShapes(c)) as LayerWeightName[];
   for (let l = 0; l < c.nLayers; l++) for (const n of names) out.push([`layers.${l}.${n}`, w[n][l]]);
   out.push(['norm', w.rmsFinal]);

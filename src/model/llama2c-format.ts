@@ -23,7 +23,7 @@ const V0_HEADER_BYTES = 28;
 
 export interface LoadedLlama2c {
   config: LlamaConfig;
-  weights: LlamaWeights;
+  weights: LlamaWeights<Float32Array>;
   format: Llama2cVersion;
   fileBytes: number;
 }
@@ -122,7 +122,7 @@ export function parseLlama2c(bytes: Uint8Array, file: string): LoadedLlama2c {
   const aligned = (bytes.byteOffset & 3) === 0 ? bytes : bytes.slice();
   const floats = new Float32Array(aligned.buffer, aligned.byteOffset + headerBytes, (expected - headerBytes) / 4);
   const shapes = layerWeightShapes(c);
-  const w: Partial<LlamaWeights> = {};
+  const w: Partial<LlamaWeights<Float32Array>> = {};
   let off = 0;
   const take = (n: number): Float32Array => floats.subarray(off, (off += n));
   for (const e of llama2cLayout(c, version)) {
@@ -134,7 +134,7 @@ export function parseLlama2c(bytes: Uint8Array, file: string): LoadedLlama2c {
     }
   }
   w.classifier ??= w.tokenEmbedding;
-  return { config: c, weights: w as LlamaWeights, format: version, fileBytes: bytes.length };
+  return { config: c, weights: w as LlamaWeights<Float32Array>, format: version, fileBytes: bytes.length };
 }
 
 function describe(c: LlamaConfig): string {
@@ -154,7 +154,7 @@ export function readLlama2c(path: string): LoadedLlama2c {
 }
 
 /** Encodes a model in llama2.c format (used to write benchmark models and to test the reader). */
-export function encodeLlama2c(c: LlamaConfig, w: LlamaWeights, version: Llama2cVersion): Uint8Array {
+export function encodeLlama2c(c: LlamaConfig, w: LlamaWeights<Float32Array>, version: Llama2cVersion): Uint8Array {
   const out = new Uint8Array(llama2cFileBytes(c, version));
   const view = new DataView(out.buffer);
   let at = 0;

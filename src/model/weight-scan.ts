@@ -1,3 +1,4 @@
+import { isQ80 } from '../tensor/weight-matrix.js';
 import type { LlamaConfig } from './llama-config.js';
 import type { LlamaWeights } from './llama-weights.js';
 import { namedWeights } from './llama-weights.js';
@@ -12,7 +13,9 @@ export interface NonFiniteReport {
 export function scanNonFinite(w: LlamaWeights, c: LlamaConfig): NonFiniteReport {
   const tensors: NonFiniteReport['tensors'] = [];
   let count = 0;
-  for (const [name, a] of namedWeights(w, c)) {
+  for (const [name, m] of namedWeights(w, c)) {
+    // Q8_0 values are integers; only their scales can be non-finite.
+    const a = isQ80(m) ? m.scales : m;
     let n = 0;
     let first = -1;
     for (let i = 0; i < a.length; i++) {

@@ -1,3 +1,5 @@
+import type { WeightMatrix } from './weight-matrix.js';
+
 /**
  * The numeric kernels every model runs on. Kernels are plain functions with out-params over
  * row-major Float32Array views (as llama2.c run.c's `matmul(xout, x, w, n, d)`): they allocate
@@ -6,8 +8,23 @@
 export interface Backend {
   readonly name: string;
 
-  /** out[r,o] = Σ_i x[r,i]·w[o,i].  x: [rows, n], w: [d, n] (row-major out×in, as in the files), out: [rows, d]. */
-  matmul(out: Float32Array, x: Float32Array, w: Float32Array, rows: number, n: number, d: number): void;
+  /**
+   * out[r,o] = Σ_i x[r,i]·w[o,i].  x: [rows, n], w: [d, n] (row-major out×in, as in the files), out: [rows, d].
+   * w may be Q8_0; then the product is Σ_i x[r,i]·q[o,i]·scale[o, i/groupSize].
+   */
+  matmul(out: Float32Array, x: Float32Array, w: WeightMatrix, rows: number, n: number, d: number): void;
+
+  /** out[m,n] = Σ_k a[m,k]·b[k,n].  a: [m, k], b: [k, n] row-major (SAE decode: acts · W_dec). */
+  matmulNN(out: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number): void;
+
+  /** out[m,n] = Σ_k a[k,m]·b[k,n].  a: [k, m], b: [k, n] (weight gradients: xᵀ · grad). */
+  matmulTN(out: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number): void;
+
+  /**
+   * The k largest entries of each row of x ([rows, n]), most positive first (ties: lower index first).
+   * outIdx, outVal: [rows, k].
+   */
+  topKRows(outIdx: Int32Array, outVal: Float32Array, x: Float32Array, rows: number, n: number, k: number): void;
 
   /** RMSNorm per row: out = x / sqrt(mean(x²) + eps) · weight.  x, out: [rows, size]; out may alias x. */
   rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, rows: number, size: number, eps: number): void;

@@ -1,4 +1,6 @@
 import type { AttentionArgs, Backend } from './backend.js';
+import type { Q80Matrix, WeightMatrix } from './weight-matrix.js';
+import { isQ80 } from './weight-matrix.js';
 
 /**
  * Plain-TypeScript kernels: the correctness reference every faster backend is tested against.
@@ -21,11 +23,72 @@ function dot(a: Float32Array, aOff: number, b: Float32Array, bOff: number, n: nu
   return s0 + s1 + (s2 + s3);
 }
 
-function matmul(out: Float32Array, x: Float32Array, w: Float32Array, rows: number, n: number, d: number): void {
+function matmul(out: Float32Array, x: Float32Array, w: WeightMatrix, rows: number, n: number, d: number): void {
+  if (isQ80(w)) return matmulQ80(out, x, w, rows, n, d);
   // Weight row outermost: each row of w is read once per call and reused for every input row.
   for (let o = 0; o < d; o++) {
     const wOff = o * n;
     for (let r = 0; r < rows; r++) out[r * d + o] = dot(x, r * n, w, wOff, n);
+  }
+}
+
+/** Q8_0 weights times fp32 activations: per group, scale · Σ x·q (the activations stay fp32 here). */
+function matmulQ80(out: Float32Array, x: Float32Array, w: Q80Matrix, rows: number, n: number, d: number): void {
+  const gs = w.groupSize;
+  const groups = n / gs;
+  for (let o = 0; o < d; o++) {
+    for (let r = 0; r < rows; r++) {
+      let sum = 0;
+      for (let g = 0; g < groups; g++) {
+        let s = 0;
+        const off = g * gs;
+        for (let i = 0; i < gs; i++) s += x[r * n + off + i] * w.q[o * n + off + i];
+        sum += s * w.scales[o * groups + g];
+      }
+      out[r * d + o] = sum;
+    }
+  }
+}
+
+function matmulNN(out: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number): void {
+  out.fill(0, 0, m * n);
+  for (let i = 0; i < m; i++) {
+    for (let p = 0; p < k; p++) {
+      const av = a[i * k + p];
+      if (av === 0) continue; // sparse SAE activations: most rows of b are skipped
+      for (let j = 0; j < n; j++) out[i * n + j] += av * b[p * n + j];
+    }
+  }
+}
+
+function matmulTN(out: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number): void {
+  out.fill(0, 0, m * n);
+  for (let p = 0; p < k; p++) {
+    for (let i = 0; i < m; i++) {
+      const av = a[p * m + i];
+      if (av === 0) continue;
+      for (let j = 0; j < n; j++) out[i * n + j] += av * b[p * n + j];
+    }
+  }
+}
+
+function topKRows(outIdx: Int32Array, outVal: Float32Array, x: Float32Array, rows: number, n: number, k: number): void {
+  // Insertion into a sorted list of k: O(n·k), fine for a reference.
+  for (let r = 0; r < rows; r++) {
+    let filled = 0;
+    const base = r * k;
+    for (let i = 0; i < n; i++) {
+      const v = x[r * n + i];
+      if (filled === k && !(v > outVal[base + k - 1])) continue;
+      let at = filled < k ? filled++ : k - 1;
+      while (at > 0 && v > outVal[base + at - 1]) {
+        outVal[base + at] = outVal[base + at - 1];
+        outIdx[base + at] = outIdx[base + at - 1];
+        at--;
+      }
+      outVal[base + at] = v;
+      outIdx[base + at] = i;
+    }
   }
 }
 
@@ -172,6 +235,9 @@ function attentionApply(out: Float32Array, pattern: Float32Array, values: Float3
 export const referenceBackend: Backend = {
   name: 'reference',
   matmul,
+  matmulNN,
+  matmulTN,
+  topKRows,
   rmsnorm,
   rope,
   swiglu,

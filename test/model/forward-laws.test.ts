@@ -7,6 +7,7 @@ import type { HookName } from '../../src/model/hook-points.js';
 import { allHookNames, LAYER_HOOKS } from '../../src/model/hook-points.js';
 import type { KVCache } from '../../src/model/kv-cache.js';
 import { loadModel } from '../../src/model/load-model.js';
+import type { LlamaWeights } from '../../src/model/llama-weights.js';
 import { runWithCache } from '../../src/model/run-with-cache.js';
 import { assetPath } from '../../src/util/package-root.js';
 import { assertAllClose, maxAbsDiff } from '../helpers/assert-all-close.js';
@@ -237,7 +238,7 @@ test('steering the last block equals the edit computed by hand: classifier · rm
   const resid: Float32Array[] = [];
   model.hooks.with([{ name: last, fn: (act) => void resid.push(act.data.slice()) }], () => scenario());
   const steered = model.hooks.with([{ name: last, fn: addSteer }], () => scenario());
-  const w = model.weights;
+  const w = model.weights as LlamaWeights<Float32Array>; // the embedded model is fp32
   const lastTokenOf = (s: number): number[] => {
     if (s > 0) return SCENARIO_LENS.map((_, r) => r);
     return Array.from({ length: SCENARIO_LENS.reduce((a, b) => a + b, 0) }, (_, t) => t); // allLogits: every token
@@ -318,7 +319,7 @@ test('residual stream laws: resid_post(l) == resid_pre(l+1), resid_pre(0) == emb
       `blocks.${l} resid_post`,
     );
     // SwiGLU by hand from resid_mid: xn = rmsnorm(mid)·rms_ffn; hook_pre = w1·xn; hook_post = silu(w1·xn)·(w3·xn); mlp_out = w2·post.
-    const w = model.weights;
+    const w = model.weights as LlamaWeights<Float32Array>;
     const H = c.hiddenDim;
     const pre1 = new Float32Array(tokens.length * H);
     const post = new Float32Array(tokens.length * H);
@@ -499,7 +500,7 @@ test('runWithCache returns [tokens, width] activations with the documented width
   const t = tokens.length - 1;
   const expected = Array.from({ length: V }, (_, o) => {
     let dot = 0;
-    for (let i = 0; i < DIM; i++) dot += model.weights.classifier[o * DIM + i] * xn[t * DIM + i];
+    for (let i = 0; i < DIM; i++) dot += (model.weights.classifier as Float32Array)[o * DIM + i] * xn[t * DIM + i];
     return dot;
   });
   assertAllClose(run.logits.subarray(t * V), expected, { atol: 1e-4 }, 'last logits');

@@ -70,7 +70,7 @@ function assertModelFileError(fn: () => unknown, file: string, problem: RegExp):
 }
 
 /** A copy of the shipped weights whose classifier is a perturbed copy of the embedding. */
-function unsharedWeights(): { config: LlamaConfig; weights: LlamaWeights } {
+function unsharedWeights(): { config: LlamaConfig; weights: LlamaWeights<Float32Array> } {
   const emb = shipped.weights.tokenEmbedding;
   const classifier = Float32Array.from(emb, (x, i) => x * 0.8 + 0.05 * Math.sin(i * 0.37));
   return { config: { ...c, sharedClassifier: false }, weights: { ...shipped.weights, classifier } };
