@@ -5,6 +5,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerPerplexity } from './commands/perplexity.js';
+import { registerQuantize } from './commands/quantize.js';
 import { registerTokenize } from './commands/tokenize.js';
 
 /** The `tinymorph` command: thin wrappers over the library; user mistakes end as one line and exit code 1 (2 for bad flags). */
@@ -18,7 +19,14 @@ registerGenerate(program);
 registerTokenize(program);
 registerInspect(program);
 registerPerplexity(program);
+registerQuantize(program);
 for (const cmd of program.commands) cmd.exitOverride();
+
+// `tinymorph generate | head` closes stdout early: that is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 try {
   await program.parseAsync(process.argv);

@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import type { LoadedModel } from '../model/load-model.js';
 import { loadModel } from '../model/load-model.js';
+import type { Quantization } from '../model/quantize-weights.js';
+import { QUANTIZATIONS } from '../model/quantize-weights.js';
 import { setActiveBackend } from '../tensor/backend-registry.js';
 
 /** Options every model-using command takes. */
@@ -9,18 +11,20 @@ export interface ModelOptions {
   model?: string;
   tokenizer?: string;
   backend?: string;
+  quantize?: Quantization;
 }
 
 export function addModelOptions(cmd: Command): Command {
   return cmd
     .option('--model <file>', 'llama2.c model file (default: the embedded stories260K)')
     .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: the embedded tok512)')
-    .option('--backend <name>', 'kernel backend (default: $TINYMORPH_BACKEND or the fastest available)');
+    .option('--backend <name>', 'kernel backend (default: $TINYMORPH_BACKEND or the fastest available)')
+    .addOption(new Option('--quantize <format>', 'quantise the matmul weights at load (embedding and norms stay fp32)').choices(QUANTIZATIONS));
 }
 
 export function loadFromOptions(o: ModelOptions): LoadedModel {
   if (o.backend) setActiveBackend(o.backend);
-  return loadModel({ model: o.model, tokenizer: o.tokenizer });
+  return loadModel({ model: o.model, tokenizer: o.tokenizer, quantize: o.quantize });
 }
 
 /** Commander argument parsers that reject bad numbers with a one-line message. */

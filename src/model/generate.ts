@@ -52,7 +52,7 @@ function step(
   const next: (number[] | undefined)[] = new Array(rows.length).fill(undefined);
   for (let s = 0; s < out.rows.length; s++) {
     const row = rows[out.rows[s]];
-    const sampled = sampler.sample(out.logits.subarray(s * vocab, (s + 1) * vocab), row.params, row.counts, row.rng);
+    const sampled = sampler.sample(out.logits.subarray(s * vocab, (s + 1) * vocab), row.params, row.counts, row.rng, row.wantLogprobs);
     const text = row.accept(sampled, cache.lengths[out.rows[s]] < cache.capacity);
     onToken?.({ request: row.request, token: sampled, text });
     if (!row.finishReason) next[out.rows[s]] = [sampled.token];

@@ -20,6 +20,8 @@ export interface GenerationRequest {
   stop?: readonly string[];
   /** End at the model's BOS/EOS token (llama2.c starts every story with BOS). Default true. */
   stopAtEndOfText?: boolean;
+  /** Report each generated token's log-probability (implied by sampling.logprobs > 0). Default false: logprob is NaN. */
+  logprobs?: boolean;
 }
 
 export type FinishReason = 'stop' | 'length';
@@ -49,6 +51,7 @@ export class GenerationRow {
   readonly params: SamplingParams;
   readonly promptIds: number[];
   readonly maxTokens: number;
+  readonly wantLogprobs: boolean;
   readonly rng: Prng;
   readonly counts: TokenCounts;
   readonly tokens: number[] = [];
@@ -67,6 +70,7 @@ export class GenerationRow {
     this.params = validateSamplingParams(req.sampling ?? {});
     this.promptIds = typeof req.prompt === 'string' ? tokenizer.encode(req.prompt) : [...req.prompt];
     this.maxTokens = req.maxTokens ?? 256;
+    this.wantLogprobs = req.logprobs ?? this.params.logprobs > 0;
     this.rng = new Prng(req.seed ?? randomInt(2 ** 31));
     this.counts = new TokenCounts(tokenizer.vocabSize);
     this.counts.addPrompt(this.promptIds);

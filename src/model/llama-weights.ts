@@ -1,4 +1,5 @@
 import type { WeightMatrix } from '../tensor/weight-matrix.js';
+import { isQ80, weightBytes } from '../tensor/weight-matrix.js';
 import type { LlamaConfig } from './llama-config.js';
 import { kvDim } from './llama-config.js';
 
@@ -18,7 +19,7 @@ export interface LlamaWeights<M extends WeightMatrix = WeightMatrix> {
   w2: M[]; // L × [dim, hidden]  down
   w3: M[]; // L × [hidden, dim]  up
   rmsFinal: Float32Array; // [dim]
-  classifier: M; // [vocab, dim] (the embedding itself when shared and fp32)
+  classifier: M; // [vocab, dim] (the embedding itself when shared and fp32; its own Q8_0 copy when quantised)
 }
 
 /** The matrices that matmul reads (quantisable); the rest are vectors or the embedding table. */
@@ -42,12 +43,41 @@ export function layerWeightShapes(c: LlamaConfig): Record<LayerWeightName, numbe
   };
 }
 
-/** Every distinct weight tensor with a readable name (for inspection and scans). */
+/** Every distinct weight tensor with a readable name (for inspection and scans); a shared classifier counts once unless quantised apart. */
 export function namedWeights(w: LlamaWeights, c: LlamaConfig): [string, WeightMatrix][] {
   const out: [string, WeightMatrix][] = [['tok_embeddings', w.tokenEmbedding]];
   const names = Object.keys(layerWeightShapes(c)) as LayerWeightName[];
   for (let l = 0; l < c.nLayers; l++) for (const n of names) out.push([`layers.${l}.${n}`, w[n][l]]);
   out.push(['norm', w.rmsFinal]);
-  if (!c.sharedClassifier) out.push(['output', w.classifier]);
+  if (w.classifier !== w.tokenEmbedding) out.push(['output', w.classifier]);
   return out;
+}
+
+export interface WeightSummary {
+  /** How the matrices (MATRIX_NAMES and the classifier) are stored. */
+  format: 'fp32' | 'q8_0' | 'mixed';
+  /** Q8_0 group size per matrix name (`classifier` included); per layer (`layers.{l}.{name}`) where layers differ. */
+  groupSizes: Record<string, number>;
+  /** Bytes of all distinct weight tensors in memory. */
+  bytes: number;
+}
+
+/** What `tinymorph inspect` shows about the weights: their format, Q8_0 group sizes, bytes. */
+export function weightSummary(w: LlamaWeights, c: LlamaConfig): WeightSummary {
+  const groupSizes: Record<string, number> = {};
+  let quantised = 0;
+  for (const name of MATRIX_NAMES) {
+    const sizes = w[name].map((m) => (isQ80(m) ? m.groupSize : 0));
+    quantised += sizes.filter((g) => g > 0).length;
+    if (sizes.every((g) => g === sizes[0])) {
+      if (sizes[0]) groupSizes[name] = sizes[0];
+    } else sizes.forEach((g, l) => g && (groupSizes[`layers.${l}.${name}`] = g));
+  }
+  if (isQ80(w.classifier)) {
+    groupSizes.classifier = w.classifier.groupSize;
+    quantised++;
+  }
+  const total = MATRIX_NAMES.length * c.nLayers + 1;
+  const bytes = namedWeights(w, c).reduce((s, [, m]) => s + weightBytes(m), 0);
+  return { format: quantised === 0 ? 'fp32' : quantised === total ? 'q8_0' : 'mixed', groupSizes, bytes };
 }

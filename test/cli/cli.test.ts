@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { assetPath, packageRoot } from '../../src/util/package-root.js';
+import { availableBackends } from '../../src/tensor/backend-registry.js';
 
 // The real command, as a user runs it: a separate process on the built CLI.
 const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
@@ -56,7 +57,10 @@ test('inspect reports format, config and parameter count of the embedded model',
   assert.equal(info.bytes, 1056540);
   assert.equal(info.config.nKvHeads, 4);
   assert.equal(info.nonFiniteWeights, 0);
-  assert.equal(info.backend, 'reference');
+  // The fastest available backend is chosen automatically (native when its addon is built)…
+  assert.equal(info.backend, availableBackends().includes('native') ? 'native' : 'reference');
+  // …and --backend / TINYMORPH_BACKEND override it.
+  assert.equal(JSON.parse(run('inspect', '--json', '--backend', 'reference').stdout).backend, 'reference');
 });
 
 test('inspect flags NaN weights with a non-zero exit', () => {
@@ -100,4 +104,71 @@ test('--help works on every command', () => {
     assert.equal(r.code, 0, `${cmd}: ${r.stderr}`);
     assert.match(r.stdout, new RegExp(`Usage: tinymorph ${cmd}`));
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Q8_0: --quantize on model commands, `tinymorph quantize`, the weight format in `inspect`
+
+test('generate --quantize q8_0 -t 0 "Zoo": greedy text from Q8_0 weights (same opening as fp32)', () => {
+  const r = run('generate', 'Zoo', '-n', '57', '-t', '0', '--quantize', 'q8_0', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.tokens.length, 57);
+  assert.match(out.prompt + out.text, /^Zoo was a little girl named Lily\. She loved to play outside in the park\./);
+});
+
+test('inspect shows the weight format and bytes: fp32, and q8_0 with its group sizes', () => {
+  const fp = JSON.parse(run('inspect', '--json').stdout);
+  assert.deepEqual(fp.weights, { format: 'fp32', groupSizes: {}, bytes: 1040128 });
+  const r = run('inspect', '--quantize', 'q8_0');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^weights\s+q8_0 in groups of 32 \(w2: 4\), 473,792 bytes$/m);
+  const q = JSON.parse(run('inspect', '--quantize', 'q8_0', '--json').stdout);
+  assert.equal(q.weights.format, 'q8_0');
+  assert.deepEqual(q.weights.groupSizes, { wq: 32, wk: 32, wv: 32, wo: 32, w1: 32, w2: 4, w3: 32, classifier: 32 });
+});
+
+test('quantize writes a llama2.c v2 file that inspect, generate and perplexity read', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tm-'));
+  const out = join(dir, 'stories260K-q8.bin');
+  const r = run('quantize', assetPath('models', 'stories260K.bin'), out);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /wrote .*stories260K-q8\.bin: llama2c-v2, Q8_0 in groups of 4, 521,728 bytes/);
+  assert.equal(readFileSync(out).length, 521728);
+  const info = JSON.parse(run('inspect', out, '--json').stdout);
+  assert.equal(info.format, 'llama2c-v2');
+  assert.equal(info.weights.format, 'q8_0');
+  assert.equal(info.weights.groupSizes.w2, 4);
+  const g = run('generate', 'Zoo', '-n', '20', '-t', '0', '--model', out, '--json');
+  assert.equal(g.code, 0, g.stderr);
+  assert.match(JSON.parse(g.stdout).text, /^ was a little girl/);
+  const p = run('perplexity', assetPath('data', 'tinystories_train_sample.txt'), '--max-docs', '5', '--model', out, '--json');
+  assert.equal(p.code, 0, p.stderr);
+  assert.ok(Number.isFinite(JSON.parse(p.stdout).mean_ce_nats));
+  const j = JSON.parse(run('quantize', assetPath('models', 'stories260K.bin'), join(dir, 'g2.bin'), '--group-size', '2', '--json').stdout);
+  assert.deepEqual([j.groupSize, j.bytes], [2, 781056]);
+});
+
+test('Q8_0 user mistakes: one clear line and a non-zero exit', () => {
+  assertOneLineError(run('generate', 'x', '--quantize', 'q4_0'), 2, /--quantize <format>.*'q4_0' is invalid.*q8_0/);
+  const dir = mkdtempSync(join(tmpdir(), 'tm-'));
+  const q8 = join(dir, 'q8.bin');
+  assert.equal(run('quantize', assetPath('models', 'stories260K.bin'), q8).code, 0);
+  assertOneLineError(run('quantize', q8, join(dir, 'again.bin')), 1, /q8\.bin is already Q8_0/);
+  assertOneLineError(run('quantize', assetPath('models', 'stories260K.bin'), join(dir, 'no', 'such', 'out.bin')), 1, /out\.bin: cannot write: its directory does not exist/);
+  assertOneLineError(run('quantize', assetPath('models', 'stories260K.bin'), join(dir, 'g32.bin'), '--group-size', '32'), 1, /group size 32 does not divide the 172 columns/);
+  assertOneLineError(run('quantize', '/no/such/model.bin', join(dir, 'x.bin')), 1, /\/no\/such\/model\.bin: no such file/);
+  const cut = join(dir, 'cut-q8.bin');
+  writeFileSync(cut, readFileSync(q8).subarray(0, 100_000));
+  assertOneLineError(run('generate', 'x', '--model', cut), 1, /cut-q8\.bin: truncated/);
+  assertOneLineError(run('generate', 'x', '--quantize', 'q8_0', '--model', cut), 1, /cut-q8\.bin: truncated/);
+  const cutFp32 = join(dir, 'cut.bin');
+  writeFileSync(cutFp32, readFileSync(assetPath('models', 'stories260K.bin')).subarray(0, 5000));
+  assertOneLineError(run('inspect', cutFp32, '--quantize', 'q8_0'), 1, /cut\.bin: truncated/);
+});
+
+test('quantize --help', () => {
+  const r = run('quantize', '--help');
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /Usage: tinymorph quantize \[options\] <in> <out>/);
 });

@@ -49,10 +49,10 @@ test('the same seed gives the same text; different seeds give different texts', 
 
 test('a batch of 4 different requests gives each exactly what it gives alone', () => {
   const requests: GenerationRequest[] = [
-    { prompt: 'Once upon a time', maxTokens: 30, sampling: { temperature: 0 } },
-    { prompt: 'Lily and Ben are friends.', maxTokens: 45, seed: 7, sampling: { temperature: 1, topK: 40 } },
+    { prompt: 'Once upon a time', maxTokens: 30, sampling: { temperature: 0 }, logprobs: true },
+    { prompt: 'Lily and Ben are friends.', maxTokens: 45, seed: 7, sampling: { temperature: 1, topK: 40 }, logprobs: true },
     { prompt: 'Zoo', maxTokens: 20, seed: 3, sampling: { temperature: 0.8, topP: 0.9, frequencyPenalty: 0.5, logprobs: 3 } },
-    { prompt: 'The little dog', maxTokens: 60, seed: 11, sampling: { temperature: 1.2, minP: 0.05, repetitionPenalty: 1.3 }, stop: ['!'] },
+    { prompt: 'The little dog', maxTokens: 60, seed: 11, sampling: { temperature: 1.2, minP: 0.05, repetitionPenalty: 1.3 }, stop: ['!'], logprobs: true },
   ];
   const batched = generate(model, tokenizer, requests);
   assert.equal(batched.length, 4);
@@ -161,6 +161,14 @@ test('maxTokens is respected with finish reason "length"; a prompt as long as th
   assert.throws(() => one({ prompt: 'Once', maxTokens: 0 }), UsageError);
   assert.throws(() => one({ prompt: [], maxTokens: 5 }), UsageError);
   assert.throws(() => one({ prompt: 'Once', sampling: { temperature: -1 } }), UsageError);
+});
+
+test('without logprobs asked for, none are computed (NaN), and the tokens are the same', () => {
+  const plain = one({ prompt: 'Once upon a time', maxTokens: 10, sampling: { temperature: 0 } });
+  const withLp = one({ prompt: 'Once upon a time', maxTokens: 10, sampling: { temperature: 0 }, logprobs: true });
+  assert.deepEqual(plain.tokens, withLp.tokens);
+  assert.ok(plain.logprobs.every((l) => Number.isNaN(l.logprob)));
+  assert.ok(withLp.logprobs.every((l) => l.logprob <= 0));
 });
 
 test('logprobs: 5 alternatives per step, sorted descending, and at temperature 0 the chosen token is the first', () => {

@@ -8,6 +8,7 @@ import type { LlamaConfig } from '../../src/model/llama-config.js';
 import { parameterCount } from '../../src/model/llama-config.js';
 import { LlamaModel } from '../../src/model/llama-model.js';
 import type { LlamaWeights } from '../../src/model/llama-weights.js';
+import type { LoadedLlama2c } from '../../src/model/llama2c-format.js';
 import { encodeLlama2c, parseLlama2c, readLlama2c } from '../../src/model/llama2c-format.js';
 import { Tokenizer } from '../../src/model/tokenizer.js';
 import { assetPath } from '../../src/util/package-root.js';
@@ -21,7 +22,7 @@ import { assertAllClose, maxAbsDiff } from '../helpers/assert-all-close.js';
 
 const MODEL_PATH = assetPath('models', 'stories260K.bin');
 const SHIPPED = new Uint8Array(readFileSync(MODEL_PATH));
-const shipped = parseLlama2c(SHIPPED, MODEL_PATH);
+const shipped = fp32(parseLlama2c(SHIPPED, MODEL_PATH));
 const c = shipped.config;
 const DIM = 64;
 const VOCAB = 512;
@@ -40,6 +41,12 @@ const V1_BYTES = 256 + 4 * PARAMS;
 
 const scratch = mkdtempSync(join(tmpdir(), 'tinymorph-llama2c-'));
 after(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Narrows a parsed file to the fp32 versions (v0/v1). */
+function fp32(f: LoadedLlama2c): Exclude<LoadedLlama2c, { format: 'llama2c-v2' }> {
+  if (f.format === 'llama2c-v2') throw new Error(`expected an fp32 file, got ${f.format}`);
+  return f;
+}
 
 function logitsOf(config: LlamaConfig, weights: LlamaWeights, tokens = TOKENS): Float32Array {
   const model = new LlamaModel(config, weights);
@@ -223,10 +230,11 @@ test('a nonexistent path', () => {
   assertModelFileError(() => readLlama2c(path), path, /no such file|ENOENT|cannot read/i);
 });
 
-test('"ak42" magic with an unsupported version: 7, and 2 (Q8_0, not supported yet)', () => {
+test('"ak42" magic with an unsupported version: 7, and 2 (Q8_0) with no group size', () => {
   const v1 = encodeLlama2c(c, shipped.weights, 'llama2c-v1');
   assertModelFileError(() => parseLlama2c(withInt32(v1, 4, 7), 'v7.bin'), 'v7.bin', /unsupported.*version 7/);
-  assertModelFileError(() => parseLlama2c(withInt32(v1, 4, 2), 'v2.bin'), 'v2.bin', /version 2.*Q8_0.*not supported yet/);
+  // v1's zero padding where v2 keeps its group size (more v2 cases in llama2c-v2.test.ts)
+  assertModelFileError(() => parseLlama2c(withInt32(v1, 4, 2), 'v2.bin'), 'v2.bin', /Q8_0.*group_size 0 is not a positive integer/);
   const badFlag = v1.slice();
   badFlag[36] = 5;
   assertModelFileError(() => parseLlama2c(badFlag, 'flag.bin'), 'flag.bin', /shared_classifier flag is 5/);

@@ -21,6 +21,8 @@ export function registerDemo(program: Command): void {
         '  tinymorph tokenize "Once upon a time"                       see the tokens',
         '  tinymorph inspect                                           model config, parameters, format, NaN check',
         '  tinymorph perplexity assets/data/tinystories_val.txt --max-docs 25',
+        '  tinymorph generate "Zoo" --quantize q8_0                    the same model with Q8_0 weights',
+        '  tinymorph quantize in.bin out.bin                           write a Q8_0 (llama2.c version 2) copy of a model',
         '  tinymorph <command> --help',
         '',
       ].join('\n'),

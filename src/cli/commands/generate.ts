@@ -52,7 +52,7 @@ export function registerGenerate(program: Command): void {
       };
       const start = performance.now();
       if (!o.json) process.stdout.write(prompt);
-      const [result] = generate(model, tokenizer, [{ prompt, maxTokens: o.maxTokens, sampling, seed: o.seed, stop: o.stop }], (e) => {
+      const [result] = generate(model, tokenizer, [{ prompt, maxTokens: o.maxTokens, sampling, seed: o.seed, stop: o.stop, logprobs: o.json }], (e) => {
         if (!o.json) process.stdout.write(e.text);
       });
       const seconds = (performance.now() - start) / 1000;

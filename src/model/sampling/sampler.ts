@@ -53,11 +53,13 @@ export class Sampler {
    * come from `validateSamplingParams`; `counts` (or null for no penalties) is the row's history.
    * Greedy calls (temperature 0) draw nothing from `rng`; all others draw exactly one float.
    */
-  sample(logits: Float32Array, params: SamplingParams, counts: TokenCounts | null, rng: Prng): SampledToken {
+  sample(logits: Float32Array, params: SamplingParams, counts: TokenCounts | null, rng: Prng, withLogprob = true): SampledToken {
     if (logits.length !== this.vocabSize) {
       throw new ShapeError(`logits have ${logits.length} entries, the sampler's vocab is ${this.vocabSize}`);
     }
-    const lse = logSumExp(logits);
+    // The normaliser is a full pass of exp() over the vocabulary — most of a greedy step's cost at
+    // 32k tokens — so it is skipped when nobody asked for log-probabilities (logprob is then NaN).
+    const lse = withLogprob || params.logprobs > 0 ? logSumExp(logits) : NaN;
     this.work.set(logits);
     if (counts !== null) applyPenalties(this.work, counts, params);
     const token = params.temperature === 0 ? argmax(this.work) : this.draw(params, rng);

@@ -1,0 +1,417 @@
+/*
+ * N-API glue (plain C, NAPI_VERSION 8): each export checks its arguments — array kinds, integer
+ * shapes, and that every array holds what the shapes say will be read or written — and then runs
+ * the kernel on the TypedArrays' own memory (no copies). A failed check throws the error class
+ * given to setErrorClass (tinymorph's ShapeError) with the values in its message.
+ */
+#include <math.h>
+#include <node_api.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "simd.h"
+#include "tinymorph.h"
+
+#define MAX_ARGS 12
+
+typedef struct {
+  napi_env env;
+  const char *fn;
+  napi_value argv[MAX_ARGS];
+  size_t argc;
+  int failed;
+} call;
+
+/* The ShapeError constructor, per addon instance (main thread or worker). */
+static napi_ref *error_class(napi_env env) {
+  napi_ref *ref = NULL;
+  napi_get_instance_data(env, (void **)&ref);
+  return ref;
+}
+
+static int fail(call *c, const char *fmt, ...) {
+  if (c->failed) return 0;
+  c->failed = 1;
+  char msg[512];
+  int at = snprintf(msg, sizeof msg, "%s: ", c->fn);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg + at, sizeof msg - (size_t)at, fmt, ap);
+  va_end(ap);
+  napi_ref *ref = error_class(c->env);
+  napi_value ctor, text, err;
+  if (ref && *ref && napi_get_reference_value(c->env, *ref, &ctor) == napi_ok && ctor &&
+      napi_create_string_utf8(c->env, msg, NAPI_AUTO_LENGTH, &text) == napi_ok && napi_new_instance(c->env, ctor, 1, &text, &err) == napi_ok) {
+    napi_throw(c->env, err);
+  } else {
+    napi_throw_range_error(c->env, "shape", msg);
+  }
+  return 0;
+}
+
+static int start(call *c, napi_env env, napi_callback_info info, const char *fn, size_t want) {
+  c->env = env;
+  c->fn = fn;
+  c->failed = 0;
+  c->argc = MAX_ARGS;
+  if (napi_get_cb_info(env, info, &c->argc, c->argv, NULL, NULL) != napi_ok) return fail(c, "cannot read arguments");
+  if (c->argc < want) return fail(c, "expected %zu arguments, got %zu", want, c->argc);
+  return 1;
+}
+
+static const char *array_kind(napi_typedarray_type t) {
+  static const char *names[] = {"Int8Array",   "Uint8Array",   "Uint8ClampedArray", "Int16Array",    "Uint16Array",   "Int32Array",
+                                "Uint32Array", "Float32Array", "Float64Array",      "BigInt64Array", "BigUint64Array"};
+  return (unsigned)t < sizeof names / sizeof *names ? names[t] : "TypedArray";
+}
+
+/* Argument i as a TypedArray of `want` kind; its element count in *len. */
+static void *arg_array(call *c, int i, const char *name, napi_typedarray_type want, size_t *len) {
+  if (c->failed) return NULL;
+  napi_typedarray_type t;
+  void *data = NULL;
+  napi_value ab;
+  size_t off;
+  bool is = false;
+  napi_is_typedarray(c->env, c->argv[i], &is);
+  if (!is || napi_get_typedarray_info(c->env, c->argv[i], &t, len, &data, &ab, &off) != napi_ok) {
+    fail(c, "%s must be a %s", name, array_kind(want));
+    return NULL;
+  }
+  if (t != want) {
+    fail(c, "%s must be a %s, got %s", name, array_kind(want), array_kind(t));
+    return NULL;
+  }
+  return data;
+}
+
+#define F32(i, name, len) ((float *)arg_array(&c, i, name, napi_float32_array, len))
+
+/* Argument i as an integer in [0, 2^31). */
+static int arg_int(call *c, int i, const char *name) {
+  if (c->failed) return 0;
+  double v;
+  if (napi_get_value_double(c->env, c->argv[i], &v) != napi_ok) return fail(c, "%s must be a number", name);
+  if (!(v >= 0 && v <= 2147483647.0 && v == floor(v))) return fail(c, "%s must be an integer in 0..2147483647, got %g", name, v);
+  return (int)v;
+}
+
+static double arg_num(call *c, int i, const char *name) {
+  if (c->failed) return 0;
+  double v;
+  if (napi_get_value_double(c->env, c->argv[i], &v) != napi_ok) return fail(c, "%s must be a number", name);
+  return v;
+}
+
+/* `have` elements of `name` must cover `need` (described by `what`, e.g. "rows·n = 3·40"). */
+static void need(call *c, const char *name, size_t have, double need, const char *what, ...) {
+  if (c->failed || (double)have >= need) return;
+  char desc[160];
+  va_list ap;
+  va_start(ap, what);
+  vsnprintf(desc, sizeof desc, what, ap);
+  va_end(ap);
+  fail(c, "%s has %zu elements, needs %s = %.0f", name, have, desc, need);
+}
+
+static napi_value undefined(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+/* ---- matmul ---- */
+
+static napi_value MatmulF32(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lo, lx, lw;
+  if (!start(&c, env, info, "matmul", 6)) return NULL;
+  float *out = F32(0, "out", &lo), *x = F32(1, "x", &lx), *w = F32(2, "w", &lw);
+  const int rows = arg_int(&c, 3, "rows"), n = arg_int(&c, 4, "n"), d = arg_int(&c, 5, "d");
+  need(&c, "x", lx, (double)rows * n, "rows·n = %d·%d", rows, n);
+  need(&c, "w", lw, (double)d * n, "d·n = %d·%d", d, n);
+  need(&c, "out", lo, (double)rows * d, "rows·d = %d·%d", rows, d);
+  if (!c.failed) tm_matmul_f32(out, x, w, rows, n, d);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value MatmulQ80(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lo, lx, lq, ls;
+  if (!start(&c, env, info, "matmul (Q8_0)", 8)) return NULL;
+  float *out = F32(0, "out", &lo), *x = F32(1, "x", &lx);
+  int8_t *q = arg_array(&c, 2, "w.q", napi_int8_array, &lq);
+  float *scales = F32(3, "w.scales", &ls);
+  const int gs = arg_int(&c, 4, "w.groupSize"), rows = arg_int(&c, 5, "rows"), n = arg_int(&c, 6, "n"), d = arg_int(&c, 7, "d");
+  if (!c.failed && (gs < 1 || (gs & (gs - 1)) || n % gs)) fail(&c, "w.groupSize %d must be a power of two dividing n = %d", gs, n);
+  need(&c, "x", lx, (double)rows * n, "rows·n = %d·%d", rows, n);
+  need(&c, "w.q", lq, (double)d * n, "d·n = %d·%d", d, n);
+  if (!c.failed) need(&c, "w.scales", ls, (double)d * (n / gs), "d·n/groupSize = %d·%d/%d", d, n, gs);
+  need(&c, "out", lo, (double)rows * d, "rows·d = %d·%d", rows, d);
+  if (!c.failed) tm_matmul_q80(out, x, q, scales, gs, rows, n, d);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value gemm(napi_env env, napi_callback_info info, int trans_a) {
+  call c;
+  size_t lo, la, lb;
+  if (!start(&c, env, info, trans_a ? "matmulTN" : "matmulNN", 6)) return NULL;
+  float *out = F32(0, "out", &lo), *a = F32(1, "a", &la), *b = F32(2, "b", &lb);
+  const int m = arg_int(&c, 3, "m"), k = arg_int(&c, 4, "k"), n = arg_int(&c, 5, "n");
+  need(&c, "a", la, (double)m * k, trans_a ? "k·m = %d·%d" : "m·k = %d·%d", trans_a ? k : m, trans_a ? m : k);
+  need(&c, "b", lb, (double)k * n, "k·n = %d·%d", k, n);
+  need(&c, "out", lo, (double)m * n, "m·n = %d·%d", m, n);
+  if (c.failed) return NULL;
+  if (trans_a)
+    tm_matmul_tn(out, a, b, m, k, n);
+  else
+    tm_matmul_nn(out, a, b, m, k, n);
+  return undefined(env);
+}
+
+static napi_value MatmulNN(napi_env env, napi_callback_info info) { return gemm(env, info, 0); }
+static napi_value MatmulTN(napi_env env, napi_callback_info info) { return gemm(env, info, 1); }
+
+static napi_value TopKRows(napi_env env, napi_callback_info info) {
+  call c;
+  size_t li, lv, lx;
+  if (!start(&c, env, info, "topKRows", 6)) return NULL;
+  int32_t *idx = arg_array(&c, 0, "outIdx", napi_int32_array, &li);
+  float *val = F32(1, "outVal", &lv), *x = F32(2, "x", &lx);
+  const int rows = arg_int(&c, 3, "rows"), n = arg_int(&c, 4, "n"), k = arg_int(&c, 5, "k");
+  need(&c, "outIdx", li, (double)rows * k, "rows·k = %d·%d", rows, k);
+  need(&c, "outVal", lv, (double)rows * k, "rows·k = %d·%d", rows, k);
+  need(&c, "x", lx, (double)rows * n, "rows·n = %d·%d", rows, n);
+  if (!c.failed) tm_topk_rows(idx, val, x, rows, n, k);
+  return c.failed ? NULL : undefined(env);
+}
+
+/* ---- element-wise ---- */
+
+static napi_value Rmsnorm(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lo, lx, lw;
+  if (!start(&c, env, info, "rmsnorm", 6)) return NULL;
+  float *out = F32(0, "out", &lo), *x = F32(1, "x", &lx), *w = F32(2, "weight", &lw);
+  const int rows = arg_int(&c, 3, "rows"), size = arg_int(&c, 4, "size");
+  const double eps = arg_num(&c, 5, "eps");
+  need(&c, "x", lx, (double)rows * size, "rows·size = %d·%d", rows, size);
+  need(&c, "out", lo, (double)rows * size, "rows·size = %d·%d", rows, size);
+  need(&c, "weight", lw, size, "size");
+  if (!c.failed) tm_rmsnorm(out, x, w, rows, size, (float)eps);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value Rope(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lx, lp, lt;
+  if (!start(&c, env, info, "rope", 6)) return NULL;
+  float *x = F32(0, "x", &lx);
+  int32_t *pos = arg_array(&c, 1, "positions", napi_int32_array, &lp);
+  const int rows = arg_int(&c, 2, "rows"), width = arg_int(&c, 3, "width"), hs = arg_int(&c, 4, "headSize");
+  float *tab = F32(5, "cosSin", &lt);
+  if (!c.failed && (hs < 2 || hs % 2 || width % hs)) fail(&c, "headSize %d must be even and divide width %d", hs, width);
+  need(&c, "x", lx, (double)rows * width, "rows·width = %d·%d", rows, width);
+  need(&c, "positions", lp, rows, "rows");
+  for (int r = 0; r < rows && !c.failed; r++) {
+    if (pos[r] < 0 || ((size_t)pos[r] + 1) * (size_t)hs > lt) fail(&c, "positions[%d] = %d is outside the cosSin table of %zu positions", r, pos[r], lt / (size_t)hs);
+  }
+  if (!c.failed) tm_rope(x, pos, rows, width, hs, tab);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value Swiglu(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lg, lu;
+  if (!start(&c, env, info, "swiglu", 3)) return NULL;
+  float *gate = F32(0, "gate", &lg), *up = F32(1, "up", &lu);
+  const int len = arg_int(&c, 2, "len");
+  need(&c, "gate", lg, len, "len");
+  need(&c, "up", lu, len, "len");
+  if (!c.failed) tm_swiglu(gate, up, len);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value AddInPlace(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lx, ly;
+  if (!start(&c, env, info, "addInPlace", 3)) return NULL;
+  float *x = F32(0, "x", &lx), *y = F32(1, "y", &ly);
+  const int len = arg_int(&c, 2, "len");
+  need(&c, "x", lx, len, "len");
+  need(&c, "y", ly, len, "len");
+  if (!c.failed) tm_add(x, y, len);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value Softmax(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lx;
+  if (!start(&c, env, info, "softmax", 3)) return NULL;
+  float *x = F32(0, "x", &lx);
+  const int off = arg_int(&c, 1, "offset"), len = arg_int(&c, 2, "len");
+  need(&c, "x", lx, (double)off + len, "offset+len = %d+%d", off, len);
+  if (!c.failed) tm_softmax(x + off, len);
+  return c.failed ? NULL : undefined(env);
+}
+
+/* ---- attention: (…arrays, [stride,] tokenOffset, count, startPos, nHeads, nKvHeads, headSize) ---- */
+
+static void attn_args(call *c, int at, tm_attn_args *a) {
+  a->token_offset = arg_int(c, at, "tokenOffset");
+  a->count = arg_int(c, at + 1, "count");
+  a->start_pos = arg_int(c, at + 2, "startPos");
+  a->n_heads = arg_int(c, at + 3, "nHeads");
+  a->n_kv_heads = arg_int(c, at + 4, "nKvHeads");
+  a->head_size = arg_int(c, at + 5, "headSize");
+  if (!c->failed && (a->n_heads < 1 || a->n_kv_heads < 1 || a->n_heads % a->n_kv_heads || a->head_size < 1)) {
+    fail(c, "nHeads %d must be a positive multiple of nKvHeads %d, headSize %d positive", a->n_heads, a->n_kv_heads, a->head_size);
+  }
+}
+
+/* q-like arrays hold tokens up to tokenOffset+count; the cache holds positions up to startPos+count. */
+static void need_rows(call *c, const char *name, size_t have, const tm_attn_args *a, double width, const char *wdesc) {
+  need(c, name, have, (a->token_offset + (double)a->count) * width, "(tokenOffset+count)·%s = (%d+%d)·%.0f", wdesc, a->token_offset, a->count, width);
+}
+static void need_cache(call *c, const char *name, size_t have, const tm_attn_args *a) {
+  const double kv = (double)a->n_kv_heads * a->head_size;
+  need(c, name, have, ((double)a->start_pos + a->count) * kv, "(startPos+count)·kvDim = (%d+%d)·%.0f", a->start_pos, a->count, kv);
+}
+
+static napi_value Attention(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lo, lq, lk, lv, ls;
+  tm_attn_args a;
+  if (!start(&c, env, info, "attention", 11)) return NULL;
+  float *out = F32(0, "out", &lo), *q = F32(1, "q", &lq), *keys = F32(2, "keys", &lk), *values = F32(3, "values", &lv);
+  F32(4, "scores", &ls);
+  attn_args(&c, 5, &a);
+  const double width = (double)a.n_heads * a.head_size;
+  need_rows(&c, "q", lq, &a, width, "nHeads·headSize");
+  need_rows(&c, "out", lo, &a, width, "nHeads·headSize");
+  need_cache(&c, "keys", lk, &a);
+  need_cache(&c, "values", lv, &a);
+  need(&c, "scores", ls, (double)a.start_pos + a.count, "startPos+count = %d+%d", a.start_pos, a.count);
+  if (!c.failed) tm_attention(out, q, keys, values, &a);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value AttentionPattern(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lp, lq, lk;
+  tm_attn_args a;
+  if (!start(&c, env, info, "attentionPattern", 10)) return NULL;
+  float *pattern = F32(0, "pattern", &lp), *q = F32(1, "q", &lq), *keys = F32(2, "keys", &lk);
+  const int stride = arg_int(&c, 3, "patternStride");
+  attn_args(&c, 4, &a);
+  if (!c.failed && stride < a.start_pos + a.count) fail(&c, "patternStride %d is less than startPos+count = %d+%d", stride, a.start_pos, a.count);
+  need_rows(&c, "q", lq, &a, (double)a.n_heads * a.head_size, "nHeads·headSize");
+  need_rows(&c, "pattern", lp, &a, (double)a.n_heads * stride, "nHeads·patternStride");
+  need_cache(&c, "keys", lk, &a);
+  if (!c.failed) tm_attention_pattern(pattern, q, keys, &a, stride);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value AttentionApply(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lo, lp, lv;
+  tm_attn_args a;
+  if (!start(&c, env, info, "attentionApply", 10)) return NULL;
+  float *out = F32(0, "out", &lo), *pattern = F32(1, "pattern", &lp), *values = F32(2, "values", &lv);
+  const int stride = arg_int(&c, 3, "patternStride");
+  attn_args(&c, 4, &a);
+  if (!c.failed && stride < a.start_pos + a.count) fail(&c, "patternStride %d is less than startPos+count = %d+%d", stride, a.start_pos, a.count);
+  need_rows(&c, "out", lo, &a, (double)a.n_heads * a.head_size, "nHeads·headSize");
+  need_rows(&c, "pattern", lp, &a, (double)a.n_heads * stride, "nHeads·patternStride");
+  need_cache(&c, "values", lv, &a);
+  if (!c.failed) tm_attention_apply(out, pattern, values, &a, stride);
+  return c.failed ? NULL : undefined(env);
+}
+
+/* ---- configuration ---- */
+
+static napi_value SetThreads(napi_env env, napi_callback_info info) {
+  call c;
+  if (!start(&c, env, info, "setThreads", 1)) return NULL;
+  const int n = arg_int(&c, 0, "threads");
+  if (!c.failed && (n < 1 || n > 1024)) fail(&c, "threads must be 1..1024, got %d", n);
+  if (!c.failed) tm_set_threads(n);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value Threads(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_int32(env, tm_get_threads(), &v);
+  return v;
+}
+
+static napi_value SetParallelMinWork(napi_env env, napi_callback_info info) {
+  call c;
+  if (!start(&c, env, info, "setParallelMinWork", 1)) return NULL;
+  const double w = arg_num(&c, 0, "flops");
+  if (!c.failed) tm_set_parallel_min_work(w);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value ParallelMinWork(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value v;
+  napi_create_double(env, tm_get_parallel_min_work(), &v);
+  return v;
+}
+
+static void delete_ref(napi_env env, void *data, void *hint) {
+  (void)hint;
+  napi_ref *ref = data;
+  if (*ref) napi_delete_reference(env, *ref);
+  free(ref);
+}
+
+static napi_value SetErrorClass(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value ctor;
+  napi_get_cb_info(env, info, &argc, &ctor, NULL, NULL);
+  napi_ref *ref = error_class(env);
+  if (ref && argc == 1) {
+    if (*ref) napi_delete_reference(env, *ref);
+    napi_create_reference(env, ctor, 1, ref);
+  }
+  return undefined(env);
+}
+
+static napi_value Init(napi_env env, napi_value exports) {
+  napi_ref *ref = calloc(1, sizeof *ref);
+  if (ref) napi_set_instance_data(env, ref, delete_ref, NULL);
+  const napi_property_descriptor fns[] = {
+      {"matmulF32", 0, MatmulF32, 0, 0, 0, napi_enumerable, 0},
+      {"matmulQ80", 0, MatmulQ80, 0, 0, 0, napi_enumerable, 0},
+      {"matmulNN", 0, MatmulNN, 0, 0, 0, napi_enumerable, 0},
+      {"matmulTN", 0, MatmulTN, 0, 0, 0, napi_enumerable, 0},
+      {"topKRows", 0, TopKRows, 0, 0, 0, napi_enumerable, 0},
+      {"rmsnorm", 0, Rmsnorm, 0, 0, 0, napi_enumerable, 0},
+      {"rope", 0, Rope, 0, 0, 0, napi_enumerable, 0},
+      {"swiglu", 0, Swiglu, 0, 0, 0, napi_enumerable, 0},
+      {"addInPlace", 0, AddInPlace, 0, 0, 0, napi_enumerable, 0},
+      {"softmax", 0, Softmax, 0, 0, 0, napi_enumerable, 0},
+      {"attention", 0, Attention, 0, 0, 0, napi_enumerable, 0},
+      {"attentionPattern", 0, AttentionPattern, 0, 0, 0, napi_enumerable, 0},
+      {"attentionApply", 0, AttentionApply, 0, 0, 0, napi_enumerable, 0},
+      {"setThreads", 0, SetThreads, 0, 0, 0, napi_enumerable, 0},
+      {"threads", 0, Threads, 0, 0, 0, napi_enumerable, 0},
+      {"setParallelMinWork", 0, SetParallelMinWork, 0, 0, 0, napi_enumerable, 0},
+      {"parallelMinWork", 0, ParallelMinWork, 0, 0, 0, napi_enumerable, 0},
+      {"setErrorClass", 0, SetErrorClass, 0, 0, 0, napi_enumerable, 0},
+  };
+  napi_define_properties(env, exports, sizeof fns / sizeof *fns, fns);
+  napi_value simd, pool;
+  napi_create_string_utf8(env, TM_SIMD, NAPI_AUTO_LENGTH, &simd);
+  napi_get_boolean(env, tm_has_pool(), &pool);
+  napi_set_named_property(env, exports, "simd", simd);
+  napi_set_named_property(env, exports, "threadPool", pool);
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,65 @@
+/*
+ * tinymorph's native kernels: the contract of src/tensor/backend.ts in C. Every kernel trusts its
+ * shapes (addon.c checks them against the array lengths before calling), allocates nothing per
+ * call beyond per-thread scratch that grows once, and computes each output element on one thread
+ * in an order that does not depend on the thread count, so results are bit-identical for 1 and N
+ * threads.
+ */
+#ifndef TINYMORPH_H
+#define TINYMORPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- threads (threads.c) ---- */
+
+/* A range [lo, hi) of a call's independent tasks, run on one thread. */
+typedef void (*tm_range_fn)(void *ctx, long lo, long hi);
+
+void tm_set_threads(int n);
+int tm_get_threads(void);
+/* 1 when kernels can run on a pool of threads (pthreads), 0 when they always run on the caller. */
+int tm_has_pool(void);
+/* Calls below this many FLOPs (or FLOP-equivalents) run on the calling thread alone. */
+void tm_set_parallel_min_work(double work);
+double tm_get_parallel_min_work(void);
+/* Threads for a call of `work` FLOPs: 1 below the threshold, else the configured count. */
+int tm_team(double work);
+/* Splits tasks [0, count) into one contiguous range per thread (no more threads than tasks). */
+void tm_parallel(int threads, long count, tm_range_fn fn, void *ctx);
+/* A 64-byte aligned buffer of at least `bytes`, private to the calling thread and kept between calls. */
+void *tm_scratch(int slot, size_t bytes);
+enum { TM_SCRATCH_A, TM_SCRATCH_B, TM_SCRATCH_SCORES, TM_SCRATCH_X, TM_SCRATCH_SLOTS };
+
+/* ---- kernels ---- */
+
+/* out[r,o] = Σ_i x[r,i]·w[o,i]; x [rows, n], w [d, n], out [rows, d]. */
+void tm_matmul_f32(float *out, const float *x, const float *w, int rows, int n, int d);
+/* The same with Q8_0 weights: w[o,i] = q[o,i]·scales[(o·n + i) / gs]. */
+void tm_matmul_q80(float *out, const float *x, const int8_t *q, const float *scales, int gs, int rows, int n, int d);
+/* out [m, n] = a [m, k] · b [k, n]. */
+void tm_matmul_nn(float *out, const float *a, const float *b, int m, int k, int n);
+/* out [m, n] = a [k, m]ᵀ · b [k, n]. */
+void tm_matmul_tn(float *out, const float *a, const float *b, int m, int k, int n);
+
+/* Q8_0 decode with int16 activations (q80-decode.c): used when the group size is 32 on AVX2/AVX-512. */
+int tm_q80_i16_applies(int group_size);
+void tm_q80_quantize_x(const float *x, int n, int16_t *xq, float *sx);
+float tm_q80_dot_i16(const int16_t *xq, const float *sx, const int8_t *q, const float *sw, int groups);
+
+void tm_rmsnorm(float *out, const float *x, const float *weight, int rows, int size, float eps);
+void tm_rope(float *x, const int32_t *positions, int rows, int width, int head_size, const float *cos_sin);
+void tm_swiglu(float *gate, const float *up, long len);
+void tm_add(float *x, const float *y, long len);
+void tm_softmax(float *x, long len);
+void tm_topk_rows(int32_t *out_idx, float *out_val, const float *x, int rows, int n, int k);
+
+typedef struct {
+  int token_offset, count, start_pos, n_heads, n_kv_heads, head_size;
+} tm_attn_args;
+
+void tm_attention(float *out, const float *q, const float *keys, const float *values, const tm_attn_args *a);
+void tm_attention_pattern(float *pattern, const float *q, const float *keys, const tm_attn_args *a, int stride);
+void tm_attention_apply(float *out, const float *pattern, const float *values, const tm_attn_args *a, int stride);
+
+#endif

@@ -1,0 +1,125 @@
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { ShapeError, UsageError } from '../errors.js';
+import { packageRoot } from '../util/package-root.js';
+import type { AttentionArgs, Backend } from './backend.js';
+import { isQ80 } from './weight-matrix.js';
+
+/**
+ * The native kernels (native/*.c, built at install into build/Release/tinymorph_native.node):
+ * AVX-512 / AVX2 / portable C, on a pool of threads above a work threshold, zero-copy on the
+ * callers' Float32Arrays. Absent when the addon was not built or does not load; then `nativeStatus`
+ * says why and the registry falls back to the reference kernels.
+ */
+
+type AttentionNumbers = [tokenOffset: number, count: number, startPos: number, nHeads: number, nKvHeads: number, headSize: number];
+
+/** The addon's exports (native/addon.c). Shapes are checked in C against the array lengths. */
+interface NativeAddon {
+  readonly simd: 'avx512' | 'avx2' | 'scalar';
+  readonly threadPool: boolean;
+  matmulF32(out: Float32Array, x: Float32Array, w: Float32Array, rows: number, n: number, d: number): void;
+  matmulQ80(out: Float32Array, x: Float32Array, q: Int8Array, scales: Float32Array, groupSize: number, rows: number, n: number, d: number): void;
+  matmulNN(out: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number): void;
+  matmulTN(out: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number): void;
+  topKRows(outIdx: Int32Array, outVal: Float32Array, x: Float32Array, rows: number, n: number, k: number): void;
+  rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, rows: number, size: number, eps: number): void;
+  rope(x: Float32Array, positions: Int32Array, rows: number, width: number, headSize: number, cosSin: Float32Array): void;
+  swiglu(gate: Float32Array, up: Float32Array, len: number): void;
+  addInPlace(x: Float32Array, y: Float32Array, len: number): void;
+  softmax(x: Float32Array, offset: number, len: number): void;
+  /** The AttentionArgs fields follow the arrays (and the pattern stride) as plain numbers: tokenOffset, count, startPos, nHeads, nKvHeads, headSize. */
+  attention(out: Float32Array, q: Float32Array, keys: Float32Array, values: Float32Array, scores: Float32Array, ...args: AttentionNumbers): void;
+  attentionPattern(pattern: Float32Array, q: Float32Array, keys: Float32Array, patternStride: number, ...args: AttentionNumbers): void;
+  attentionApply(out: Float32Array, pattern: Float32Array, values: Float32Array, patternStride: number, ...args: AttentionNumbers): void;
+  setThreads(n: number): void;
+  threads(): number;
+  setParallelMinWork(flops: number): void;
+  parallelMinWork(): number;
+  setErrorClass(ctor: new (message: string) => Error): void;
+}
+
+/** What `tinymorph inspect` shows about the native backend. */
+export type NativeStatus =
+  | { available: true; file: string; simd: NativeAddon['simd']; threadPool: boolean; threads: number }
+  | { available: false; file: string; reason: string };
+
+function load(): { addon?: NativeAddon; status: NativeStatus } {
+  const file = join(packageRoot(), 'build', 'Release', 'tinymorph_native.node');
+  let addon: NativeAddon;
+  try {
+    addon = createRequire(import.meta.url)(file) as NativeAddon;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const reason = err.code === 'MODULE_NOT_FOUND' ? 'not built (run `npm install`, which needs a C compiler)' : err.message.split('\n')[0];
+    return { status: { available: false, file, reason } };
+  }
+  addon.setErrorClass(ShapeError);
+  const env = process.env.TINYMORPH_THREADS;
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`TINYMORPH_THREADS must be a positive integer, got "${env}"`);
+    addon.setThreads(n);
+  }
+  return { addon, status: { available: true, file, simd: addon.simd, threadPool: addon.threadPool, threads: addon.threads() } };
+}
+
+const loaded = load();
+const addon = loaded.addon;
+
+function makeBackend(a: NativeAddon): Backend {
+  return {
+    name: 'native',
+    matmul(out, x, w, rows, n, d) {
+      if (!isQ80(w)) return a.matmulF32(out, x, w, rows, n, d);
+      if (w.cols !== n || w.rows < d) throw new ShapeError(`matmul: Q8_0 weight is [${w.rows}, ${w.cols}], the call needs [${d}, ${n}]`);
+      a.matmulQ80(out, x, w.q, w.scales, w.groupSize, rows, n, d);
+    },
+    matmulNN: (out, x, b, m, k, n) => a.matmulNN(out, x, b, m, k, n),
+    matmulTN: (out, x, b, m, k, n) => a.matmulTN(out, x, b, m, k, n),
+    topKRows: (outIdx, outVal, x, rows, n, k) => a.topKRows(outIdx, outVal, x, rows, n, k),
+    rmsnorm: (out, x, weight, rows, size, eps) => a.rmsnorm(out, x, weight, rows, size, eps),
+    rope: (x, positions, rows, width, headSize, cosSin) => a.rope(x, positions, rows, width, headSize, cosSin),
+    swiglu: (gate, up, len) => a.swiglu(gate, up, len),
+    addInPlace: (x, y, len) => a.addInPlace(x, y, len),
+    softmax: (x, offset, len) => a.softmax(x, offset, len),
+    attention(out, q, keys, values, g: AttentionArgs, scores) {
+      a.attention(out, q, keys, values, scores, g.tokenOffset, g.count, g.startPos, g.nHeads, g.nKvHeads, g.headSize);
+    },
+    attentionPattern(pattern, q, keys, g: AttentionArgs, stride) {
+      a.attentionPattern(pattern, q, keys, stride, g.tokenOffset, g.count, g.startPos, g.nHeads, g.nKvHeads, g.headSize);
+    },
+    attentionApply(out, pattern, values, g: AttentionArgs, stride) {
+      a.attentionApply(out, pattern, values, stride, g.tokenOffset, g.count, g.startPos, g.nHeads, g.nKvHeads, g.headSize);
+    },
+  };
+}
+
+/** The native kernels, or undefined when the addon is not available (see `nativeStatus`). */
+export const nativeBackend: Backend | undefined = addon && makeBackend(addon);
+
+/** Whether the addon loaded, and if not, why. */
+export function nativeStatus(): NativeStatus {
+  return loaded.status.available ? { ...loaded.status, threads: addon!.threads() } : loaded.status;
+}
+
+/** Threads the native kernels use (default: $TINYMORPH_THREADS, else the cores this process may run on). Results do not depend on it. */
+export function setNativeThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`native threads must be a positive integer, got ${n}`);
+  addon?.setThreads(n);
+}
+
+export function nativeThreads(): number {
+  return addon ? addon.threads() : 1;
+}
+
+/**
+ * Work (FLOPs) below which a kernel call runs on the calling thread alone; for benchmarks that
+ * re-measure the threshold. Returns the previous value.
+ */
+export function setNativeParallelMinWork(flops: number): number {
+  if (!addon) return 0;
+  const prev = addon.parallelMinWork();
+  addon.setParallelMinWork(flops);
+  return prev;
+}

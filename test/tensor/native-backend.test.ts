@@ -1,0 +1,365 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { ShapeError } from '../../src/errors.js';
+import type { AttentionArgs, Backend } from '../../src/tensor/backend.js';
+import { nativeBackend, nativeStatus, nativeThreads, setNativeThreads } from '../../src/tensor/native-backend.js';
+import { quantizeQ80 } from '../../src/tensor/q80.js';
+import { referenceBackend as ref } from '../../src/tensor/reference-backend.js';
+import type { WeightMatrix } from '../../src/tensor/weight-matrix.js';
+
+/**
+ * Every native kernel against the reference kernels on random data of awkward sizes (1e-4 relative:
+ * max |a − b| / max |b|), and bit-identical results for 1 and 2 threads above the threading
+ * threshold. Without the addon these tests fail under CI (which builds it) and skip elsewhere.
+ */
+
+const status = nativeStatus();
+const skip = nativeBackend || process.env.CI ? false : `native addon not available: ${status.available ? '' : status.reason}`;
+if (!nativeBackend && process.env.CI) {
+  test('the native addon is built in CI', () => assert.fail(`native backend did not load: ${status.available ? '' : status.reason}`));
+}
+const nat = nativeBackend as Backend;
+
+/** mulberry32: reproducible uniform numbers in [lo, hi). */
+function rng(seed: number): (lo?: number, hi?: number) => number {
+  let a = seed >>> 0;
+  return (lo = -1, hi = 1) => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
+  };
+}
+
+function random(len: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const r = rng(seed);
+  return Float32Array.from({ length: len }, () => r(lo, hi));
+}
+
+/** max |a − b| / max |b| must be ≤ tol. */
+function assertRelClose(actual: Float32Array, expected: Float32Array, what: string, tol = 1e-4): void {
+  assert.equal(actual.length, expected.length, `${what}: lengths`);
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    err = Math.max(err, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+    if (Number.isNaN(actual[i]) !== Number.isNaN(expected[i])) assert.fail(`${what}[${i}]: ${actual[i]} vs ${expected[i]}`);
+  }
+  const rel = err / Math.max(scale, 1e-30);
+  assert.ok(rel <= tol, `${what}: relative error ${rel.toExponential(2)} > ${tol} (max |Δ| ${err}, max |ref| ${scale})`);
+}
+
+function assertBitIdentical(a: Float32Array | Int32Array, b: Float32Array | Int32Array, what: string): void {
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length);
+  const ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) assert.fail(`${what}[${i}]: ${a[i]} (1 thread) vs ${b[i]} (2 threads)`);
+}
+
+/** Runs fn with the native kernels on `threads` threads, restoring the previous count. */
+function withThreads<T>(threads: number, fn: () => T): T {
+  const prev = nativeThreads();
+  setNativeThreads(threads);
+  try {
+    return fn();
+  } finally {
+    setNativeThreads(prev);
+  }
+}
+
+function matmulBoth(x: Float32Array, w: WeightMatrix, rows: number, n: number, d: number): [Float32Array, Float32Array] {
+  const got = new Float32Array(rows * d).fill(NaN);
+  const want = new Float32Array(rows * d);
+  nat.matmul(got, x, w, rows, n, d);
+  ref.matmul(want, x, w, rows, n, d);
+  return [got, want];
+}
+
+test('matmul fp32 (x·wᵀ): decode rows and register-tiled prefill, awkward n and d', { skip }, () => {
+  const shapes: [number, number][] = [[1, 1], [7, 5], [33, 17], [100, 65], [288, 31], [1000, 37], [17, 1000]];
+  for (const rows of [1, 2, 3, 4, 5, 17, 64]) {
+    for (const [n, d] of shapes) {
+      const x = random(rows * n, rows * 7 + n);
+      const w = random(d * n, d * 13 + n);
+      const [got, want] = matmulBoth(x, w, rows, n, d);
+      assertRelClose(got, want, `matmul rows ${rows}, n ${n}, d ${d}`);
+    }
+  }
+});
+
+test('matmul fp32 leaves out beyond rows·d untouched and accepts oversized views', { skip }, () => {
+  const [rows, n, d] = [5, 40, 9];
+  const out = new Float32Array(rows * d + 3).fill(7);
+  nat.matmul(out, random(rows * n + 11, 1), random(d * n + 5, 2), rows, n, d);
+  assert.deepEqual(Array.from(out.subarray(rows * d)), [7, 7, 7]);
+});
+
+test('matmul Q8_0: groups of 32, 16, 8, 4, 2 and 1, decode and prefill rows', { skip }, () => {
+  const cases: [number, number, number][] = [
+    // [n, d, groupSize]
+    [64, 9, 32],
+    [96, 33, 32],
+    [1024, 20, 32],
+    [48, 17, 16],
+    [40, 7, 8],
+    [36, 21, 4],
+    [20, 5, 4],
+    [6, 3, 2],
+    [7, 4, 1],
+  ];
+  for (const rows of [1, 3, 17, 64]) {
+    for (const [n, d, gs] of cases) {
+      const w = quantizeQ80(random(d * n, n + d), d, n, gs);
+      assert.equal(w.groupSize, gs);
+      const [got, want] = matmulBoth(random(rows * n, rows + n), w, rows, n, d);
+      assertRelClose(got, want, `Q8_0 rows ${rows}, n ${n}, d ${d}, group ${gs}`);
+    }
+  }
+  // A NaN activation reaches every output, as in the reference (the int16 decode path must not hide it).
+  const x = random(64, 1);
+  x[5] = NaN;
+  const [got] = matmulBoth(x, quantizeQ80(random(3 * 64, 2), 3, 64), 1, 64, 3);
+  assert.ok(got.every(Number.isNaN), `NaN activation gave ${Array.from(got)}`);
+});
+
+test('matmulNN and matmulTN: dense and sparse (SAE-like) a, sizes straddling the block edges', { skip }, () => {
+  const shapes: [number, number, number][] = [
+    [1, 1, 1],
+    [3, 17, 33],
+    [17, 300, 70],
+    [64, 257, 129],
+    [97, 513, 260],
+    [1, 600, 40],
+  ];
+  for (const [m, k, n] of shapes) {
+    for (const density of [1, 0.03]) {
+      const r = rng(m * 31 + k + n);
+      const a = Float32Array.from({ length: m * k }, () => (r(0, 1) < density ? r() : 0));
+      const b = random(k * n, k + n);
+      const want = new Float32Array(m * n);
+      const got = new Float32Array(m * n).fill(NaN);
+      ref.matmulNN(want, a, b, m, k, n);
+      nat.matmulNN(got, a, b, m, k, n);
+      assertRelClose(got, want, `matmulNN m ${m}, k ${k}, n ${n}, density ${density}`);
+      // The same numbers as a [k, m] matrix for the transposed product.
+      ref.matmulTN(want, a, b, m, k, n);
+      got.fill(NaN);
+      nat.matmulTN(got, a, b, m, k, n);
+      assertRelClose(got, want, `matmulTN m ${m}, k ${k}, n ${n}, density ${density}`);
+    }
+  }
+});
+
+test('topKRows: same indices and values as the reference, ties to the lower index', { skip }, () => {
+  for (const [rows, n, k] of [
+    [1, 1, 1],
+    [3, 17, 5],
+    [4, 100, 32],
+    [2, 1000, 7],
+    [3, 40, 40],
+    [2, 33, 1],
+  ]) {
+    const r = rng(rows + n + k);
+    const x = Float32Array.from({ length: rows * n }, () => Math.round(r(-8, 8)) / 4); // many ties
+    const [gi, gv, wi, wv] = [new Int32Array(rows * k), new Float32Array(rows * k), new Int32Array(rows * k), new Float32Array(rows * k)];
+    nat.topKRows(gi, gv, x, rows, n, k);
+    ref.topKRows(wi, wv, x, rows, n, k);
+    assert.deepEqual(Array.from(gi), Array.from(wi), `indices rows ${rows}, n ${n}, k ${k}`);
+    assert.deepEqual(Array.from(gv), Array.from(wv), `values rows ${rows}, n ${n}, k ${k}`);
+  }
+});
+
+test('rmsnorm (also in place), swiglu, addInPlace, softmax with an offset', { skip }, () => {
+  for (const rows of [1, 3, 17]) {
+    for (const size of [1, 5, 16, 33, 288, 1000]) {
+      const x = random(rows * size, rows * size, -3, 3);
+      const w = random(size, size);
+      const [got, want] = [new Float32Array(rows * size), new Float32Array(rows * size)];
+      nat.rmsnorm(got, x, w, rows, size, 1e-5);
+      ref.rmsnorm(want, x, w, rows, size, 1e-5);
+      assertRelClose(got, want, `rmsnorm rows ${rows}, size ${size}`);
+      const inPlace = x.slice();
+      nat.rmsnorm(inPlace, inPlace, w, rows, size, 1e-5);
+      assertRelClose(inPlace, want, `rmsnorm in place rows ${rows}, size ${size}`);
+    }
+  }
+  for (const len of [1, 7, 16, 100, 10_001, 100_003]) {
+    const gate = random(len, len, -20, 20);
+    const up = random(len, len + 1, -2, 2);
+    const [got, want] = [gate.slice(), gate.slice()];
+    nat.swiglu(got, up, len);
+    ref.swiglu(want, up, len);
+    for (let i = 0; i < len; i++) {
+      if (!(Math.abs(got[i] - want[i]) <= 1e-5 * Math.abs(want[i]) + 1e-37)) assert.fail(`swiglu[${i}] of g=${gate[i]}: ${got[i]} vs ${want[i]}`);
+    }
+    const [sumGot, sumWant] = [gate.slice(), gate.slice()];
+    nat.addInPlace(sumGot, up, len - 1);
+    ref.addInPlace(sumWant, up, len - 1);
+    assert.deepEqual(sumGot, sumWant, `addInPlace ${len - 1}`);
+  }
+  for (const len of [1, 2, 15, 16, 17, 300, 4099]) {
+    const x = random(len + 10, len, -30, 30);
+    const [got, want] = [x.slice(), x.slice()];
+    nat.softmax(got, 3, len);
+    ref.softmax(want, 3, len);
+    assertRelClose(got, want, `softmax len ${len}`);
+    assert.deepEqual(got.subarray(0, 3), x.subarray(0, 3), 'softmax leaves x before offset');
+    assert.deepEqual(got.subarray(3 + len), x.subarray(3 + len), 'softmax leaves x after offset+len');
+  }
+});
+
+test('rope: head sizes 2..128, several heads, arbitrary positions', { skip }, () => {
+  for (const headSize of [2, 6, 8, 48, 64, 128]) {
+    const maxPos = 50;
+    const half = headSize / 2;
+    const cosSin = new Float32Array(maxPos * headSize);
+    for (let p = 0; p < maxPos; p++) {
+      for (let i = 0; i < half; i++) {
+        const a = p / Math.pow(10000, (2 * i) / headSize);
+        cosSin[(p * half + i) * 2] = Math.cos(a);
+        cosSin[(p * half + i) * 2 + 1] = Math.sin(a);
+      }
+    }
+    for (const [rows, heads] of [
+      [1, 1],
+      [3, 4],
+      [17, 3],
+    ]) {
+      const width = heads * headSize;
+      const positions = Int32Array.from({ length: rows }, (_, r) => (r * 7 + headSize) % maxPos);
+      const x = random(rows * width, rows * width);
+      const [got, want] = [x.slice(), x.slice()];
+      nat.rope(got, positions, rows, width, headSize, cosSin);
+      ref.rope(want, positions, rows, width, headSize, cosSin);
+      assertRelClose(got, want, `rope headSize ${headSize}, rows ${rows}, heads ${heads}`);
+    }
+  }
+});
+
+interface AttnCase {
+  args: AttentionArgs;
+  q: Float32Array;
+  keys: Float32Array;
+  values: Float32Array;
+  tokens: number;
+}
+
+function attnCase(nHeads: number, nKvHeads: number, headSize: number, startPos: number, count: number, tokenOffset: number, seed: number): AttnCase {
+  const kvDim = nKvHeads * headSize;
+  const tokens = tokenOffset + count;
+  const capacity = startPos + count + 3;
+  return {
+    args: { tokenOffset, count, startPos, nHeads, nKvHeads, headSize },
+    q: random(tokens * nHeads * headSize, seed, -2, 2),
+    keys: random(capacity * kvDim, seed + 1, -2, 2),
+    values: random(capacity * kvDim, seed + 2),
+    tokens,
+  };
+}
+
+test('attention with GQA (groups 1, 2, 4), startPos > 0, tokenOffset > 0; pattern + apply equal the fused kernel bit for bit', { skip }, () => {
+  let seed = 1;
+  for (const [nHeads, nKvHeads] of [
+    [4, 4],
+    [4, 2],
+    [8, 2],
+  ]) {
+    for (const headSize of [8, 17, 48, 64]) {
+      for (const [startPos, count, tokenOffset] of [
+        [0, 1, 0],
+        [0, 9, 2],
+        [13, 1, 1],
+        [40, 17, 3],
+      ]) {
+        const c = attnCase(nHeads, nKvHeads, headSize, startPos, count, tokenOffset, seed++);
+        const what = `heads ${nHeads}/${nKvHeads}, headSize ${headSize}, startPos ${startPos}, count ${count}`;
+        const width = c.tokens * nHeads * headSize;
+        const [got, want] = [new Float32Array(width), new Float32Array(width)];
+        nat.attention(got, c.q, c.keys, c.values, c.args, new Float32Array(startPos + count));
+        ref.attention(want, c.q, c.keys, c.values, c.args, new Float32Array(startPos + count));
+        assertRelClose(got, want, `attention ${what}`);
+
+        const stride = startPos + count + 2;
+        const [pGot, pWant] = [new Float32Array(c.tokens * nHeads * stride).fill(NaN), new Float32Array(c.tokens * nHeads * stride).fill(NaN)];
+        nat.attentionPattern(pGot, c.q, c.keys, c.args, stride);
+        ref.attentionPattern(pWant, c.q, c.keys, c.args, stride);
+        const rows = (a: Float32Array): Float32Array => a.subarray(tokenOffset * nHeads * stride);
+        assertRelClose(rows(pGot), rows(pWant), `attentionPattern ${what}`);
+        const applied = new Float32Array(width);
+        nat.attentionApply(applied, pGot, c.values, c.args, stride);
+        assertBitIdentical(applied.subarray(tokenOffset * nHeads * headSize), got.subarray(tokenOffset * nHeads * headSize), `pattern+apply vs fused, ${what}`);
+      }
+    }
+  }
+});
+
+test('1 and 2 threads give bit-identical results above the threading threshold', { skip }, () => {
+  const runs: [string, () => Float32Array | Int32Array][] = [];
+  const mm = (rows: number, n: number, d: number, w: WeightMatrix): (() => Float32Array) => {
+    const x = random(rows * n, rows + n);
+    return () => {
+      const out = new Float32Array(rows * d);
+      nat.matmul(out, x, w, rows, n, d);
+      return out;
+    };
+  };
+  runs.push(['matmul decode 1×2048→768', mm(1, 2048, 768, random(768 * 2048, 3))]);
+  runs.push(['matmul prefill 67×300→257', mm(67, 300, 257, random(257 * 300, 4))]);
+  runs.push(['matmul Q8_0 decode 1×1024→1000', mm(1, 1024, 1000, quantizeQ80(random(1000 * 1024, 5), 1000, 1024))]);
+  runs.push(['matmul Q8_0 prefill 70×512→300', mm(70, 512, 300, quantizeQ80(random(300 * 512, 6), 300, 512))]);
+  for (const [name, density] of [
+    ['dense', 1],
+    ['sparse', 0.02],
+  ] as const) {
+    const [m, k, n] = [150, 300, 270];
+    const r = rng(7);
+    const a = Float32Array.from({ length: m * k }, () => (r(0, 1) < density ? r() : 0));
+    const b = random(k * n, 8);
+    runs.push([`matmulNN ${name}`, () => lastOut(nat.matmulNN, a, b, m, k, n)]);
+    runs.push([`matmulTN ${name}`, () => lastOut(nat.matmulTN, a, b, m, k, n)]);
+  }
+  const c = attnCase(8, 2, 64, 500, 40, 0, 9);
+  runs.push([
+    'attention 40 tokens at 500',
+    () => {
+      const out = new Float32Array(40 * 8 * 64);
+      nat.attention(out, c.q, c.keys, c.values, c.args, new Float32Array(540));
+      return out;
+    },
+  ]);
+  const big = random(300_000, 10, -10, 10);
+  runs.push(['swiglu 300k', () => swigluOut(big)]);
+  runs.push(['rmsnorm 300×1000', () => ((out) => (nat.rmsnorm(out, big, big, 300, 1000, 1e-5), out))(new Float32Array(300_000))]);
+  runs.push(['topKRows 100×3000', () => ((idx) => (nat.topKRows(idx, new Float32Array(100 * 40), big, 100, 3000, 40), idx))(new Int32Array(100 * 40))]);
+  for (const [name, run] of runs) assertBitIdentical(withThreads(1, run), withThreads(2, run), name);
+});
+
+function lastOut(fn: Backend['matmulNN'], a: Float32Array, b: Float32Array, m: number, k: number, n: number): Float32Array {
+  const out = new Float32Array(m * n);
+  fn(out, a, b, m, k, n);
+  return out;
+}
+
+function swigluOut(gate: Float32Array): Float32Array {
+  const g = gate.slice();
+  nat.swiglu(g, gate, g.length);
+  return g;
+}
+
+test('shape checks: short arrays, wrong array kinds and bad sizes throw ShapeError naming the values', { skip }, () => {
+  const f = (n: number): Float32Array => new Float32Array(n);
+  assert.throws(() => nat.matmul(f(6), f(11), f(8), 3, 4, 2), (e: Error) => e instanceof ShapeError && /x has 11 elements, needs rows·n = 3·4 = 12/.test(e.message));
+  assert.throws(() => nat.matmul(f(5), f(12), f(8), 3, 4, 2), /out has 5 elements, needs rows·d = 3·2 = 6/);
+  assert.throws(() => nat.matmul(f(6), f(12), f(8), 3, 4.5, 2), /n must be an integer/);
+  assert.throws(() => nat.matmul(f(6), f(12), quantizeQ80(f(8), 2, 4), 3, 8, 2), (e: Error) => e instanceof ShapeError && /\[2, 4\]/.test(e.message));
+  const q = quantizeQ80(f(64), 2, 32);
+  assert.throws(() => nat.matmul(f(2), f(32), { ...q, scales: f(1) }, 1, 32, 2), /w\.scales has 1 elements, needs d·n\/groupSize = 2·32\/32 = 2/);
+  assert.throws(() => nat.matmulNN(f(4), f(3), f(4), 2, 2, 2), /a has 3 elements/);
+  assert.throws(() => nat.rope(f(8), Int32Array.of(9), 1, 8, 4, f(16)), /positions\[0\] = 9 is outside the cosSin table of 4 positions/);
+  assert.throws(() => nat.softmax(f(4), 2, 3), /offset\+len = 2\+3 = 5/);
+  const args: AttentionArgs = { tokenOffset: 0, count: 2, startPos: 3, nHeads: 4, nKvHeads: 2, headSize: 8 };
+  assert.throws(() => nat.attention(f(64), f(64), f(5 * 16 - 1), f(80), args, f(5)), /keys has 79 elements, needs \(startPos\+count\)·kvDim = \(3\+2\)·16 = 80/);
+  assert.throws(() => nat.attention(f(64), f(64), f(80), f(80), { ...args, nKvHeads: 3 }, f(5)), /nHeads 4 must be a positive multiple of nKvHeads 3/);
+  assert.throws(() => nat.topKRows(new Int32Array(2), f(2), new Float64Array(4) as unknown as Float32Array, 1, 4, 2), /x must be a Float32Array, got Float64Array/);
+});
