@@ -32,7 +32,7 @@ export function generate(
   }
   const capacity = Math.min(seqLen, Math.max(...rows.map((r) => r.promptIds.length + r.maxTokens)));
   const cache = model.newCache(rows.length, capacity);
-  const sampler = new Sampler(model.config.vocabSize);
+  const sampler = new Sampler(model.config.vocabSize, model.backend);
   let inputs: (number[] | undefined)[] = rows.map((r) => r.promptIds);
   while (inputs.some((x) => x !== undefined)) inputs = step(model, cache, sampler, rows, inputs, onToken);
   return rows.map((r) => r.result());

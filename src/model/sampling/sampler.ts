@@ -1,4 +1,5 @@
 import { ShapeError, UsageError } from '../../errors.js';
+import type { Backend } from '../../tensor/backend.js';
 import { applyPenalties } from './logits-penalties.js';
 import { logSumExp, topLogprobs, type TokenLogprob } from './logprobs.js';
 import type { Prng } from './prng.js';
@@ -20,7 +21,14 @@ export interface SampledToken {
 /** First maximum wins on ties, as llama2.c's `sample_argmax`. */
 function argmax(x: Float32Array): number {
   let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
+  let bestValue = x[0];
+  for (let i = 1; i < x.length; i++) {
+    const v = x[i];
+    if (v > bestValue) {
+      bestValue = v;
+      best = i;
+    }
+  }
   return best;
 }
 
@@ -40,12 +48,26 @@ export class Sampler {
   // Top-logprob ids, best first. Shape: (MAX_LOGPROBS).
   private readonly best = new Int32Array(MAX_LOGPROBS);
 
-  constructor(readonly vocabSize: number) {
+  private readonly argIdx = new Int32Array(1);
+  private readonly argVal = new Float32Array(1);
+
+  /** `backend`: kernels for the greedy argmax (its top-1, first maximum on ties); default plain TS. */
+  constructor(
+    readonly vocabSize: number,
+    private readonly backend?: Backend,
+  ) {
     if (!Number.isSafeInteger(vocabSize) || vocabSize < 1) {
       throw new UsageError(`vocabSize must be a positive integer, got ${vocabSize}`);
     }
     this.work = new Float32Array(vocabSize);
     this.ids = new Int32Array(vocabSize);
+  }
+
+  /** A JS scan of 32k floats costs ~60 µs, a sizeable part of a decode step; the native top-1 a few. */
+  private argmax(x: Float32Array): number {
+    if (!this.backend) return argmax(x);
+    this.backend.topKRows(this.argIdx, this.argVal, x, 1, x.length, 1);
+    return this.argIdx[0];
   }
 
   /**
@@ -60,9 +82,14 @@ export class Sampler {
     // The normaliser is a full pass of exp() over the vocabulary — most of a greedy step's cost at
     // 32k tokens — so it is skipped when nobody asked for log-probabilities (logprob is then NaN).
     const lse = withLogprob || params.logprobs > 0 ? logSumExp(logits) : NaN;
-    this.work.set(logits);
-    if (counts !== null) applyPenalties(this.work, counts, params);
-    const token = params.temperature === 0 ? argmax(this.work) : this.draw(params, rng);
+    const penalize = counts !== null && (params.repetitionPenalty !== 1 || params.frequencyPenalty !== 0 || params.presencePenalty !== 0);
+    let token: number;
+    if (params.temperature === 0 && !penalize) token = this.argmax(logits); // plain greedy: no copy of the vocabulary
+    else {
+      this.work.set(logits);
+      if (penalize) applyPenalties(this.work, counts, params);
+      token = params.temperature === 0 ? this.argmax(this.work) : this.draw(params, rng);
+    }
     return { token, logprob: logits[token] - lse, top: topLogprobs(logits, lse, params.logprobs, this.best) };
   }
 
