@@ -15,19 +15,11 @@ import { isQ80 } from './weight-matrix.js';
 type AttentionNumbers = [tokenOffset: number, count: number, startPos: number, nHeads: number, nKvHeads: number, headSize: number];
 
 /** The addon's exports (native/addon.c). Shapes are checked in C against the array lengths. */
-interface NativeAddon {
+interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows' | 'rmsnorm' | 'rope' | 'swiglu' | 'addInPlace' | 'softmax'> {
   readonly simd: 'avx512' | 'avx2' | 'scalar';
   readonly threadPool: boolean;
   matmulF32(out: Float32Array, x: Float32Array, w: Float32Array, rows: number, n: number, d: number): void;
   matmulQ80(out: Float32Array, x: Float32Array, q: Int8Array, scales: Float32Array, groupSize: number, rows: number, n: number, d: number): void;
-  matmulNN(out: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number): void;
-  matmulTN(out: Float32Array, a: Float32Array, b: Float32Array, m: number, k: number, n: number): void;
-  topKRows(outIdx: Int32Array, outVal: Float32Array, x: Float32Array, rows: number, n: number, k: number): void;
-  rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, rows: number, size: number, eps: number): void;
-  rope(x: Float32Array, positions: Int32Array, rows: number, width: number, headSize: number, cosSin: Float32Array): void;
-  swiglu(gate: Float32Array, up: Float32Array, len: number): void;
-  addInPlace(x: Float32Array, y: Float32Array, len: number): void;
-  softmax(x: Float32Array, offset: number, len: number): void;
   /** The AttentionArgs fields follow the arrays (and the pattern stride) as plain numbers: tokenOffset, count, startPos, nHeads, nKvHeads, headSize. */
   attention(out: Float32Array, q: Float32Array, keys: Float32Array, values: Float32Array, scores: Float32Array, ...args: AttentionNumbers): void;
   attentionPattern(pattern: Float32Array, q: Float32Array, keys: Float32Array, patternStride: number, ...args: AttentionNumbers): void;
