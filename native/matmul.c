@@ -123,10 +123,61 @@ typedef struct {
   const float *sx;
 } mm_ctx;
 
+#ifndef MV_PF
+#define MV_PF 0 /* matvec software prefetch distance in bytes ahead of the weight stream (0: none) */
+#endif
+static inline void prefetch_lines(const void *p, size_t bytes) {
+#if defined(__x86_64__) || defined(__i386__)
+  for (size_t b = 0; b < bytes; b += 64) _mm_prefetch((const char *)p + b, _MM_HINT_T0);
+#else
+  (void)p, (void)bytes;
+#endif
+}
+
+/* dot_f32 of x with four consecutive weight rows at once (w, w+n, w+2n, w+3n): each row's partial
+   sums and final reduction are exactly dot_f32's, so the result does not depend on the grouping;
+   four interleaved streams keep more loads in flight. */
+static inline void dot4_f32(float *o0, size_t ostride, const float *x, const float *w, int n) {
+  vf a[4][4];
+#pragma GCC unroll 4
+  for (int b = 0; b < 4; b++) a[b][0] = a[b][1] = a[b][2] = a[b][3] = vzero();
+  int i = 0;
+  for (; i + 4 * VL <= n; i += 4 * VL) {
+#if MV_PF
+    prefetch_lines(w + i + MV_PF / 4, 4 * VL * sizeof(float));
+    prefetch_lines(w + (size_t)3 * n + i + MV_PF / 4, 4 * VL * sizeof(float));
+#endif
+    const vf x0 = vload(x + i), x1 = vload(x + i + VL), x2 = vload(x + i + 2 * VL), x3 = vload(x + i + 3 * VL);
+#pragma GCC unroll 4
+    for (int b = 0; b < 4; b++) {
+      const float *wb = w + (size_t)b * n + i;
+      a[b][0] = vfma(x0, vload(wb), a[b][0]);
+      a[b][1] = vfma(x1, vload(wb + VL), a[b][1]);
+      a[b][2] = vfma(x2, vload(wb + 2 * VL), a[b][2]);
+      a[b][3] = vfma(x3, vload(wb + 3 * VL), a[b][3]);
+    }
+  }
+  for (; i + VL <= n; i += VL) {
+    const vf xv = vload(x + i);
+#pragma GCC unroll 4
+    for (int b = 0; b < 4; b++) a[b][0] = vfma(xv, vload(w + (size_t)b * n + i), a[b][0]);
+  }
+  if (i < n) {
+    const vf xv = vload_n(x + i, n - i);
+#pragma GCC unroll 4
+    for (int b = 0; b < 4; b++) a[b][1] = vfma(xv, vload_n(w + (size_t)b * n + i, n - i), a[b][1]);
+  }
+#pragma GCC unroll 4
+  for (int b = 0; b < 4; b++) o0[b * ostride] = vsum(vadd(vadd(a[b][0], a[b][1]), vadd(a[b][2], a[b][3])));
+}
+
 /* Decode: tasks are weight rows; each is read once and dotted with every input row. */
 static void rows_f32(void *p, long lo, long hi) {
   const mm_ctx *c = p;
-  for (long o = lo; o < hi; o++) {
+  long o = lo;
+  if (c->rows == 1)
+    for (; o + 4 <= hi; o += 4) dot4_f32(c->out + o, 1, c->x, c->w + (size_t)o * c->n, c->n);
+  for (; o < hi; o++) {
     const float *w = c->w + (size_t)o * c->n;
     for (int r = 0; r < c->rows; r++) c->out[(size_t)r * c->d + o] = dot_f32(c->x + (size_t)r * c->n, w, c->n);
   }
@@ -166,6 +217,34 @@ static void gemm_tile(const mm_ctx *c, const float *w, int r0, int r1, int o0, i
     for (int o = o0; o < o1; o++) c->out[(size_t)r * d + o] = dot_f32(c->x + (size_t)r * n, w + (size_t)(o - o0) * n, n);
 }
 
+#ifndef SB_PD
+#define SB_PD 2 /* small-batch kernel: weight blocks (NW rows) prefetched ahead */
+#endif
+
+/* Few input rows (MR..SMALL_ROWS): task g is the NW weight rows [g·NW, g·NW + NW), read once from
+   memory and kept in L1 while every group of MR input rows runs the register tile over them; the
+   block SB_PD ahead is prefetched meanwhile, so the weight stream overlaps the FMAs. Each element
+   is computed exactly as gemm_tile computes it (same tiles, same remainders). */
+static void small_batch_tasks(void *p, long lo, long hi) {
+  const mm_ctx *c = p;
+  const int n = c->n, d = c->d, rows = c->rows;
+  for (long g = lo; g < hi; g++) {
+    const int o0 = (int)g * NW;
+    const float *w = c->w + (size_t)o0 * n;
+    if (o0 + NW <= d) {
+      const int pf = o0 + SB_PD * NW;
+      if (SB_PD && pf < d) prefetch_lines(w + (size_t)SB_PD * NW * n, (size_t)min_i(NW, d - pf) * n * sizeof(float));
+      int r = 0;
+      for (; r + MR <= rows; r += MR) tile_mr_nw(c->out, c->x, w, n, d, r, o0);
+      for (; r < rows; r++)
+        for (int b = 0; b < NW; b++) c->out[(size_t)r * d + o0 + b] = dot_f32(c->x + (size_t)r * n, w + (size_t)b * n, n);
+    } else {
+      for (int r = 0; r < rows; r++)
+        for (int o = o0; o < d; o++) c->out[(size_t)r * d + o] = dot_f32(c->x + (size_t)r * n, c->w + (size_t)o * n, n);
+    }
+  }
+}
+
 /* Prefill: tasks are (weight block, input-row block) tiles, weight-block major so a thread's consecutive tiles share the block. */
 static void gemm_tasks(void *p, long lo, long hi) {
   const mm_ctx *c = p;
@@ -198,6 +277,19 @@ static void gemm_tasks(void *p, long lo, long hi) {
   }
 }
 
+#ifndef SMALL_ROWS
+#define SMALL_ROWS 32
+#endif
+#ifndef MV_SPLIT
+#define MV_SPLIT 1 /* decode chunks per thread (1: one contiguous stream per thread; 0: tm_parallel's default) */
+#endif
+#ifndef SB_SPLIT
+#define SB_SPLIT 1
+#endif
+/* Chunks of whole groups of 4 rows, so a thread boundary never splits a dot4_f32 group (no effect on results either way). */
+#define MV_CHUNK(count, threads) (MV_SPLIT ? ((((count) + (long)MV_SPLIT * (threads) - 1) / ((long)MV_SPLIT * (threads)) + 3) & ~3L) : 0)
+#define SB_CHUNK(count, threads) (SB_SPLIT ? (((count) + (long)SB_SPLIT * (threads) - 1) / ((long)SB_SPLIT * (threads))) : 0)
+
 static void matmul(mm_ctx *c) {
   const double work = 2.0 * c->rows * c->n * c->d;
   const int threads = tm_team(work);
@@ -209,10 +301,15 @@ static void matmul(mm_ctx *c) {
       for (int r = 0; r < c->rows; r++) tm_q80_quantize_x(c->x + (size_t)r * c->n, c->n, xq + (size_t)r * c->n, sx + (size_t)r * (c->n / 32));
       c->xq = xq;
       c->sx = sx;
-      tm_parallel(threads, c->d, rows_q80_i16, c);
+      tm_parallel_chunk(threads, c->d, MV_CHUNK(c->d, threads), rows_q80_i16, c);
       return;
     }
-    tm_parallel(threads, c->d, c->q ? rows_q80 : rows_f32, c);
+    tm_parallel_chunk(threads, c->d, MV_CHUNK(c->d, threads), c->q ? rows_q80 : rows_f32, c);
+    return;
+  }
+  if (!c->q && c->rows <= SMALL_ROWS) {
+    const long tasks = (c->d + NW - 1) / NW;
+    tm_parallel_chunk(threads, tasks, SB_CHUNK(tasks, threads), small_batch_tasks, c);
     return;
   }
   /* Tile layout does not change which kernel computes an element (MR/NW groups stay aligned to 0),

@@ -172,7 +172,9 @@ static void ensure_workers(int n) {
   }
 }
 
-void tm_parallel(int threads, long count, tm_range_fn fn, void *ctx) {
+void tm_parallel(int threads, long count, tm_range_fn fn, void *ctx) { tm_parallel_chunk(threads, count, 0, fn, ctx); }
+
+void tm_parallel_chunk(int threads, long count, long chunk, tm_range_fn fn, void *ctx) {
   if (count <= 0) return;
   if (threads > count) threads = (int)count;
   if (threads <= 1 || atomic_flag_test_and_set(&busy)) {
@@ -180,8 +182,8 @@ void tm_parallel(int threads, long count, tm_range_fn fn, void *ctx) {
     return;
   }
   ensure_workers(threads - 1);
-  /* Four chunks per thread: balance when one thread runs slow, while each chunk stays a long stream. */
-  const long chunk = count / (4L * threads) > 0 ? count / (4L * threads) : 1;
+  /* Default: four chunks per thread: balance when one thread runs slow, while each chunk stays a long stream. */
+  if (chunk <= 0) chunk = count / (4L * threads) > 0 ? count / (4L * threads) : 1;
   const unsigned s = atomic_load(&job.seq); /* even: no job is being written */
   atomic_store(&job.seq, s + 1);
   atomic_thread_fence(memory_order_release);
@@ -212,6 +214,11 @@ void tm_parallel(int threads, long count, tm_range_fn fn, void *ctx) {
 
 void tm_parallel(int threads, long count, tm_range_fn fn, void *ctx) {
   (void)threads;
+  if (count > 0) fn(ctx, 0, count);
+}
+
+void tm_parallel_chunk(int threads, long count, long chunk, tm_range_fn fn, void *ctx) {
+  (void)threads, (void)chunk;
   if (count > 0) fn(ctx, 0, count);
 }
 

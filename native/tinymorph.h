@@ -27,6 +27,9 @@ double tm_get_parallel_min_work(void);
 int tm_team(double work);
 /* Splits tasks [0, count) into one contiguous range per thread (no more threads than tasks). */
 void tm_parallel(int threads, long count, tm_range_fn fn, void *ctx);
+/* The same with chunks of `chunk` tasks claimed in order (0: the default of four per thread); a
+   chunk of ⌈count / threads⌉ gives each thread one contiguous range (one long memory stream). */
+void tm_parallel_chunk(int threads, long count, long chunk, tm_range_fn fn, void *ctx);
 /* A 64-byte aligned buffer of at least `bytes`, private to the calling thread and kept between calls. */
 void *tm_scratch(int slot, size_t bytes);
 enum { TM_SCRATCH_A, TM_SCRATCH_B, TM_SCRATCH_SCORES, TM_SCRATCH_X, TM_SCRATCH_SLOTS };

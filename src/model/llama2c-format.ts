@@ -1,4 +1,3 @@
-import { readFileSync, statSync } from 'node:fs';
 import { ModelFileError, ShapeError } from '../errors.js';
 import { dequantizeQ80, q80GroupSize, quantizeQ80 } from '../tensor/q80.js';
 import type { Q80Matrix, WeightMatrix } from '../tensor/weight-matrix.js';
@@ -7,7 +6,8 @@ import type { LlamaConfig } from './llama-config.js';
 import { configProblem, headSize } from './llama-config.js';
 import type { LayerWeightName, LlamaWeights } from './llama-weights.js';
 import { layerWeightShapes, MATRIX_NAMES } from './llama-weights.js';
-import { describeFsError } from '../util/fs-error.js';
+import type { TensorSource } from './llama2c-tensor-source.js';
+import { BytesTensorSource, FileTensorSource, withFile } from './llama2c-tensor-source.js';
 
 /**
  * llama2.c model files (github karpathy/llama2.c, export.py):
@@ -176,70 +176,66 @@ export function checkLlama2cSize(h: Llama2cHeader, size: number, file: string): 
 
 /**
  * Parses a llama2.c model from its bytes. Weights are views into `bytes` (copied once only when
- * the bytes are not 4-byte aligned in memory); a v2 file's embedding is dequantised to fp32 for
- * lookups, as runq.c does, and a shared classifier is its Q8_0 form.
+ * the bytes are not 4-byte aligned in memory).
  */
 export function parseLlama2c(bytes: Uint8Array, file: string): LoadedLlama2c {
   const h = parseLlama2cHeader(bytes, file);
-  const c = h.config;
   checkLlama2cSize(h, bytes.length, file);
-  const data = (bytes.byteOffset & 3) === 0 ? bytes : bytes.slice();
-  const gs = h.groupSize ?? 0;
-  let at = h.headerBytes;
-  const f32 = (n: number): Float32Array => {
-    const a = new Float32Array(data.buffer, data.byteOffset + at, n);
-    at += 4 * n;
-    return a;
-  };
-  const q80 = (rows: number, cols: number): Q80Matrix => {
-    const q = new Int8Array(data.buffer, data.byteOffset + at, rows * cols);
-    at += rows * cols;
-    const nScales = (rows * cols) / gs;
-    // The scales are 4-byte aligned unless an earlier tensor had a size ≢ 0 mod 4 (odd shapes only): copy those.
-    const scales = (data.byteOffset + at) % 4 === 0 ? new Float32Array(data.buffer, data.byteOffset + at, nScales) : new Float32Array(data.slice(at, at + 4 * nScales).buffer);
-    at += 4 * nScales;
-    return { kind: 'q8_0', rows, cols, groupSize: gs, q, scales };
-  };
+  return loaded(h, buildLlama2cWeights(h, new BytesTensorSource(bytes, h.headerBytes)), bytes.length);
+}
+
+/**
+ * The weights of a file, taken from `src` in the file's order. A v2 file's embedding is dequantised
+ * to fp32 for lookups, as runq.c does, and a shared classifier is its Q8_0 form.
+ */
+export function buildLlama2cWeights(h: Llama2cHeader, src: TensorSource): LlamaWeights {
+  const c = h.config;
   const w: Partial<Record<keyof LlamaWeights, WeightMatrix | WeightMatrix[]>> = {};
   for (const e of llama2cLayout(c, h.version)) {
     if (e.kind === 'skip') {
-      at += 4 * e.floats;
+      src.skip(4 * e.floats);
       continue;
     }
     const shape = entryShape(e, c);
-    const one = (): WeightMatrix => (e.q80 ? q80(shape[0], shape[1]) : f32(shape.reduce((a, b) => a * b, 1)));
+    const isMatrix = e.name === 'classifier' || (MATRIX_NAMES as readonly string[]).includes(e.name);
+    const one = (): WeightMatrix => (e.q80 ? src.q80(shape[0], shape[1], h.groupSize!) : isMatrix ? src.matrix(shape[0], shape[1]) : src.f32(shape.reduce((a, b) => a * b, 1)));
     w[e.name] = e.kind === 'layers' ? Array.from({ length: c.nLayers }, one) : one();
   }
   if (h.version === 'llama2c-v2') {
     const tokens = w.tokenEmbedding as Q80Matrix;
     w.tokenEmbedding = dequantizeQ80(tokens);
     w.classifier ??= tokens;
-    return { format: 'llama2c-v2', config: c, weights: w as LlamaWeights<Q80Matrix>, fileBytes: bytes.length, groupSize: gs };
-  }
-  w.classifier ??= w.tokenEmbedding;
-  return { format: h.version, config: c, weights: w as LlamaWeights<Float32Array>, fileBytes: bytes.length };
+  } else w.classifier ??= src.sharedClassifier(w.tokenEmbedding as Float32Array, c.vocabSize, c.dim);
+  return w as LlamaWeights;
+}
+
+function loaded(h: Llama2cHeader, weights: LlamaWeights, fileBytes: number): LoadedLlama2c {
+  return h.version === 'llama2c-v2'
+    ? { format: h.version, config: h.config, weights: weights as LlamaWeights<Q80Matrix>, fileBytes, groupSize: h.groupSize! }
+    : { format: h.version, config: h.config, weights: weights as LlamaWeights<Float32Array>, fileBytes };
 }
 
 function describe(c: LlamaConfig): string {
   return `dim ${c.dim}, hidden ${c.hiddenDim}, ${c.nLayers} layers, ${c.nHeads} heads, ${c.nKvHeads} kv heads, vocab ${c.vocabSize}, seq_len ${c.seqLen}, ${c.sharedClassifier ? 'shared' : 'separate'} classifier`;
 }
 
-/** Reads a llama2.c model file, checking its size before reading it whole. */
+/**
+ * Reads a llama2.c model file tensor by tensor (one array each), after checking the header against
+ * the file size: no single buffer holds the whole file, so files beyond readFileSync's 2 GiB load.
+ */
 export function readLlama2c(path: string): LoadedLlama2c {
-  let size: number;
-  try {
-    size = statSync(path).size;
-  } catch (e) {
-    throw new ModelFileError(path, describeFsError(e));
-  }
+  return withFile(path, (fd, size) => {
+    const h = readLlama2cHeader(fd, size, path);
+    return loaded(h, buildLlama2cWeights(h, new FileTensorSource(fd, h.headerBytes, path)), size);
+  });
+}
+
+/** The validated header of an open file whose size matches it. */
+export function readLlama2cHeader(fd: number, size: number, path: string): Llama2cHeader {
   if (size < V0_HEADER_BYTES) throw new ModelFileError(path, `truncated: ${size} bytes is shorter than the ${V0_HEADER_BYTES}-byte llama2.c header`);
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (e) {
-    throw new ModelFileError(path, describeFsError(e));
-  }
-  return parseLlama2c(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);
+  const h = parseLlama2cHeader(new FileTensorSource(fd, 0, path).bytes(Math.min(size, AK42_HEADER_BYTES)), path);
+  checkLlama2cSize(h, size, path);
+  return h;
 }
 
 export interface EncodeOptions {

@@ -278,3 +278,19 @@ test('a tokenizer file with a bad length field is a TokenizerFileError', () => {
     (e: unknown) => e instanceof TokenizerFileError && /badlen\.bin/.test(e.message) && /entry 0 has length 1000/.test(e.message),
   );
 });
+
+test('reading a file tensor by tensor gives exactly the weights that parsing its bytes gives', () => {
+  const fromFile = readLlama2c(assetPath('models', 'stories260K.bin'));
+  const fromBytes = parseLlama2c(new Uint8Array(readFileSync(assetPath('models', 'stories260K.bin'))), 'stories260K.bin');
+  assert.deepEqual(fromFile.config, fromBytes.config);
+  assert.deepEqual(fromFile.weights, fromBytes.weights);
+  // Each tensor owns its memory: no whole-file buffer behind them (what lets files > 2 GiB load).
+  assert.notEqual(fromFile.weights.wq[0].buffer, fromFile.weights.wk[0].buffer);
+});
+
+test('a directory or an empty file is a clear ModelFileError', () => {
+  assert.throws(() => readLlama2c(scratch), (e: unknown) => e instanceof ModelFileError && /is a directory/.test(e.message));
+  const empty = join(scratch, 'empty.bin');
+  writeFileSync(empty, new Uint8Array(0));
+  assert.throws(() => readLlama2c(empty), (e: unknown) => e instanceof ModelFileError && /empty\.bin: truncated/.test(e.message));
+});

@@ -1,0 +1,140 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { ModelFileError } from '../errors.js';
+import type { Q80Matrix, WeightMatrix } from '../tensor/weight-matrix.js';
+import { describeFsError } from '../util/fs-error.js';
+
+/**
+ * Where the tensors of a llama2.c file come from, in file order. One walk over the layout
+ * (llama2c-format.ts `buildLlama2cWeights`) serves every way of loading:
+ * - bytes already in memory → views, no copy (BytesTensorSource);
+ * - a file read tensor by tensor → one array per tensor, so no single read or buffer has to hold the
+ *   whole model (readFileSync stops at 2 GiB, a Buffer at 4 GiB) and nothing is held twice
+ *   (FileTensorSource);
+ * - the same, quantising fp32 matrices to Q8_0 as they are read (llama2c-quantized-read.ts).
+ */
+export interface TensorSource {
+  /** The next n float32 values. */
+  f32(n: number): Float32Array;
+  /** The next fp32 matrix [rows, cols], as the loader keeps it (fp32, or Q8_0 when quantising). */
+  matrix(rows: number, cols: number): WeightMatrix;
+  /** The next Q8_0 tensor of a version 2 file: rows·cols int8 values, then its float32 scales. */
+  q80(rows: number, cols: number, groupSize: number): Q80Matrix;
+  skip(bytes: number): void;
+  /** The classifier when the file shares it with the embedding. */
+  sharedClassifier(embedding: Float32Array, rows: number, cols: number): WeightMatrix;
+}
+
+/** Views into bytes in memory (copied once only if they are not 4-byte aligned). */
+export class BytesTensorSource implements TensorSource {
+  private readonly data: Uint8Array;
+
+  constructor(
+    bytes: Uint8Array,
+    private at: number,
+  ) {
+    this.data = (bytes.byteOffset & 3) === 0 ? bytes : bytes.slice();
+  }
+
+  f32(n: number): Float32Array {
+    const a = new Float32Array(this.data.buffer, this.data.byteOffset + this.at, n);
+    this.at += 4 * n;
+    return a;
+  }
+
+  matrix(rows: number, cols: number): WeightMatrix {
+    return this.f32(rows * cols);
+  }
+
+  q80(rows: number, cols: number, groupSize: number): Q80Matrix {
+    const d = this.data;
+    const q = new Int8Array(d.buffer, d.byteOffset + this.at, rows * cols);
+    this.at += rows * cols;
+    const n = (rows * cols) / groupSize;
+    // The scales are 4-byte aligned unless an earlier tensor had a size ≢ 0 mod 4 (odd shapes only): copy those.
+    const scales = (d.byteOffset + this.at) % 4 === 0 ? new Float32Array(d.buffer, d.byteOffset + this.at, n) : new Float32Array(d.slice(this.at, this.at + 4 * n).buffer);
+    this.at += 4 * n;
+    return { kind: 'q8_0', rows, cols, groupSize, q, scales };
+  }
+
+  skip(bytes: number): void {
+    this.at += bytes;
+  }
+
+  sharedClassifier(embedding: Float32Array): WeightMatrix {
+    return embedding;
+  }
+}
+
+/** Reads tensor by tensor from an open file into arrays of their own. */
+export class FileTensorSource implements TensorSource {
+  constructor(
+    protected readonly fd: number,
+    protected pos: number,
+    protected readonly path: string,
+  ) {}
+
+  f32(n: number): Float32Array {
+    const a = new Float32Array(n);
+    this.read(new Uint8Array(a.buffer));
+    return a;
+  }
+
+  matrix(rows: number, cols: number): WeightMatrix {
+    return this.f32(rows * cols);
+  }
+
+  q80(rows: number, cols: number, groupSize: number): Q80Matrix {
+    const q = new Int8Array(rows * cols);
+    this.read(new Uint8Array(q.buffer));
+    const scales = this.f32((rows * cols) / groupSize);
+    return { kind: 'q8_0', rows, cols, groupSize, q, scales };
+  }
+
+  skip(bytes: number): void {
+    this.pos += bytes;
+  }
+
+  sharedClassifier(embedding: Float32Array, _rows: number, _cols: number): WeightMatrix {
+    return embedding;
+  }
+
+  /** The next n raw bytes (the header). */
+  bytes(n: number): Uint8Array {
+    const b = new Uint8Array(n);
+    this.read(b);
+    return b;
+  }
+
+  /** readSync at the current position until `dst` is full (it may return fewer bytes than asked). */
+  protected read(dst: Uint8Array): void {
+    let done = 0;
+    while (done < dst.length) {
+      let n: number;
+      try {
+        n = readSync(this.fd, dst, done, dst.length - done, this.pos + done);
+      } catch (e) {
+        throw new ModelFileError(this.path, describeFsError(e));
+      }
+      if (n === 0) throw new ModelFileError(this.path, `truncated: the file ended at byte ${this.pos + done} while ${dst.length - done} more bytes were expected`);
+      done += n;
+    }
+    this.pos += dst.length;
+  }
+}
+
+/** Opens `path`, hands `body` its descriptor and size, and always closes it. */
+export function withFile<T>(path: string, body: (fd: number, size: number) => T): T {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw new ModelFileError(path, describeFsError(e));
+  }
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isDirectory()) throw new ModelFileError(path, describeFsError({ code: 'EISDIR' }));
+    return body(fd, stat.size);
+  } finally {
+    closeSync(fd);
+  }
+}
