@@ -285,7 +285,7 @@ test('reading a file tensor by tensor gives exactly the weights that parsing its
   assert.deepEqual(fromFile.config, fromBytes.config);
   assert.deepEqual(fromFile.weights, fromBytes.weights);
   // Each tensor owns its memory: no whole-file buffer behind them (what lets files > 2 GiB load).
-  assert.notEqual(fromFile.weights.wq[0].buffer, fromFile.weights.wk[0].buffer);
+  assert.notEqual((fromFile.weights.wq[0] as Float32Array).buffer, (fromFile.weights.wk[0] as Float32Array).buffer);
 });
 
 test('a directory or an empty file is a clear ModelFileError', () => {
