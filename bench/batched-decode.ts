@@ -25,12 +25,11 @@ import {
   selectShapes,
   shapeFiles,
   shapeOption,
-  startQuietCheck,
   threadsOption,
   useBackend,
-  withTempDir,
 } from './bench-utils.js';
-import { Llama2cBaseline, runCTranscript, sameTranscript } from './llama2c-baseline.js';
+import type { Llama2cBaseline } from './llama2c-baseline.js';
+import { benchEveryShape, runCTranscript, sameTranscript } from './llama2c-baseline.js';
 
 /**
  * Aggregate greedy decode tokens/s of tinymorph generating for B rows at once (B different
@@ -195,17 +194,7 @@ async function main(): Promise<void> {
   const opts = program.opts<Opts>();
   if (opts.maxTokens < 2) throw new UsageError('--max-tokens must be at least 2 (the first token comes from the prefill)');
   useBackend(opts.backend);
-  const load = await startQuietCheck();
-  const rows = await withTempDir('batched-decode', (dir) => {
-    const runc = Llama2cBaseline.build(dir);
-    const out: Row[] = [];
-    for (const shape of selectShapes(opts.shape, SHAPE_CHOICES)) {
-      const row = benchShape(shape, opts, dir, runc);
-      if (row) out.push(row);
-    }
-    return out;
-  });
-  emit({ bench: 'batched-decode', other_load_cores: round(load.finish(), 2) });
+  const rows = await benchEveryShape('batched-decode', selectShapes(opts.shape, SHAPE_CHOICES), (shape, dir, runc) => benchShape(shape, opts, dir, runc));
   printTable(
     `aggregate decode tokens/s by batch size (best, median), ${opts.maxTokens} tokens per row; forward only = the same steps' forward passes without sampling; tinymorph ${backendLabel(activeBackend().name)}; run.c batch 1 with ${opts.threads} threads; issue 4's target: ratio ≥ 8 at 16 rows on 15m`,
     ['shape', 'batch', 'tinymorph tok/s', 'per row', 'forward only', 'run.c b=1 tok/s', 'ratio', 'same text (row 0)'],

@@ -6,8 +6,9 @@ import type { LoadedModel } from '../src/model/load-model.js';
 import { loadModel } from '../src/model/load-model.js';
 import { activeBackend } from '../src/tensor/backend-registry.js';
 import type { RateStats, ShapeName } from './bench-utils.js';
-import { backendInfo, backendLabel, backendOption, emit, fmtRate, log, positiveInt, printTable, rateStats, round, runMain, selectShapes, shapeFiles, shapeOption, startQuietCheck, threadsOption, useBackend, withTempDir } from './bench-utils.js';
-import { Llama2cBaseline, runCTranscript, sameTranscript } from './llama2c-baseline.js';
+import { backendInfo, backendLabel, backendOption, emit, fmtRate, log, positiveInt, printTable, rateStats, round, runMain, selectShapes, shapeFiles, shapeOption, threadsOption, useBackend } from './bench-utils.js';
+import type { Llama2cBaseline } from './llama2c-baseline.js';
+import { benchEveryShape, runCTranscript, sameTranscript } from './llama2c-baseline.js';
 
 /**
  * Decode tokens/s of greedy generation at batch 1: tinymorph and llama2.c run.c on the same model
@@ -114,17 +115,7 @@ async function main(): Promise<void> {
     .parse();
   const opts = program.opts<Opts>();
   useBackend(opts.backend);
-  const load = await startQuietCheck();
-  const rows = await withTempDir('decode', (dir) => {
-    const runc = Llama2cBaseline.build(dir);
-    const out: Row[] = [];
-    for (const shape of selectShapes(opts.shape)) {
-      const row = benchShape(shape, opts, dir, runc);
-      if (row) out.push(row);
-    }
-    return out;
-  });
-  emit({ bench: 'decode', other_load_cores: round(load.finish(), 2) });
+  const rows = await benchEveryShape('decode', selectShapes(opts.shape), (shape, dir, runc) => benchShape(shape, opts, dir, runc));
   printTable(
     `decode, batch 1 (best, median of the repeats); tinymorph ${backendLabel(activeBackend().name)}; run.c with ${opts.threads} threads`,
     ['shape', 'tinymorph tok/s', 'run.c tok/s', 'ratio', 'same text'],

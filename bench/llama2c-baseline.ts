@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Tokenizer } from '../src/model/tokenizer.js';
-import { log, sharedPath } from './bench-utils.js';
+import type { ShapeName } from './bench-utils.js';
+import { emit, log, round, sharedPath, startQuietCheck, withTempDir } from './bench-utils.js';
 
 /**
  * Karpathy's llama2.c run.c (../shared/baselines/llama2c) as the baseline of the benchmarks: compiled
@@ -120,4 +121,23 @@ export function sameTranscript(label: string, expected: string, actual: string, 
   log(`  run.c:                               ${show(b)}`);
   if (opts.randomWeights) log('  (random weights make near-tied logits likely; float summation order can flip an argmax)');
   return false;
+}
+
+/**
+ * Runs `body` for each shape in one temp dir with one run.c build, under the quiet-machine check
+ * (whose result is emitted as a JSON line), and keeps the rows it returns.
+ */
+export async function benchEveryShape<R>(bench: string, shapes: readonly ShapeName[], body: (shape: ShapeName, dir: string, runc: Llama2cBaseline | undefined) => R | undefined): Promise<R[]> {
+  const load = await startQuietCheck();
+  const rows = await withTempDir(bench, (dir) => {
+    const runc = Llama2cBaseline.build(dir);
+    const out: R[] = [];
+    for (const shape of shapes) {
+      const row = body(shape, dir, runc);
+      if (row) out.push(row);
+    }
+    return out;
+  });
+  emit({ bench, other_load_cores: round(load.finish(), 2) });
+  return rows;
 }

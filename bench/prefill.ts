@@ -21,14 +21,13 @@ import {
   selectShapes,
   shapeFiles,
   shapeOption,
-  startQuietCheck,
   threadsOption,
   timeMs,
   useBackend,
   validationStories,
-  withTempDir,
 } from './bench-utils.js';
-import { Llama2cBaseline, runCTranscript, sameTranscript } from './llama2c-baseline.js';
+import type { Llama2cBaseline } from './llama2c-baseline.js';
+import { benchEveryShape, runCTranscript, sameTranscript } from './llama2c-baseline.js';
 
 /**
  * Prompt throughput (prefill tokens/s) of a 256-token TinyStories prompt: tinymorph processes the
@@ -147,17 +146,7 @@ async function main(): Promise<void> {
     .parse();
   const opts = program.opts<Opts>();
   useBackend(opts.backend);
-  const load = await startQuietCheck();
-  const rows = await withTempDir('prefill', (dir) => {
-    const runc = Llama2cBaseline.build(dir);
-    const out: Row[] = [];
-    for (const shape of selectShapes(opts.shape)) {
-      const row = benchShape(shape, opts, dir, runc);
-      if (row) out.push(row);
-    }
-    return out;
-  });
-  emit({ bench: 'prefill', other_load_cores: round(load.finish(), 2) });
+  const rows = await benchEveryShape('prefill', selectShapes(opts.shape), (shape, dir, runc) => benchShape(shape, opts, dir, runc));
   printTable(
     `prefill of a ${opts.promptTokens}-token prompt, tokens/s (best, median of the repeats); tinymorph ${backendLabel(activeBackend().name)}; run.c with ${opts.threads} threads; target ratio ≥ 5`,
     ['shape', 'tokens', 'tinymorph tok/s', 'ms', 'run.c tok/s', 'ratio', 'same text'],
