@@ -50,7 +50,8 @@ function load(): { addon?: NativeAddon; status: NativeStatus } {
   const env = process.env.TINYMORPH_THREADS;
   if (env !== undefined && env !== '') {
     const n = Number(env);
-    if (!Number.isInteger(n) || n < 1) throw new UsageError(`TINYMORPH_THREADS must be a positive integer, got "${env}"`);
+    // Not thrown at import time (no command could report it cleanly): the backend is marked unavailable with the reason.
+    if (!Number.isInteger(n) || n < 1) return { status: { available: false, file, reason: `TINYMORPH_THREADS must be a positive integer, got "${env}"` } };
     addon.setThreads(n);
   }
   return { addon, status: { available: true, file, simd: addon.simd, threadPool: addon.threadPool, threads: addon.threads() } };
