@@ -53,3 +53,13 @@ export class UsageError extends TinymorphError {
     super('usage', message);
   }
 }
+
+/** An SAE file or folder (cfg.json, sae_weights.safetensors, …) that is missing, inconsistent or does not fit the model. */
+export class SaeFileError extends TinymorphError {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super('sae_file', `${file}: ${problem}`);
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * SAELens `jumprelu` (sae_lens/saes/jumprelu_sae.py; Rajamanoharan et al. 2024, Gemma Scope):
+ * pre = sae_in · W_enc + b_enc;  acts = ReLU(pre) · 1[pre > threshold]  (strictly greater).
+ * BatchTopK and Matryoshka SAEs are saved in this form, their global threshold per latent.
+ */
+import type { Backend } from '../../tensor/backend.js';
+import type { SaeArchitecture } from '../architecture-registry.js';
+import type { Sae } from '../sae.js';
+import { requireWeight } from '../sae.js';
+
+export const jumpReluArchitecture: SaeArchitecture = {
+  name: 'jumprelu',
+  tensors: ['b_enc', 'threshold'],
+  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: Backend): void {
+    const { d_in, d_sae } = sae.config;
+    const bEnc = requireWeight(sae, 'b_enc');
+    const threshold = requireWeight(sae, 'threshold');
+    backend.matmulNN(out, saeIn, sae.weights.W_enc, tokens, d_in, d_sae); // [T, d_sae]
+    for (let t = 0; t < tokens; t++) {
+      const row = t * d_sae;
+      for (let j = 0; j < d_sae; j++) {
+        const pre = out[row + j] + bEnc[j];
+        out[row + j] = pre > threshold[j] && pre > 0 ? pre : 0;
+      }
+    }
+  },
+};

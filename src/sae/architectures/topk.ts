@@ -1,0 +1,56 @@
+/**
+ * SAELens `topk` (sae_lens/saes/topk_sae.py; Gao et al. 2024, "Scaling and evaluating sparse
+ * autoencoders"): pre = sae_in · W_enc + b_enc, the k largest pre-activations of each token are
+ * kept and passed through ReLU, the rest are zero. With `rescale_acts_by_decoder_norm`, pre is
+ * multiplied by ‖W_dec row‖ before the selection and the activations divided by it before decoding.
+ */
+import type { Backend } from '../../tensor/backend.js';
+import type { SaeArchitecture } from '../architecture-registry.js';
+import type { Sae } from '../sae.js';
+import { requireWeight } from '../sae.js';
+
+export const topKArchitecture: SaeArchitecture = {
+  name: 'topk',
+  tensors: ['b_enc'],
+  configProblem(config) {
+    if (config.k === undefined) return 'topk needs field "k"';
+    if (config.k > config.d_sae) return `field "k" = ${config.k} is larger than d_sae = ${config.d_sae}`;
+    return undefined;
+  },
+  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: Backend): void {
+    const { d_in, d_sae } = sae.config;
+    const k = sae.config.k ?? d_sae;
+    const bEnc = requireWeight(sae, 'b_enc');
+    const norms = sae.config.rescale_acts_by_decoder_norm ? decoderRowNorms(sae) : undefined;
+    backend.matmulNN(out, saeIn, sae.weights.W_enc, tokens, d_in, d_sae); // [T, d_sae] pre-activations
+    for (let t = 0; t < tokens; t++) {
+      const row = t * d_sae;
+      for (let j = 0; j < d_sae; j++) {
+        const pre = out[row + j] + bEnc[j];
+        out[row + j] = norms ? pre * norms[j] : pre;
+      }
+    }
+    const idx = new Int32Array(tokens * k); // [T, k]
+    const val = new Float32Array(tokens * k); // [T, k]
+    backend.topKRows(idx, val, out, tokens, d_sae, k);
+    out.fill(0);
+    for (let t = 0; t < tokens; t++) {
+      for (let i = t * k; i < (t + 1) * k; i++) out[t * d_sae + idx[i]] = val[i] > 0 ? val[i] : 0;
+    }
+  },
+  decodeScale(sae: Sae): Float32Array | undefined {
+    return sae.config.rescale_acts_by_decoder_norm ? decoderRowNorms(sae).map((n) => 1 / n) : undefined;
+  },
+};
+
+function decoderRowNorms(sae: Sae): Float32Array {
+  const { d_in, d_sae } = sae.config;
+  const W = requireWeight(sae, 'W_dec');
+  const norms = new Float32Array(d_sae);
+  for (let j = 0; j < d_sae; j++) {
+    let s = 0;
+    for (let i = j * d_in; i < (j + 1) * d_in; i++) s += W[i] * W[i];
+    norms[j] = Math.sqrt(s);
+  }
+  return norms;
+}
