@@ -6,6 +6,7 @@ import { registerGenerate } from './commands/generate.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerPerplexity } from './commands/perplexity.js';
 import { registerQuantize } from './commands/quantize.js';
+import { registerSae } from './commands/sae.js';
 import { registerTokenize } from './commands/tokenize.js';
 
 /** The `tinymorph` command: thin wrappers over the library; user mistakes end as one line and exit code 1 (2 for bad flags). */
@@ -20,6 +21,7 @@ registerTokenize(program);
 registerInspect(program);
 registerPerplexity(program);
 registerQuantize(program);
+registerSae(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 // `tinymorph generate | head` closes stdout early: that is the reader's choice, not an error.

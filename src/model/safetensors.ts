@@ -136,6 +136,30 @@ export class SafetensorsFile {
     }
   }
 
+  /**
+   * A small tensor of any numeric dtype as JS numbers (for scalar buffers such as a TopK SAE's
+   * `k`); I64/U64 values beyond 2^53 lose precision.
+   */
+  readNumbers(name: string): number[] {
+    const t = this.info(name);
+    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + t.begin, t.end - t.begin);
+    const size = DTYPE_BYTES[t.dtype];
+    const out: number[] = [];
+    for (let at = 0; at < view.byteLength; at += size) {
+      switch (t.dtype) {
+        case 'I64': out.push(Number(view.getBigInt64(at, true))); break;
+        case 'I32': out.push(view.getInt32(at, true)); break;
+        case 'I16': out.push(view.getInt16(at, true)); break;
+        case 'I8': out.push(view.getInt8(at)); break;
+        case 'U8': case 'BOOL': out.push(view.getUint8(at)); break;
+        case 'F64': out.push(view.getFloat64(at, true)); break;
+        case 'F32': out.push(view.getFloat32(at, true)); break;
+        default: return [...this.readF32(name)];
+      }
+    }
+    return out;
+  }
+
   /** readF32, after checking that the tensor has exactly `shape`. */
   readF32Checked(name: string, shape: number[]): Float32Array {
     const t = this.info(name);

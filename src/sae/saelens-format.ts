@@ -16,6 +16,7 @@ import type { TensorToWrite } from '../model/safetensors.js';
 import { SafetensorsFile, writeSafetensors } from '../model/safetensors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { describeFsError } from '../util/fs-error.js';
+import type { SaeArchitecture } from './architecture-registry.js';
 import { architectureNames, findArchitecture } from './architecture-registry.js';
 import { hookWidth } from './hook-width.js';
 import type { SaeConfig } from './sae-config.js';
@@ -46,13 +47,7 @@ export interface ReadSaeOptions {
 export function readSaeLensFolder(dir: string, opts: ReadSaeOptions = {}): Sae {
   const cfgPath = join(dir, SAE_CFG_FILENAME);
   const config = parseSaeConfig(readJson(cfgPath), cfgPath);
-  const arch = findArchitecture(config.architecture);
-  if (!arch) {
-    throw new SaeFileError(cfgPath, `field "architecture" is ${JSON.stringify(config.architecture)} (known: ${architectureNames().join(', ')})`);
-  }
-  const problem = arch.configProblem?.(config);
-  if (problem) throw new SaeFileError(cfgPath, problem);
-  checkModelFit(config, cfgPath, opts);
+  const arch = checkSaeConfig(config, cfgPath, opts);
 
   const weightsPath = join(dir, SAE_WEIGHTS_FILENAME);
   const weights = asSaeFileError(() => readWeights(openSafetensors(weightsPath), config, arch.tensors));
@@ -84,6 +79,22 @@ export function writeSaeLensFolder(dir: string, sae: Sae): void {
   const version = metadata.sae_lens_version;
   if (typeof version !== 'string' || !(Number(/^v?(\d+)/.exec(version)?.[1]) >= 6)) metadata.sae_lens_version = V6_FORMAT_VERSION;
   writeFileAtomic(join(dir, SAE_CFG_FILENAME), `${JSON.stringify(json, null, 2)}\n`);
+}
+
+/**
+ * Checks a parsed config: a known architecture whose fields are consistent, and a fit with the
+ * model (checkModelFit). Returns the architecture. Shared by every SAE reader (also the foreign
+ * formats in gemma-scope-format.ts, sparsify-format.ts, dictionary-learning-format.ts).
+ */
+export function checkSaeConfig(config: SaeConfig, cfgPath: string, opts: ReadSaeOptions): SaeArchitecture {
+  const arch = findArchitecture(config.architecture);
+  if (!arch) {
+    throw new SaeFileError(cfgPath, `field "architecture" is ${JSON.stringify(config.architecture)} (known: ${architectureNames().join(', ')})`);
+  }
+  const problem = arch.configProblem?.(config);
+  if (problem) throw new SaeFileError(cfgPath, problem);
+  checkModelFit(config, cfgPath, opts);
+  return arch;
 }
 
 /** Checks that `config` fits the model: its hook exists and is d_in wide. */
@@ -149,19 +160,30 @@ function foldScalingFactor(file: SafetensorsFile, config: SaeConfig, weights: Sa
 
 /** A tensor of exactly `shape`, all finite, or an error that says which cfg values disagree. */
 function readChecked(file: SafetensorsFile, name: string, fields: Dim[], config: SaeConfig): Float32Array {
+  checkTensorShape(file.file, name, file.info(name).shape, fields, config);
+  return checkFinite(file.file, name, file.readF32(name));
+}
+
+/**
+ * Fails unless a tensor's shape `got` is exactly the cfg dimensions `fields`, saying which cfg
+ * values disagree; `name` is the tensor as the file calls it.
+ */
+export function checkTensorShape(file: string, name: string, got: readonly number[], fields: Dim[], config: SaeConfig): void {
   const shape = fields.map((f) => config[f]);
-  const got = file.info(name).shape;
   if (got.length !== shape.length || got.some((d, i) => d !== shape[i])) {
-    throw new SaeFileError(file.file, `${name} is [${got.join(', ')}] but ${cfgValues(fields, got, config)} (expected [${shape.join(', ')}])`);
+    throw new SaeFileError(file, `${name} is [${got.join(', ')}] but ${cfgValues(fields, [...got], config)} (expected [${shape.join(', ')}])`);
   }
-  const data = file.readF32(name);
+}
+
+/** `data`, after checking that every value is finite. */
+export function checkFinite(file: string, name: string, data: Float32Array): Float32Array {
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isFinite(data[i])) throw new SaeFileError(file.file, `${name} has a non-finite value (${data[i]}) at flat index ${i}`);
+    if (!Number.isFinite(data[i])) throw new SaeFileError(file, `${name} has a non-finite value (${data[i]}) at flat index ${i}`);
   }
   return data;
 }
 
-type Dim = 'd_in' | 'd_sae';
+export type Dim = 'd_in' | 'd_sae';
 
 /** The cfg field behind each dimension of a weight. */
 function shapeFields(name: SaeTensorName): Dim[] {
@@ -174,12 +196,12 @@ function cfgValues(fields: Dim[], got: number[], config: SaeConfig): string {
   return `cfg ${wrong.map((f) => `${f}=${config[f]}`).join(', ')}`;
 }
 
-function openSafetensors(path: string): SafetensorsFile {
+export function openSafetensors(path: string): SafetensorsFile {
   return SafetensorsFile.open(path);
 }
 
 /** Runs `body`, turning the safetensors reader's ModelFileError into a SaeFileError for the same file. */
-function asSaeFileError<T>(body: () => T): T {
+export function asSaeFileError<T>(body: () => T): T {
   try {
     return body();
   } catch (err) {
@@ -191,7 +213,8 @@ function asSaeFileError<T>(body: () => T): T {
   }
 }
 
-function readJson(path: string): unknown {
+/** A JSON file of at most MAX_CFG_BYTES, parsed; failures are SaeFileErrors naming the file. */
+export function readJson(path: string): unknown {
   let text: string;
   try {
     const size = statSync(path).size;

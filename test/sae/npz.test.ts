@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { zipSync } from 'fflate';
+import { SaeFileError } from '../../src/errors.js';
+import { parseNpy, readNpz } from '../../src/sae/npz.js';
+import { f32Npy, npyBytes } from './npy-test-helpers.js';
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), 'npz-'));
+}
+
+test('reads f4/f8/f2 arrays from a hand-made npz in versions 1, 2 and 3', () => {
+  const a = new Float32Array([1, 2, 3, 4, 5, 6]);
+  const f8 = new Float64Array([0.5, -1.25]);
+  const f2 = new Uint16Array([0x3c00, 0xc000]); // 1, -2
+  const path = join(tmp(), 'a.npz');
+  writeFileSync(path, zipSync({
+    'a.npy': f32Npy([2, 3], a),
+    'b.npy': npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }", new Uint8Array(f8.buffer), 2),
+    'c.npy': npyBytes("{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }", new Uint8Array(f2.buffer), 3),
+    's.npy': f32Npy([], new Float32Array([7])),
+  }, { level: 6 }));
+  const arrays = readNpz(path);
+  assert.deepEqual(arrays.get('a')?.shape, [2, 3]);
+  assert.deepEqual([...arrays.get('a')!.data], [...a]);
+  assert.deepEqual([...arrays.get('b')!.data], [0.5, -1.25]);
+  assert.deepEqual([...arrays.get('c')!.data], [1, -2]);
+  assert.deepEqual(arrays.get('s')?.shape, []);
+});
+
+test('bad npy headers and truncated zips give SaeFileError naming file and array', () => {
+  const bad = (bytes: Uint8Array, pattern: RegExp) =>
+    assert.throws(() => parseNpy(bytes, 'f.npz', 'W_enc'), (e: unknown) => e instanceof SaeFileError && /^f\.npz: array "W_enc": /.test(e.message) && pattern.test(e.message));
+  const data = new Uint8Array(new Float32Array([1, 2]).buffer);
+  bad(npyBytes("{'descr': '<i4', 'fortran_order': False, 'shape': (2,), }", data), /descr "<i4"/);
+  bad(npyBytes("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", data), /little-endian/);
+  bad(npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", data), /fortran_order is true/);
+  bad(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (3,), }", data), /truncated: .*needs 12 bytes/);
+  bad(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (2.5,), }", data), /Python dict literal/);
+  bad(new Uint8Array([1, 2, 3]), /magic/);
+
+  const path = join(tmp(), 'cut.npz');
+  const zip = zipSync({ 'W_enc.npy': f32Npy([2], new Float32Array([1, 2])) });
+  writeFileSync(path, zip.subarray(0, zip.length - 30));
+  assert.throws(() => readNpz(path), (e: unknown) => e instanceof SaeFileError && e.message.startsWith(`${path}: not a readable .npz`));
+  assert.throws(() => readNpz(join(tmp(), 'missing.npz')), SaeFileError);
+});
