@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { assetPath, packageRoot } from '../../src/util/package-root.js';
 import { availableBackends } from '../../src/tensor/backend-registry.js';
+import { readSaeLensFolder, writeSaeLensFolder } from '../../src/sae/saelens-format.js';
+import { randomSae, v6Config } from '../sae/sae-test-helpers.js';
 
 // The real command, as a user runs it: a separate process on the built CLI.
 const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
@@ -171,4 +173,19 @@ test('quantize --help', () => {
   const r = run('quantize', '--help');
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /Usage: tinymorph quantize \[options\] <in> <out>/);
+});
+
+test('sae convert: a SAELens folder round-trips through the CLI, checked against the model; bad input is one line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tm-sae-'));
+  const sae = randomSae(v6Config('topk', 64, 128, { k: 8, metadata: { model_name: 'stories260K', hook_name: 'blocks.2.hook_resid_post' } }), 5);
+  writeSaeLensFolder(join(dir, 'in'), sae);
+  const r = run('sae', 'convert', join(dir, 'in'), '--from', 'saelens', '--out', join(dir, 'out'), '--model', assetPath('models', 'stories260K.bin'));
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /topk SAE, d_in=64, d_sae=128, k=8, hook blocks\.2\.hook_resid_post/);
+  const back = readSaeLensFolder(join(dir, 'out'));
+  assert.deepEqual(back.weights, sae.weights);
+  assertOneLineError(run('sae', 'convert', join(dir, 'missing'), '--from', 'saelens', '--out', join(dir, 'o2')), 1, /missing/);
+  assertOneLineError(run('sae', 'convert', join(dir, 'in'), '--from', 'pickle', '--out', join(dir, 'o3')), 2, /--from/);
+  // The hook must exist on the model and be d_in wide.
+  assertOneLineError(run('sae', 'convert', join(dir, 'in'), '--from', 'saelens', '--out', join(dir, 'o4'), '--hook', 'blocks.2.mlp.hook_post', '--model', assetPath('models', 'stories260K.bin')), 1, /172|64/);
 });
