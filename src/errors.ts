@@ -63,3 +63,13 @@ export class SaeFileError extends TinymorphError {
     super('sae_file', `${file}: ${problem}`);
   }
 }
+
+/** An activation cache folder (manifest.json, shard files) that is missing, corrupt, or was made with other settings. */
+export class ActivationCacheError extends TinymorphError {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super('activation_cache', `${file}: ${problem}`);
+  }
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { TinymorphError } from '../errors.js';
+import { registerActivations } from './commands/activations.js';
 import { registerDemo } from './commands/demo.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInspect } from './commands/inspect.js';
@@ -22,6 +23,7 @@ registerInspect(program);
 registerPerplexity(program);
 registerQuantize(program);
 registerSae(program);
+registerActivations(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 // `tinymorph generate | head` closes stdout early: that is the reader's choice, not an error.

@@ -14,6 +14,12 @@ import { ropeTable } from './rope-table.js';
 export interface ForwardOptions {
   /** Logits for every processed token ([T, vocab]) instead of only each row's last token ([rows, vocab]). */
   allLogits?: boolean;
+  /**
+   * Run only blocks 0..stopAtLayer−1 and return no logits (TransformerLens' `stop_at_layer`): for
+   * reading a hook without paying for the layers after it. The cache is left holding only those
+   * layers' keys, so use a throwaway cache.
+   */
+  stopAtLayer?: number;
 }
 
 /** Logits of one forward step. The arrays are views into reused buffers, valid until the next forward call. */
@@ -97,6 +103,7 @@ export class LlamaModel {
 
     const args: AttentionArgs = { tokenOffset: 0, count: 0, startPos: 0, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headSize: hs };
     for (let l = 0; l < c.nLayers; l++) {
+      if (l === opts.stopAtLayer) return { logits: new Float32Array(0), rows, rowStart };
       const base = 1 + l * LAYER_HOOKS.length;
       hook(base + H.hook_resid_pre, ws.x, dim);
 

@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ActivationCacheError } from '../../src/errors.js';
+import { loadModel } from '../../src/model/load-model.js';
+import { cachedActivations, corpusDocuments, modelActivations } from '../../src/sae/activation-store/activation-store.js';
+import type { CacheActivationsOptions } from '../../src/sae/activation-store/cache-writer.js';
+import { cacheActivations } from '../../src/sae/activation-store/cache-writer.js';
+import { cacheDiskBytes, openActivationCache } from '../../src/sae/activation-store/cache-reader.js';
+
+const { model, tokenizer } = loadModel();
+const docs = corpusDocuments().slice(0, 60);
+const d = model.config.dim;
+const base: Omit<CacheActivationsOptions, 'dir'> = {
+  hook: 'blocks.2.hook_resid_post', tokens: 3000, contextSize: 48, batchContexts: 5, shardTokens: 700, modelName: 'embedded', corpusName: 'test',
+};
+const tmp = (): string => mkdtempSync(join(tmpdir(), 'tm-acts-'));
+const concat = (parts: Float32Array[]): Float32Array => {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) (out.set(p, at), (at += p.length));
+  return out;
+};
+
+test('disk cache round trip: shards read back equal the activations the model gives', () => {
+  const dir = tmp();
+  const { manifest } = cacheActivations(model, tokenizer, docs, { ...base, dir });
+  assert.equal(manifest.total_tokens, 3000);
+  assert.equal(manifest.complete, true);
+  assert.deepEqual(manifest.shards.map((s) => s.tokens), [700, 700, 700, 700, 200]);
+  const fromDisk = concat([...cachedActivations(dir)]);
+  const direct = concat([...modelActivations(model, tokenizer, docs, { hook: base.hook, contextSize: 48, batchContexts: 7 })]).subarray(0, 3000 * d);
+  assert.deepEqual(fromDisk, direct);
+  assert.ok(cacheDiskBytes(dir, manifest) > 3000 * d * 4);
+  assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+  rmSync(dir, { recursive: true });
+});
+
+test('resume after an interruption gives the same shards as an uninterrupted run', () => {
+  const whole = tmp();
+  cacheActivations(model, tokenizer, docs, { ...base, dir: whole });
+  const dir = tmp();
+  assert.throws(
+    () => cacheActivations(model, tokenizer, docs, { ...base, dir, onShard: (m) => { if (m.shards.length === 2) throw new Error('killed'); } }),
+    /killed/,
+  );
+  assert.equal(openActivationCache(dir).manifest.shards.length, 2);
+  assert.equal(openActivationCache(dir).manifest.complete, false);
+  // A half-written shard from the crash: not in the manifest, so it is written again.
+  writeFileSync(join(dir, 'shard-00002.safetensors'), 'garbage');
+  const { manifest, resumedTokens } = cacheActivations(model, tokenizer, docs, { ...base, dir });
+  assert.equal(resumedTokens, 1400);
+  assert.deepEqual(manifest.shards, openActivationCache(whole).manifest.shards);
+  assert.deepEqual(concat([...cachedActivations(dir)]), concat([...cachedActivations(whole)]));
+  // A larger target extends the cache; the extension equals a fresh run to that target.
+  cacheActivations(model, tokenizer, docs, { ...base, dir, tokens: 4000 });
+  const fresh = tmp();
+  cacheActivations(model, tokenizer, docs, { ...base, dir: fresh, tokens: 4000 });
+  assert.deepEqual(concat([...cachedActivations(dir)]), concat([...cachedActivations(fresh)]));
+  for (const x of [whole, dir, fresh]) rmSync(x, { recursive: true });
+});
+
+test('a corpus that runs out marks the cache complete and exhausted', () => {
+  const dir = tmp();
+  const { manifest } = cacheActivations(model, tokenizer, docs.slice(0, 3), { ...base, dir, tokens: 1_000_000 });
+  assert.equal(manifest.corpus_exhausted, true);
+  assert.ok(manifest.total_tokens > 0 && manifest.total_tokens < 1_000_000);
+  rmSync(dir, { recursive: true });
+});
+
+test('missing, corrupt or mismatched manifest: an error naming the file', () => {
+  const dir = tmp();
+  assert.throws(() => openActivationCache(dir), (e: unknown) => e instanceof ActivationCacheError && e.message.includes(join(dir, 'manifest.json')) && /no such file/.test(e.message));
+  writeFileSync(join(dir, 'manifest.json'), '{"format": "tinymorph-activation-cache", ');
+  assert.throws(() => openActivationCache(dir), (e: unknown) => e instanceof ActivationCacheError && e.message.includes(join(dir, 'manifest.json')) && /not valid JSON/.test(e.message));
+  assert.throws(() => cacheActivations(model, tokenizer, docs, { ...base, dir }), /manifest\.json: is not valid JSON/);
+  rmSync(join(dir, 'manifest.json'));
+  cacheActivations(model, tokenizer, docs, { ...base, dir, tokens: 800 });
+  assert.throws(() => cacheActivations(model, tokenizer, docs, { ...base, dir, contextSize: 64 }), /cannot resume, settings differ \(context_size: the cache has 48, this run asks for 64\)/);
+  writeFileSync(join(dir, 'shard-00001.safetensors'), 'truncated');
+  assert.throws(() => [...cachedActivations(dir)], (e: unknown) => e instanceof ActivationCacheError && e.message.includes('shard-00001.safetensors'));
+  rmSync(dir, { recursive: true });
+});
