@@ -8,6 +8,7 @@ import { assetPath, packageRoot } from '../../src/util/package-root.js';
 import { availableBackends } from '../../src/tensor/backend-registry.js';
 import { readSaeLensFolder, writeSaeLensFolder } from '../../src/sae/saelens-format.js';
 import { randomSae, v6Config } from '../sae/sae-test-helpers.js';
+import { SafetensorsFile } from '../../src/model/safetensors.js';
 
 // The real command, as a user runs it: a separate process on the built CLI.
 const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
@@ -189,3 +190,23 @@ test('sae convert: a SAELens folder round-trips through the CLI, checked against
   // The hook must exist on the model and be d_in wide.
   assertOneLineError(run('sae', 'convert', join(dir, 'in'), '--from', 'saelens', '--out', join(dir, 'o4'), '--hook', 'blocks.2.mlp.hook_post', '--model', assetPath('models', 'stories260K.bin')), 1, /172|64/);
 });
+
+test('activations cache: shards a hook activation to disk and is resumable; bad hooks are one line', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tm-acts-'));
+  const out = join(dir, 'cache');
+  const args = ['activations', 'cache', '--hook', 'blocks.2.hook_resid_post', '--out', out, '--tokens', '3000', '--context-size', '32', '--shard-tokens', '1000'];
+  const r = run(...args);
+  assert.equal(r.code, 0, r.stderr);
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+  assert.ok(JSON.stringify(manifest).includes('blocks.2.hook_resid_post'));
+  const shard = readSaeShard(join(out, 'shard-00000.safetensors'));
+  assert.deepEqual(shard.shape, [1000, 64]);
+  // A rerun finds the cache complete and writes nothing new.
+  const again = run(...args);
+  assert.equal(again.code, 0, again.stderr);
+  assertOneLineError(run('activations', 'cache', '--hook', 'blocks.7.hook_resid_post', '--out', join(dir, 'x')), 1, /blocks\.7\.hook_resid_post/);
+});
+
+function readSaeShard(path: string): { shape: number[] } {
+  return SafetensorsFile.open(path).info('activations');
+}

@@ -1,0 +1,185 @@
+/**
+ * Shared pieces of the SAE training losses: gradient buffers shaped like the weights, a preallocated
+ * workspace, and the encoder/decoder forward and backward products every architecture uses.
+ *
+ * Conventions (SAELens sae_lens/saes/sae.py `TrainingSAE.training_forward_pass`):
+ *   sae_in = x − b_dec (when apply_b_dec_to_input)       x [B, d_in], already normalised by the trainer
+ *   mse    = Σ_i (x̂ − x)² summed over d_in, averaged over the batch
+ *   total  = mse + sparsity + aux
+ * Every product runs on the backend's kernels: matmulNN (a·b), matmul (x·wᵀ), matmulTN (aᵀ·b).
+ */
+import { ShapeError } from '../../errors.js';
+import type { Backend } from '../../tensor/backend.js';
+import type { SaeConfig } from '../sae-config.js';
+import type { Sae, SaeWeights } from '../sae.js';
+
+/** d loss / d weight, one buffer per weight the SAE has, shaped as the weight. */
+export type SaeGradients = SaeWeights;
+
+export interface LossTerms {
+  /** Reconstruction: squared error summed over d_in, mean over the batch (SAELens mse_loss). */
+  mse: number;
+  /** The architecture's sparsity penalty, coefficient included (l1_loss / l0_loss). */
+  sparsity: number;
+  /** The auxiliary loss, coefficient included (AuxK, gated auxiliary reconstruction); 0 if none. */
+  aux: number;
+  total: number;
+  /** Mean number of non-zero activations per token (not part of the loss). */
+  l0: number;
+}
+
+/**
+ * Scratch buffers for one batch size, allocated once (hot loops allocate nothing). Rows B..2B of the
+ * stacked buffers hold a second path (AuxK, the gated auxiliary reconstruction) so that one kernel
+ * call serves both. After a loss call `acts` holds the batch's activations (for dead-latent tracking).
+ */
+export interface LossWorkspace {
+  readonly batch: number;
+  readonly saeIn: Float32Array; // [B, d_in]
+  readonly pre: Float32Array; // [B, d_sae] encoder product sae_in · W_enc (no bias)
+  readonly acts: Float32Array; // [2B, d_sae] activations; rows B.. the second path's
+  readonly out: Float32Array; // [2B, d_in] reconstructions
+  readonly dOut: Float32Array; // [2B, d_in] d loss / d reconstruction
+  readonly dActs: Float32Array; // [2B, d_sae] d loss / d activations
+  readonly dPre: Float32Array; // [B, d_sae] d loss / d encoder product
+  readonly dSaeIn: Float32Array; // [B, d_in]
+  readonly scratch: Float32Array; // [B, d_sae]
+  readonly topIdx: Int32Array; // [B, d_sae] room for any k
+  readonly topVal: Float32Array; // [B, d_sae]
+  readonly norms: Float32Array; // [d_sae] ‖W_dec row‖
+  readonly perLatent: Float32Array; // [d_sae] per-latent scratch
+}
+
+export function createLossWorkspace(config: SaeConfig, batch: number): LossWorkspace {
+  const { d_in, d_sae } = config;
+  return {
+    batch,
+    saeIn: new Float32Array(batch * d_in),
+    pre: new Float32Array(batch * d_sae),
+    acts: new Float32Array(2 * batch * d_sae),
+    out: new Float32Array(2 * batch * d_in),
+    dOut: new Float32Array(2 * batch * d_in),
+    dActs: new Float32Array(2 * batch * d_sae),
+    dPre: new Float32Array(batch * d_sae),
+    dSaeIn: new Float32Array(batch * d_in),
+    scratch: new Float32Array(batch * d_sae),
+    topIdx: new Int32Array(batch * d_sae),
+    topVal: new Float32Array(batch * d_sae),
+    norms: new Float32Array(d_sae),
+    perLatent: new Float32Array(d_sae),
+  };
+}
+
+/** Zeroed gradient buffers for every weight `sae` has. */
+export function createGradients(sae: Sae): SaeGradients {
+  const w = sae.weights;
+  const grads: SaeGradients = { W_enc: new Float32Array(w.W_enc.length), W_dec: new Float32Array(w.W_dec.length), b_dec: new Float32Array(w.b_dec.length) };
+  for (const name of ['b_enc', 'threshold', 'b_gate', 'b_mag', 'r_mag'] as const) {
+    const t = w[name];
+    if (t) grads[name] = new Float32Array(t.length);
+  }
+  return grads;
+}
+
+/** A gradient buffer the architecture needs, or a failure naming it. */
+export function requireGrad(grads: SaeGradients, name: keyof SaeGradients, arch: string): Float32Array {
+  const g = grads[name];
+  if (g === undefined) throw new ShapeError(`${arch} loss needs a gradient buffer for ${name}`);
+  return g;
+}
+
+export function checkBatch(sae: Sae, x: Float32Array, batch: number, ws: LossWorkspace): void {
+  const { d_in } = sae.config;
+  if (!Number.isSafeInteger(batch) || batch < 1 || x.length !== batch * d_in) {
+    throw new ShapeError(`training batch has ${x.length} values, expected [${batch}, ${d_in}] = ${batch * d_in}`);
+  }
+  if (ws.batch !== batch) throw new ShapeError(`loss workspace is for batch ${ws.batch}, got batch ${batch}`);
+}
+
+/** ws.saeIn ← x − b_dec (if apply_b_dec_to_input); ws.pre ← sae_in · W_enc. */
+export function encodeProduct(sae: Sae, x: Float32Array, batch: number, ws: LossWorkspace, backend: Backend): void {
+  const { d_in, d_sae, apply_b_dec_to_input } = sae.config;
+  const bDec = sae.weights.b_dec;
+  for (let b = 0; b < batch; b++) {
+    for (let i = 0; i < d_in; i++) ws.saeIn[b * d_in + i] = apply_b_dec_to_input ? x[b * d_in + i] - bDec[i] : x[b * d_in + i];
+  }
+  backend.matmulNN(ws.pre, ws.saeIn, sae.weights.W_enc, batch, d_in, d_sae); // [B, d_sae]
+}
+
+/** ws.norms ← ‖W_dec row j‖. */
+export function decoderNorms(sae: Sae, ws: LossWorkspace): Float32Array {
+  const { d_in, d_sae } = sae.config;
+  const W = sae.weights.W_dec;
+  for (let j = 0; j < d_sae; j++) {
+    let s = 0;
+    for (let i = j * d_in; i < (j + 1) * d_in; i++) s += W[i] * W[i];
+    ws.norms[j] = Math.sqrt(s);
+  }
+  return ws.norms;
+}
+
+/**
+ * Decodes `rows` rows of ws.acts into ws.out (x̂ = acts · W_dec, plus b_dec on the first `biasRows`)
+ * and returns the MSE of the first `batch` rows against x, writing d mse / d x̂ = 2(x̂ − x)/B into ws.dOut.
+ */
+export function decodeAndMse(sae: Sae, x: Float32Array, batch: number, rows: number, biasRows: number, ws: LossWorkspace, backend: Backend): number {
+  const { d_in, d_sae } = sae.config;
+  const bDec = sae.weights.b_dec;
+  backend.matmulNN(ws.out, ws.acts, sae.weights.W_dec, rows, d_sae, d_in); // [rows, d_in]
+  for (let b = 0; b < biasRows; b++) for (let i = 0; i < d_in; i++) ws.out[b * d_in + i] += bDec[i];
+  let mse = 0;
+  for (let n = 0; n < batch * d_in; n++) {
+    const e = ws.out[n] - x[n];
+    mse += e * e;
+    ws.dOut[n] = (2 * e) / batch;
+  }
+  return mse / batch;
+}
+
+/**
+ * Decoder backward over `rows` stacked rows: grads.W_dec ← actsᵀ · dOut, ws.dActs ← dOut · W_decᵀ;
+ * grads.b_dec ← Σ over the first `biasRows` rows of dOut.
+ */
+export function decoderBackward(sae: Sae, grads: SaeGradients, rows: number, biasRows: number, ws: LossWorkspace, backend: Backend): void {
+  const { d_in, d_sae } = sae.config;
+  backend.matmulTN(grads.W_dec, ws.acts, ws.dOut, d_sae, rows, d_in); // [d_sae, d_in]
+  backend.matmul(ws.dActs, ws.dOut, sae.weights.W_dec, rows, d_in, d_sae); // [rows, d_sae]
+  grads.b_dec.fill(0);
+  for (let b = 0; b < biasRows; b++) for (let i = 0; i < d_in; i++) grads.b_dec[i] += ws.dOut[b * d_in + i];
+}
+
+/**
+ * Encoder backward from ws.dPre (d loss / d (sae_in · W_enc)): grads.W_enc ← sae_inᵀ · dPre, and
+ * grads.b_dec −= Σ_b dPre · W_encᵀ when the encoder sees x − b_dec.
+ */
+export function encoderBackward(sae: Sae, grads: SaeGradients, batch: number, ws: LossWorkspace, backend: Backend): void {
+  const { d_in, d_sae, apply_b_dec_to_input } = sae.config;
+  backend.matmulTN(grads.W_enc, ws.saeIn, ws.dPre, d_in, batch, d_sae); // [d_in, d_sae]
+  if (!apply_b_dec_to_input) return;
+  backend.matmul(ws.dSaeIn, ws.dPre, sae.weights.W_enc, batch, d_sae, d_in); // [B, d_in]
+  for (let b = 0; b < batch; b++) for (let i = 0; i < d_in; i++) grads.b_dec[i] -= ws.dSaeIn[b * d_in + i];
+}
+
+/** grads[j] ← Σ_b m[b, j] over the first `batch` rows of m [·, width]. */
+export function sumRows(out: Float32Array, m: Float32Array, batch: number, width: number): void {
+  out.fill(0);
+  for (let b = 0; b < batch; b++) for (let j = 0; j < width; j++) out[j] += m[b * width + j];
+}
+
+/** grads.W_dec row j += c[j] · W_dec_j / ‖W_dec_j‖: the gradient of Σ_j c_j ‖W_dec_j‖ (0 for a zero row). */
+export function addNormGradient(sae: Sae, grads: SaeGradients, c: Float32Array, norms: Float32Array): void {
+  const { d_in, d_sae } = sae.config;
+  const W = sae.weights.W_dec;
+  for (let j = 0; j < d_sae; j++) {
+    if (c[j] === 0 || norms[j] === 0) continue;
+    const s = c[j] / norms[j];
+    for (let i = j * d_in; i < (j + 1) * d_in; i++) grads.W_dec[i] += s * W[i];
+  }
+}
+
+/** Mean count of non-zero entries per row over the first `batch` rows of acts [·, d_sae]. */
+export function meanL0(acts: Float32Array, batch: number, d_sae: number): number {
+  let n = 0;
+  for (let k = 0; k < batch * d_sae; k++) if (acts[k] !== 0) n++;
+  return n / batch;
+}

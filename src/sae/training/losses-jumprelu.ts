@@ -1,0 +1,101 @@
+/**
+ * Training loss of the `jumprelu` SAE (sae_lens/saes/jumprelu_sae.py; Rajamanoharan et al. 2024,
+ * "Jumping Ahead: Improving Reconstruction Fidelity with JumpReLU Sparse Autoencoders"):
+ *   pre = sae_in · W_enc + b_enc,  t = ReLU(θ),  f = pre · H(pre − t)          [B, d_sae]
+ *   x̂   = f · W_dec + b_dec
+ *   L   = mean_b Σ_i (x̂ − x)² + λ · mean_b S_b
+ *   S_b = Σ_j H(pre_bj − t_j)                       ("step", DeepMind's L0)
+ *       = Σ_j tanh(c · f_bj · ‖W_dec_j‖)            ("tanh", Anthropic's)
+ * Straight-through estimator with the rectangle kernel K(u) = 1[|u| < 1/2] and bandwidth ε:
+ *   ∂f/∂t ≈ −(t/ε) K((pre − t)/ε),   ∂H(pre − t)/∂t ≈ −(1/ε) K((pre − t)/ε),
+ *   ∂f/∂pre = H(pre − t) (no STE towards the input), ∂H/∂pre = 0 (SAELens `Step` passes nothing to x).
+ */
+import type { Backend } from '../../tensor/backend.js';
+import { activeBackend } from '../../tensor/backend-registry.js';
+import type { Sae } from '../sae.js';
+import { requireWeight } from '../sae.js';
+import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
+import {
+  addNormGradient, checkBatch, decodeAndMse, decoderBackward, decoderNorms, encodeProduct, encoderBackward, meanL0, requireGrad, sumRows,
+} from './loss-common.js';
+
+export type JumpReluSparsityMode = 'step' | 'tanh';
+
+export interface JumpReluLossOptions {
+  /** λ, SAELens `l0_coefficient`. */
+  l0Coefficient: number;
+  /** ε, SAELens `jumprelu_bandwidth` (default 0.05). */
+  bandwidth: number;
+  /** SAELens `jumprelu_sparsity_loss_mode` (default "step"). */
+  mode: JumpReluSparsityMode;
+  /** c, SAELens `jumprelu_tanh_scale` (default 4), used by "tanh". */
+  tanhScale?: number;
+}
+
+/** The rectangle kernel K(u) = 1[−1/2 < u < 1/2] (SAELens `rectangle`). */
+export function rectangle(u: number): number {
+  return u > -0.5 && u < 0.5 ? 1 : 0;
+}
+
+/** Loss terms of batch x [B, d_in]; every gradient buffer is overwritten with d total / d weight. */
+export function jumpReluLoss(
+  sae: Sae, x: Float32Array, batch: number, opts: JumpReluLossOptions, grads: SaeGradients, ws: LossWorkspace, backend: Backend = activeBackend(),
+): LossTerms {
+  checkBatch(sae, x, batch, ws);
+  const { d_sae } = sae.config;
+  const bEnc = requireWeight(sae, 'b_enc');
+  const theta = requireWeight(sae, 'threshold');
+  const gbEnc = requireGrad(grads, 'b_enc', 'jumprelu');
+  const gTheta = requireGrad(grads, 'threshold', 'jumprelu');
+  const { l0Coefficient: lambda, bandwidth: eps, mode } = opts;
+  const c = opts.tanhScale ?? 4;
+  const norms = decoderNorms(sae, ws);
+
+  encodeProduct(sae, x, batch, ws, backend);
+  // ws.scratch keeps pre (with bias) for the backward pass.
+  let s = 0;
+  for (let b = 0; b < batch; b++) {
+    for (let j = 0; j < d_sae; j++) {
+      const k = b * d_sae + j;
+      const pre = ws.pre[k] + bEnc[j];
+      const t = theta[j] > 0 ? theta[j] : 0;
+      const f = pre > t ? pre : 0;
+      ws.scratch[k] = pre;
+      ws.acts[k] = f;
+      s += mode === 'step' ? (pre > t ? 1 : 0) : Math.tanh(c * f * norms[j]);
+    }
+  }
+  const sparsity = (lambda * s) / batch;
+  const mse = decodeAndMse(sae, x, batch, batch, batch, ws, backend);
+
+  decoderBackward(sae, grads, batch, batch, ws, backend);
+  const normCoef = ws.perLatent;
+  normCoef.fill(0);
+  gTheta.fill(0);
+  for (let b = 0; b < batch; b++) {
+    for (let j = 0; j < d_sae; j++) {
+      const k = b * d_sae + j;
+      const pre = ws.scratch[k];
+      const f = ws.acts[k];
+      const t = theta[j] > 0 ? theta[j] : 0;
+      let dF = ws.dActs[k];
+      if (mode === 'tanh') {
+        const th = Math.tanh(c * f * norms[j]);
+        const dTanh = ((lambda / batch) * c * (1 - th * th));
+        dF += dTanh * norms[j];
+        normCoef[j] += dTanh * f;
+      }
+      const kern = rectangle((pre - t) / eps);
+      let dT = dF * -(t / eps) * kern;
+      if (mode === 'step') dT += (lambda / batch) * -(1 / eps) * kern;
+      gTheta[j] += dT;
+      ws.dPre[k] = pre > t ? dF : 0;
+    }
+  }
+  // t = ReLU(θ): the threshold gradient passes only where θ > 0 (torch's relu gives 0 at 0).
+  for (let j = 0; j < d_sae; j++) if (!(theta[j] > 0)) gTheta[j] = 0;
+  if (mode === 'tanh') addNormGradient(sae, grads, normCoef, norms);
+  sumRows(gbEnc, ws.dPre, batch, d_sae);
+  encoderBackward(sae, grads, batch, ws, backend);
+  return { mse, sparsity, aux: 0, total: mse + sparsity, l0: meanL0(ws.acts, batch, d_sae) };
+}

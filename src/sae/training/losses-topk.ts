@@ -1,0 +1,110 @@
+/**
+ * Training loss of the `topk` SAE (sae_lens/saes/topk_sae.py; Gao et al. 2024, "Scaling and
+ * evaluating sparse autoencoders", AuxK in appendix A.2 / B.1):
+ *   pre = sae_in · W_enc + b_enc,  h = pre ⊙ ‖W_dec‖ (rescale_acts_by_decoder_norm) or pre
+ *   f   = ReLU(h) on each token's k largest h, 0 elsewhere;  x̂ = (f / ‖W_dec‖ or f) · W_dec + b_dec
+ *   mse = mean_b Σ_i (x̂ − x)²
+ *   aux = α · min(n_dead / k_aux, 1) · mean_b Σ_i (ê − e)²            (AuxK, only when n_dead > 0)
+ *   e   = x − x̂ (detached),  ê = z · W_dec (no bias), z = h on each token's min(k_aux, n_dead)
+ *         largest dead latents (not ReLU'd; divided by ‖W_dec‖ when rescaling), 0 elsewhere
+ * With rescaling, f / ‖W_dec‖ = ReLU(pre) and z / ‖W_dec‖ = pre, so the decoder norms change which
+ * latents are picked but carry no gradient (their derivative cancels exactly).
+ */
+import type { Backend } from '../../tensor/backend.js';
+import { activeBackend } from '../../tensor/backend-registry.js';
+import { UsageError } from '../../errors.js';
+import type { Sae } from '../sae.js';
+import { requireWeight } from '../sae.js';
+import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
+import { checkBatch, decodeAndMse, decoderBackward, decoderNorms, encodeProduct, encoderBackward, meanL0, requireGrad, sumRows } from './loss-common.js';
+
+/** Gao et al.'s AuxK coefficient α (SAELens' `aux_loss_coefficient` defaults to 1.0 instead). */
+export const AUXK_COEFFICIENT = 1 / 32;
+
+export interface TopKLossOptions {
+  /** 1 for each latent counted as dead (no activation over the trainer's window); [d_sae]. Omitted: no AuxK. */
+  deadMask?: Uint8Array;
+  /** Dead latents used per token (default ⌊d_in / 2⌋, SAELens' heuristic from appendix B.1). */
+  kAux?: number;
+  /** α (default 1/32). */
+  auxCoefficient?: number;
+}
+
+/** Loss terms of batch x [B, d_in]; every gradient buffer is overwritten with d total / d weight. */
+export function topKLoss(
+  sae: Sae, x: Float32Array, batch: number, opts: TopKLossOptions, grads: SaeGradients, ws: LossWorkspace, backend: Backend = activeBackend(),
+): LossTerms {
+  checkBatch(sae, x, batch, ws);
+  const { d_in, d_sae } = sae.config;
+  const k = sae.config.k;
+  if (k === undefined || k < 1 || k > d_sae) throw new UsageError(`topk loss needs 1 ≤ k ≤ d_sae = ${d_sae}, got k = ${k}`);
+  const rescale = sae.config.rescale_acts_by_decoder_norm === true;
+  const bEnc = requireWeight(sae, 'b_enc');
+  const gbEnc = requireGrad(grads, 'b_enc', 'topk');
+  const norms = decoderNorms(sae, ws);
+  const dead = opts.deadMask;
+  if (dead && dead.length !== d_sae) throw new UsageError(`deadMask has ${dead.length} entries, expected d_sae = ${d_sae}`);
+
+  encodeProduct(sae, x, batch, ws, backend);
+  const h = ws.scratch; // [B, d_sae] selection scores
+  for (let b = 0; b < batch; b++) {
+    for (let j = 0; j < d_sae; j++) {
+      const pre = ws.pre[b * d_sae + j] + bEnc[j];
+      ws.pre[b * d_sae + j] = pre;
+      h[b * d_sae + j] = rescale ? pre * norms[j] : pre;
+    }
+  }
+  backend.topKRows(ws.topIdx, ws.topVal, h, batch, d_sae, k);
+  // Rows 0..B of acts: ReLU(pre) on the selected latents (what f / ‖W_dec‖ decodes to when rescaling).
+  ws.acts.fill(0);
+  for (let b = 0; b < batch; b++) {
+    for (let r = b * k; r < (b + 1) * k; r++) {
+      const j = ws.topIdx[r];
+      const pre = ws.pre[b * d_sae + j];
+      ws.acts[b * d_sae + j] = pre > 0 ? pre : 0;
+    }
+  }
+
+  let nDead = 0;
+  if (dead) for (let j = 0; j < d_sae; j++) if (dead[j]) nDead++;
+  const kAuxWanted = opts.kAux ?? Math.floor(d_in / 2);
+  const useAux = nDead > 0 && kAuxWanted > 0;
+  const kAux = Math.min(kAuxWanted, nDead);
+  const auxScale = useAux ? (opts.auxCoefficient ?? AUXK_COEFFICIENT) * Math.min(nDead / kAuxWanted, 1) : 0;
+  if (useAux && dead) {
+    // Rows B..2B of acts: pre on each token's k_aux highest-scoring dead latents.
+    for (let n = 0; n < batch * d_sae; n++) if (!dead[n % d_sae]) h[n] = -Infinity;
+    backend.topKRows(ws.topIdx, ws.topVal, h, batch, d_sae, kAux);
+    for (let b = 0; b < batch; b++) {
+      for (let r = b * kAux; r < (b + 1) * kAux; r++) {
+        const j = ws.topIdx[r];
+        ws.acts[(batch + b) * d_sae + j] = ws.pre[b * d_sae + j];
+      }
+    }
+  }
+  const rows = useAux ? 2 * batch : batch;
+  const mse = decodeAndMse(sae, x, batch, rows, batch, ws, backend);
+  let aux = 0;
+  if (useAux) {
+    // ê − e = ê − (x − x̂); x̂ is a constant here (SAELens detaches the residual).
+    const off = batch * d_in;
+    for (let n = 0; n < batch * d_in; n++) {
+      const diff = ws.out[off + n] - (x[n] - ws.out[n]);
+      aux += diff * diff;
+      ws.dOut[off + n] = (auxScale * 2 * diff) / batch;
+    }
+    aux = (auxScale * aux) / batch;
+  }
+
+  decoderBackward(sae, grads, rows, batch, ws, backend);
+  for (let n = 0; n < batch * d_sae; n++) ws.dPre[n] = ws.acts[n] > 0 ? ws.dActs[n] : 0;
+  if (useAux) {
+    // ws.topIdx still holds the AuxK picks; z = pre there, so d z / d pre = 1.
+    for (let b = 0; b < batch; b++) {
+      for (let r = b * kAux; r < (b + 1) * kAux; r++) ws.dPre[b * d_sae + ws.topIdx[r]] += ws.dActs[(batch + b) * d_sae + ws.topIdx[r]];
+    }
+  }
+  sumRows(gbEnc, ws.dPre, batch, d_sae);
+  encoderBackward(sae, grads, batch, ws, backend);
+  return { mse, sparsity: 0, aux, total: mse + aux, l0: meanL0(ws.acts, batch, d_sae) };
+}
