@@ -69,6 +69,11 @@ export class Prng {
     return prng;
   }
 
+  /** The four state words, for checkpoints: `Prng.fromState(...prng.state())` continues the same sequence. */
+  state(): [number, number, number, number] {
+    return [this.s0, this.s1, this.s2, this.s3];
+  }
+
   /** The next 32-bit output, in [0, 2^32). */
   nextU32(): number {
     const s1 = this.s1;

@@ -1,0 +1,157 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { UsageError } from '../../errors.js';
+import type { HookName } from '../../model/hook-points.js';
+import { loadModel } from '../../model/load-model.js';
+import { corpusDocuments, modelActivations, shuffledActivations } from '../../sae/activation-store/activation-store.js';
+import { DEFAULT_CONTEXT_SIZE } from '../../sae/activation-store/token-contexts.js';
+import { estimateNormScale } from '../../sae/training/activation-normalizer.js';
+import { LR_SCHEDULES } from '../../sae/training/schedules.js';
+import type { LrSchedule } from '../../sae/training/schedules.js';
+import type { StepStats, TrainableArchitecture } from '../../sae/training/trainer.js';
+import { SaeTrainer, TRAINABLE_ARCHITECTURES } from '../../sae/training/trainer.js';
+import { trainSampleTextPath } from '../../model/embedded.js';
+import { startProgress } from '../progress.js';
+
+export interface SaeTrainOptions {
+  hook: string;
+  architecture: string;
+  dSae: string;
+  k: string;
+  l1: string;
+  l0: string;
+  tokens: string;
+  batch: string;
+  lr: string;
+  lrSchedule: string;
+  lrWarmup: string;
+  sparsityWarmup: string;
+  deadAfter: string;
+  contextSize: string;
+  seed: string;
+  out: string;
+  resume?: string;
+  checkpointEvery: string;
+  model?: string;
+  corpus?: string;
+  normalize: boolean;
+}
+
+const num = (flag: string, v: string, int = false): number => {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || (int && !Number.isSafeInteger(n))) throw new UsageError(`${flag} must be a non-negative ${int ? 'integer' : 'number'}, got "${v}"`);
+  return n;
+};
+
+/** Documents of the corpus, over and over (epochs), so any token budget can be met. */
+function* cycle(docs: string[]): Generator<string> {
+  if (docs.length === 0) throw new UsageError('the corpus has no documents');
+  for (;;) yield* docs;
+}
+
+export interface SaeTrainResult {
+  out: string;
+  last: StepStats | undefined;
+  seconds: number;
+  tokensPerSecond: number;
+  normScale: number;
+}
+
+/** Trains an SAE on the model's activations at --hook and writes a SAELens folder to --out (checkpoints in --out/checkpoint). */
+export function saeTrain(o: SaeTrainOptions): SaeTrainResult {
+  const { model, tokenizer, modelPath } = loadModel({ model: o.model });
+  const corpus = o.corpus ?? trainSampleTextPath();
+  const docs = corpusDocuments(corpus);
+  const contextSize = num('--context-size', o.contextSize, true);
+  const source = { hook: o.hook as HookName, contextSize, prependBos: true };
+  const d_in = model.config.dim; // resid hooks; other hooks checked on the first batch below
+  const batch = num('--batch', o.batch, true);
+  const tokens = num('--tokens', o.tokens, true);
+  const totalSteps = Math.max(1, Math.floor(tokens / batch));
+  const seed = num('--seed', o.seed, true);
+  let trainer: SaeTrainer;
+  if (o.resume) {
+    trainer = SaeTrainer.resume(o.resume);
+  } else {
+    if (!(TRAINABLE_ARCHITECTURES as readonly string[]).includes(o.architecture)) throw new UsageError(`--architecture must be one of ${TRAINABLE_ARCHITECTURES.join(', ')}`);
+    const first = modelActivations(model, tokenizer, cycle(docs), source);
+    const sample: Float32Array[] = [];
+    let n = 0;
+    for (const b of first) {
+      sample.push(b);
+      n += b.length;
+      if (n >= 64 * 1024 * d_in) break;
+    }
+    if (!Number.isInteger(sample[0].length / d_in)) throw new UsageError(`hook ${o.hook} is not ${d_in} wide`);
+    const normScale = o.normalize ? estimateNormScale(sample, d_in) : 1;
+    trainer = new SaeTrainer({
+      architecture: o.architecture as TrainableArchitecture, d_in, d_sae: num('--d-sae', o.dSae, true), k: num('--k', o.k, true),
+      batchSize: batch, totalSteps, lr: num('--lr', o.lr), lrSchedule: o.lrSchedule as LrSchedule, lrWarmupSteps: num('--lr-warmup', o.lrWarmup, true),
+      l1Coefficient: num('--l1', o.l1), l0Coefficient: num('--l0', o.l0), sparsityWarmupSteps: num('--sparsity-warmup', o.sparsityWarmup, true),
+      deadAfterTokens: num('--dead-after', o.deadAfter, true), normScale, seed,
+      metadata: { model_name: modelPath, hook_name: o.hook, context_size: contextSize, prepend_bos: true, dataset_path: corpus, exclude_special_tokens: true },
+    });
+  }
+  const cfg = trainer.cfg;
+  const stream = shuffledActivations(modelActivations(model, tokenizer, cycle(docs), source), { width: cfg.d_in, batchSize: cfg.batchSize, seed: cfg.seed });
+  // A resumed run replays the (deterministic) stream up to where it stopped.
+  for (let i = 0; i < trainer.step; i++) stream.next();
+  const stepsTotal = Math.max(cfg.totalSteps, trainer.step);
+  const every = num('--checkpoint-every', o.checkpointEvery, true);
+  const ckptDir = join(o.out, 'checkpoint');
+  const progress = startProgress('training', stepsTotal * cfg.batchSize, 'tokens', ['loss', 'l0', 'ev', 'dead']);
+  const start = Date.now();
+  const startTokens = trainer.tokens;
+  let last: StepStats | undefined;
+  try {
+    while (trainer.step < stepsTotal) {
+      const next = stream.next();
+      if (next.done) break;
+      if (next.value.length !== cfg.batchSize * cfg.d_in) continue;
+      last = trainer.trainStep(next.value);
+      progress.update(trainer.tokens, { loss: `loss ${last.total.toFixed(3)}`, l0: `L0 ${last.l0.toFixed(1)}`, ev: `EV ${last.explainedVariance.toFixed(3)}`, dead: `dead ${(100 * last.deadFraction).toFixed(1)}%` });
+      if (every > 0 && trainer.step % every === 0) trainer.checkpoint(ckptDir);
+    }
+  } finally {
+    progress.stop();
+  }
+  trainer.checkpoint(ckptDir);
+  trainer.save(o.out);
+  const seconds = (Date.now() - start) / 1000;
+  return { out: o.out, last, seconds, tokensPerSecond: (trainer.tokens - startTokens) / Math.max(1e-3, seconds), normScale: cfg.normScale };
+}
+
+/** `tinymorph sae train`. */
+export function registerSaeTrain(sae: Command): void {
+  sae
+    .command('train')
+    .description('train a sparse autoencoder on the model\'s activations at a hook point and write a SAELens v6 folder')
+    .option('--hook <name>', 'hook point', 'blocks.2.hook_resid_post')
+    .addOption(new Option('--architecture <name>', 'SAE architecture').choices(TRAINABLE_ARCHITECTURES).default('topk'))
+    .option('--d-sae <n>', 'latents', '512')
+    .option('--k <n>', 'topk: latents per token', '16')
+    .option('--l1 <x>', 'standard/gated: L1 coefficient', '5')
+    .option('--l0 <x>', 'jumprelu: L0 coefficient', '1')
+    .option('--tokens <n>', 'training tokens', '2000000')
+    .option('--batch <n>', 'tokens per step', '1024')
+    .option('--lr <x>', 'Adam learning rate', '1e-3')
+    .addOption(new Option('--lr-schedule <name>', 'after warm-up').choices(LR_SCHEDULES).default('cosine'))
+    .option('--lr-warmup <steps>', 'linear learning-rate warm-up steps', '50')
+    .option('--sparsity-warmup <steps>', 'linear sparsity-coefficient warm-up steps', '100')
+    .option('--dead-after <tokens>', 'a latent is dead after this many tokens without firing', '200000')
+    .option('--context-size <n>', 'tokens per context, BOS included', String(DEFAULT_CONTEXT_SIZE))
+    .option('--seed <n>', 'seed of the initialisation and the shuffling', '1')
+    .option('--out <dir>', 'SAELens folder to write (checkpoints in <dir>/checkpoint)', 'sae-out')
+    .option('--resume <dir>', 'continue from a checkpoint folder (e.g. sae-out/checkpoint)')
+    .option('--checkpoint-every <steps>', 'checkpoint interval in steps (0: only at the end)', '500')
+    .option('--model <file>', 'llama2.c model file (default: the embedded stories260K)')
+    .option('--corpus <file>', 'text corpus (default: the TinyStories train sample; repeated as needed)')
+    .option('--no-normalize', 'train on raw activations (no expected_average_only_in scaling)')
+    .action((o: SaeTrainOptions) => {
+      const r = saeTrain(o);
+      const l = r.last;
+      const stats = l ? `explained variance ${l.explainedVariance.toFixed(4)}, L0 ${l.l0.toFixed(2)}, dead ${(100 * l.deadFraction).toFixed(2)}%, mse ${l.mse.toFixed(4)}` : 'no steps';
+      process.stdout.write(`wrote ${r.out}: ${stats} (last batch); ${r.tokensPerSecond.toFixed(0)} tokens/s over ${r.seconds.toFixed(1)} s; norm scale ${r.normScale.toPrecision(5)}\n`);
+    });
+}
