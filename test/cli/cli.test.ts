@@ -9,6 +9,7 @@ import { availableBackends } from '../../src/tensor/backend-registry.js';
 import { readSaeLensFolder, writeSaeLensFolder } from '../../src/sae/saelens-format.js';
 import { randomSae, v6Config } from '../sae/sae-test-helpers.js';
 import { SafetensorsFile } from '../../src/model/safetensors.js';
+import { loadModel } from '../../src/model/load-model.js';
 
 // The real command, as a user runs it: a separate process on the built CLI.
 const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
@@ -210,3 +211,15 @@ test('activations cache: shards a hook activation to disk and is resumable; bad 
 function readSaeShard(path: string): { shape: number[] } {
   return SafetensorsFile.open(path).info('activations');
 }
+
+test('sae train: a short run writes a SAELens folder for the hook, loadable and checked against the model', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tm-train-'));
+  const out = join(dir, 'sae');
+  const r = run('sae', 'train', '--tokens', '20000', '--batch', '256', '--d-sae', '128', '--k', '8', '--out', out, '--seed', '3');
+  assert.equal(r.code, 0, r.stderr);
+  const sae = readSaeLensFolder(out, { model: loadModel().model.config });
+  assert.equal(sae.config.architecture, 'topk');
+  assert.equal(sae.config.d_sae, 128);
+  assert.equal(sae.config.metadata.hook_name, 'blocks.2.hook_resid_post');
+  assertOneLineError(run('sae', 'train', '--architecture', 'nope', '--out', join(dir, 'x')), 2, /architecture/);
+});
