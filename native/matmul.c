@@ -3,7 +3,9 @@
  *
  * Few input rows (decode): memory-bound, so one weight row at a time is streamed once and dotted
  * with each input row (four lane-wise partial sums hide the FMA latency), threads splitting the
- * weight rows. More rows (prefill, batched decode): compute-bound, so a register tile of MR input
+ * weight rows. 4–32 rows (batched decode): each group of NW weight rows is read from memory once
+ * and stays in L1 while the MR×NW register tile runs over every input-row group (small_batch_tasks),
+ * threads taking contiguous halves of the weight rows. More rows (prefill): compute-bound, so a register tile of MR input
  * rows × NW weight rows reuses every load MR or NW times, over tiles of RB input rows × OB weight rows
  * that keep a weight block in L2 while the input rows stream past. Q8_0 blocks are dequantized
  * once per weight block into per-thread scratch and then run the fp32 tile.
@@ -16,6 +18,14 @@
 #include "tinymorph.h"
 
 #define MR 4 /* input rows per register tile */
+#if defined(__x86_64__) || defined(__i386__)
+#ifndef SB_HINT
+#define SB_HINT _MM_HINT_T0
+#endif
+#define TM_PREFETCH(p) _mm_prefetch((const char *)(p), SB_HINT)
+#else
+#define TM_PREFETCH(p) __builtin_prefetch(p)
+#endif
 #if VL >= 16
 #define NW 4 /* weight rows per register tile: 16 accumulators of 32 zmm */
 #else
@@ -63,7 +73,7 @@ static inline float dot_q80(const float *x, const int8_t *q, const float *s, int
 }
 
 /* out[r..r+MR, o..o+NW] for x rows r.. and weight rows w[0..NW) (w points at row o). */
-static inline void tile_mr_nw(float *out, const float *x, const float *w, int n, int d, int r, int o) {
+static inline void tile_mr_nw_pf(float *out, const float *x, const float *w, int n, int d, int r, int o, const float *pf, int pf_rows) {
   vf acc[MR][NW];
 #pragma GCC unroll 8
   for (int a = 0; a < MR; a++)
@@ -72,6 +82,7 @@ static inline void tile_mr_nw(float *out, const float *x, const float *w, int n,
   int i = 0;
   for (; i + VL <= n; i += VL) {
     vf wv[NW];
+    for (int b = 0; b < pf_rows; b++) TM_PREFETCH(pf + (size_t)b * n + i);
 #pragma GCC unroll 8
     for (int b = 0; b < NW; b++) {
       wv[b] = vload(w + (size_t)b * n + i);
@@ -112,6 +123,8 @@ static inline void tile_mr_nw(float *out, const float *x, const float *w, int n,
 #endif
 }
 
+static inline void tile_mr_nw(float *out, const float *x, const float *w, int n, int d, int r, int o) { tile_mr_nw_pf(out, x, w, n, d, r, o, NULL, 0); }
+
 typedef struct {
   float *out;
   const float *x, *w;
@@ -123,61 +136,10 @@ typedef struct {
   const float *sx;
 } mm_ctx;
 
-#ifndef MV_PF
-#define MV_PF 0 /* matvec software prefetch distance in bytes ahead of the weight stream (0: none) */
-#endif
-static inline void prefetch_lines(const void *p, size_t bytes) {
-#if defined(__x86_64__) || defined(__i386__)
-  for (size_t b = 0; b < bytes; b += 64) _mm_prefetch((const char *)p + b, _MM_HINT_T0);
-#else
-  (void)p, (void)bytes;
-#endif
-}
-
-/* dot_f32 of x with four consecutive weight rows at once (w, w+n, w+2n, w+3n): each row's partial
-   sums and final reduction are exactly dot_f32's, so the result does not depend on the grouping;
-   four interleaved streams keep more loads in flight. */
-static inline void dot4_f32(float *o0, size_t ostride, const float *x, const float *w, int n) {
-  vf a[4][4];
-#pragma GCC unroll 4
-  for (int b = 0; b < 4; b++) a[b][0] = a[b][1] = a[b][2] = a[b][3] = vzero();
-  int i = 0;
-  for (; i + 4 * VL <= n; i += 4 * VL) {
-#if MV_PF
-    prefetch_lines(w + i + MV_PF / 4, 4 * VL * sizeof(float));
-    prefetch_lines(w + (size_t)3 * n + i + MV_PF / 4, 4 * VL * sizeof(float));
-#endif
-    const vf x0 = vload(x + i), x1 = vload(x + i + VL), x2 = vload(x + i + 2 * VL), x3 = vload(x + i + 3 * VL);
-#pragma GCC unroll 4
-    for (int b = 0; b < 4; b++) {
-      const float *wb = w + (size_t)b * n + i;
-      a[b][0] = vfma(x0, vload(wb), a[b][0]);
-      a[b][1] = vfma(x1, vload(wb + VL), a[b][1]);
-      a[b][2] = vfma(x2, vload(wb + 2 * VL), a[b][2]);
-      a[b][3] = vfma(x3, vload(wb + 3 * VL), a[b][3]);
-    }
-  }
-  for (; i + VL <= n; i += VL) {
-    const vf xv = vload(x + i);
-#pragma GCC unroll 4
-    for (int b = 0; b < 4; b++) a[b][0] = vfma(xv, vload(w + (size_t)b * n + i), a[b][0]);
-  }
-  if (i < n) {
-    const vf xv = vload_n(x + i, n - i);
-#pragma GCC unroll 4
-    for (int b = 0; b < 4; b++) a[b][1] = vfma(xv, vload_n(w + (size_t)b * n + i, n - i), a[b][1]);
-  }
-#pragma GCC unroll 4
-  for (int b = 0; b < 4; b++) o0[b * ostride] = vsum(vadd(vadd(a[b][0], a[b][1]), vadd(a[b][2], a[b][3])));
-}
-
 /* Decode: tasks are weight rows; each is read once and dotted with every input row. */
 static void rows_f32(void *p, long lo, long hi) {
   const mm_ctx *c = p;
-  long o = lo;
-  if (c->rows == 1)
-    for (; o + 4 <= hi; o += 4) dot4_f32(c->out + o, 1, c->x, c->w + (size_t)o * c->n, c->n);
-  for (; o < hi; o++) {
+  for (long o = lo; o < hi; o++) {
     const float *w = c->w + (size_t)o * c->n;
     for (int r = 0; r < c->rows; r++) c->out[(size_t)r * c->d + o] = dot_f32(c->x + (size_t)r * c->n, w, c->n);
   }
@@ -232,10 +194,14 @@ static void small_batch_tasks(void *p, long lo, long hi) {
     const int o0 = (int)g * NW;
     const float *w = c->w + (size_t)o0 * n;
     if (o0 + NW <= d) {
-      const int pf = o0 + SB_PD * NW;
-      if (SB_PD && pf < d) prefetch_lines(w + (size_t)SB_PD * NW * n, (size_t)min_i(NW, d - pf) * n * sizeof(float));
+      /* The block SB_PD ahead: its NW rows are split over the MR-row groups, one line per row per k step. */
+      const int pf = o0 + SB_PD * NW, pf_all = SB_PD ? min_i(NW, d - pf) : 0;
+      const int groups = rows / MR, per = pf_all > 0 ? (pf_all + groups - 1) / groups : 0;
       int r = 0;
-      for (; r + MR <= rows; r += MR) tile_mr_nw(c->out, c->x, w, n, d, r, o0);
+      for (int j = 0; r + MR <= rows; r += MR, j++) {
+        const int b0 = min_i(j * per, pf_all > 0 ? pf_all : 0), nb = min_i(per, (pf_all > 0 ? pf_all : 0) - b0);
+        tile_mr_nw_pf(c->out, c->x, w, n, d, r, o0, nb > 0 ? w + (size_t)(SB_PD * NW + b0) * n : NULL, nb > 0 ? nb : 0);
+      }
       for (; r < rows; r++)
         for (int b = 0; b < NW; b++) c->out[(size_t)r * d + o0 + b] = dot_f32(c->x + (size_t)r * n, w + (size_t)b * n, n);
     } else {
@@ -281,13 +247,13 @@ static void gemm_tasks(void *p, long lo, long hi) {
 #define SMALL_ROWS 32
 #endif
 #ifndef MV_SPLIT
-#define MV_SPLIT 1 /* decode chunks per thread (1: one contiguous stream per thread; 0: tm_parallel's default) */
+#define MV_SPLIT 0 /* decode chunks per thread (1: one contiguous stream per thread; 0: tm_parallel's default of 4; 1 was not measurably faster, see bench/README.md "Tuning") */
 #endif
 #ifndef SB_SPLIT
 #define SB_SPLIT 1
 #endif
-/* Chunks of whole groups of 4 rows, so a thread boundary never splits a dot4_f32 group (no effect on results either way). */
-#define MV_CHUNK(count, threads) (MV_SPLIT ? ((((count) + (long)MV_SPLIT * (threads) - 1) / ((long)MV_SPLIT * (threads)) + 3) & ~3L) : 0)
+/* Chunk sizes (which thread computes an element never changes how it is computed). */
+#define MV_CHUNK(count, threads) (MV_SPLIT ? (((count) + (long)MV_SPLIT * (threads) - 1) / ((long)MV_SPLIT * (threads))) : 0)
 #define SB_CHUNK(count, threads) (SB_SPLIT ? (((count) + (long)SB_SPLIT * (threads) - 1) / ((long)SB_SPLIT * (threads))) : 0)
 
 static void matmul(mm_ctx *c) {

@@ -88,6 +88,16 @@ test('matmul fp32 (x·wᵀ): decode rows and register-tiled prefill, awkward n a
   }
 });
 
+test('matmul fp32, small batch (weight rows streamed once for 4–32 input rows): rows and d off the tile edges', { skip }, () => {
+  const shapes: [number, number][] = [[7, 5], [33, 17], [288, 31], [300, 258], [288, 1001], [768, 290]];
+  for (const rows of [6, 8, 15, 16, 31, 32, 33]) {
+    for (const [n, d] of shapes) {
+      const [got, want] = matmulBoth(random(rows * n, rows * 5 + n), random(d * n, d * 11 + n), rows, n, d);
+      assertRelClose(got, want, `matmul rows ${rows}, n ${n}, d ${d}`);
+    }
+  }
+});
+
 test('matmul fp32 leaves out beyond rows·d untouched and accepts oversized views', { skip }, () => {
   const [rows, n, d] = [5, 40, 9];
   const out = new Float32Array(rows * d + 3).fill(7);
@@ -306,6 +316,8 @@ test('1 and 2 threads give bit-identical results above the threading threshold',
   };
   runs.push(['matmul decode 1×2048→768', mm(1, 2048, 768, random(768 * 2048, 3))]);
   runs.push(['matmul prefill 67×300→257', mm(67, 300, 257, random(257 * 300, 4))]);
+  runs.push(['matmul small batch 16×288→1001', mm(16, 288, 1001, random(1001 * 288, 11))]);
+  runs.push(['matmul small batch 30×300→258', mm(30, 300, 258, random(258 * 300, 12))]);
   runs.push(['matmul Q8_0 decode 1×1024→1000', mm(1, 1024, 1000, quantizeQ80(random(1000 * 1024, 5), 1000, 1024))]);
   runs.push(['matmul Q8_0 prefill 70×512→300', mm(70, 512, 300, quantizeQ80(random(300 * 512, 6), 300, 512))]);
   for (const [name, density] of [
