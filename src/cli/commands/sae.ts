@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { registerSaeConvert } from './sae-convert.js';
+import { registerSaeEval } from './sae-eval.js';
 import { registerSaeTrain } from './sae-train.js';
 
-/** `tinymorph sae <subcommand>`: sparse autoencoders (train, convert; eval to come). */
+/** `tinymorph sae <subcommand>`: sparse autoencoders (train, convert, eval). */
 export function registerSae(program: Command): void {
-  const sae = program.command('sae').description('sparse autoencoders: train, convert between file formats');
+  const sae = program.command('sae').description('sparse autoencoders: train, convert between file formats, evaluate');
   registerSaeConvert(sae);
   registerSaeTrain(sae);
+  registerSaeEval(sae);
   sae.exitOverride();
   for (const cmd of sae.commands) cmd.exitOverride();
 }
