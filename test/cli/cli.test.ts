@@ -222,4 +222,13 @@ test('sae train: a short run writes a SAELens folder for the hook, loadable and 
   assert.equal(sae.config.d_sae, 128);
   assert.equal(sae.config.metadata.hook_name, 'blocks.2.hook_resid_post');
   assertOneLineError(run('sae', 'train', '--architecture', 'nope', '--out', join(dir, 'x')), 2, /architecture/);
+
+  // …and sae eval scores it with SAELens' metric names.
+  const e = run('sae', 'eval', out, '--contexts', '4', '--context-size', '64', '--out', join(dir, 'eval.json'));
+  assert.equal(e.code, 0, e.stderr);
+  const ev = JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8'));
+  const keys = JSON.stringify(ev);
+  for (const k of ['explained_variance', 'ce_loss_score', 'kl_div_score', 'l2_ratio', 'relative_reconstruction_bias', 'ce_loss_with_ablation', 'dead_features_fraction']) assert.ok(keys.includes(`"${k}"`), k);
+  assert.ok(ev.sparsity.l0 > 0 && ev.sparsity.l0 <= 8, `l0 ${ev.sparsity.l0}`); // top-k with k = 8 fires at most 8 latents per token
+  assertOneLineError(run('sae', 'eval', join(dir, 'nowhere')), 1, /nowhere/);
 });
