@@ -221,12 +221,22 @@ test('sae train: a short run writes a SAELens folder for the hook, loadable and 
   assert.equal(sae.config.architecture, 'topk');
   assert.equal(sae.config.d_sae, 128);
   assert.equal(sae.config.metadata.hook_name, 'blocks.2.hook_resid_post');
+  // plots and the training log next to the SAE: 78 steps, a row at step 1 and every 10 steps
+  const log = readFileSync(join(out, 'training_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; tokens: number; l0: number });
+  assert.deepEqual(log.map((e) => e.step), [1, 10, 20, 30, 40, 50, 60, 70]);
+  assert.equal(log[1].tokens, 10 * 256);
+  for (const [file, texts] of [['loss.svg', ['SAE training loss', 'training tokens', 'mse', 'total']], ['l0.svg', ['SAE sparsity', 'L0', 'dead fraction']], ['feature_density.svg', ['Feature density', 'log10 feature density']]] as const) {
+    const svg = readFileSync(join(out, file), 'utf8');
+    assert.ok(svg.startsWith('<svg'), file);
+    for (const t of texts) assert.ok(svg.includes(t), `${file} mentions ${t}`);
+  }
   assertOneLineError(run('sae', 'train', '--architecture', 'nope', '--out', join(dir, 'x')), 2, /architecture/);
 
   // …and sae eval scores it with SAELens' metric names.
   const e = run('sae', 'eval', out, '--contexts', '4', '--context-size', '64', '--out', join(dir, 'eval.json'));
   assert.equal(e.code, 0, e.stderr);
   const ev = JSON.parse(readFileSync(join(dir, 'eval.json'), 'utf8'));
+  assert.ok(readFileSync(join(dir, 'feature_density.svg'), 'utf8').startsWith('<svg'));
   const keys = JSON.stringify(ev);
   for (const k of ['explained_variance', 'ce_loss_score', 'kl_div_score', 'l2_ratio', 'relative_reconstruction_bias', 'ce_loss_with_ablation', 'dead_features_fraction']) assert.ok(keys.includes(`"${k}"`), k);
   assert.ok(ev.sparsity.l0 > 0 && ev.sparsity.l0 <= 8, `l0 ${ev.sparsity.l0}`); // top-k with k = 8 fires at most 8 latents per token

@@ -82,12 +82,15 @@ test('an exact SAE (ReLU(x) − ReLU(−x)) gives ce_loss_score 1 and explained 
   assert.equal(r.token_stats.total_tokens_eval_reconstruction, 4 * 64);
 });
 
-test('sae eval on an SAE folder writes JSON with every SAELens key', () => {
+test('sae eval on an SAE folder writes JSON with every SAELens key, and feature_density.svg next to it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tm-sae-eval-'));
   try {
     writeSaeLensFolder(join(dir, 'sae'), randomSae(v6Config('topk', DIM, 256, { k: 8 }), 2));
     const out = join(dir, 'eval.json');
-    saeEval(join(dir, 'sae'), { contexts: '3', contextSize: '32', batch: '2', seed: '1', out });
+    await saeEval(join(dir, 'sae'), { contexts: '3', contextSize: '32', batch: '2', seed: '1', out });
+    const svg = readFileSync(join(dir, 'feature_density.svg'), 'utf8');
+    assert.ok(svg.startsWith('<svg'));
+    assert.ok(svg.includes('Feature density') && svg.includes('log10 feature density'));
     const j = JSON.parse(readFileSync(out, 'utf8')) as Record<string, Record<string, unknown>>;
     const keys: Record<string, string[]> = {
       model_behavior_preservation: ['kl_div_score', 'kl_div_with_ablation', 'kl_div_with_sae'],

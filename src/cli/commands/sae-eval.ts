@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { validationTextPath } from '../../model/embedded.js';
@@ -10,6 +11,10 @@ import { runSaeEval } from '../../sae/eval/run-sae-eval.js';
 import { readSaeLensFolder } from '../../sae/saelens-format.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { startProgress } from '../progress.js';
+import { DENSITY_PLOT_FILE, densityPlotSvg } from '../../sae/training/training-plots.js';
+
+/** Where `sae eval --out <file>` puts its density plot: feature_density.svg in the same folder. */
+export const densityPlotPath = (out: string): string => join(dirname(out), DENSITY_PLOT_FILE);
 
 export interface SaeEvalCliOptions {
   contexts: string;
@@ -29,8 +34,11 @@ const posInt = (flag: string, v: string): number => {
   return n;
 };
 
-/** Evaluates the SAELens folder `dir` on held-out text; writes the JSON to --out when given. */
-export function saeEval(dir: string, o: SaeEvalCliOptions): SaeEvalResult {
+/**
+ * Evaluates the SAELens folder `dir` on held-out text; with --out, writes the JSON there and the
+ * feature density histogram as feature_density.svg next to it.
+ */
+export async function saeEval(dir: string, o: SaeEvalCliOptions): Promise<SaeEvalResult> {
   const { model, tokenizer } = loadModel({ model: o.model });
   const sae = readSaeLensFolder(dir, { model: model.config, hookName: o.hook });
   const contexts = posInt('--contexts', o.contexts);
@@ -50,7 +58,10 @@ export function saeEval(dir: string, o: SaeEvalCliOptions): SaeEvalResult {
   } finally {
     progress.stop();
   }
-  if (o.out) writeFileAtomic(o.out, JSON.stringify(result, null, 2) + '\n');
+  if (o.out) {
+    writeFileAtomic(o.out, JSON.stringify(result, null, 2) + '\n');
+    writeFileAtomic(densityPlotPath(o.out), await densityPlotSvg(result.feature_metrics.feature_density_histogram, `Feature density (${result.token_stats.contexts} held-out contexts)`));
+  }
   return result;
 }
 
@@ -94,8 +105,8 @@ export function registerSaeEval(sae: Command): void {
     .option('--hook <name>', 'hook point (default: the SAE cfg.json metadata.hook_name)')
     .option('--seed <n>', 'seed of the random directions of the pathology check', '0')
     .option('--error-term', 'splice the SAE with its error term (a check: SAE metrics equal the clean model\'s)')
-    .action((dir: string, o: SaeEvalCliOptions) => {
-      const r = saeEval(dir, o);
-      process.stdout.write(formatSaeEval(r) + (o.out ? `wrote ${o.out}\n` : ''));
+    .action(async (dir: string, o: SaeEvalCliOptions) => {
+      const r = await saeEval(dir, o);
+      process.stdout.write(formatSaeEval(r) + (o.out ? `wrote ${o.out} and ${densityPlotPath(o.out)}\n` : ''));
     });
 }

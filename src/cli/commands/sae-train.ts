@@ -11,6 +11,7 @@ import { LR_SCHEDULES } from '../../sae/training/schedules.js';
 import type { LrSchedule } from '../../sae/training/schedules.js';
 import type { StepStats, TrainableArchitecture } from '../../sae/training/trainer.js';
 import { SaeTrainer, TRAINABLE_ARCHITECTURES } from '../../sae/training/trainer.js';
+import { writeTrainingPlots } from '../../sae/training/training-plots.js';
 import { trainSampleTextPath } from '../../model/embedded.js';
 import { startProgress } from '../progress.js';
 
@@ -33,6 +34,8 @@ export interface SaeTrainOptions {
   out: string;
   resume?: string;
   checkpointEvery: string;
+  /** History row interval in steps (training_log.jsonl and the plots); default 10. */
+  logEvery?: string;
   model?: string;
   corpus?: string;
   normalize: boolean;
@@ -56,10 +59,15 @@ export interface SaeTrainResult {
   seconds: number;
   tokensPerSecond: number;
   normScale: number;
+  /** The SVG plots written into out. */
+  plots: string[];
 }
 
-/** Trains an SAE on the model's activations at --hook and writes a SAELens folder to --out (checkpoints in --out/checkpoint). */
-export function saeTrain(o: SaeTrainOptions): SaeTrainResult {
+/**
+ * Trains an SAE on the model's activations at --hook and writes a SAELens folder to --out
+ * (checkpoints in --out/checkpoint), with training_log.jsonl, loss.svg, l0.svg and feature_density.svg.
+ */
+export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
   const { model, tokenizer, modelPath } = loadModel({ model: o.model });
   const corpus = o.corpus ?? trainSampleTextPath();
   const docs = corpusDocuments(corpus);
@@ -89,7 +97,7 @@ export function saeTrain(o: SaeTrainOptions): SaeTrainResult {
       architecture: o.architecture as TrainableArchitecture, d_in, d_sae: num('--d-sae', o.dSae, true), k: num('--k', o.k, true),
       batchSize: batch, totalSteps, lr: num('--lr', o.lr), lrSchedule: o.lrSchedule as LrSchedule, lrWarmupSteps: num('--lr-warmup', o.lrWarmup, true),
       l1Coefficient: num('--l1', o.l1), l0Coefficient: num('--l0', o.l0), sparsityWarmupSteps: num('--sparsity-warmup', o.sparsityWarmup, true),
-      deadAfterTokens: num('--dead-after', o.deadAfter, true), normScale, seed,
+      deadAfterTokens: num('--dead-after', o.deadAfter, true), normScale, seed, logEvery: Math.max(1, num('--log-every', o.logEvery ?? '10', true)),
       metadata: { model_name: modelPath, hook_name: o.hook, context_size: contextSize, prepend_bos: true, dataset_path: corpus, exclude_special_tokens: true },
     });
   }
@@ -119,7 +127,8 @@ export function saeTrain(o: SaeTrainOptions): SaeTrainResult {
   trainer.checkpoint(ckptDir);
   trainer.save(o.out);
   const seconds = (Date.now() - start) / 1000;
-  return { out: o.out, last, seconds, tokensPerSecond: (trainer.tokens - startTokens) / Math.max(1e-3, seconds), normScale: cfg.normScale };
+  const plots = await writeTrainingPlots(o.out, trainer.history, trainer.featureDensity());
+  return { out: o.out, last, seconds, tokensPerSecond: (trainer.tokens - startTokens) / Math.max(1e-3, seconds), normScale: cfg.normScale, plots };
 }
 
 /** `tinymorph sae train`. */
@@ -145,13 +154,14 @@ export function registerSaeTrain(sae: Command): void {
     .option('--out <dir>', 'SAELens folder to write (checkpoints in <dir>/checkpoint)', 'sae-out')
     .option('--resume <dir>', 'continue from a checkpoint folder (e.g. sae-out/checkpoint)')
     .option('--checkpoint-every <steps>', 'checkpoint interval in steps (0: only at the end)', '500')
+    .option('--log-every <steps>', 'training_log.jsonl / plot point interval in steps', '10')
     .option('--model <file>', 'llama2.c model file (default: the embedded stories260K)')
     .option('--corpus <file>', 'text corpus (default: the TinyStories train sample; repeated as needed)')
     .option('--no-normalize', 'train on raw activations (no expected_average_only_in scaling)')
-    .action((o: SaeTrainOptions) => {
-      const r = saeTrain(o);
+    .action(async (o: SaeTrainOptions) => {
+      const r = await saeTrain(o);
       const l = r.last;
       const stats = l ? `explained variance ${l.explainedVariance.toFixed(4)}, L0 ${l.l0.toFixed(2)}, dead ${(100 * l.deadFraction).toFixed(2)}%, mse ${l.mse.toFixed(4)}` : 'no steps';
-      process.stdout.write(`wrote ${r.out}: ${stats} (last batch); ${r.tokensPerSecond.toFixed(0)} tokens/s over ${r.seconds.toFixed(1)} s; norm scale ${r.normScale.toPrecision(5)}\n`);
+      process.stdout.write(`wrote ${r.out}: ${stats} (last batch); ${r.tokensPerSecond.toFixed(0)} tokens/s over ${r.seconds.toFixed(1)} s; norm scale ${r.normScale.toPrecision(5)}\nplots: ${r.plots.join(', ')}\n`);
     });
 }

@@ -23,6 +23,7 @@ import { architectureByName } from '../architecture-registry.js';
 import type { SaeConfig, SaeMetadata } from '../sae-config.js';
 import type { Sae, SaeTensorName } from '../sae.js';
 import { writeSaeLensFolder } from '../saelens-format.js';
+import { writeFileAtomic } from '../../util/atomic-write.js';
 import { foldNormScale } from './activation-normalizer.js';
 import { Adam } from './adam.js';
 import { initSae } from './init.js';
@@ -70,6 +71,8 @@ export interface SaeTrainerConfig {
   normScale: number;
   normalizeDecoder?: boolean;
   seed: number;
+  /** Record a history entry every this many steps (and at step 1); default DEFAULT_LOG_EVERY. */
+  logEvery?: number;
   /** cfg.json metadata: model_name, hook_name, context_size, prepend_bos, dataset_path, … */
   metadata: SaeMetadata;
 }
@@ -84,6 +87,25 @@ export interface StepStats extends LossTerms {
   /** Fraction of latents dead (no activation for deadAfterTokens tokens). */
   deadFraction: number;
 }
+
+/** One row of the training history (training_log.jsonl); loss terms as in LossTerms. */
+export interface TrainingLogEntry {
+  step: number;
+  tokens: number;
+  total: number;
+  mse: number;
+  sparsity: number;
+  aux: number;
+  l0: number;
+  explained_variance: number;
+  dead_fraction: number;
+  lr: number;
+}
+
+export const DEFAULT_LOG_EVERY = 10;
+/** The history never holds more rows than this: when full, every other row is dropped and the stride doubles. */
+export const MAX_HISTORY_ENTRIES = 2048;
+export const TRAINING_LOG_FILE = 'training_log.jsonl';
 
 const CHECKPOINT_FILE = 'checkpoint.safetensors';
 const CHECKPOINT_VERSION = 1;
@@ -106,6 +128,10 @@ export class SaeTrainer {
   private readonly deadMask: Uint8Array;
   step = 0;
   tokens = 0;
+  /** Compact training history: step 1 and every `historyStride` steps; kept in checkpoints. */
+  history: TrainingLogEntry[] = [];
+  /** Steps between history rows: cfg.logEvery, doubled each time the history is thinned. */
+  historyStride: number;
 
   constructor(readonly cfg: SaeTrainerConfig, backend: Backend = activeBackend()) {
     if (!(TRAINABLE_ARCHITECTURES as readonly string[]).includes(cfg.architecture)) {
@@ -137,6 +163,9 @@ export class SaeTrainer {
     this.tokensSinceFired = new Float64Array(cfg.d_sae);
     this.fireCounts = new Float64Array(cfg.d_sae);
     this.deadMask = new Uint8Array(cfg.d_sae);
+    const logEvery = cfg.logEvery ?? DEFAULT_LOG_EVERY;
+    if (!Number.isSafeInteger(logEvery) || logEvery < 1) throw new UsageError(`log interval must be a positive integer, got ${logEvery}`);
+    this.historyStride = logEvery;
   }
 
   /** One optimiser step on raw activations `batch` [n, d_in] (n = batchSize; a smaller last batch allocates its own workspace). */
@@ -176,7 +205,27 @@ export class SaeTrainer {
     if (this.cfg.normalizeDecoder) this.normalizeDecoderRows();
     this.step++;
     this.tokens += n;
-    return { ...terms, step: this.step, tokens: this.tokens, lr, sparsityCoefficient: coef, explainedVariance, deadFraction: this.deadFraction() };
+    const stats: StepStats = { ...terms, step: this.step, tokens: this.tokens, lr, sparsityCoefficient: coef, explainedVariance, deadFraction: this.deadFraction() };
+    this.record(stats);
+    return stats;
+  }
+
+  private record(s: StepStats): void {
+    if (s.step !== 1 && s.step % this.historyStride !== 0) return;
+    this.history.push({
+      step: s.step, tokens: s.tokens, total: s.total, mse: s.mse, sparsity: s.sparsity, aux: s.aux, l0: s.l0,
+      explained_variance: s.explainedVariance, dead_fraction: s.deadFraction, lr: s.lr,
+    });
+    if (this.history.length >= MAX_HISTORY_ENTRIES) {
+      this.historyStride *= 2;
+      this.history = this.history.filter((e) => e.step === 1 || e.step % this.historyStride === 0);
+    }
+  }
+
+  /** Firing density of each latent over the run (fires / tokens), 0 for a latent that never fired. */
+  featureDensity(): Float64Array {
+    const t = Math.max(1, this.tokens);
+    return this.fireCounts.map((f) => f / t);
   }
 
   /** Fraction of latents that have not fired for deadAfterTokens tokens. */
@@ -202,10 +251,14 @@ export class SaeTrainer {
     return folded;
   }
 
-  /** Writes the SAELens v6 folder (cfg.json, sae_weights.safetensors, sparsity.safetensors), each file atomically. */
+  /**
+   * Writes the SAELens v6 folder (cfg.json, sae_weights.safetensors, sparsity.safetensors) and the
+   * training history as training_log.jsonl (one JSON object per line), each file atomically.
+   */
   save(dir: string): Sae {
     const sae = this.exportSae();
     writeSaeLensFolder(dir, sae);
+    writeFileAtomic(join(dir, TRAINING_LOG_FILE), this.history.map((e) => JSON.stringify(e) + '\n').join(''));
     return sae;
   }
 
@@ -230,6 +283,8 @@ export class SaeTrainer {
       prng: this.prng.state(),
       tokens_since_fired: Array.from(this.tokensSinceFired),
       fire_counts: Array.from(this.fireCounts),
+      history: this.history,
+      history_stride: this.historyStride,
     };
     mkdirSync(dir, { recursive: true });
     writeSafetensors(join(dir, CHECKPOINT_FILE), tensors, { tinymorph_sae_trainer: JSON.stringify(state) });
@@ -244,6 +299,8 @@ export class SaeTrainer {
     const state = JSON.parse(raw) as {
       version: number; config: SaeTrainerConfig; step: number; tokens: number; adam_t: number;
       prng: [number, number, number, number]; tokens_since_fired: number[]; fire_counts: number[];
+      /** Absent in checkpoints written before the history was kept. */
+      history?: TrainingLogEntry[]; history_stride?: number;
     };
     if (state.version !== CHECKPOINT_VERSION) throw new UsageError(`${path}: checkpoint version ${state.version}, expected ${CHECKPOINT_VERSION}`);
     const t = new SaeTrainer(state.config, backend);
@@ -261,6 +318,8 @@ export class SaeTrainer {
     Object.assign(t.prng, p);
     t.tokensSinceFired.set(state.tokens_since_fired);
     t.fireCounts.set(state.fire_counts);
+    t.history = state.history ?? [];
+    if (state.history_stride !== undefined) t.historyStride = state.history_stride;
     return t;
   }
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -12,7 +12,7 @@ import { topKLoss } from '../../../src/sae/training/losses-topk.js';
 import { standardLoss } from '../../../src/sae/training/losses-standard.js';
 import { lrAt, sparsityCoefficientAt } from '../../../src/sae/training/schedules.js';
 import type { SaeTrainerConfig } from '../../../src/sae/training/trainer.js';
-import { SaeTrainer } from '../../../src/sae/training/trainer.js';
+import { MAX_HISTORY_ENTRIES, SaeTrainer } from '../../../src/sae/training/trainer.js';
 import { readSaeLensFolder } from '../../../src/sae/saelens-format.js';
 import { randomArray, v6Config } from '../sae-test-helpers.js';
 
@@ -156,6 +156,43 @@ test('checkpoint + resume after 10 steps equals 20 uninterrupted steps, bit for 
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('training history: step 1 and every logEvery steps, kept across checkpoint + resume, written as training_log.jsonl', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sae-hist-'));
+  try {
+    const cfg = smallConfig({ logEvery: 3 });
+    const full = new SaeTrainer(cfg);
+    for (let i = 0; i < 20; i++) full.trainStep(batchOf(i));
+    assert.deepEqual(full.history.map((e) => e.step), [1, 3, 6, 9, 12, 15, 18]);
+    assert.equal(full.history[2].tokens, 6 * 64);
+    for (const e of full.history) {
+      assert.ok(Number.isFinite(e.total) && Number.isFinite(e.mse) && Number.isFinite(e.l0) && Number.isFinite(e.explained_variance) && e.lr > 0);
+      assert.ok(e.dead_fraction >= 0 && e.dead_fraction <= 1);
+    }
+    const first = new SaeTrainer(cfg);
+    for (let i = 0; i < 10; i++) first.trainStep(batchOf(i));
+    first.checkpoint(dir);
+    const second = SaeTrainer.resume(dir);
+    assert.deepEqual(second.history, first.history);
+    for (let i = 10; i < 20; i++) second.trainStep(batchOf(i));
+    assert.deepEqual(second.history, full.history);
+    const out = join(dir, 'sae');
+    second.save(out);
+    const lines = readFileSync(join(out, 'training_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    assert.deepEqual(lines, full.history);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('training history is thinned (stride doubles) instead of growing past MAX_HISTORY_ENTRIES', () => {
+  const t = new SaeTrainer(smallConfig({ logEvery: 1, d_in: 2, d_sae: 4, k: 1, batchSize: 2 }));
+  const b = randomArray(4, 5, 1);
+  for (let i = 0; i < MAX_HISTORY_ENTRIES + 10; i++) t.trainStep(b);
+  assert.ok(t.history.length < MAX_HISTORY_ENTRIES);
+  assert.equal(t.historyStride, 2);
+  assert.ok(t.history.every((e) => e.step === 1 || e.step % 2 === 0));
 });
 
 test('dead-latent tracking: a latent that never fires is dead after deadAfterTokens', () => {
