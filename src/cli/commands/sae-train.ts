@@ -39,6 +39,8 @@ export interface SaeTrainOptions {
   model?: string;
   corpus?: string;
   normalize: boolean;
+  /** matryoshka: comma-separated nested prefix sizes, e.g. "64,128,256,512". */
+  matryoshkaPrefixes?: string;
 }
 
 const num = (flag: string, v: string, int = false): number => {
@@ -92,9 +94,11 @@ export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
       if (n >= 64 * 1024 * d_in) break;
     }
     if (!Number.isInteger(sample[0].length / d_in)) throw new UsageError(`hook ${o.hook} is not ${d_in} wide`);
+    const matryoshkaPrefixes = o.matryoshkaPrefixes === undefined ? undefined : o.matryoshkaPrefixes.split(',').map((v) => num('--matryoshka-prefixes', v.trim(), true));
+    if (matryoshkaPrefixes !== undefined && o.architecture !== 'matryoshka') throw new UsageError('--matryoshka-prefixes needs --architecture matryoshka');
     const normScale = o.normalize ? estimateNormScale(sample, d_in) : 1;
     trainer = new SaeTrainer({
-      architecture: o.architecture as TrainableArchitecture, d_in, d_sae: num('--d-sae', o.dSae, true), k: num('--k', o.k, true),
+      architecture: o.architecture as TrainableArchitecture, d_in, d_sae: num('--d-sae', o.dSae, true), k: num('--k', o.k, true), matryoshkaPrefixes,
       batchSize: batch, totalSteps, lr: num('--lr', o.lr), lrSchedule: o.lrSchedule as LrSchedule, lrWarmupSteps: num('--lr-warmup', o.lrWarmup, true),
       l1Coefficient: num('--l1', o.l1), l0Coefficient: num('--l0', o.l0), sparsityWarmupSteps: num('--sparsity-warmup', o.sparsityWarmup, true),
       deadAfterTokens: num('--dead-after', o.deadAfter, true), normScale, seed, logEvery: Math.max(1, num('--log-every', o.logEvery ?? '10', true)),
@@ -139,7 +143,8 @@ export function registerSaeTrain(sae: Command): void {
     .option('--hook <name>', 'hook point', 'blocks.2.hook_resid_post')
     .addOption(new Option('--architecture <name>', 'SAE architecture').choices(TRAINABLE_ARCHITECTURES).default('topk'))
     .option('--d-sae <n>', 'latents', '512')
-    .option('--k <n>', 'topk: latents per token', '16')
+    .option('--k <n>', 'topk: latents per token; batchtopk/matryoshka: mean latents per token (k·batch kept per batch)', '16')
+    .option('--matryoshka-prefixes <sizes>', 'matryoshka: nested prefix sizes, comma-separated (default d_sae/8,d_sae/4,d_sae/2,d_sae)')
     .option('--l1 <x>', 'standard/gated: L1 coefficient', '5')
     .option('--l0 <x>', 'jumprelu: L0 coefficient', '1')
     .option('--tokens <n>', 'training tokens', '2000000')

@@ -34,18 +34,26 @@ import type { JumpReluSparsityMode } from './losses-jumprelu.js';
 import { jumpReluLoss } from './losses-jumprelu.js';
 import { standardLoss } from './losses-standard.js';
 import { topKLoss } from './losses-topk.js';
+import { batchTopKLoss, normalizePrefixes } from './losses-batchtopk.js';
+import { defaultMatryoshkaPrefixes, matryoshkaLoss } from './losses-matryoshka.js';
 import type { LrSchedule } from './schedules.js';
 import { lrAt, sparsityCoefficientAt } from './schedules.js';
 
-export const TRAINABLE_ARCHITECTURES = ['topk', 'standard', 'jumprelu', 'gated'] as const;
+export const TRAINABLE_ARCHITECTURES = ['topk', 'standard', 'jumprelu', 'gated', 'batchtopk', 'matryoshka'] as const;
 export type TrainableArchitecture = (typeof TRAINABLE_ARCHITECTURES)[number];
 
 export interface SaeTrainerConfig {
   architecture: TrainableArchitecture;
   d_in: number;
   d_sae: number;
-  /** topk: latents per token. */
+  /** topk: latents per token; batchtopk / matryoshka: mean latents per token (k·B kept per batch). */
   k?: number;
+  /** matryoshka: nested prefix sizes (default d_sae/8, /4, /2, d_sae); d_sae is appended when missing. */
+  matryoshkaPrefixes?: number[];
+  /** batchtopk / matryoshka: EMA factor β of the threshold θ ← β θ + (1 − β) min kept activation (default 0.999). */
+  thresholdBeta?: number;
+  /** batchtopk / matryoshka: first step whose batch updates θ (default min(1000, ⌊totalSteps / 4⌋), dictionary_learning uses 1000). */
+  thresholdStartStep?: number;
   /** Tokens per step (the loss workspace is sized for it). */
   batchSize: number;
   /** Optimiser steps planned (for the cosine schedule). */
@@ -126,8 +134,16 @@ export class SaeTrainer {
   /** Activations > 0 per latent over the whole run (for sparsity.safetensors). */
   readonly fireCounts: Float64Array;
   private readonly deadMask: Uint8Array;
+  /** matryoshka: the validated prefix sizes. */
+  readonly prefixes: number[] | undefined;
   step = 0;
   tokens = 0;
+  /**
+   * batchtopk / matryoshka: the global threshold θ (dictionary_learning BatchTopKSAE.threshold), the
+   * running mean of each batch's smallest kept activation; −1 until the first update. Saved as the
+   * jumprelu threshold of every latent.
+   */
+  threshold = -1;
   /** Compact training history: step 1 and every `historyStride` steps; kept in checkpoints. */
   history: TrainingLogEntry[] = [];
   /** Steps between history rows: cfg.logEvery, doubled each time the history is thinned. */
@@ -152,10 +168,17 @@ export class SaeTrainer {
       extra: {},
     };
     if (cfg.architecture === 'topk') config.k = cfg.k;
+    // BatchTopK / Matryoshka train as a topk-shaped SAE (W_enc, W_dec, b_enc, b_dec, k) and are saved as jumprelu.
+    if (isBatchTopK(cfg.architecture)) {
+      config.architecture = 'topk';
+      config.k = cfg.k;
+      if (cfg.k === undefined || !(cfg.k > 0) || cfg.k > cfg.d_sae) throw new UsageError(`${cfg.architecture} needs 0 < k ≤ d_sae = ${cfg.d_sae}, got k = ${cfg.k}`);
+      if (cfg.architecture === 'matryoshka') this.prefixes = normalizePrefixes(cfg.matryoshkaPrefixes ?? defaultMatryoshkaPrefixes(cfg.d_sae), cfg.d_sae);
+    }
     this.prng = new Prng(cfg.seed);
     this.sae = initSae(config, this.prng);
     this.grads = createGradients(this.sae);
-    this.paramNames = (['W_enc', 'W_dec', 'b_dec', ...architectureByName(cfg.architecture).tensors] as SaeTensorName[]).filter((n) => this.grads[n]);
+    this.paramNames = (['W_enc', 'W_dec', 'b_dec', ...architectureByName(config.architecture).tensors] as SaeTensorName[]).filter((n) => this.grads[n]);
     this.gradList = this.paramNames.map((n) => this.grads[n] as Float32Array);
     this.adam = new Adam(this.paramNames.map((n) => this.sae.weights[n] as Float32Array));
     this.ws = createLossWorkspace(config, cfg.batchSize);
@@ -198,11 +221,22 @@ export class SaeTrainer {
         coef = sparsityCoefficientAt(this.step, this.cfg.l0Coefficient ?? 1, this.cfg.sparsityWarmupSteps ?? 0);
         terms = jumpReluLoss(this.sae, x, n, { l0Coefficient: coef, bandwidth: this.cfg.jumpReluBandwidth ?? 0.05, mode: this.cfg.jumpReluMode ?? 'step' }, this.grads, ws, this.backend);
         break;
+      case 'batchtopk':
+      case 'matryoshka': {
+        for (let j = 0; j < d_sae; j++) this.deadMask[j] = this.tokensSinceFired[j] >= this.cfg.deadAfterTokens ? 1 : 0;
+        const o = { deadMask: this.deadMask, kAux: this.cfg.kAux, auxCoefficient: this.cfg.auxCoefficient };
+        const t = this.cfg.architecture === 'batchtopk'
+          ? batchTopKLoss(this.sae, x, n, o, this.grads, ws, this.backend)
+          : matryoshkaLoss(this.sae, x, n, { ...o, prefixes: this.prefixes }, this.grads, ws, this.backend);
+        this.updateThreshold(t.minKept);
+        terms = { mse: t.mse, sparsity: t.sparsity, aux: t.aux, total: t.total, l0: t.l0 };
+        break;
+      }
     }
     const explainedVariance = explainedVarianceOf(x, ws.out, n, d_in);
     this.trackFiring(ws.acts, n);
     this.adam.step(this.gradList, lr);
-    if (this.cfg.normalizeDecoder) this.normalizeDecoderRows();
+    if (this.cfg.normalizeDecoder ?? isBatchTopK(this.cfg.architecture)) this.normalizeDecoderRows();
     this.step++;
     this.tokens += n;
     const stats: StepStats = { ...terms, step: this.step, tokens: this.tokens, lr, sparsityCoefficient: coef, explainedVariance, deadFraction: this.deadFraction() };
@@ -242,9 +276,28 @@ export class SaeTrainer {
     return out;
   }
 
-  /** The trained SAE for raw activations (norm scale folded in), with sparsity. Copies. */
+  /** θ ← min kept (first update) or β θ + (1 − β) min kept, from thresholdStartStep on (dictionary_learning). */
+  private updateThreshold(minKept: number): void {
+    if (!Number.isFinite(minKept)) return;
+    const start = this.cfg.thresholdStartStep ?? Math.min(1000, Math.floor(this.cfg.totalSteps / 4));
+    if (this.step < start) return;
+    const beta = this.cfg.thresholdBeta ?? 0.999;
+    this.threshold = this.threshold < 0 ? minKept : beta * this.threshold + (1 - beta) * minKept;
+  }
+
+  /**
+   * The trained SAE for raw activations (norm scale folded in), with sparsity. Copies. BatchTopK and
+   * Matryoshka SAEs come out as jumprelu with threshold θ for every latent (0 if θ was never estimated);
+   * the activations are unchanged by the norm-scale fold, so θ needs no rescaling.
+   */
   exportSae(): Sae {
     const folded = foldNormScale(this.sae, this.cfg.normScale);
+    if (isBatchTopK(this.cfg.architecture)) {
+      folded.config = { ...folded.config, architecture: 'jumprelu' };
+      delete folded.config.k;
+      delete folded.config.rescale_acts_by_decoder_norm;
+      folded.weights.threshold = new Float32Array(this.cfg.d_sae).fill(Math.max(0, this.threshold));
+    }
     folded.sparsity = this.logFeatureDensity();
     folded.config.metadata = { ...folded.config.metadata };
     folded.config.extra = { ...folded.config.extra };
@@ -285,6 +338,7 @@ export class SaeTrainer {
       fire_counts: Array.from(this.fireCounts),
       history: this.history,
       history_stride: this.historyStride,
+      threshold: this.threshold,
     };
     mkdirSync(dir, { recursive: true });
     writeSafetensors(join(dir, CHECKPOINT_FILE), tensors, { tinymorph_sae_trainer: JSON.stringify(state) });
@@ -300,7 +354,7 @@ export class SaeTrainer {
       version: number; config: SaeTrainerConfig; step: number; tokens: number; adam_t: number;
       prng: [number, number, number, number]; tokens_since_fired: number[]; fire_counts: number[];
       /** Absent in checkpoints written before the history was kept. */
-      history?: TrainingLogEntry[]; history_stride?: number;
+      history?: TrainingLogEntry[]; history_stride?: number; threshold?: number;
     };
     if (state.version !== CHECKPOINT_VERSION) throw new UsageError(`${path}: checkpoint version ${state.version}, expected ${CHECKPOINT_VERSION}`);
     const t = new SaeTrainer(state.config, backend);
@@ -320,6 +374,7 @@ export class SaeTrainer {
     t.fireCounts.set(state.fire_counts);
     t.history = state.history ?? [];
     if (state.history_stride !== undefined) t.historyStride = state.history_stride;
+    if (state.threshold !== undefined) t.threshold = state.threshold;
     return t;
   }
 
@@ -367,4 +422,9 @@ export function explainedVarianceOf(x: Float32Array, out: Float32Array, n: numbe
     }
   }
   return total === 0 ? 0 : 1 - err / total;
+}
+
+/** BatchTopK-family architectures (trained topk-shaped, saved as jumprelu). */
+export function isBatchTopK(arch: string): arch is 'batchtopk' | 'matryoshka' {
+  return arch === 'batchtopk' || arch === 'matryoshka';
 }
