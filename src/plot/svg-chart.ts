@@ -26,6 +26,8 @@ export interface LineChartOptions {
   y2?: { label?: string; domain?: readonly [number, number] };
   series: readonly LineSeries[];
   yScale?: 'linear' | 'log';
+  /** Draw a dot at every data point as well as the line (for sparse series such as a sweep). */
+  points?: boolean;
   width?: number;
   height?: number;
 }
@@ -87,7 +89,7 @@ export function lineChartSvg(o: LineChartOptions): Promise<string> {
   const names = o.series.map((s) => s.name);
   const color = { field: 'series', type: 'nominal', title: null, scale: { domain: names }, sort: names } as const;
   const x = { field: 'x', type: 'quantitative', title: o.x.label, axis: { format: '~s' } } as const;
-  const mark = { type: 'line', strokeWidth: 1.6 } as const;
+  const mark = { type: 'line', strokeWidth: 1.6, ...(o.points ? { point: true } : {}) } as const;
   const log = o.yScale === 'log';
   const left: LayerUnit = {
     data: { values: pointsOf('left', log) },
