@@ -4,6 +4,7 @@ import type { LoadedModel } from '../model/load-model.js';
 import { loadModel } from '../model/load-model.js';
 import type { Quantization } from '../model/quantize-weights.js';
 import { QUANTIZATIONS } from '../model/quantize-weights.js';
+import { UsageError } from '../errors.js';
 import { setActiveBackend } from '../tensor/backend-registry.js';
 
 /** Options every model-using command takes. */
@@ -44,4 +45,17 @@ export function parseNumber(v: string): number {
 
 export function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
+}
+
+/** A flag's value as a non-negative number (an integer when `int`), or a UsageError naming the flag. */
+export function flagNumber(flag: string, v: string, int = false): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0 || (int && !Number.isSafeInteger(n))) throw new UsageError(`${flag} must be a non-negative ${int ? 'integer' : 'number'}, got "${v}"`);
+  return n;
+}
+
+/** Documents of a corpus, over and over (epochs), so any token budget can be met. */
+export function* cycleDocuments(docs: string[]): Generator<string> {
+  if (docs.length === 0) throw new UsageError('the corpus has no documents');
+  for (;;) yield* docs;
 }

@@ -13,6 +13,7 @@ import type { Sae } from '../../sae/sae.js';
 import { readSaeLensFolder, writeSaeLensFolder } from '../../sae/saelens-format.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { startProgress } from '../progress.js';
+import { cycleDocuments, flagNumber } from '../options.js';
 
 /** The JSON report written into the output folder. */
 export const FINETUNE_SCALE_REPORT_FILE = 'finetune_scale.json';
@@ -54,16 +55,7 @@ export interface FinetuneScaleReport {
   seconds: number;
 }
 
-const num = (flag: string, v: string, int = false): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || (int && !Number.isSafeInteger(n))) throw new UsageError(`${flag} must be a non-negative ${int ? 'integer' : 'number'}, got "${v}"`);
-  return n;
-};
 
-function* cycle(docs: string[]): Generator<string> {
-  if (docs.length === 0) throw new UsageError('the corpus has no documents');
-  for (;;) yield* docs;
-}
 
 export const headline = (r: SaeEvalResult): FinetuneScaleMetrics => ({
   mse: r.reconstruction_quality.mse,
@@ -87,11 +79,11 @@ export function saeFinetuneScale(dir: string, o: SaeFinetuneScaleCliOptions): Fi
   const sae = readSaeLensFolder(dir, { model: model.config });
   const hook = sae.config.metadata.hook_name as HookName | null | undefined;
   if (!hook) throw new UsageError(`${dir}: the SAE names no hook (cfg.json metadata.hook_name)`);
-  const tokens = num('--tokens', o.tokens, true);
-  const lr = num('--lr', o.lr);
-  const batch = num('--batch', o.batch, true);
-  const seed = num('--seed', o.seed, true);
-  const contexts = num('--contexts', o.contexts, true);
+  const tokens = flagNumber('--tokens', o.tokens, true);
+  const lr = flagNumber('--lr', o.lr);
+  const batch = flagNumber('--batch', o.batch, true);
+  const seed = flagNumber('--seed', o.seed, true);
+  const contexts = flagNumber('--contexts', o.contexts, true);
   if (tokens < 1 || batch < 1 || contexts < 1 || !(lr > 0)) throw new UsageError('--tokens, --batch, --contexts and --lr must be positive');
   const contextSize = typeof sae.config.metadata.context_size === 'number' ? Math.min(sae.config.metadata.context_size, model.config.seqLen) : DEFAULT_CONTEXT_SIZE;
   const evalDocs = corpusDocuments(o.evalCorpus ?? validationTextPath());
@@ -107,7 +99,7 @@ export function saeFinetuneScale(dir: string, o: SaeFinetuneScaleCliOptions): Fi
 
   const d = sae.config.d_in;
   const source = { hook, contextSize, prependBos: true };
-  const stream = shuffledActivations(modelActivations(model, tokenizer, cycle(corpusDocuments(o.corpus ?? trainSampleTextPath())), source), { width: d, batchSize: batch, seed });
+  const stream = shuffledActivations(modelActivations(model, tokenizer, cycleDocuments(corpusDocuments(o.corpus ?? trainSampleTextPath())), source), { width: d, batchSize: batch, seed });
   const full = (function* () {
     for (const x of stream) if (x.length === batch * d) yield x;
   })();

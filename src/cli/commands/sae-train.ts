@@ -14,6 +14,7 @@ import { SaeTrainer, TRAINABLE_ARCHITECTURES } from '../../sae/training/trainer.
 import { writeTrainingPlots } from '../../sae/training/training-plots.js';
 import { trainSampleTextPath } from '../../model/embedded.js';
 import { startProgress } from '../progress.js';
+import { cycleDocuments, flagNumber } from '../options.js';
 
 export interface SaeTrainOptions {
   hook: string;
@@ -43,17 +44,7 @@ export interface SaeTrainOptions {
   matryoshkaPrefixes?: string;
 }
 
-const num = (flag: string, v: string, int = false): number => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || (int && !Number.isSafeInteger(n))) throw new UsageError(`${flag} must be a non-negative ${int ? 'integer' : 'number'}, got "${v}"`);
-  return n;
-};
 
-/** Documents of the corpus, over and over (epochs), so any token budget can be met. */
-function* cycle(docs: string[]): Generator<string> {
-  if (docs.length === 0) throw new UsageError('the corpus has no documents');
-  for (;;) yield* docs;
-}
 
 export interface SaeTrainResult {
   out: string;
@@ -73,19 +64,19 @@ export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
   const { model, tokenizer, modelPath } = loadModel({ model: o.model });
   const corpus = o.corpus ?? trainSampleTextPath();
   const docs = corpusDocuments(corpus);
-  const contextSize = num('--context-size', o.contextSize, true);
+  const contextSize = flagNumber('--context-size', o.contextSize, true);
   const source = { hook: o.hook as HookName, contextSize, prependBos: true };
   const d_in = model.config.dim; // resid hooks; other hooks checked on the first batch below
-  const batch = num('--batch', o.batch, true);
-  const tokens = num('--tokens', o.tokens, true);
+  const batch = flagNumber('--batch', o.batch, true);
+  const tokens = flagNumber('--tokens', o.tokens, true);
   const totalSteps = Math.max(1, Math.floor(tokens / batch));
-  const seed = num('--seed', o.seed, true);
+  const seed = flagNumber('--seed', o.seed, true);
   let trainer: SaeTrainer;
   if (o.resume) {
     trainer = SaeTrainer.resume(o.resume);
   } else {
     if (!(TRAINABLE_ARCHITECTURES as readonly string[]).includes(o.architecture)) throw new UsageError(`--architecture must be one of ${TRAINABLE_ARCHITECTURES.join(', ')}`);
-    const first = modelActivations(model, tokenizer, cycle(docs), source);
+    const first = modelActivations(model, tokenizer, cycleDocuments(docs), source);
     const sample: Float32Array[] = [];
     let n = 0;
     for (const b of first) {
@@ -94,23 +85,23 @@ export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
       if (n >= 64 * 1024 * d_in) break;
     }
     if (!Number.isInteger(sample[0].length / d_in)) throw new UsageError(`hook ${o.hook} is not ${d_in} wide`);
-    const matryoshkaPrefixes = o.matryoshkaPrefixes === undefined ? undefined : o.matryoshkaPrefixes.split(',').map((v) => num('--matryoshka-prefixes', v.trim(), true));
+    const matryoshkaPrefixes = o.matryoshkaPrefixes === undefined ? undefined : o.matryoshkaPrefixes.split(',').map((v) => flagNumber('--matryoshka-prefixes', v.trim(), true));
     if (matryoshkaPrefixes !== undefined && o.architecture !== 'matryoshka') throw new UsageError('--matryoshka-prefixes needs --architecture matryoshka');
     const normScale = o.normalize ? estimateNormScale(sample, d_in) : 1;
     trainer = new SaeTrainer({
-      architecture: o.architecture as TrainableArchitecture, d_in, d_sae: num('--d-sae', o.dSae, true), k: num('--k', o.k, true), matryoshkaPrefixes,
-      batchSize: batch, totalSteps, lr: num('--lr', o.lr), lrSchedule: o.lrSchedule as LrSchedule, lrWarmupSteps: num('--lr-warmup', o.lrWarmup, true),
-      l1Coefficient: num('--l1', o.l1), l0Coefficient: num('--l0', o.l0), sparsityWarmupSteps: num('--sparsity-warmup', o.sparsityWarmup, true),
-      deadAfterTokens: num('--dead-after', o.deadAfter, true), normScale, seed, logEvery: Math.max(1, num('--log-every', o.logEvery ?? '10', true)),
+      architecture: o.architecture as TrainableArchitecture, d_in, d_sae: flagNumber('--d-sae', o.dSae, true), k: flagNumber('--k', o.k, true), matryoshkaPrefixes,
+      batchSize: batch, totalSteps, lr: flagNumber('--lr', o.lr), lrSchedule: o.lrSchedule as LrSchedule, lrWarmupSteps: flagNumber('--lr-warmup', o.lrWarmup, true),
+      l1Coefficient: flagNumber('--l1', o.l1), l0Coefficient: flagNumber('--l0', o.l0), sparsityWarmupSteps: flagNumber('--sparsity-warmup', o.sparsityWarmup, true),
+      deadAfterTokens: flagNumber('--dead-after', o.deadAfter, true), normScale, seed, logEvery: Math.max(1, flagNumber('--log-every', o.logEvery ?? '10', true)),
       metadata: { model_name: modelPath, hook_name: o.hook, context_size: contextSize, prepend_bos: true, dataset_path: corpus, exclude_special_tokens: true },
     });
   }
   const cfg = trainer.cfg;
-  const stream = shuffledActivations(modelActivations(model, tokenizer, cycle(docs), source), { width: cfg.d_in, batchSize: cfg.batchSize, seed: cfg.seed });
+  const stream = shuffledActivations(modelActivations(model, tokenizer, cycleDocuments(docs), source), { width: cfg.d_in, batchSize: cfg.batchSize, seed: cfg.seed });
   // A resumed run replays the (deterministic) stream up to where it stopped.
   for (let i = 0; i < trainer.step; i++) stream.next();
   const stepsTotal = Math.max(cfg.totalSteps, trainer.step);
-  const every = num('--checkpoint-every', o.checkpointEvery, true);
+  const every = flagNumber('--checkpoint-every', o.checkpointEvery, true);
   const ckptDir = join(o.out, 'checkpoint');
   const progress = startProgress('training', stepsTotal * cfg.batchSize, 'tokens', ['loss', 'l0', 'ev', 'dead']);
   const start = Date.now();

@@ -183,3 +183,19 @@ export function meanL0(acts: Float32Array, batch: number, d_sae: number): number
   for (let k = 0; k < batch * d_sae; k++) if (acts[k] !== 0) n++;
   return n / batch;
 }
+
+/** Gao et al.'s AuxK coefficient α (SAELens' `aux_loss_coefficient` defaults to 1.0 instead). */
+export const AUXK_COEFFICIENT = 1 / 32;
+
+/**
+ * AuxK's budget (Gao et al. 2024, as SAELens topk_sae.py): k_aux = d_in/2 dead latents per token at
+ * most, and the loss scaled by min(n_dead / k_aux, 1) so a few dead latents do not dominate.
+ */
+export function auxKPlan(dead: Uint8Array | undefined, d_sae: number, d_in: number, opts: { kAux?: number; auxCoefficient?: number }): { useAux: boolean; kAux: number; auxScale: number } {
+  let nDead = 0;
+  if (dead) for (let j = 0; j < d_sae; j++) if (dead[j]) nDead++;
+  const kAuxWanted = opts.kAux ?? Math.floor(d_in / 2);
+  const useAux = nDead > 0 && kAuxWanted > 0;
+  const kAux = Math.min(kAuxWanted, nDead);
+  return { useAux, kAux, auxScale: useAux ? (opts.auxCoefficient ?? AUXK_COEFFICIENT) * Math.min(nDead / kAuxWanted, 1) : 0 };
+}

@@ -20,8 +20,7 @@ import { UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
-import { checkBatch, encodeProduct, encoderBackward, meanL0, requireGrad, sumRows } from './loss-common.js';
-import { AUXK_COEFFICIENT } from './losses-topk.js';
+import { auxKPlan, checkBatch, encodeProduct, encoderBackward, meanL0, requireGrad, sumRows } from './loss-common.js';
 
 export interface BatchTopKLossOptions {
   /** 1 for each latent counted as dead; [d_sae]. Omitted: no AuxK. */
@@ -166,12 +165,7 @@ export function prefixBatchTopKLoss(
   }
 
   // AuxK picks (per token, as in topk) into rows B..2B of ws.acts.
-  let nDead = 0;
-  if (dead) for (let j = 0; j < d_sae; j++) if (dead[j]) nDead++;
-  const kAuxWanted = opts.kAux ?? Math.floor(d_in / 2);
-  const useAux = nDead > 0 && kAuxWanted > 0;
-  const kAux = Math.min(kAuxWanted, nDead);
-  const auxScale = useAux ? (opts.auxCoefficient ?? AUXK_COEFFICIENT) * Math.min(nDead / kAuxWanted, 1) : 0;
+  const { useAux, kAux, auxScale } = auxKPlan(dead, d_sae, d_in, opts);
   if (useAux && dead) {
     const h = ws.scratch;
     for (let q = 0; q < n; q++) h[q] = dead[q % d_sae] ? ws.pre[q] : -Infinity;

@@ -16,10 +16,7 @@ import { UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
-import { checkBatch, decodeAndMse, decoderBackward, decoderNorms, encodeProduct, encoderBackward, meanL0, requireGrad, sumRows } from './loss-common.js';
-
-/** Gao et al.'s AuxK coefficient α (SAELens' `aux_loss_coefficient` defaults to 1.0 instead). */
-export const AUXK_COEFFICIENT = 1 / 32;
+import { auxKPlan, checkBatch, decodeAndMse, decoderBackward, decoderNorms, encodeProduct, encoderBackward, meanL0, requireGrad, sumRows } from './loss-common.js';
 
 export interface TopKLossOptions {
   /** 1 for each latent counted as dead (no activation over the trainer's window); [d_sae]. Omitted: no AuxK. */
@@ -65,12 +62,7 @@ export function topKLoss(
     }
   }
 
-  let nDead = 0;
-  if (dead) for (let j = 0; j < d_sae; j++) if (dead[j]) nDead++;
-  const kAuxWanted = opts.kAux ?? Math.floor(d_in / 2);
-  const useAux = nDead > 0 && kAuxWanted > 0;
-  const kAux = Math.min(kAuxWanted, nDead);
-  const auxScale = useAux ? (opts.auxCoefficient ?? AUXK_COEFFICIENT) * Math.min(nDead / kAuxWanted, 1) : 0;
+  const { useAux, kAux, auxScale } = auxKPlan(dead, d_sae, d_in, opts);
   if (useAux && dead) {
     // Rows B..2B of acts: pre on each token's k_aux highest-scoring dead latents.
     for (let n = 0; n < batch * d_sae; n++) if (!dead[n % d_sae]) h[n] = -Infinity;
