@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { UsageError } from '../../errors.js';
@@ -15,6 +15,7 @@ import { writeTrainingPlots } from '../../sae/training/training-plots.js';
 import { trainSampleTextPath } from '../../model/embedded.js';
 import { startProgress } from '../progress.js';
 import { cycleDocuments, flagNumber } from '../options.js';
+import { packageRoot } from '../../util/package-root.js';
 
 export interface SaeTrainOptions {
   hook: string;
@@ -93,7 +94,7 @@ export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
       batchSize: batch, totalSteps, lr: flagNumber('--lr', o.lr), lrSchedule: o.lrSchedule as LrSchedule, lrWarmupSteps: flagNumber('--lr-warmup', o.lrWarmup, true),
       l1Coefficient: flagNumber('--l1', o.l1), l0Coefficient: flagNumber('--l0', o.l0), sparsityWarmupSteps: flagNumber('--sparsity-warmup', o.sparsityWarmup, true),
       deadAfterTokens: flagNumber('--dead-after', o.deadAfter, true), normScale, seed, logEvery: Math.max(1, flagNumber('--log-every', o.logEvery ?? '10', true)),
-      metadata: { model_name: modelPath, hook_name: o.hook, context_size: contextSize, prepend_bos: true, dataset_path: corpus, exclude_special_tokens: true },
+      metadata: { model_name: basename(modelPath, '.bin'), hook_name: o.hook, context_size: contextSize, prepend_bos: true, dataset_path: portableName(corpus), exclude_special_tokens: true },
     });
   }
   const cfg = trainer.cfg;
@@ -160,4 +161,10 @@ export function registerSaeTrain(sae: Command): void {
       const stats = l ? `explained variance ${l.explainedVariance.toFixed(4)}, L0 ${l.l0.toFixed(2)}, dead ${(100 * l.deadFraction).toFixed(2)}%, mse ${l.mse.toFixed(4)}` : 'no steps';
       process.stdout.write(`wrote ${r.out}: ${stats} (last batch); ${r.tokensPerSecond.toFixed(0)} tokens/s over ${r.seconds.toFixed(1)} s; norm scale ${r.normScale.toPrecision(5)}\nplots: ${r.plots.join(', ')}\n`);
     });
+}
+
+/** A path for cfg.json that means the same on another machine: relative to the package when inside it (the embedded model and corpus). */
+function portableName(path: string): string {
+  const rel = relative(packageRoot(), resolve(path));
+  return rel.startsWith('..') || isAbsolute(rel) ? path : rel.split(sep).join('/');
 }
