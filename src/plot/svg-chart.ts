@@ -109,6 +109,16 @@ export function lineChartSvg(o: LineChartOptions): Promise<string> {
     });
   }
   const spec: vl.TopLevelSpec = {
+    ...frame(o),
+    layer,
+    resolve: { scale: { y: 'independent' } },
+  };
+  return renderVegaLiteSvg(spec);
+}
+
+/** What every chart shares: schema, title, size, background and theme. */
+function frame(o: { title: string; subtitle?: string; width?: number; height?: number }) {
+  return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: titleOf(o.title, o.subtitle),
     width: o.width ?? DEFAULT_WIDTH,
@@ -116,10 +126,7 @@ export function lineChartSvg(o: LineChartOptions): Promise<string> {
     background: 'white',
     padding: 8,
     config: CONFIG,
-    layer,
-    resolve: { scale: { y: 'independent' } },
   };
-  return renderVegaLiteSvg(spec);
 }
 
 /** A histogram of pre-binned counts (bars between consecutive edges). */
@@ -127,13 +134,7 @@ export function histogramSvg(o: HistogramOptions): Promise<string> {
   if (o.bins.length !== o.counts.length + 1) throw new Error(`histogram: ${o.bins.length} bin edges for ${o.counts.length} counts (need counts + 1)`);
   const values = o.counts.map((count, i) => ({ start: o.bins[i], end: o.bins[i + 1], count }));
   const spec: vl.TopLevelSpec = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: titleOf(o.title, o.subtitle),
-    width: o.width ?? DEFAULT_WIDTH,
-    height: o.height ?? DEFAULT_HEIGHT,
-    background: 'white',
-    padding: 8,
-    config: CONFIG,
+    ...frame(o),
     data: { values },
     mark: { type: 'bar', color: '#4c78a8', stroke: 'white', strokeWidth: 0.5 },
     encoding: {

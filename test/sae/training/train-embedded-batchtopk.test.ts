@@ -1,37 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadModel } from '../../../src/model/load-model.js';
-import { corpusDocuments, modelActivations, shuffledActivations } from '../../../src/sae/activation-store/activation-store.js';
 import { encode } from '../../../src/sae/sae-forward.js';
-import { estimateNormScale } from '../../../src/sae/training/activation-normalizer.js';
-import { SaeTrainer } from '../../../src/sae/training/trainer.js';
+import { trainOnEmbedded } from './embedded-training.js';
 
 for (const architecture of ['batchtopk', 'matryoshka'] as const) {
   test(`${architecture} SAE on the embedded model's blocks.2.hook_resid_post: 100k tokens, and the saved jumprelu form on held-out tokens`, () => {
-    const { model, tokenizer } = loadModel();
-    const docs = corpusDocuments();
-    const source = { hook: 'blocks.2.hook_resid_post' as const, contextSize: 128 };
-    const d = model.config.dim;
-    const sample: Float32Array[] = [];
-    for (const b of modelActivations(model, tokenizer, docs.slice(0, 200), source)) sample.push(b);
-    const batch = 256;
-    const steps = Math.floor(100_000 / batch);
-    const trainer = new SaeTrainer({
-      architecture, d_in: d, d_sae: 512, k: 16, matryoshkaPrefixes: architecture === 'matryoshka' ? [64, 128, 256, 512] : undefined,
-      batchSize: batch, totalSteps: steps, lr: 2e-3, lrSchedule: 'cosine', lrWarmupSteps: 20, deadAfterTokens: 50_000,
-      normScale: estimateNormScale(sample, d), seed: 1, metadata: { hook_name: source.hook },
-    });
-    const stream = shuffledActivations(modelActivations(model, tokenizer, docs.slice(200), source), { width: d, batchSize: batch, seed: 1 });
-    const evs: number[] = [];
-    let last;
-    for (const x of stream) {
-      if (x.length !== batch * d) continue;
-      last = trainer.trainStep(x);
-      evs.push(last.explainedVariance);
-      if (trainer.step >= steps) break;
-    }
-    assert.ok(last);
-    const ev = evs.slice(-10).reduce((a, b) => a + b, 0) / 10;
+    const { trainer, last, ev, sample, d } = trainOnEmbedded(architecture, 200);
     // Held-out tokens (the first 200 documents, not trained on) through the exported jumprelu SAE.
     const sae = trainer.exportSae();
     assert.equal(sae.config.architecture, 'jumprelu');
