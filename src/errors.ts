@@ -73,3 +73,10 @@ export class ActivationCacheError extends TinymorphError {
     super('activation_cache', `${file}: ${problem}`);
   }
 }
+
+/** A steering spec or steering-vector file that is malformed or does not fit the model (names the field or file). */
+export class SteeringError extends TinymorphError {
+  constructor(message: string) {
+    super('steering', message);
+  }
+}
