@@ -81,10 +81,10 @@ function runBatch(loaded: LoadedModel, prompts: string[], maxTokens: number): { 
   let start = 0;
   let last = 0;
   const requests = prompts.map((prompt) => ({ prompt, maxTokens, sampling: { temperature: 0 }, seed: 0, stopAtEndOfText: false }));
-  const res = generate(loaded.model, loaded.tokenizer, requests, () => {
+  const res = generate(loaded.model, loaded.tokenizer, requests, { onToken: () => {
     last = performance.now();
     if (++events === B) start = last;
-  });
+  } });
   if (events !== B * maxTokens) throw new Error(`tinymorph gave ${events} token events for ${B} rows × ${maxTokens} tokens`);
   const tokens = events - B;
   return { rate: (tokens * 1000) / (last - start), tokens, rows: res.map((r) => r.tokens) };

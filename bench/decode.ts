@@ -44,10 +44,10 @@ function runOurs(loaded: LoadedModel, prompt: string, maxTokens: number): { rate
   let events = 0;
   let first = 0;
   let last = 0;
-  const [res] = generate(loaded.model, loaded.tokenizer, [{ prompt, maxTokens, sampling: { temperature: 0 }, seed: 0, stopAtEndOfText: false }], () => {
+  const [res] = generate(loaded.model, loaded.tokenizer, [{ prompt, maxTokens, sampling: { temperature: 0 }, seed: 0, stopAtEndOfText: false }], { onToken: () => {
     last = performance.now();
     if (events++ === 0) first = last;
-  });
+  } });
   if (events !== maxTokens || res.tokens.length !== maxTokens) {
     throw new Error(`tinymorph generated ${res.tokens.length} tokens in ${events} events; asked for ${maxTokens}`);
   }

@@ -80,3 +80,13 @@ export class SteeringError extends TinymorphError {
     super('steering', message);
   }
 }
+
+/** A feature index database (features.sqlite) that is missing, corrupt, from another SAE or schema, or a feature it lacks. */
+export class FeatureIndexError extends TinymorphError {
+  constructor(
+    readonly file: string,
+    problem: string,
+  ) {
+    super('feature_index', `${file}: ${problem}`);
+  }
+}

@@ -3,12 +3,15 @@ import { Command, CommanderError } from 'commander';
 import { TinymorphError } from '../errors.js';
 import { registerActivations } from './commands/activations.js';
 import { registerDemo } from './commands/demo.js';
+import { registerFeatures } from './commands/features.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerPerplexity } from './commands/perplexity.js';
 import { registerQuantize } from './commands/quantize.js';
 import { registerSae } from './commands/sae.js';
+import { registerSteer } from './commands/steer.js';
 import { registerTokenize } from './commands/tokenize.js';
+import { registerVector } from './commands/vector.js';
 
 /** The `tinymorph` command: thin wrappers over the library; user mistakes end as one line and exit code 1 (2 for bad flags). */
 const program = new Command('tinymorph')
@@ -24,6 +27,9 @@ registerPerplexity(program);
 registerQuantize(program);
 registerSae(program);
 registerActivations(program);
+registerFeatures(program);
+registerSteer(program);
+registerVector(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 // `tinymorph generate | head` closes stdout early: that is the reader's choice, not an error.

@@ -9,6 +9,21 @@ import type { Tokenizer } from './tokenizer.js';
 export type { FinishReason, GeneratedToken, GenerationRequest, GenerationResult, TokenEvent } from './generation-row.js';
 
 /**
+ * Adjusts one step's next-token logits for the whole batch at once, before sampling: `logits` is
+ * [segments, vocab] and `rows[s]` the batch row (request index) of segment s.
+ */
+export interface LogitsProcessor {
+  process(logits: Float32Array, rows: Int32Array): void;
+}
+
+export interface GenerateOptions {
+  /** Called for every sampled token of every request, as it is accepted. */
+  onToken?: (e: TokenEvent) => void;
+  /** Applied in order to each step's logits (e.g. SAE-guided decoding). */
+  logitsProcessors?: readonly LogitsProcessor[];
+}
+
+/**
  * Generates for several requests at once: every prompt is prefilled in one batched forward pass
  * (rows of different lengths), then each step decodes one token for every unfinished row in a
  * single forward over the KV cache. Each request has its own sampling settings, seed and stop
@@ -18,7 +33,7 @@ export function generate(
   model: LlamaModel,
   tokenizer: Tokenizer,
   requests: readonly GenerationRequest[],
-  onToken?: (e: TokenEvent) => void,
+  o: GenerateOptions = {},
 ): GenerationResult[] {
   if (requests.length === 0) return [];
   const rows = requests.map((r, i) => new GenerationRow(i, r, tokenizer));
@@ -34,7 +49,7 @@ export function generate(
   const cache = model.newCache(rows.length, capacity);
   const sampler = new Sampler(model.config.vocabSize, model.backend);
   let inputs: (number[] | undefined)[] = rows.map((r) => r.promptIds);
-  while (inputs.some((x) => x !== undefined)) inputs = step(model, cache, sampler, rows, inputs, onToken);
+  while (inputs.some((x) => x !== undefined)) inputs = step(model, cache, sampler, rows, inputs, o);
   return rows.map((r) => r.result());
 }
 
@@ -45,16 +60,17 @@ function step(
   sampler: Sampler,
   rows: GenerationRow[],
   inputs: (number[] | undefined)[],
-  onToken?: (e: TokenEvent) => void,
+  o: GenerateOptions,
 ): (number[] | undefined)[] {
   const vocab = model.config.vocabSize;
   const out = model.forward(cache, inputs);
+  for (const p of o.logitsProcessors ?? []) p.process(out.logits, out.rows);
   const next: (number[] | undefined)[] = new Array(rows.length).fill(undefined);
   for (let s = 0; s < out.rows.length; s++) {
     const row = rows[out.rows[s]];
     const sampled = sampler.sample(out.logits.subarray(s * vocab, (s + 1) * vocab), row.params, row.counts, row.rng, row.wantLogprobs);
     const text = row.accept(sampled, cache.lengths[out.rows[s]] < cache.capacity);
-    onToken?.({ request: row.request, token: sampled, text });
+    o.onToken?.({ request: row.request, token: sampled, text });
     if (!row.finishReason) next[out.rows[s]] = [sampled.token];
   }
   return next;

@@ -1,31 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { assetPath, packageRoot } from '../../src/util/package-root.js';
+import { assertOneLineError, runCli as run } from './run-cli.js';
+import { assetPath } from '../../src/util/package-root.js';
 import { availableBackends } from '../../src/tensor/backend-registry.js';
 import { readSaeLensFolder, writeSaeLensFolder } from '../../src/sae/saelens-format.js';
 import { randomSae, v6Config } from '../sae/sae-test-helpers.js';
 import { SafetensorsFile } from '../../src/model/safetensors.js';
 import { loadModel } from '../../src/model/load-model.js';
-
-// The real command, as a user runs it: a separate process on the built CLI.
-const cli = join(packageRoot(), 'dist', 'src', 'cli', 'main.js');
-function run(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, CI: 'true' } });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** A user mistake ends with exactly one line on stderr, no stack trace, and a non-zero exit. */
-function assertOneLineError(r: { code: number | null; stderr: string }, code: number, pattern: RegExp): void {
-  assert.equal(r.code, code, r.stderr);
-  const lines = r.stderr.trim().split('\n');
-  assert.equal(lines.length, 1, `expected one line, got:\n${r.stderr}`);
-  assert.match(lines[0], pattern);
-  assert.doesNotMatch(r.stderr, /\n\s+at /);
-}
 
 test('generate -t 0 "Zoo" reproduces llama2.c run.c -i "Zoo" -n 60 (57 new tokens)', () => {
   const r = run('generate', 'Zoo', '-n', '57', '-t', '0', '--json');

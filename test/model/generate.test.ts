@@ -13,17 +13,17 @@ import { loadModel } from '../../src/model/load-model.js';
 const { model, tokenizer } = loadModel();
 
 function one(req: GenerationRequest, onToken?: (e: TokenEvent) => void): GenerationResult {
-  return generate(model, tokenizer, [req], onToken)[0];
+  return generate(model, tokenizer, [req], { onToken })[0];
 }
 
 /** Streamed text per request, concatenated in event order. */
 function streamed(requests: GenerationRequest[]): { results: GenerationResult[]; texts: string[]; events: TokenEvent[] } {
   const texts = requests.map(() => '');
   const events: TokenEvent[] = [];
-  const results = generate(model, tokenizer, requests, (e) => {
+  const results = generate(model, tokenizer, requests, { onToken: (e) => {
     events.push(e);
     texts[e.request] += e.text;
-  });
+  } });
   return { results, texts, events };
 }
 

@@ -11,7 +11,7 @@ export function registerDemo(program: Command): void {
     const { model, tokenizer, modelPath } = loadFromOptions(o);
     process.stdout.write(`tinymorph — ${modelPath} on the ${model.backend.name} backend\n\n${PROMPT}`);
     const start = performance.now();
-    const [r] = generate(model, tokenizer, [{ prompt: PROMPT, maxTokens: 200, sampling: { temperature: 0.8, topP: 0.9 } }], (e) => process.stdout.write(e.text));
+    const [r] = generate(model, tokenizer, [{ prompt: PROMPT, maxTokens: 200, sampling: { temperature: 0.8, topP: 0.9 } }], { onToken: (e) => process.stdout.write(e.text) });
     const tps = r.tokens.length / ((performance.now() - start) / 1000);
     process.stdout.write(`\n\n[${r.tokens.length} tokens at ${tps.toFixed(0)} tok/s]\n\n`);
     process.stdout.write(
@@ -23,6 +23,7 @@ export function registerDemo(program: Command): void {
         '  tinymorph perplexity assets/data/tinystories_val.txt --max-docs 25',
         '  tinymorph generate "Zoo" --quantize q8_0                    the same model with Q8_0 weights',
         '  tinymorph quantize in.bin out.bin                           write a Q8_0 (llama2.c version 2) copy of a model',
+        '  tinymorph features search things; tinymorph features show 2:117   find SAE features and see their dashboards',
         '  tinymorph <command> --help',
         '',
       ].join('\n'),

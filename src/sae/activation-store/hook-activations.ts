@@ -30,7 +30,7 @@ export interface ActivationBatch {
 export const DEFAULT_BATCH_CONTEXTS = 32;
 
 /** Blocks a forward must run for `hook` to fire: the layers after it are skipped (SAELens' `stop_at_layer`). */
-function layersNeeded(hook: HookName, nLayers: number): number {
+export function layersNeeded(hook: HookName, nLayers: number): number {
   const m = /^blocks\.(\d+)\./.exec(hook);
   return m ? Number(m[1]) + 1 : hook === 'hook_embed' ? 0 : nLayers;
 }

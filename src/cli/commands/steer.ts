@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import type { Command } from 'commander';
+import Table from 'cli-table3';
+import { UsageError } from '../../errors.js';
+import { generateSteered } from '../../steer/generate-steered.js';
+import { SteeringContext } from '../../steer/steering-context.js';
+import { presetByName, PRESETS } from '../../steer/presets.js';
+import { parseSteeringSpec, SAE_SPACE_METHODS, STEER_METHODS } from '../../steer/steering-spec.js';
+import { describeFsError } from '../../util/fs-error.js';
+import type { ModelOptions } from '../options.js';
+import { addModelOptions, collect, loadFromOptions, parseNumber } from '../options.js';
+import type { SamplingOptions } from '../sampling-options.js';
+import { addSamplingOptions, samplingFromOptions } from '../sampling-options.js';
+
+interface SteerOptions extends ModelOptions, SamplingOptions {
+  feature: string[];
+  vector: string[];
+  preset: string[];
+  guide: string[];
+  method?: string;
+  multiplier?: number;
+  normalize?: boolean;
+  scope?: string;
+  spec?: string;
+  json?: boolean;
+}
+
+const METHOD_ALIASES: Record<string, string> = {
+  add: 'SIMPLE_ADDITIVE',
+  orthogonal: 'ORTHOGONAL_DECOMP',
+  cap: 'PROJECTION_CAP',
+  clamp: 'CLAMP',
+  multiply: 'MULTIPLY',
+  ablate: 'ABLATE',
+  'mean-ablate': 'MEAN_ABLATE',
+};
+
+/** `tinymorph steer`: the same prompt and seed, unsteered and steered, in one batch, printed side by side. */
+export function registerSteer(program: Command): void {
+  addModelOptions(
+    addSamplingOptions(
+      program
+        .command('steer')
+        .description('generate with and without steering (same seed, one batch) and print DEFAULT and STEERED side by side')
+        .argument('<prompt>', 'text to continue')
+        .option('--feature <source:index:strength[:method]>', 'SAE feature edit, e.g. blocks.2.hook_resid_post:248:+4 or 2:248:0:ablate (repeatable)', collect, [])
+        .option('--vector <name[:strength]>', 'steering vector: a preset name or a vector file (.safetensors), strength default 1 (repeatable)', collect, [])
+        .option('--preset <name[:strength]>', `a shipped preset at its tuned strength unless one is given: ${PRESETS.map((p) => p.name).join(', ')} (repeatable)`, collect, [])
+        .option('--guide <source:index:strength>', 'SAE-guided decoding toward (+) or away from (−) a feature\'s output tokens (repeatable)', collect, [])
+        .option('--method <method>', `steer_method for additions: ${Object.keys(METHOD_ALIASES).slice(0, 3).join(', ')} or ${STEER_METHODS.join(', ')}`)
+        .option('--multiplier <x>', 'strength_multiplier applied to every strength', parseNumber)
+        .option('--normalize', 'normalize_steering: keep each steered activation at its original norm')
+        .option('--scope <scope>', 'all | prompt | generated | START-END (token positions) | after:TEXT')
+        .option('--spec <file.json>', 'a steering request in JSON (Neuronpedia field names); the flags add to it'),
+      80,
+    ),
+  )
+    .option('--json', 'print one JSON object with both texts and the spec')
+    .action((prompt: string, o: SteerOptions) => {
+      const spec = parseSteeringSpec(buildRequest(o), o.spec ? `${o.spec}: steering` : 'steering');
+      const { model, tokenizer } = loadFromOptions(o);
+      const ctx = new SteeringContext(model, tokenizer);
+      const seed = o.seed ?? randomInt(2 ** 31);
+      const base = { prompt, maxTokens: o.maxTokens, sampling: samplingFromOptions(o), seed, stop: o.stop };
+      const [plain, steered] = generateSteered(ctx, [base, { ...base, steering: spec }]);
+      if (o.json) {
+        process.stdout.write(`${JSON.stringify({ prompt, seed, default: plain.text, steered: steered.text, steering: spec })}\n`);
+        return;
+      }
+      const width = Math.max(30, Math.floor(((process.stdout.columns ?? 120) - 7) / 2));
+      const table = new Table({ head: ['DEFAULT', 'STEERED'], colWidths: [width, width], wordWrap: true, wrapOnWordBoundary: true, style: { head: [], border: [] } });
+      table.push([prompt + plain.text, prompt + steered.text]);
+      process.stdout.write(`${table.toString()}\nseed ${seed}\n`);
+    });
+}
+
+/** The flags as a steering request (merged into --spec when given). */
+function buildRequest(o: SteerOptions): Record<string, unknown> {
+  const req: Record<string, unknown> = o.spec ? readSpecFile(o.spec) : {};
+  const list = (key: string): unknown[] => (Array.isArray(req[key]) ? (req[key] as unknown[]) : []);
+  req.features = [...list('features'), ...o.feature.map((f) => parseFeatureFlag(f, '--feature'))];
+  req.vectors = [...list('vectors'), ...o.vector.map((v) => parseVectorFlag(v, '--vector')), ...o.preset.map(parsePresetFlag)];
+  req.guide = [...list('guide'), ...o.guide.map((g) => parseFeatureFlag(g, '--guide'))];
+  if (o.method !== undefined) req.steer_method = methodName(o.method, '--method');
+  if (o.multiplier !== undefined) req.strength_multiplier = o.multiplier;
+  if (o.normalize) req.normalize_steering = true;
+  if (o.scope !== undefined) req.scope = parseScopeFlag(o.scope);
+  return req;
+}
+
+function readSpecFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`--spec ${path}: ${describeFsError(e)}`);
+  }
+  try {
+    const raw: unknown = JSON.parse(text);
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('expected a JSON object');
+    return raw as Record<string, unknown>;
+  } catch (e) {
+    throw new UsageError(`--spec ${path}: not a steering request (${(e as Error).message})`);
+  }
+}
+
+/** `source:index:strength[:method]`; the source may itself contain no colon (hook names and layer numbers do not). */
+function parseFeatureFlag(flag: string, name: string): Record<string, unknown> {
+  const parts = flag.split(':');
+  if (parts.length < 3 || parts.length > 4) throw new UsageError(`${name} "${flag}": expected source:index:strength[:method], e.g. blocks.2.hook_resid_post:248:+4`);
+  const [source, index, strength, method] = parts;
+  const out: Record<string, unknown> = { source, index: Number(index), strength: Number(strength) };
+  if (!/^\d+$/.test(index) || !Number.isFinite(out.strength as number)) throw new UsageError(`${name} "${flag}": index must be an integer and strength a number`);
+  if (method !== undefined) out.method = methodName(method, name);
+  return out;
+}
+
+function parseVectorFlag(flag: string, name: string, defaultStrength = 1): { vector: string; strength: number } {
+  const m = /^(.*?)(?::([+-]?[\d.]+(?:e[+-]?\d+)?))?$/i.exec(flag) as RegExpExecArray;
+  const strength = m[2] === undefined ? defaultStrength : Number(m[2]);
+  if (m[1] === '' || !Number.isFinite(strength)) throw new UsageError(`${name} "${flag}": expected a preset name or file, optionally :strength`);
+  return { vector: m[1], strength };
+}
+
+function parsePresetFlag(flag: string): { vector: string; strength: number } {
+  const name = flag.replace(/:[^:]*$/, '');
+  const preset = presetByName(name) ?? presetByName(flag);
+  if (!preset) throw new UsageError(`--preset "${flag}": no such preset (available: ${PRESETS.map((p) => p.name).join(', ')})`);
+  return parseVectorFlag(flag, '--preset', preset.strength);
+}
+
+function parseScopeFlag(flag: string): unknown {
+  if (flag.startsWith('after:')) return { after: flag.slice('after:'.length) };
+  const range = /^(\d+)-(\d+)$/.exec(flag);
+  return range ? { start: Number(range[1]), end: Number(range[2]) } : flag;
+}
+
+function methodName(v: string, flag: string): string {
+  const name = METHOD_ALIASES[v.toLowerCase()] ?? v.toUpperCase();
+  if (![...STEER_METHODS, ...SAE_SPACE_METHODS].includes(name as never)) {
+    throw new UsageError(`${flag}: unknown method "${v}" (use ${Object.keys(METHOD_ALIASES).join(', ')})`);
+  }
+  return name;
+}
