@@ -19,7 +19,9 @@ SEED=1
 
 # Default SAEs: TopK, 1024 latents, k = 16, 2M tokens, cosine schedule (all other flags default).
 DEFAULT_ARGS=(--architecture topk --d-sae 1024 --k 16 --tokens 2000000 --seed "$SEED")
-# Sweep on blocks.2.hook_resid_post: 512 latents, 500k tokens each.
+# Sweep on blocks.2.hook_resid_post: 512 latents, 500k tokens each. The L1 / L0-penalised members
+# train at batch 256 (four times the optimiser steps): Adam moves each weight by about lr per step,
+# and at batch 1024 their sparsity has not settled after 500k tokens (TopK needs no settling).
 SWEEP_HOOK=blocks.2.hook_resid_post
 SWEEP_COMMON=(--d-sae 512 --tokens 500000 --seed "$SEED")
 SWEEP=(
@@ -29,11 +31,12 @@ SWEEP=(
   "topk-k32|--architecture topk --k 32"
   "batchtopk-k8|--architecture batchtopk --k 8"
   "batchtopk-k16|--architecture batchtopk --k 16"
-  "standard-l1_2|--architecture standard --l1 2"
-  "standard-l1_5|--architecture standard --l1 5"
-  "standard-l1_10|--architecture standard --l1 10"
-  "jumprelu-l0_1|--architecture jumprelu --l0 1"
-  "jumprelu-l0_3|--architecture jumprelu --l0 3"
+  "standard-l1_2|--architecture standard --l1 2 --batch 256"
+  "standard-l1_3|--architecture standard --l1 3 --batch 256"
+  "standard-l1_5|--architecture standard --l1 5 --batch 256"
+  "jumprelu-l0_0.3|--architecture jumprelu --l0 0.3 --batch 256"
+  "jumprelu-l0_0.6|--architecture jumprelu --l0 0.6 --batch 256"
+  "jumprelu-l0_1|--architecture jumprelu --l0 1 --batch 256"
 )
 
 train_eval() { # <out dir> <hook> <train args...>

@@ -80,18 +80,27 @@ function logSoftmax(x: Float32Array): Float64Array {
 export const STORY = tokenizer.encode('Once upon a time, there was a little girl named Lily. She loved to play outside in the park with her dog. One day, she saw a big red ball under a tree.');
 
 /**
- * The feature of the blocks.2 SAE whose output-token direction most favours `piece` (tests name
- * features by what they do, not by index, so retraining the shipped SAE does not break them).
+ * The feature of the blocks.2 SAE whose decoder direction, added by hand (+4 at every position),
+ * most raises the logit of `piece` after a story opening. Tests name features by what they do, not
+ * by index, so retraining the shipped SAE does not break them; the choice is made with plain hooks,
+ * one row per feature in one batch, independently of the steering engine.
  */
 export function featureFor(piece: string): number {
   const token = tokenizer.tokenId(piece);
   if (token === undefined) throw new Error(`no token ${JSON.stringify(piece)}`);
-  const source = ctx.sae(HOOK);
+  const { sae } = ctx.sae(HOOK);
+  const { d_sae, d_in } = sae.config;
+  const prompt = tokenizer.encode('Once upon a time, there was a little girl. She was very');
+  const hooks = Array.from({ length: d_sae }, (_, j) => ({
+    name: HOOK as typeof HOOK,
+    row: j,
+    fn: (a: { data: Float32Array }) => {
+      for (let i = 0; i < a.data.length; i++) a.data[i] += 4 * sae.weights.W_dec[j * d_in + (i % d_in)];
+    },
+  }));
+  const cache = model.newCache(d_sae, prompt.length);
+  const out = model.hooks.with(hooks, () => model.forward(cache, new Array(d_sae).fill(prompt)));
   let best = 0;
-  let bestValue = -Infinity;
-  for (let j = 0; j < source.sae.config.d_sae; j++) {
-    const v = ctx.featureLogitDirection(source, j)[token];
-    if (v > bestValue) [best, bestValue] = [j, v];
-  }
+  for (let j = 1; j < d_sae; j++) if (out.logits[j * VOCAB + token] > out.logits[best * VOCAB + token]) best = j;
   return best;
 }

@@ -7,10 +7,13 @@ import { loadModel } from '../../model/load-model.js';
 import { corpusDocuments, modelActivations, shuffledActivations } from '../../sae/activation-store/activation-store.js';
 import { DEFAULT_CONTEXT_SIZE } from '../../sae/activation-store/token-contexts.js';
 import { estimateNormScale } from '../../sae/training/activation-normalizer.js';
+import { usesPenalisedInit } from '../../sae/training/init.js';
 import { LR_SCHEDULES } from '../../sae/training/schedules.js';
 import type { LrSchedule } from '../../sae/training/schedules.js';
 import type { StepStats, TrainableArchitecture } from '../../sae/training/trainer.js';
-import { SaeTrainer, TRAINABLE_ARCHITECTURES } from '../../sae/training/trainer.js';
+import { DEFAULT_JUMPRELU_MODE, DEFAULT_L0_COEFFICIENT, DEFAULT_L1_COEFFICIENT, SaeTrainer, TRAINABLE_ARCHITECTURES } from '../../sae/training/trainer.js';
+import type { JumpReluSparsityMode } from '../../sae/training/losses-jumprelu.js';
+import { JUMPRELU_SPARSITY_MODES } from '../../sae/training/losses-jumprelu.js';
 import { writeTrainingPlots } from '../../sae/training/training-plots.js';
 import { trainSampleTextPath } from '../../model/embedded.js';
 import { startProgress } from '../progress.js';
@@ -24,6 +27,7 @@ export interface SaeTrainOptions {
   k: string;
   l1: string;
   l0: string;
+  jumpreluMode: string;
   tokens: string;
   batch: string;
   lr: string;
@@ -94,8 +98,10 @@ export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
       batchSize: batch, totalSteps, lr: flagNumber('--lr', o.lr), lrSchedule: o.lrSchedule as LrSchedule, lrWarmupSteps: flagNumber('--lr-warmup', o.lrWarmup, true),
       l1Coefficient: flagNumber('--l1', o.l1), l0Coefficient: flagNumber('--l0', o.l0), sparsityWarmupSteps: flagNumber('--sparsity-warmup', o.sparsityWarmup, true),
       deadAfterTokens: flagNumber('--dead-after', o.deadAfter, true), normScale, seed, logEvery: Math.max(1, flagNumber('--log-every', o.logEvery ?? '10', true)),
+      jumpReluMode: o.jumpreluMode as JumpReluSparsityMode,
       metadata: { model_name: basename(modelPath, '.bin'), hook_name: o.hook, context_size: contextSize, prepend_bos: true, dataset_path: portableName(corpus), exclude_special_tokens: true },
     });
+    if (usesPenalisedInit(o.architecture)) trainer.initDecoderBiasToMean(sample);
   }
   const cfg = trainer.cfg;
   const stream = shuffledActivations(modelActivations(model, tokenizer, cycleDocuments(docs), source), { width: cfg.d_in, batchSize: cfg.batchSize, seed: cfg.seed });
@@ -137,8 +143,9 @@ export function registerSaeTrain(sae: Command): void {
     .option('--d-sae <n>', 'latents', '512')
     .option('--k <n>', 'topk: latents per token; batchtopk/matryoshka: mean latents per token (k·batch kept per batch)', '16')
     .option('--matryoshka-prefixes <sizes>', 'matryoshka: nested prefix sizes, comma-separated (default d_sae/8,d_sae/4,d_sae/2,d_sae)')
-    .option('--l1 <x>', 'standard/gated: L1 coefficient', '5')
-    .option('--l0 <x>', 'jumprelu: L0 coefficient', '1')
+    .option('--l1 <x>', 'standard/gated: L1 coefficient', String(DEFAULT_L1_COEFFICIENT))
+    .option('--l0 <x>', 'jumprelu: L0 coefficient', String(DEFAULT_L0_COEFFICIENT))
+    .addOption(new Option('--jumprelu-mode <mode>', 'jumprelu: sparsity penalty, tanh (Anthropic) or step (DeepMind\'s L0)').choices(JUMPRELU_SPARSITY_MODES).default(DEFAULT_JUMPRELU_MODE))
     .option('--tokens <n>', 'training tokens', '2000000')
     .option('--batch <n>', 'tokens per step', '1024')
     .option('--lr <x>', 'Adam learning rate', '1e-3')

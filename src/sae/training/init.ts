@@ -1,21 +1,49 @@
 /**
  * SAELens-style initialisation of a training SAE (sae_lens/saes/sae.py `TrainingSAE` init with
  * `init_encoder_as_decoder_transpose`): W_dec rows drawn in random directions (isotropic Gaussian,
- * from the seeded Prng) and scaled to `decoderInitNorm` (1 here, i.e. unit norm; SAELens v6 uses
- * `decoder_init_norm` 0.1 for its standard SAE), W_enc = W_decᵀ, every bias 0, jumprelu thresholds
- * 0.001 (SAELens `jumprelu_init_threshold`), gated r_mag 0.
+ * from the seeded Prng) and scaled to `decoderInitNorm`, W_enc = W_decᵀ, every bias 0, jumprelu
+ * thresholds JUMPRELU_INIT_THRESHOLD, gated r_mag 0.
+ *
+ * Decoder norm at init: SAELens v6 uses `decoder_init_norm` 0.1 for its L1 / L0-penalised SAEs, and
+ * so do tinymorph's standard and jumprelu (usesPenalisedInit). With unit rows and W_enc = W_decᵀ, about half of
+ * d_sae latents fire on an activation of norm √d_in and the first reconstructions are ~d_sae/(2·d_in)
+ * times too large (explained variance −4 on the embedded model's blocks.2 at d_sae 512), and the L1
+ * term starts out far above the MSE. TopK-family SAEs keep 1: only k latents decode, so the scale
+ * does not blow up, and their shipped results were tuned with it; gated keeps 1 too (usesPenalisedInit).
  */
 import { architectureByName } from '../architecture-registry.js';
 import type { SaeConfig } from '../sae-config.js';
 import type { Sae, SaeWeights } from '../sae.js';
 import type { Prng } from '../../model/sampling/prng.js';
 
-export const JUMPRELU_INIT_THRESHOLD = 0.001;
+/**
+ * θ at init. Rajamanoharan et al. 2024 start at 0.001 on activations scaled to E‖x‖² = 1; here they are
+ * scaled to E‖x‖ = √d_in, so pre-activations are ~√d_in larger, and θ (trained as log θ, see
+ * trainer.ts) starts ten times higher.
+ */
+export const JUMPRELU_INIT_THRESHOLD = 0.01;
+
+/** ‖W_dec row‖ at init for standard and jumprelu (SAELens `decoder_init_norm`). */
+export const DECODER_INIT_NORM_PENALISED = 0.1;
+
+/**
+ * standard and jumprelu start from SAELens' init for penalised SAEs: decoder rows of norm 0.1 and (in
+ * `sae train`) b_dec at the data mean. gated keeps unit rows and b_dec = 0: with 0.1 its gate did not
+ * sparsify within 200k tokens (L0 ≈ 170 of 512 at L1 5 on the embedded model, against 62 with unit rows).
+ */
+export function usesPenalisedInit(architecture: string): boolean {
+  return architecture === 'standard' || architecture === 'jumprelu';
+}
+
+/** The default ‖W_dec row‖ at init of an architecture (0.1 or 1, see usesPenalisedInit). */
+export function defaultDecoderInitNorm(architecture: string): number {
+  return usesPenalisedInit(architecture) ? DECODER_INIT_NORM_PENALISED : 1;
+}
 
 export interface InitOptions {
-  /** ‖W_dec row‖ at init (default 1). */
+  /** ‖W_dec row‖ at init (default defaultDecoderInitNorm(architecture)). */
   decoderInitNorm?: number;
-  /** jumprelu threshold at init (default 0.001). */
+  /** jumprelu threshold at init (default JUMPRELU_INIT_THRESHOLD). */
   jumpReluInitThreshold?: number;
 }
 
@@ -32,7 +60,7 @@ export function initSae(config: SaeConfig, prng: Prng, o: InitOptions = {}): Sae
   const problem = arch.configProblem?.(config);
   if (problem) throw new Error(problem);
   const { d_in, d_sae } = config;
-  const norm = o.decoderInitNorm ?? 1;
+  const norm = o.decoderInitNorm ?? defaultDecoderInitNorm(config.architecture);
   const W_dec = new Float32Array(d_sae * d_in);
   const W_enc = new Float32Array(d_in * d_sae);
   const row = new Float64Array(d_in);

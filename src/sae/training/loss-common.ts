@@ -42,12 +42,17 @@ export interface LossWorkspace {
   readonly dOut: Float32Array; // [2B, d_in] d loss / d reconstruction
   readonly dActs: Float32Array; // [2B, d_sae] d loss / d activations
   readonly dPre: Float32Array; // [B, d_sae] d loss / d encoder product
-  readonly dSaeIn: Float32Array; // [B, d_in]
+  readonly dBDecEnc: Float32Array; // [d_in] b_dec's gradient through the encoder (negated)
   readonly scratch: Float32Array; // [B, d_sae]
   readonly topIdx: Int32Array; // [B, d_sae] room for any k
   readonly topVal: Float32Array; // [B, d_sae]
+  readonly picks: Int32Array; // [B, k] topk: each token's selected latents (topIdx then holds the AuxK picks)
   readonly norms: Float32Array; // [d_sae] ‖W_dec row‖
   readonly perLatent: Float32Array; // [d_sae] per-latent scratch
+  readonly colSums: Float32Array; // [d_sae] Σ_b dPre[b, ·]
+  readonly gradEncT: Float32Array; // [d_sae, d_in] the W_enc gradient, transposed
+  /** [d_sae] tokens of the batch each latent fired on (> 0), written by countFires for dead-latent tracking. */
+  readonly fires: Int32Array;
 }
 
 export function createLossWorkspace(config: SaeConfig, batch: number): LossWorkspace {
@@ -61,12 +66,16 @@ export function createLossWorkspace(config: SaeConfig, batch: number): LossWorks
     dOut: new Float32Array(2 * batch * d_in),
     dActs: new Float32Array(2 * batch * d_sae),
     dPre: new Float32Array(batch * d_sae),
-    dSaeIn: new Float32Array(batch * d_in),
+    dBDecEnc: new Float32Array(d_in),
     scratch: new Float32Array(batch * d_sae),
     topIdx: new Int32Array(batch * d_sae),
     topVal: new Float32Array(batch * d_sae),
+    picks: new Int32Array(batch * (config.k ?? 0)),
     norms: new Float32Array(d_sae),
     perLatent: new Float32Array(d_sae),
+    colSums: new Float32Array(d_sae),
+    gradEncT: new Float32Array(d_sae * d_in),
+    fires: new Int32Array(d_sae),
   };
 }
 
@@ -139,25 +148,73 @@ export function decodeAndMse(sae: Sae, x: Float32Array, batch: number, rows: num
 /**
  * Decoder backward over `rows` stacked rows: grads.W_dec ← actsᵀ · dOut, ws.dActs ← dOut · W_decᵀ;
  * grads.b_dec ← Σ over the first `biasRows` rows of dOut.
+ *
+ * `denseActGrad` false: the caller needs d loss / d f only where f ≠ 0 (ReLU and top-k pass no
+ * gradient to a latent that is off) and computes those entries itself, one d_in-long dot product each
+ * (`dot`) — nnz·d_in multiply-adds instead of this GEMM's rows·d_in·d_sae (the point of Gao et al.
+ * 2024's sparse TopK kernels, §5.1). ws.dActs is then left as it was.
  */
-export function decoderBackward(sae: Sae, grads: SaeGradients, rows: number, biasRows: number, ws: LossWorkspace, backend: Backend): void {
+export function decoderBackward(sae: Sae, grads: SaeGradients, rows: number, biasRows: number, ws: LossWorkspace, backend: Backend, denseActGrad = true): void {
   const { d_in, d_sae } = sae.config;
   backend.matmulTN(grads.W_dec, ws.acts, ws.dOut, d_sae, rows, d_in); // [d_sae, d_in]
-  backend.matmul(ws.dActs, ws.dOut, sae.weights.W_dec, rows, d_in, d_sae); // [rows, d_sae]
+  if (denseActGrad) backend.matmul(ws.dActs, ws.dOut, sae.weights.W_dec, rows, d_in, d_sae); // [rows, d_sae]
   grads.b_dec.fill(0);
   for (let b = 0; b < biasRows; b++) for (let i = 0; i < d_in; i++) grads.b_dec[i] += ws.dOut[b * d_in + i];
 }
 
+/** Σ_i a[ao + i] · b[bo + i] over n, four partial sums (independent chains the CPU can overlap). */
+export function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    s0 += a[ao + i] * b[bo + i];
+    s1 += a[ao + i + 1] * b[bo + i + 1];
+    s2 += a[ao + i + 2] * b[bo + i + 2];
+    s3 += a[ao + i + 3] * b[bo + i + 3];
+  }
+  for (; i < n; i++) s0 += a[ao + i] * b[bo + i];
+  return s0 + s1 + (s2 + s3);
+}
+
 /**
  * Encoder backward from ws.dPre (d loss / d (sae_in · W_enc)): grads.W_enc ← sae_inᵀ · dPre, and
- * grads.b_dec −= Σ_b dPre · W_encᵀ when the encoder sees x − b_dec.
+ * grads.b_dec −= Σ_b dPre_b · W_encᵀ when the encoder sees x − b_dec.
+ *
+ * Both are arranged so the sparsity of dPre (zero wherever a latent is off) saves work: the W_enc
+ * gradient is computed transposed, dPreᵀ · sae_in, where the backend's TN product skips the zero
+ * entries of its left operand, then transposed back (d_in·d_sae moves); and the b_dec term sums dPre
+ * over the batch first — (Σ_b dPre_b) · W_encᵀ, one matrix-vector product instead of a
+ * [B, d_sae]·[d_sae, d_in] GEMM. `colSums`, when the caller has it (it is b_enc's gradient for
+ * every architecture with a b_enc), is Σ_b dPre_b.
  */
-export function encoderBackward(sae: Sae, grads: SaeGradients, batch: number, ws: LossWorkspace, backend: Backend): void {
+export function encoderBackward(sae: Sae, grads: SaeGradients, batch: number, ws: LossWorkspace, backend: Backend, colSums?: Float32Array): void {
   const { d_in, d_sae, apply_b_dec_to_input } = sae.config;
-  backend.matmulTN(grads.W_enc, ws.saeIn, ws.dPre, d_in, batch, d_sae); // [d_in, d_sae]
+  backend.matmulTN(ws.gradEncT, ws.dPre, ws.saeIn, d_sae, batch, d_in); // [d_sae, d_in]
+  transpose(grads.W_enc, ws.gradEncT, d_sae, d_in);
   if (!apply_b_dec_to_input) return;
-  backend.matmul(ws.dSaeIn, ws.dPre, sae.weights.W_enc, batch, d_sae, d_in); // [B, d_in]
-  for (let b = 0; b < batch; b++) for (let i = 0; i < d_in; i++) grads.b_dec[i] -= ws.dSaeIn[b * d_in + i];
+  let sums = colSums;
+  if (!sums) {
+    sumRows(ws.colSums, ws.dPre, batch, d_sae);
+    sums = ws.colSums;
+  }
+  const t = ws.dBDecEnc;
+  backend.matmul(t, sums, sae.weights.W_enc, 1, d_sae, d_in); // [1, d_in]
+  for (let i = 0; i < d_in; i++) grads.b_dec[i] -= t[i];
+}
+
+/** out [cols, rows] ← aᵀ for a [rows, cols], in square tiles (both sides stay in cache). */
+export function transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): void {
+  const T = 32;
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(rows, r0 + T);
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(cols, c0 + T);
+      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = a[r * cols + c];
+    }
+  }
 }
 
 /** grads[j] ← Σ_b m[b, j] over the first `batch` rows of m [·, width]. */
@@ -177,10 +234,22 @@ export function addNormGradient(sae: Sae, grads: SaeGradients, c: Float32Array, 
   }
 }
 
-/** Mean count of non-zero entries per row over the first `batch` rows of acts [·, d_sae]. */
-export function meanL0(acts: Float32Array, batch: number, d_sae: number): number {
+/**
+ * Mean count of non-zero entries per row over the first `batch` rows of ws.acts [·, d_sae]; also
+ * writes ws.fires (per latent, the rows it was non-zero in) for the trainer's dead-latent tracking.
+ */
+export function countFires(ws: LossWorkspace, batch: number, d_sae: number): number {
+  const fires = ws.fires;
+  fires.fill(0);
   let n = 0;
-  for (let k = 0; k < batch * d_sae; k++) if (acts[k] !== 0) n++;
+  for (let b = 0; b < batch; b++) {
+    for (let j = 0; j < d_sae; j++) {
+      if (ws.acts[b * d_sae + j] !== 0) {
+        fires[j]++;
+        n++;
+      }
+    }
+  }
   return n / batch;
 }
 

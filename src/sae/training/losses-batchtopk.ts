@@ -20,7 +20,7 @@ import { UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
-import { auxKPlan, checkBatch, encodeProduct, encoderBackward, meanL0, requireGrad, sumRows } from './loss-common.js';
+import { auxKPlan, checkBatch, encodeProduct, encoderBackward, countFires, requireGrad, sumRows } from './loss-common.js';
 
 export interface BatchTopKLossOptions {
   /** 1 for each latent counted as dead; [d_sae]. Omitted: no AuxK. */
@@ -243,8 +243,8 @@ export function prefixBatchTopKLoss(
     }
   }
   sumRows(gbEnc, ws.dPre, batch, d_sae);
-  encoderBackward(sae, grads, batch, ws, backend);
-  return { mse, sparsity: 0, aux, total: mse + aux, l0: meanL0(ws.acts, batch, d_sae), minKept, selected: K, prefixMse };
+  encoderBackward(sae, grads, batch, ws, backend, gbEnc);
+  return { mse, sparsity: 0, aux, total: mse + aux, l0: countFires(ws, batch, d_sae), minKept, selected: K, prefixMse };
 }
 
 /** Columns lo..lo+size of rows 0..rows of m [·, width], contiguous (m itself when it is all of it). */

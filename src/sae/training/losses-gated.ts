@@ -17,7 +17,7 @@ import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
 import {
-  addNormGradient, checkBatch, decodeAndMse, decoderBackward, decoderNorms, encodeProduct, encoderBackward, meanL0, requireGrad,
+  addNormGradient, checkBatch, decodeAndMse, decoderBackward, decoderNorms, encodeProduct, encoderBackward, countFires, requireGrad,
 } from './loss-common.js';
 
 export interface GatedLossOptions {
@@ -98,5 +98,5 @@ export function gatedLoss(
   }
   if (weighted) addNormGradient(sae, grads, normCoef, norms);
   encoderBackward(sae, grads, batch, ws, backend);
-  return { mse, sparsity, aux, total: mse + sparsity + aux, l0: meanL0(ws.acts, batch, d_sae) };
+  return { mse, sparsity, aux, total: mse + sparsity + aux, l0: countFires(ws, batch, d_sae) };
 }

@@ -16,10 +16,11 @@ import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
 import {
-  addNormGradient, checkBatch, decodeAndMse, decoderBackward, decoderNorms, encodeProduct, encoderBackward, meanL0, requireGrad, sumRows,
+  addNormGradient, checkBatch, decodeAndMse, decoderBackward, decoderNorms, encodeProduct, encoderBackward, countFires, requireGrad, sumRows,
 } from './loss-common.js';
 
-export type JumpReluSparsityMode = 'step' | 'tanh';
+export const JUMPRELU_SPARSITY_MODES = ['step', 'tanh'] as const;
+export type JumpReluSparsityMode = (typeof JUMPRELU_SPARSITY_MODES)[number];
 
 export interface JumpReluLossOptions {
   /** λ, SAELens `l0_coefficient`. */
@@ -96,6 +97,6 @@ export function jumpReluLoss(
   for (let j = 0; j < d_sae; j++) if (!(theta[j] > 0)) gTheta[j] = 0;
   if (mode === 'tanh') addNormGradient(sae, grads, normCoef, norms);
   sumRows(gbEnc, ws.dPre, batch, d_sae);
-  encoderBackward(sae, grads, batch, ws, backend);
-  return { mse, sparsity, aux: 0, total: mse + sparsity, l0: meanL0(ws.acts, batch, d_sae) };
+  encoderBackward(sae, grads, batch, ws, backend, gbEnc);
+  return { mse, sparsity, aux: 0, total: mse + sparsity, l0: countFires(ws, batch, d_sae) };
 }

@@ -12,11 +12,11 @@
  */
 import type { Backend } from '../../tensor/backend.js';
 import { activeBackend } from '../../tensor/backend-registry.js';
-import { UsageError } from '../../errors.js';
+import { ShapeError, UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
-import { auxKPlan, checkBatch, decodeAndMse, decoderBackward, decoderNorms, encodeProduct, encoderBackward, meanL0, requireGrad, sumRows } from './loss-common.js';
+import { auxKPlan, checkBatch, decodeAndMse, decoderBackward, decoderNorms, dot, encodeProduct, encoderBackward, requireGrad } from './loss-common.js';
 
 export interface TopKLossOptions {
   /** 1 for each latent counted as dead (no activation over the trainer's window); [d_sae]. Omitted: no AuxK. */
@@ -35,6 +35,7 @@ export function topKLoss(
   const { d_in, d_sae } = sae.config;
   const k = sae.config.k;
   if (k === undefined || k < 1 || k > d_sae) throw new UsageError(`topk loss needs 1 ≤ k ≤ d_sae = ${d_sae}, got k = ${k}`);
+  if (ws.picks.length < batch * k) throw new ShapeError(`loss workspace has room for ${ws.picks.length / batch} picks per token, topk needs k = ${k}`);
   const rescale = sae.config.rescale_acts_by_decoder_norm === true;
   const bEnc = requireWeight(sae, 'b_enc');
   const gbEnc = requireGrad(grads, 'b_enc', 'topk');
@@ -43,30 +44,39 @@ export function topKLoss(
   if (dead && dead.length !== d_sae) throw new UsageError(`deadMask has ${dead.length} entries, expected d_sae = ${d_sae}`);
 
   encodeProduct(sae, x, batch, ws, backend);
-  const h = ws.scratch; // [B, d_sae] selection scores
+  // pre += b_enc row by row on the backend's add (SIMD, threaded: this is the one pass over the dense
+  // [B, d_sae] grid); selection scores h are pre itself, or pre ⊙ ‖W_dec‖ in ws.scratch when rescaling.
+  const h = rescale ? ws.scratch : ws.pre;
   for (let b = 0; b < batch; b++) {
-    for (let j = 0; j < d_sae; j++) {
-      const pre = ws.pre[b * d_sae + j] + bEnc[j];
-      ws.pre[b * d_sae + j] = pre;
-      h[b * d_sae + j] = rescale ? pre * norms[j] : pre;
-    }
+    const o = b * d_sae;
+    backend.addInPlace(ws.pre.subarray(o, o + d_sae), bEnc, d_sae);
+    if (rescale) for (let j = 0; j < d_sae; j++) h[o + j] = ws.pre[o + j] * norms[j];
   }
-  backend.topKRows(ws.topIdx, ws.topVal, h, batch, d_sae, k);
+  backend.topKRows(ws.picks, ws.topVal, h, batch, d_sae, k);
   // Rows 0..B of acts: ReLU(pre) on the selected latents (what f / ‖W_dec‖ decodes to when rescaling).
-  ws.acts.fill(0);
+  // Everything below visits only the picks (B·k entries), not the dense [B, d_sae] grid.
+  const { useAux, kAux, auxScale } = auxKPlan(dead, d_sae, d_in, opts);
+  const rows = useAux ? 2 * batch : batch;
+  ws.acts.fill(0, 0, rows * d_sae);
+  ws.fires.fill(0);
+  let active = 0;
   for (let b = 0; b < batch; b++) {
     for (let r = b * k; r < (b + 1) * k; r++) {
-      const j = ws.topIdx[r];
+      const j = ws.picks[r];
       const pre = ws.pre[b * d_sae + j];
-      ws.acts[b * d_sae + j] = pre > 0 ? pre : 0;
+      if (pre > 0) {
+        ws.acts[b * d_sae + j] = pre;
+        ws.fires[j]++;
+        active++;
+      }
     }
   }
 
-  const { useAux, kAux, auxScale } = auxKPlan(dead, d_sae, d_in, opts);
   if (useAux && dead) {
     // Rows B..2B of acts: pre on each token's k_aux highest-scoring dead latents.
-    for (let n = 0; n < batch * d_sae; n++) if (!dead[n % d_sae]) h[n] = -Infinity;
-    backend.topKRows(ws.topIdx, ws.topVal, h, batch, d_sae, kAux);
+    const hDead = ws.scratch;
+    for (let n = 0; n < batch * d_sae; n++) hDead[n] = dead[n % d_sae] ? h[n] : -Infinity;
+    backend.topKRows(ws.topIdx, ws.topVal, hDead, batch, d_sae, kAux);
     for (let b = 0; b < batch; b++) {
       for (let r = b * kAux; r < (b + 1) * kAux; r++) {
         const j = ws.topIdx[r];
@@ -74,7 +84,6 @@ export function topKLoss(
       }
     }
   }
-  const rows = useAux ? 2 * batch : batch;
   const mse = decodeAndMse(sae, x, batch, rows, batch, ws, backend);
   let aux = 0;
   if (useAux) {
@@ -88,15 +97,33 @@ export function topKLoss(
     aux = (auxScale * aux) / batch;
   }
 
-  decoderBackward(sae, grads, rows, batch, ws, backend);
-  for (let n = 0; n < batch * d_sae; n++) ws.dPre[n] = ws.acts[n] > 0 ? ws.dActs[n] : 0;
-  if (useAux) {
-    // ws.topIdx still holds the AuxK picks; z = pre there, so d z / d pre = 1.
-    for (let b = 0; b < batch; b++) {
-      for (let r = b * kAux; r < (b + 1) * kAux; r++) ws.dPre[b * d_sae + ws.topIdx[r]] += ws.dActs[(batch + b) * d_sae + ws.topIdx[r]];
+  // d loss / d f is needed at the picks only: one d_in-long dot product dOut_b · W_dec_j each
+  // (nnz·d_in multiply-adds, not the dense [rows, d_in]·[d_in, d_sae] product), written straight
+  // into dPre (zero elsewhere) and summed into b_enc's gradient.
+  decoderBackward(sae, grads, rows, batch, ws, backend, false);
+  ws.dPre.fill(0);
+  gbEnc.fill(0);
+  const W = sae.weights.W_dec;
+  for (let b = 0; b < batch; b++) {
+    for (let r = b * k; r < (b + 1) * k; r++) {
+      const j = ws.picks[r];
+      const q = b * d_sae + j;
+      if (ws.acts[q] > 0) {
+        const g = dot(ws.dOut, b * d_in, W, j * d_in, d_in);
+        ws.dPre[q] = g;
+        gbEnc[j] += g;
+      }
+    }
+    if (useAux) {
+      // ws.topIdx holds the AuxK picks; z = pre there, so d z / d pre = 1.
+      for (let r = b * kAux; r < (b + 1) * kAux; r++) {
+        const j = ws.topIdx[r];
+        const g = dot(ws.dOut, (batch + b) * d_in, W, j * d_in, d_in);
+        ws.dPre[b * d_sae + j] += g;
+        gbEnc[j] += g;
+      }
     }
   }
-  sumRows(gbEnc, ws.dPre, batch, d_sae);
-  encoderBackward(sae, grads, batch, ws, backend);
-  return { mse, sparsity: 0, aux, total: mse + aux, l0: meanL0(ws.acts, batch, d_sae) };
+  encoderBackward(sae, grads, batch, ws, backend, gbEnc);
+  return { mse, sparsity: 0, aux, total: mse + aux, l0: active / batch };
 }

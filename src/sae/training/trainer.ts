@@ -70,6 +70,10 @@ export interface SaeTrainerConfig {
   sparsityWarmupSteps?: number;
   jumpReluBandwidth?: number;
   jumpReluMode?: JumpReluSparsityMode;
+  /** jumprelu: θ at init (default in init.ts). */
+  jumpReluInitThreshold?: number;
+  /** ‖W_dec row‖ at init (default in init.ts). */
+  decoderInitNorm?: number;
   /** topk AuxK: α and k_aux (defaults as in losses-topk.ts). */
   auxCoefficient?: number;
   kAux?: number;
@@ -110,13 +114,34 @@ export interface TrainingLogEntry {
   lr: number;
 }
 
+/**
+ * The jumprelu sparsity penalty trained by default: "tanh" (Anthropic's, SAELens
+ * `jumprelu_sparsity_loss_mode="tanh"`), not "step". The step L0 reaches only θ (its straight-through
+ * estimator passes nothing to the encoder), and Adam moves θ by about lr per step whatever the
+ * coefficient, while the encoder, trained by the MSE, grows the pre-activations faster than θ rises;
+ * so at a few thousand steps the step coefficient hardly moves L0 (coefficients 1 to 100 all gave
+ * L0 ≈ 53 on the embedded model). The tanh penalty's gradient reaches the activations and the
+ * decoder norms, and its coefficient sets L0 (0.3 → L0 25, 1 → 8.5, 3 → 2 there).
+ */
+export const DEFAULT_JUMPRELU_MODE: JumpReluSparsityMode = 'tanh';
+
+/**
+ * Default sparsity coefficients, chosen on the embedded model's blocks.2.hook_resid_post (512 latents,
+ * ~2000 steps, the shipped sweep): standard at L1 2 reaches L0 19 with explained variance 0.81 (L1 5:
+ * L0 11 but 0.55); jumprelu (tanh) at 0.3 reaches L0 26 with 0.92 and 10% dead latents (at 1, L0 9
+ * but 62% dead).
+ */
+export const DEFAULT_L1_COEFFICIENT = 2;
+export const DEFAULT_L0_COEFFICIENT = 0.3;
+
 export const DEFAULT_LOG_EVERY = 10;
 /** The history never holds more rows than this: when full, every other row is dropped and the stride doubles. */
 export const MAX_HISTORY_ENTRIES = 2048;
 export const TRAINING_LOG_FILE = 'training_log.jsonl';
 
 const CHECKPOINT_FILE = 'checkpoint.safetensors';
-const CHECKPOINT_VERSION = 1;
+/** 2: jumprelu checkpoints hold log θ (not θ) under sae.threshold. */
+const CHECKPOINT_VERSION = 2;
 
 export class SaeTrainer {
   readonly sae: Sae;
@@ -134,6 +159,12 @@ export class SaeTrainer {
   /** Activations > 0 per latent over the whole run (for sparsity.safetensors). */
   readonly fireCounts: Float64Array;
   private readonly deadMask: Uint8Array;
+  /**
+   * jumprelu: what Adam trains instead of θ, log θ (SAELens JumpReLUTrainingSAE `log_threshold`), so
+   * θ = exp(log θ) stays positive. (This alone did not make the step L0 coefficient matter: see
+   * DEFAULT_JUMPRELU_MODE.)
+   */
+  private readonly logThreshold: Float32Array | undefined;
   /** matryoshka: the validated prefix sizes. */
   readonly prefixes: number[] | undefined;
   step = 0;
@@ -176,11 +207,13 @@ export class SaeTrainer {
       if (cfg.architecture === 'matryoshka') this.prefixes = normalizePrefixes(cfg.matryoshkaPrefixes ?? defaultMatryoshkaPrefixes(cfg.d_sae), cfg.d_sae);
     }
     this.prng = new Prng(cfg.seed);
-    this.sae = initSae(config, this.prng);
+    this.sae = initSae(config, this.prng, { decoderInitNorm: cfg.decoderInitNorm, jumpReluInitThreshold: cfg.jumpReluInitThreshold });
     this.grads = createGradients(this.sae);
     this.paramNames = (['W_enc', 'W_dec', 'b_dec', ...architectureByName(config.architecture).tensors] as SaeTensorName[]).filter((n) => this.grads[n]);
     this.gradList = this.paramNames.map((n) => this.grads[n] as Float32Array);
-    this.adam = new Adam(this.paramNames.map((n) => this.sae.weights[n] as Float32Array));
+    const theta = this.sae.weights.threshold;
+    if (cfg.architecture === 'jumprelu' && theta) this.logThreshold = theta.map(Math.log);
+    this.adam = new Adam(this.paramNames.map((n) => (n === 'threshold' && this.logThreshold ? this.logThreshold : (this.sae.weights[n] as Float32Array))));
     this.ws = createLossWorkspace(config, cfg.batchSize);
     this.scaled = new Float32Array(cfg.batchSize * cfg.d_in);
     this.tokensSinceFired = new Float64Array(cfg.d_sae);
@@ -189,6 +222,29 @@ export class SaeTrainer {
     const logEvery = cfg.logEvery ?? DEFAULT_LOG_EVERY;
     if (!Number.isSafeInteger(logEvery) || logEvery < 1) throw new UsageError(`log interval must be a positive integer, got ${logEvery}`);
     this.historyStride = logEvery;
+  }
+
+  /**
+   * b_dec ← the mean of `batches` (raw activations [n, d_in], scaled by the norm scale as training
+   * sees them): SAELens' `b_dec_init_method="mean"` (Bricken et al. 2023 start b_dec at the geometric
+   * median). The residual stream has a large mean; from b_dec = 0, Adam needs hundreds of steps
+   * (about lr per step and element) to move b_dec there, and until then every L1-penalised latent pays
+   * to encode the mean (on the embedded model, standard at L1 1: explained variance 0.75 → 0.83).
+   * `sae train` does this for standard and jumprelu only (init.ts usesPenalisedInit): BatchTopK's
+   * threshold estimate came out worse with it (blocks.2, k 16: explained variance 0.755 → 0.695).
+   */
+  initDecoderBiasToMean(batches: Iterable<Float32Array>): void {
+    const d = this.cfg.d_in;
+    const sum = new Float64Array(d);
+    let n = 0;
+    for (const b of batches) {
+      if (b.length % d !== 0) throw new UsageError(`activation batch of ${b.length} values is not [n, ${d}]`);
+      for (let r = 0; r < b.length / d; r++) for (let i = 0; i < d; i++) sum[i] += b[r * d + i];
+      n += b.length / d;
+    }
+    if (n === 0) throw new UsageError('cannot initialise b_dec from no activations');
+    const bDec = this.sae.weights.b_dec;
+    for (let i = 0; i < d; i++) bDec[i] = (sum[i] / n) * this.cfg.normScale;
   }
 
   /** One optimiser step on raw activations `batch` [n, d_in] (n = batchSize; a smaller last batch allocates its own workspace). */
@@ -210,16 +266,16 @@ export class SaeTrainer {
         terms = topKLoss(this.sae, x, n, { deadMask: this.deadMask, kAux: this.cfg.kAux, auxCoefficient: this.cfg.auxCoefficient }, this.grads, ws, this.backend);
         break;
       case 'standard':
-        coef = sparsityCoefficientAt(this.step, this.cfg.l1Coefficient ?? 5, this.cfg.sparsityWarmupSteps ?? 0);
+        coef = sparsityCoefficientAt(this.step, this.cfg.l1Coefficient ?? DEFAULT_L1_COEFFICIENT, this.cfg.sparsityWarmupSteps ?? 0);
         terms = standardLoss(this.sae, x, n, { l1Coefficient: coef }, this.grads, ws, this.backend);
         break;
       case 'gated':
-        coef = sparsityCoefficientAt(this.step, this.cfg.l1Coefficient ?? 5, this.cfg.sparsityWarmupSteps ?? 0);
+        coef = sparsityCoefficientAt(this.step, this.cfg.l1Coefficient ?? DEFAULT_L1_COEFFICIENT, this.cfg.sparsityWarmupSteps ?? 0);
         terms = gatedLoss(this.sae, x, n, { l1Coefficient: coef }, this.grads, ws, this.backend);
         break;
       case 'jumprelu':
-        coef = sparsityCoefficientAt(this.step, this.cfg.l0Coefficient ?? 1, this.cfg.sparsityWarmupSteps ?? 0);
-        terms = jumpReluLoss(this.sae, x, n, { l0Coefficient: coef, bandwidth: this.cfg.jumpReluBandwidth ?? 0.05, mode: this.cfg.jumpReluMode ?? 'step' }, this.grads, ws, this.backend);
+        coef = sparsityCoefficientAt(this.step, this.cfg.l0Coefficient ?? DEFAULT_L0_COEFFICIENT, this.cfg.sparsityWarmupSteps ?? 0);
+        terms = jumpReluLoss(this.sae, x, n, { l0Coefficient: coef, bandwidth: this.cfg.jumpReluBandwidth ?? 0.05, mode: this.cfg.jumpReluMode ?? DEFAULT_JUMPRELU_MODE }, this.grads, ws, this.backend);
         break;
       case 'batchtopk':
       case 'matryoshka': {
@@ -234,8 +290,15 @@ export class SaeTrainer {
       }
     }
     const explainedVariance = explainedVarianceOf(x, ws.out, n, d_in);
-    this.trackFiring(ws.acts, n);
+    this.trackFiring(ws.fires, n);
+    if (this.logThreshold) {
+      // d L / d log θ = θ · d L / d θ
+      const theta = this.sae.weights.threshold as Float32Array;
+      const g = this.grads.threshold as Float32Array;
+      for (let j = 0; j < d_sae; j++) g[j] *= theta[j];
+    }
     this.adam.step(this.gradList, lr);
+    if (this.logThreshold) this.syncThreshold();
     if (this.cfg.normalizeDecoder ?? isBatchTopK(this.cfg.architecture)) this.normalizeDecoderRows();
     this.step++;
     this.tokens += n;
@@ -322,7 +385,7 @@ export class SaeTrainer {
   checkpoint(dir: string): void {
     const tensors: Record<string, TensorToWrite> = {};
     this.paramNames.forEach((name, i) => {
-      const w = this.sae.weights[name] as Float32Array;
+      const w = this.adam.params[i]; // log θ for jumprelu's threshold
       tensors[`sae.${name}`] = { shape: [w.length], data: w };
       tensors[`adam.m.${name}`] = { shape: [w.length], data: this.adam.m[i] };
       tensors[`adam.v.${name}`] = { shape: [w.length], data: this.adam.v[i] };
@@ -359,10 +422,11 @@ export class SaeTrainer {
     if (state.version !== CHECKPOINT_VERSION) throw new UsageError(`${path}: checkpoint version ${state.version}, expected ${CHECKPOINT_VERSION}`);
     const t = new SaeTrainer(state.config, backend);
     t.paramNames.forEach((name, i) => {
-      (t.sae.weights[name] as Float32Array).set(file.readF32(`sae.${name}`));
+      t.adam.params[i].set(file.readF32(`sae.${name}`));
       t.adam.m[i].set(file.readF32(`adam.m.${name}`));
       t.adam.v[i].set(file.readF32(`adam.v.${name}`));
     });
+    if (t.logThreshold) t.syncThreshold();
     t.adam.t = state.adam_t;
     t.step = state.step;
     t.tokens = state.tokens;
@@ -378,19 +442,19 @@ export class SaeTrainer {
     return t;
   }
 
-  private trackFiring(acts: Float32Array, n: number): void {
-    const d = this.cfg.d_sae;
-    const fired = this.deadMask; // reused as scratch: 1 where the latent fired in this batch
-    fired.fill(0);
-    for (let b = 0; b < n; b++) {
-      for (let j = 0; j < d; j++) {
-        if (acts[b * d + j] > 0) {
-          fired[j] = 1;
-          this.fireCounts[j]++;
-        }
-      }
+  /** θ ← exp(log θ) after log θ changed. */
+  private syncThreshold(): void {
+    const theta = this.sae.weights.threshold as Float32Array;
+    const log = this.logThreshold as Float32Array;
+    for (let j = 0; j < log.length; j++) theta[j] = Math.exp(log[j]);
+  }
+
+  /** Counts the batch's firings (ws.fires, written by the loss) into fireCounts and tokensSinceFired. */
+  private trackFiring(fires: Int32Array, n: number): void {
+    for (let j = 0; j < this.cfg.d_sae; j++) {
+      this.fireCounts[j] += fires[j];
+      this.tokensSinceFired[j] = fires[j] > 0 ? 0 : this.tokensSinceFired[j] + n;
     }
-    for (let j = 0; j < d; j++) this.tokensSinceFired[j] = fired[j] ? 0 : this.tokensSinceFired[j] + n;
   }
 
   private normalizeDecoderRows(): void {

@@ -1,15 +1,17 @@
 import { loadModel } from '../../../src/model/load-model.js';
 import { corpusDocuments, modelActivations, shuffledActivations } from '../../../src/sae/activation-store/activation-store.js';
 import { estimateNormScale } from '../../../src/sae/training/activation-normalizer.js';
-import type { TrainableArchitecture } from '../../../src/sae/training/trainer.js';
+import { usesPenalisedInit } from '../../../src/sae/training/init.js';
+import type { SaeTrainerConfig, TrainableArchitecture } from '../../../src/sae/training/trainer.js';
 import { SaeTrainer } from '../../../src/sae/training/trainer.js';
 
 /**
  * Trains a 512-latent, k = 16 SAE on the embedded model's blocks.2.hook_resid_post for ~100k tokens
  * (batch 256, lr 2e-3 cosine). The first 200 documents estimate the norm scale and are returned as a
- * held-out sample; training reads the corpus from document `trainFrom` on.
+ * held-out sample, and their mean starts b_dec of a standard or jumprelu SAE (as `sae train` does); training reads the corpus from
+ * document `trainFrom` on. `extra` overrides trainer settings (sparsity coefficients, …).
  */
-export function trainOnEmbedded(architecture: TrainableArchitecture, trainFrom: number) {
+export function trainOnEmbedded(architecture: TrainableArchitecture, trainFrom: number, extra: Partial<SaeTrainerConfig> = {}) {
   const { model, tokenizer } = loadModel();
   const docs = corpusDocuments();
   const source = { hook: 'blocks.2.hook_resid_post' as const, contextSize: 128 };
@@ -21,8 +23,9 @@ export function trainOnEmbedded(architecture: TrainableArchitecture, trainFrom: 
   const trainer = new SaeTrainer({
     architecture, d_in: d, d_sae: 512, k: 16, matryoshkaPrefixes: architecture === 'matryoshka' ? [64, 128, 256, 512] : undefined,
     batchSize: batch, totalSteps: steps, lr: 2e-3, lrSchedule: 'cosine', lrWarmupSteps: 20, deadAfterTokens: 50_000,
-    normScale: estimateNormScale(sample, d), seed: 1, metadata: { hook_name: source.hook },
+    normScale: estimateNormScale(sample, d), seed: 1, metadata: { hook_name: source.hook }, ...extra,
   });
+  if (usesPenalisedInit(architecture)) trainer.initDecoderBiasToMean(sample);
   const stream = shuffledActivations(modelActivations(model, tokenizer, docs.slice(trainFrom), source), { width: d, batchSize: batch, seed: 1 });
   const evs: number[] = [];
   let last;

@@ -51,8 +51,9 @@ test('schedules: warm-up, constant, cosine to the floor, sparsity warm-up', () =
   assert.equal(sparsityCoefficientAt(0, 8, 0), 8);
 });
 
-test('init: unit-norm decoder rows, W_enc = W_decᵀ, zero biases, seeded', () => {
+test('init: decoder rows of norm 0.1 (standard, jumprelu) or 1 (topk), W_enc = W_decᵀ, zero biases, θ = 0.01, seeded', () => {
   const cfg = v6Config('jumprelu', 6, 10);
+  const topk = initSae(v6Config('topk', 6, 10, { k: 2 }), new Prng(3));
   const a = initSae(cfg, new Prng(3));
   const b = initSae(cfg, new Prng(3));
   assert.deepEqual(a.weights.W_dec, b.weights.W_dec);
@@ -62,10 +63,11 @@ test('init: unit-norm decoder rows, W_enc = W_decᵀ, zero biases, seeded', () =
       s += a.weights.W_dec[j * 6 + i] ** 2;
       assert.equal(a.weights.W_enc[i * 10 + j], a.weights.W_dec[j * 6 + i]);
     }
-    assert.ok(Math.abs(s - 1) < 1e-5);
+    assert.ok(Math.abs(s - 0.01) < 1e-7);
+    assert.ok(Math.abs(topk.weights.W_dec[j * 6] - 10 * a.weights.W_dec[j * 6]) < 1e-6);
   }
   assert.ok(a.weights.b_dec.every((v) => v === 0) && a.weights.b_enc!.every((v) => v === 0));
-  assert.ok(a.weights.threshold!.every((v) => Math.abs(v - 0.001) < 1e-9));
+  assert.ok(a.weights.threshold!.every((v) => Math.abs(v - 0.01) < 1e-9));
 });
 
 /** Reconstructions of x by `sae` via the training forward pass. */
@@ -153,6 +155,26 @@ test('checkpoint + resume after 10 steps equals 20 uninterrupted steps, bit for 
     assert.equal(loaded.config.normalize_activations, 'none');
     assert.equal(loaded.config.metadata.hook_name, 'blocks.0.hook_resid_post');
     assert.equal(loaded.sparsity?.length, 32);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('jumprelu checkpoint + resume (Adam trains log θ) equals uninterrupted training, bit for bit; θ stays positive', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sae-ckpt-jr-'));
+  try {
+    const cfg = smallConfig({ architecture: 'jumprelu', l0Coefficient: 0.5, lr: 1e-2 });
+    const full = new SaeTrainer(cfg);
+    for (let i = 0; i < 12; i++) full.trainStep(batchOf(i));
+    const first = new SaeTrainer(cfg);
+    for (let i = 0; i < 6; i++) first.trainStep(batchOf(i));
+    first.checkpoint(dir);
+    const second = SaeTrainer.resume(dir);
+    for (let i = 6; i < 12; i++) second.trainStep(batchOf(i));
+    assert.deepEqual(second.sae.weights, full.sae.weights);
+    assert.deepEqual(second.adam.params, full.adam.params);
+    const theta = full.sae.weights.threshold!;
+    assert.ok(theta.every((t) => t > 0) && theta.some((t) => Math.abs(t - 0.01) > 1e-4), `θ ${theta.slice(0, 4)}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
