@@ -23,6 +23,12 @@ export interface SaeArchitecture {
    * b_dec subtracted (SAELens `process_sae_in`).
    */
   encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: Backend): void;
+  /**
+   * out [T, indices.length] ← the activations encode() would give for just the listed latents, when
+   * that is cheaper than a full encode (a column per latent, or one product and no selection);
+   * `scratch` holds at least T·d_sae floats. Absent: callers encode fully and pick the columns.
+   */
+  encodeSelected?(sae: Sae, saeIn: Float32Array, tokens: number, indices: readonly number[], out: Float32Array, backend: Backend, scratch: Float32Array): void;
   /** A per-latent factor applied to the activations before W_dec, or undefined for none. */
   decodeScale?(sae: Sae): Float32Array | undefined;
 }

@@ -20,7 +20,36 @@ export interface SaeEncoding {
 
 /** Latent activations of x [tokens, d_in], with the normalisation state for decode. */
 export function encodeWithNorm(sae: Sae, x: Float32Array, tokens: number, backend: Backend = activeBackend()): SaeEncoding {
-  const { d_in, d_sae, apply_b_dec_to_input } = sae.config;
+  const { saeIn, norm } = saeInput(sae, x, tokens);
+  const acts = new Float32Array(tokens * sae.config.d_sae);
+  architectureByName(sae.config.architecture).encode(sae, saeIn, tokens, acts, backend);
+  return { acts, norm };
+}
+
+/**
+ * Activations of the listed latents only, [tokens, indices.length], equal to the matching columns
+ * of encode() (to rounding): a column per latent where the architecture allows, one product and a
+ * top-k membership count for topk — what a per-step reader of a few features (SAE-guided
+ * decoding) needs. `scratch` (≥ tokens·d_sae floats) is reused between calls when given.
+ */
+export function encodeSelected(sae: Sae, x: Float32Array, tokens: number, indices: readonly number[], backend: Backend = activeBackend(), scratch?: Float32Array): Float32Array {
+  const { d_sae } = sae.config;
+  const arch = architectureByName(sae.config.architecture);
+  const out = new Float32Array(tokens * indices.length);
+  if (!arch.encodeSelected || sae.config.rescale_acts_by_decoder_norm) {
+    const acts = encode(sae, x, tokens, backend);
+    for (let t = 0; t < tokens; t++) indices.forEach((j, f) => (out[t * indices.length + f] = acts[t * d_sae + j]));
+    return out;
+  }
+  const { saeIn } = saeInput(sae, x, tokens);
+  const work = scratch && scratch.length >= tokens * d_sae ? scratch : new Float32Array(tokens * d_sae);
+  arch.encodeSelected(sae, saeIn, tokens, indices, out, backend, work);
+  return out;
+}
+
+/** SAELens `process_sae_in`: a normalised copy of x, minus b_dec when the SAE applies it to its input. */
+function saeInput(sae: Sae, x: Float32Array, tokens: number): { saeIn: Float32Array; norm: NormState | undefined } {
+  const { d_in, apply_b_dec_to_input } = sae.config;
   checkLength(x, tokens, d_in, 'SAE input');
   const saeIn = x.slice(0, tokens * d_in);
   const norm = normalizeIn(sae.config, saeIn, tokens);
@@ -28,9 +57,7 @@ export function encodeWithNorm(sae: Sae, x: Float32Array, tokens: number, backen
     const bDec = sae.weights.b_dec;
     for (let t = 0; t < tokens; t++) for (let i = 0; i < d_in; i++) saeIn[t * d_in + i] -= bDec[i];
   }
-  const acts = new Float32Array(tokens * d_sae);
-  architectureByName(sae.config.architecture).encode(sae, saeIn, tokens, acts, backend);
-  return { acts, norm };
+  return { saeIn, norm };
 }
 
 /** Latent activations [tokens, d_sae] of x [tokens, d_in]. */

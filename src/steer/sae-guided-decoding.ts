@@ -13,12 +13,14 @@ import type { HookActivation, HookHandle } from '../model/hook-registry.js';
 import type { LogitsProcessor } from '../model/generate.js';
 import type { LlamaModel } from '../model/llama-model.js';
 import type { Sae } from '../sae/sae.js';
-import { encode } from '../sae/sae-forward.js';
+import { encodeSelected } from '../sae/sae-forward.js';
 import type { CompiledGuide } from './compile-steering.js';
 
 interface SaeGroup {
   sae: Sae;
   rows: Set<number>;
+  /** Reused [rows, d_sae] workspace of encodeSelected. */
+  scratch: Float32Array;
   handle: HookHandle;
   /** Last-position residual of each guided row seen in this step's forward, by batch row. */
   captured: Map<number, Float32Array>;
@@ -37,7 +39,7 @@ export class SaeGuidance implements LogitsProcessor {
     let g = this.groups.get(sae);
     if (!g) {
       const captured = new Map<number, Float32Array>();
-      const group: SaeGroup = { sae, rows: new Set(), captured, handle: this.model.hooks.add(guide.source.hook, (act) => capture(act, group)) };
+      const group: SaeGroup = { sae, rows: new Set(), captured, scratch: new Float32Array(0), handle: this.model.hooks.add(guide.source.hook, (act) => capture(act, group)) };
       this.groups.set(sae, (g = group));
     }
     g.rows.add(row);
@@ -70,11 +72,14 @@ export class SaeGuidance implements LogitsProcessor {
       const { d_in, d_sae } = g.sae.config;
       const x = new Float32Array(segs.length * d_in);
       segs.forEach((s, i) => x.set(g.captured.get(rows[s]) as Float32Array, i * d_in));
-      const acts = encode(g.sae, x, segs.length, this.model.backend);
+      // Only the guided latents are read: one column list for every row of this SAE.
+      const latents = [...new Set(segs.flatMap((s) => (this.guides[rows[s]] as CompiledGuide).terms.map((t) => t.index)))];
+      if (g.scratch.length < segs.length * d_sae) g.scratch = new Float32Array(segs.length * d_sae);
+      const acts = encodeSelected(g.sae, x, segs.length, latents, this.model.backend, g.scratch);
       segs.forEach((s, i) => {
         const out = logits.subarray(s * vocab, (s + 1) * vocab);
         for (const term of (this.guides[rows[s]] as CompiledGuide).terms) {
-          const ratio = acts[i * d_sae + term.index] / term.tau;
+          const ratio = acts[i * latents.length + latents.indexOf(term.index)] / term.tau;
           const w = term.s > 0 ? term.s * Math.max(0, 1 - ratio) : term.s * Math.min(1, ratio);
           if (w !== 0) for (let v = 0; v < vocab; v++) out[v] += w * term.logits[v];
         }

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ShapeError, UsageError } from '../../src/errors.js';
 import { architectureByName, architectureNames, registerArchitecture } from '../../src/sae/architecture-registry.js';
-import { decode, encode, encodeWithNorm, reconstruct } from '../../src/sae/sae-forward.js';
+import { decode, encode, encodeSelected, encodeWithNorm, reconstruct } from '../../src/sae/sae-forward.js';
 import type { Sae, SaeWeights } from '../../src/sae/sae.js';
 import { assertAllClose } from '../helpers/assert-all-close.js';
-import { v6Config } from './sae-test-helpers.js';
+import { randomArray, randomSae, v6Config } from './sae-test-helpers.js';
 
 /**
  * Encode/decode of every architecture on a 2 → 3 SAE small enough to compute by hand. Shared weights:
@@ -102,4 +102,27 @@ test('the registry knows the four SAELens architectures and refuses duplicates',
   assert.deepEqual(architectureNames().sort(), ['gated', 'jumprelu', 'standard', 'topk']);
   assert.throws(() => registerArchitecture(architectureByName('standard')), UsageError);
   assert.throws(() => architectureByName('batchtopk'), /unknown SAE architecture "batchtopk"/);
+});
+
+test('encodeSelected gives the same activations as the matching columns of encode, for every architecture', () => {
+  const d_in = 16;
+  const d_sae = 48;
+  const T = 7;
+  const x = randomArray(T * d_in, 11, 2);
+  const picks = [0, 5, 17, 47, 5];
+  for (const [arch, extra] of [['standard', {}], ['jumprelu', {}], ['topk', { k: 6 }], ['gated', {}], ['topk', { k: 6, rescale_acts_by_decoder_norm: true }], ['standard', { normalize_activations: 'layer_norm' }]] as const) {
+    const s = randomSae(v6Config(arch, d_in, d_sae, extra), 3);
+    if (s.weights.b_enc) for (let j = 0; j < d_sae; j++) s.weights.b_enc[j] += 0.3; // some latents fire
+    const full = encode(s, x, T);
+    const sel = encodeSelected(s, x, T, picks);
+    let active = 0;
+    for (let t = 0; t < T; t++) {
+      picks.forEach((j, f) => {
+        const want = full[t * d_sae + j];
+        if (want > 0) active++;
+        assert.ok(Math.abs(sel[t * picks.length + f] - want) <= 1e-5 * (1 + Math.abs(want)), `${arch} ${JSON.stringify(extra)} token ${t} latent ${j}: ${sel[t * picks.length + f]} vs ${want}`);
+      });
+    }
+    assert.ok(active > 0, `${arch}: no picked latent fired, the check would be empty`);
+  }
 });

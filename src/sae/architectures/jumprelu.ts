@@ -7,6 +7,7 @@ import type { Backend } from '../../tensor/backend.js';
 import type { SaeArchitecture } from '../architecture-registry.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
+import { columnPreActivation } from './column-pre-activation.js';
 
 export const jumpReluArchitecture: SaeArchitecture = {
   name: 'jumprelu',
@@ -22,6 +23,16 @@ export const jumpReluArchitecture: SaeArchitecture = {
         const pre = out[row + j] + bEnc[j];
         out[row + j] = pre > threshold[j] && pre > 0 ? pre : 0;
       }
+    }
+  },
+  encodeSelected(sae: Sae, saeIn: Float32Array, tokens: number, indices: readonly number[], out: Float32Array): void {
+    const bEnc = requireWeight(sae, 'b_enc');
+    const threshold = requireWeight(sae, 'threshold');
+    for (let t = 0; t < tokens; t++) {
+      indices.forEach((j, f) => {
+        const pre = columnPreActivation(sae, saeIn, t, j, bEnc);
+        out[t * indices.length + f] = pre > threshold[j] && pre > 0 ? pre : 0;
+      });
     }
   },
 };

@@ -6,6 +6,7 @@ import type { Backend } from '../../tensor/backend.js';
 import type { SaeArchitecture } from '../architecture-registry.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
+import { columnPreActivation } from './column-pre-activation.js';
 
 export const standardArchitecture: SaeArchitecture = {
   name: 'standard',
@@ -20,6 +21,15 @@ export const standardArchitecture: SaeArchitecture = {
         const pre = out[row + j] + bEnc[j];
         out[row + j] = pre > 0 ? pre : 0;
       }
+    }
+  },
+  encodeSelected(sae: Sae, saeIn: Float32Array, tokens: number, indices: readonly number[], out: Float32Array): void {
+    const bEnc = requireWeight(sae, 'b_enc');
+    for (let t = 0; t < tokens; t++) {
+      indices.forEach((j, f) => {
+        const pre = columnPreActivation(sae, saeIn, t, j, bEnc);
+        out[t * indices.length + f] = pre > 0 ? pre : 0;
+      });
     }
   },
 };

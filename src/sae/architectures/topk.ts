@@ -38,6 +38,26 @@ export const topKArchitecture: SaeArchitecture = {
       for (let i = t * k; i < (t + 1) * k; i++) out[t * d_sae + idx[i]] = val[i] > 0 ? val[i] : 0;
     }
   },
+  /**
+   * A latent is active when its pre-activation is positive and fewer than k others exceed it —
+   * the top-k membership test without sorting every row (ties at the k-th value aside).
+   */
+  encodeSelected(sae: Sae, saeIn: Float32Array, tokens: number, indices: readonly number[], out: Float32Array, backend: Backend, scratch: Float32Array): void {
+    const { d_in, d_sae } = sae.config;
+    const k = sae.config.k ?? d_sae;
+    const bEnc = requireWeight(sae, 'b_enc');
+    backend.matmulNN(scratch, saeIn, sae.weights.W_enc, tokens, d_in, d_sae);
+    for (let t = 0; t < tokens; t++) {
+      const pre = scratch.subarray(t * d_sae, (t + 1) * d_sae);
+      backend.addInPlace(pre, bEnc, d_sae);
+      indices.forEach((j, f) => {
+        const p = pre[j];
+        let above = 0;
+        if (p > 0) for (let i = 0; i < d_sae && above < k; i++) if (pre[i] > p) above++;
+        out[t * indices.length + f] = p > 0 && above < k ? p : 0;
+      });
+    }
+  },
   decodeScale(sae: Sae): Float32Array | undefined {
     return sae.config.rescale_acts_by_decoder_norm ? decoderRowNorms(sae).map((n) => 1 / n) : undefined;
   },
