@@ -32,7 +32,18 @@ test('a JSON spec file and flags combine', () => {
   assert.equal(out.steering.normalize_steering, true);
 });
 
+test('a preset runs at its tuned strength, or at the one given', () => {
+  const tuned = runCli('steer', 'Once upon a time', '--preset', 'dialogue', '--seed', '4', '-n', '30', '--json');
+  assert.equal(tuned.code, 0, tuned.stderr);
+  const out = JSON.parse(tuned.stdout) as { default: string; steered: string; steering: { vectors: { vector: string; strength: number }[] } };
+  assert.deepEqual(out.steering.vectors, [{ vector: 'dialogue', strength: 1 }]);
+  assert.notEqual(out.steered, out.default);
+  const given = JSON.parse(runCli('steer', 'Lily', '--preset', 'animals:0.5', '-n', '5', '--json').stdout) as typeof out;
+  assert.deepEqual(given.steering.vectors, [{ vector: 'animals', strength: 0.5 }]);
+});
+
 test('bad steering input is one line naming the problem', () => {
+  assertOneLineError(runCli('steer', 'Lily', '--preset', 'grumpy'), 1, /--preset "grumpy": no such preset \(available: happy, dialogue, animals, short-sentences\)/);
   assertOneLineError(runCli('steer', 'Lily', '--feature', '2:248'), 1, /--feature "2:248": expected source:index:strength/);
   assertOneLineError(runCli('steer', 'Lily', '--feature', '2:248:1:push'), 1, /unknown method "push"/);
   assertOneLineError(runCli('steer', 'Lily', '--feature', '2:5000:1'), 1, /index 5000 is outside 0\.\.1023/);
