@@ -10,7 +10,8 @@
         "native/gemm.c",
         "native/attention.c",
         "native/elementwise.c",
-        "native/topk.c"
+        "native/topk.c",
+        "native/sparse-rows.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags!": ["-O2"],

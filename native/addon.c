@@ -188,6 +188,89 @@ static napi_value TopKRows(napi_env env, napi_callback_info info) {
   return c.failed ? NULL : undefined(env);
 }
 
+/* ---- sparse rows (SAE training) ---- */
+
+/* Every index of idx [count] must name a row of a table with `table_rows` rows. */
+static void need_indices(call *c, const int32_t *idx, size_t count, size_t table_rows) {
+  if (c->failed) return;
+  for (size_t i = 0; i < count; i++) {
+    if (idx[i] < 0 || (size_t)idx[i] >= table_rows) {
+      fail(c, "idx[%zu] = %d is outside the table's rows 0..%zu", i, idx[i], table_rows - 1);
+      return;
+    }
+  }
+}
+
+/* The shared argument checks of the three sparse-row kernels: [idx, rows, k, table, width] at `at`. */
+static void sparse_args(call *c, int at_idx, int at_rows, int at_table, int at_width, int32_t **idx, int *rows, int *k, float **table, int *width, size_t *lt) {
+  size_t li;
+  *idx = arg_array(c, at_idx, "idx", napi_int32_array, &li);
+  *rows = arg_int(c, at_rows, "rows");
+  *k = arg_int(c, at_rows + 1, "k");
+  *table = (float *)arg_array(c, at_table, "table", napi_float32_array, lt);
+  *width = arg_int(c, at_width, "width");
+  need(c, "idx", li, (double)*rows * *k, "rows·k = %d·%d", *rows, *k);
+  if (!c->failed && *width == 0) fail(c, "width must be positive");
+  if (!c->failed) need_indices(c, *idx, (size_t)*rows * *k, *lt / (size_t)*width);
+}
+
+static napi_value GatherRows(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lo, lv, lt;
+  int32_t *idx;
+  int rows, k, width;
+  float *table;
+  if (!start(&c, env, info, "gatherRows", 7)) return NULL;
+  float *out = F32(0, "out", &lo), *val = F32(2, "val", &lv);
+  sparse_args(&c, 1, 3, 5, 6, &idx, &rows, &k, &table, &width, &lt);
+  need(&c, "val", lv, (double)rows * k, "rows·k = %d·%d", rows, k);
+  need(&c, "out", lo, (double)rows * width, "rows·width = %d·%d", rows, width);
+  if (!c.failed) tm_gather_rows(out, idx, val, rows, k, table, width);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value GatheredDots(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lo, la, lt;
+  int32_t *idx;
+  int rows, k, width;
+  float *table;
+  if (!start(&c, env, info, "gatheredDots", 7)) return NULL;
+  float *out = F32(0, "out", &lo), *a = F32(1, "a", &la);
+  sparse_args(&c, 2, 3, 5, 6, &idx, &rows, &k, &table, &width, &lt);
+  need(&c, "a", la, (double)rows * width, "rows·width = %d·%d", rows, width);
+  need(&c, "out", lo, (double)rows * k, "rows·k = %d·%d", rows, k);
+  if (!c.failed) tm_gathered_dots(out, a, idx, rows, k, table, width);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value ScatterRows(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lv, la, lt;
+  int32_t *idx;
+  int rows, k, width;
+  float *table;
+  if (!start(&c, env, info, "scatterRows", 7)) return NULL;
+  float *val = F32(2, "val", &lv), *a = F32(5, "a", &la);
+  sparse_args(&c, 1, 3, 0, 6, &idx, &rows, &k, &table, &width, &lt);
+  need(&c, "val", lv, (double)rows * k, "rows·k = %d·%d", rows, k);
+  need(&c, "a", la, (double)rows * width, "rows·width = %d·%d", rows, width);
+  if (!c.failed) tm_scatter_rows(table, idx, val, rows, k, a, width);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value AddRowVector(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lx, lv;
+  if (!start(&c, env, info, "addRowVector", 4)) return NULL;
+  float *x = F32(0, "x", &lx), *v = F32(1, "v", &lv);
+  const int rows = arg_int(&c, 2, "rows"), n = arg_int(&c, 3, "n");
+  need(&c, "x", lx, (double)rows * n, "rows·n = %d·%d", rows, n);
+  need(&c, "v", lv, (double)n, "n = %d", n);
+  if (!c.failed) tm_add_row_vector(x, v, rows, n);
+  return c.failed ? NULL : undefined(env);
+}
+
 /* ---- element-wise ---- */
 
 static napi_value Rmsnorm(napi_env env, napi_callback_info info) {
@@ -391,6 +474,10 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"matmulNN", 0, MatmulNN, 0, 0, 0, napi_enumerable, 0},
       {"matmulTN", 0, MatmulTN, 0, 0, 0, napi_enumerable, 0},
       {"topKRows", 0, TopKRows, 0, 0, 0, napi_enumerable, 0},
+      {"gatherRows", 0, GatherRows, 0, 0, 0, napi_enumerable, 0},
+      {"gatheredDots", 0, GatheredDots, 0, 0, 0, napi_enumerable, 0},
+      {"scatterRows", 0, ScatterRows, 0, 0, 0, napi_enumerable, 0},
+      {"addRowVector", 0, AddRowVector, 0, 0, 0, napi_enumerable, 0},
       {"rmsnorm", 0, Rmsnorm, 0, 0, 0, napi_enumerable, 0},
       {"rope", 0, Rope, 0, 0, 0, napi_enumerable, 0},
       {"swiglu", 0, Swiglu, 0, 0, 0, napi_enumerable, 0},

@@ -50,6 +50,7 @@ static inline vf vrope(vf x, vf t) {
 /* Lane mask of v > t (false for NaN), as bits. */
 static inline uint32_t vgt_bits(vf v, vf t) { return (uint32_t)_mm512_cmp_ps_mask(v, t, _CMP_GT_OQ); }
 static inline uint32_t vnonzero_bits(vf v) { return (uint32_t)_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ); }
+static inline uint32_t vnan_bits(vf v) { return (uint32_t)_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q); }
 
 /* Lane i = sum of v[i]'s lanes, for VL vectors at once (a transposing add tree: 45 shuffles and
    adds for 16 sums where 16 separate reductions take ~100). */
@@ -130,6 +131,7 @@ static inline vf vrope(vf x, vf t) {
 }
 static inline uint32_t vgt_bits(vf v, vf t) { return (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(v, t, _CMP_GT_OQ)); }
 static inline uint32_t vnonzero_bits(vf v) { return (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ)); }
+static inline uint32_t vnan_bits(vf v) { return (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)); }
 
 /* Lane i = sum of v[i]'s lanes, for VL vectors at once. */
 static inline vf vsum_many(const vf *v) {
@@ -180,6 +182,7 @@ static inline vf vload_i8(const int8_t *p) { return (float)*p; }
 static inline vf vexpand_groups(const float *s, int g, int lanes) { (void)g; (void)lanes; return *s; }
 static inline uint32_t vgt_bits(vf v, vf t) { return v > t; }
 static inline uint32_t vnonzero_bits(vf v) { return v != 0.0f || v != v; }
+static inline uint32_t vnan_bits(vf v) { return v != v; }
 static inline vf vexp(vf x) { return expf(x); }
 #endif
 

@@ -57,6 +57,12 @@ void tm_add(float *x, const float *y, long len);
 void tm_softmax(float *x, long len);
 void tm_topk_rows(int32_t *out_idx, float *out_val, const float *x, int rows, int n, int k);
 
+/* Sparse row products over an index list [rows, k] (sparse-rows.c). */
+void tm_gather_rows(float *out, const int32_t *idx, const float *val, int rows, int k, const float *table, int width);
+void tm_gathered_dots(float *out, const float *a, const int32_t *idx, int rows, int k, const float *table, int width);
+void tm_scatter_rows(float *table, const int32_t *idx, const float *val, int rows, int k, const float *a, int width);
+void tm_add_row_vector(float *x, const float *v, int rows, int n);
+
 typedef struct {
   int token_offset, count, start_pos, n_heads, n_kv_heads, head_size;
 } tm_attn_args;

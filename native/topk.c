@@ -1,8 +1,12 @@
 /*
  * The k largest entries of each row, most positive first, ties to the lower index (SAE TopK).
- * The same insertion into a sorted list of k as the reference, so ties and NaN behave identically;
- * after the first k entries a vector compare against the current k-th value skips the entries
- * that cannot enter, which is almost all of them.
+ * Long rows (n ≥ 4k, no NaN): the row is cut into k chunks whose maxima are k distinct entries, so
+ * the k-th largest is at least τ = the smallest chunk maximum; the entries ≥ τ (typically a few k)
+ * are collected in index order, the k-th largest θ among them found by quickselect, and the
+ * answer is every candidate > θ plus the first candidates == θ, sorted by (value desc, index asc) —
+ * exactly the reference's result, in O(n) instead of O(n + k² log(n/k)) branchy insertions.
+ * Other rows: the same insertion into a sorted list of k as the reference (so ties and NaN behave
+ * identically), a vector compare against the current k-th value skipping most entries.
  */
 #include "simd.h"
 #include "tinymorph.h"
@@ -25,6 +29,100 @@ static inline void insert(int32_t *idx, float *val, int *filled, int k, float v,
   idx[at] = i;
 }
 
+/* θ: the k-th largest of v[0..m) (1 ≤ k ≤ m), by quickselect on v (reordered). */
+static float kth_largest(float *v, int m, int k) {
+  int lo = 0, hi = m - 1;
+  const int want = k - 1;
+  while (lo < hi) {
+    const float pivot = v[lo + (hi - lo) / 2];
+    int i = lo, j = hi;
+    while (i <= j) {
+      while (v[i] > pivot) i++;
+      while (v[j] < pivot) j--;
+      if (i <= j) {
+        const float t = v[i];
+        v[i++] = v[j];
+        v[j--] = t;
+      }
+    }
+    if (want <= j) hi = j;
+    else if (want >= i) lo = i;
+    else return v[want];
+  }
+  return v[want];
+}
+
+/* The long-row path above; returns 0 (nothing written) when the row holds a NaN. */
+static int topk_row_select(const float *x, int n, int k, int32_t *idx, float *val) {
+  const int chunk = n / k;
+  float tau = INFINITY;
+  int nan = 0;
+  for (int c = 0; c < k; c++) {
+    const int a = c * chunk, b = c == k - 1 ? n : a + chunk;
+    vf mv = vset1(-INFINITY);
+    int i = a;
+    for (; i + VL <= b; i += VL) {
+      const vf v = vload(x + i);
+      nan |= vnan_bits(v) != 0;
+      mv = vmax(mv, v);
+    }
+    float m = vhmax(mv);
+    for (; i < b; i++) {
+      nan |= x[i] != x[i];
+      m = x[i] > m ? x[i] : m;
+    }
+    tau = m < tau ? m : tau;
+  }
+  if (nan) return 0;
+  float *cv = tm_scratch(TM_SCRATCH_A, (size_t)n * (2 * sizeof(float) + sizeof(int32_t)));
+  float *tmp = cv + n;
+  int32_t *ci = (int32_t *)(tmp + n);
+  int m = 0;
+  const vf t = vset1(tau);
+  int i = 0;
+  for (; i + VL <= n; i += VL) {
+    uint32_t bits = ~vgt_bits(t, vload(x + i)) & (VL == 32 ? 0xFFFFFFFFu : (1u << VL) - 1u); /* x ≥ τ */
+    while (bits) {
+      const int j = i + __builtin_ctz(bits);
+      cv[m] = x[j];
+      ci[m++] = j;
+      bits &= bits - 1;
+    }
+  }
+  for (; i < n; i++)
+    if (x[i] >= tau) {
+      cv[m] = x[i];
+      ci[m++] = i;
+    }
+  for (int q = 0; q < m; q++) tmp[q] = cv[q];
+  const float theta = kth_largest(tmp, m, k);
+  int filled = 0;
+  for (int q = 0; q < m; q++)
+    if (cv[q] > theta) {
+      val[filled] = cv[q];
+      idx[filled++] = ci[q];
+    }
+  for (int q = 0; q < m && filled < k; q++)
+    if (cv[q] == theta) {
+      val[filled] = cv[q];
+      idx[filled++] = ci[q];
+    }
+  /* Sort by value desc, then index asc (candidates were taken in index order; keep that on ties). */
+  for (int a = 1; a < k; a++) {
+    const float v = val[a];
+    const int32_t j = idx[a];
+    int b = a;
+    while (b > 0 && (v > val[b - 1] || (v == val[b - 1] && j < idx[b - 1]))) {
+      val[b] = val[b - 1];
+      idx[b] = idx[b - 1];
+      b--;
+    }
+    val[b] = v;
+    idx[b] = j;
+  }
+  return 1;
+}
+
 static void topk_rows(void *p, long lo, long hi) {
   const topk_ctx *c = p;
   const int n = c->n, k = c->k;
@@ -32,6 +130,7 @@ static void topk_rows(void *p, long lo, long hi) {
     const float *x = c->x + (size_t)r * n;
     int32_t *idx = c->idx + (size_t)r * k;
     float *val = c->val + (size_t)r * k;
+    if (n >= 4 * k && topk_row_select(x, n, k, idx, val)) continue;
     int filled = 0, i = 0;
     for (; i < n && filled < k; i++) insert(idx, val, &filled, k, x[i], i);
     while (i < n) {

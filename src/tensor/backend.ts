@@ -26,6 +26,21 @@ export interface Backend {
    */
   topKRows(outIdx: Int32Array, outVal: Float32Array, x: Float32Array, rows: number, n: number, k: number): void;
 
+  /**
+   * Sparse row products over an index list idx [rows, k] into a table [*, width] (a TopK SAE's
+   * decoder and gradients touch only each token's k picked latents):
+   *   gatherRows:   out[r,:] = Σ_j val[r,j] · table[idx[r,j], :]       out: [rows, width]
+   *   gatheredDots: out[r,j] = a[r,:] · table[idx[r,j], :]             a: [rows, width], out: [rows, k]
+   *   scatterRows:  table[idx[r,j], :] += val[r,j] · a[r,:]           (accumulates into table)
+   * A zero val contributes nothing. Every idx must be a row of the table.
+   */
+  gatherRows(out: Float32Array, idx: Int32Array, val: Float32Array, rows: number, k: number, table: Float32Array, width: number): void;
+  gatheredDots(out: Float32Array, a: Float32Array, idx: Int32Array, rows: number, k: number, table: Float32Array, width: number): void;
+  scatterRows(table: Float32Array, idx: Int32Array, val: Float32Array, rows: number, k: number, a: Float32Array, width: number): void;
+
+  /** x[r,:] += v for each of `rows` rows of x ([rows, n]; a bias added to a batch). */
+  addRowVector(x: Float32Array, v: Float32Array, rows: number, n: number): void;
+
   /** RMSNorm per row: out = x / sqrt(mean(x²) + eps) · weight.  x, out: [rows, size]; out may alias x. */
   rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, rows: number, size: number, eps: number): void;
 

@@ -15,7 +15,7 @@ import { isQ80 } from './weight-matrix.js';
 type AttentionNumbers = [tokenOffset: number, count: number, startPos: number, nHeads: number, nKvHeads: number, headSize: number];
 
 /** The addon's exports (native/addon.c). Shapes are checked in C against the array lengths. */
-interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows' | 'rmsnorm' | 'rope' | 'swiglu' | 'addInPlace' | 'softmax'> {
+interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows' | 'gatherRows' | 'gatheredDots' | 'scatterRows' | 'addRowVector' | 'rmsnorm' | 'rope' | 'swiglu' | 'addInPlace' | 'softmax'> {
   readonly simd: 'avx512' | 'avx2' | 'scalar';
   readonly threadPool: boolean;
   matmulF32(out: Float32Array, x: Float32Array, w: Float32Array, rows: number, n: number, d: number): void;
@@ -71,6 +71,10 @@ function makeBackend(a: NativeAddon): Backend {
     matmulNN: (out, x, b, m, k, n) => a.matmulNN(out, x, b, m, k, n),
     matmulTN: (out, x, b, m, k, n) => a.matmulTN(out, x, b, m, k, n),
     topKRows: (outIdx, outVal, x, rows, n, k) => a.topKRows(outIdx, outVal, x, rows, n, k),
+    gatherRows: (out, idx, val, rows, k, table, width) => a.gatherRows(out, idx, val, rows, k, table, width),
+    gatheredDots: (out, x, idx, rows, k, table, width) => a.gatheredDots(out, x, idx, rows, k, table, width),
+    scatterRows: (table, idx, val, rows, k, x, width) => a.scatterRows(table, idx, val, rows, k, x, width),
+    addRowVector: (x, v, rows, n) => a.addRowVector(x, v, rows, n),
     rmsnorm: (out, x, weight, rows, size, eps) => a.rmsnorm(out, x, weight, rows, size, eps),
     rope: (x, positions, rows, width, headSize, cosSin) => a.rope(x, positions, rows, width, headSize, cosSin),
     swiglu: (gate, up, len) => a.swiglu(gate, up, len),

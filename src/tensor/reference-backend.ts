@@ -1,3 +1,4 @@
+import { ShapeError } from '../errors.js';
 import type { AttentionArgs, Backend } from './backend.js';
 import type { Q80Matrix, WeightMatrix } from './weight-matrix.js';
 import { isQ80 } from './weight-matrix.js';
@@ -90,6 +91,53 @@ function topKRows(outIdx: Int32Array, outVal: Float32Array, x: Float32Array, row
       outIdx[base + at] = i;
     }
   }
+}
+
+function checkIndices(fn: string, idx: Int32Array, count: number, tableRows: number): void {
+  for (let i = 0; i < count; i++) {
+    if (!(idx[i] >= 0 && idx[i] < tableRows)) throw new ShapeError(`${fn}: idx[${i}] = ${idx[i]} is outside the table's rows 0..${tableRows - 1}`);
+  }
+}
+
+function gatherRows(out: Float32Array, idx: Int32Array, val: Float32Array, rows: number, k: number, table: Float32Array, width: number): void {
+  checkIndices('gatherRows', idx, rows * k, table.length / width);
+  out.fill(0, 0, rows * width);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < k; j++) {
+      const v = val[r * k + j];
+      if (v === 0) continue;
+      const t = idx[r * k + j] * width;
+      for (let i = 0; i < width; i++) out[r * width + i] += v * table[t + i];
+    }
+  }
+}
+
+function gatheredDots(out: Float32Array, a: Float32Array, idx: Int32Array, rows: number, k: number, table: Float32Array, width: number): void {
+  checkIndices('gatheredDots', idx, rows * k, table.length / width);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < k; j++) {
+      const t = idx[r * k + j] * width;
+      let s = 0;
+      for (let i = 0; i < width; i++) s += a[r * width + i] * table[t + i];
+      out[r * k + j] = s;
+    }
+  }
+}
+
+function scatterRows(table: Float32Array, idx: Int32Array, val: Float32Array, rows: number, k: number, a: Float32Array, width: number): void {
+  checkIndices('scatterRows', idx, rows * k, table.length / width);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < k; j++) {
+      const v = val[r * k + j];
+      if (v === 0) continue;
+      const t = idx[r * k + j] * width;
+      for (let i = 0; i < width; i++) table[t + i] += v * a[r * width + i];
+    }
+  }
+}
+
+function addRowVector(x: Float32Array, v: Float32Array, rows: number, n: number): void {
+  for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) x[r * n + i] += v[i];
 }
 
 function rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, rows: number, size: number, eps: number): void {
@@ -238,6 +286,10 @@ export const referenceBackend: Backend = {
   matmulNN,
   matmulTN,
   topKRows,
+  gatherRows,
+  gatheredDots,
+  scatterRows,
+  addRowVector,
   rmsnorm,
   rope,
   swiglu,

@@ -169,14 +169,56 @@ test('topKRows: same indices and values as the reference, ties to the lower inde
     [2, 1000, 7],
     [3, 40, 40],
     [2, 33, 1],
+    [5, 1024, 32],
+    [3, 3000, 40],
+    [4, 129, 32],
   ]) {
     const r = rng(rows + n + k);
     const x = Float32Array.from({ length: rows * n }, () => Math.round(r(-8, 8)) / 4); // many ties
+    if (n > 100) x[n + 7] = NaN; // row 1 takes the insertion path, as the reference does with NaN
     const [gi, gv, wi, wv] = [new Int32Array(rows * k), new Float32Array(rows * k), new Int32Array(rows * k), new Float32Array(rows * k)];
     nat.topKRows(gi, gv, x, rows, n, k);
     ref.topKRows(wi, wv, x, rows, n, k);
     assert.deepEqual(Array.from(gi), Array.from(wi), `indices rows ${rows}, n ${n}, k ${k}`);
     assert.deepEqual(Array.from(gv), Array.from(wv), `values rows ${rows}, n ${n}, k ${k}`);
+  }
+});
+
+/** An index list [rows, k] into a table of `tableRows` rows, repeats included (several tokens pick one latent). */
+function randomIndices(rows: number, k: number, tableRows: number, seed: number): Int32Array {
+  const r = rng(seed);
+  return Int32Array.from({ length: rows * k }, () => Math.min(tableRows - 1, Math.floor(r(0, tableRows))));
+}
+
+test('gatherRows, gatheredDots, scatterRows, addRowVector: as the reference, zero values skipped', { skip }, () => {
+  for (const [rows, k, tableRows, width] of [
+    [1, 1, 1, 1],
+    [3, 5, 7, 17],
+    [64, 32, 1024, 64],
+    [9, 4, 50, 768],
+    [5, 3, 4, 33],
+  ]) {
+    const what = `rows ${rows}, k ${k}, table ${tableRows}×${width}`;
+    const idx = randomIndices(rows, k, tableRows, rows + k);
+    const val = random(rows * k, 2).map((v, i) => (i % 3 === 0 ? 0 : v));
+    const table = random(tableRows * width, 3);
+    const a = random(rows * width, 4);
+    const [g, gr] = [new Float32Array(rows * width), new Float32Array(rows * width)];
+    nat.gatherRows(g, idx, val, rows, k, table, width);
+    ref.gatherRows(gr, idx, val, rows, k, table, width);
+    assertRelClose(g, gr, `gatherRows ${what}`);
+    const [d, dr] = [new Float32Array(rows * k), new Float32Array(rows * k)];
+    nat.gatheredDots(d, a, idx, rows, k, table, width);
+    ref.gatheredDots(dr, a, idx, rows, k, table, width);
+    assertRelClose(d, dr, `gatheredDots ${what}`);
+    const [t, tr] = [table.slice(), table.slice()];
+    nat.scatterRows(t, idx, val, rows, k, a, width);
+    ref.scatterRows(tr, idx, val, rows, k, a, width);
+    assertRelClose(t, tr, `scatterRows ${what}`);
+    const [x, xr] = [a.slice(), a.slice()];
+    nat.addRowVector(x, table.subarray(0, width), rows, width);
+    ref.addRowVector(xr, table.subarray(0, width), rows, width);
+    assertRelClose(x, xr, `addRowVector ${what}`);
   }
 });
 
@@ -343,6 +385,13 @@ test('1 and 2 threads give bit-identical results above the threading threshold',
   const big = random(300_000, 10, -10, 10);
   runs.push(['swiglu 300k', () => swigluOut(big)]);
   runs.push(['rmsnorm 300×1000', () => ((out) => (nat.rmsnorm(out, big, big, 300, 1000, 1e-5), out))(new Float32Array(300_000))]);
+  const picks = randomIndices(2048, 32, 1024, 11);
+  const pickVals = random(2048 * 32, 12);
+  const table = random(1024 * 64, 13);
+  const acts = random(2048 * 64, 14);
+  runs.push(['gatherRows 2048×32 of 1024×64', () => ((out) => (nat.gatherRows(out, picks, pickVals, 2048, 32, table, 64), out))(new Float32Array(2048 * 64))]);
+  runs.push(['gatheredDots 2048×32 of 1024×64', () => ((out) => (nat.gatheredDots(out, acts, picks, 2048, 32, table, 64), out))(new Float32Array(2048 * 32))]);
+  runs.push(['scatterRows 2048×32 into 1024×64', () => ((t) => (nat.scatterRows(t, picks, pickVals, 2048, 32, acts, 64), t))(table.slice())]);
   runs.push(['topKRows 100×3000', () => ((idx) => (nat.topKRows(idx, new Float32Array(100 * 40), big, 100, 3000, 40), idx))(new Int32Array(100 * 40))]);
   for (const [name, run] of runs) assertBitIdentical(withThreads(1, run), withThreads(2, run), name);
 });
@@ -374,4 +423,8 @@ test('shape checks: short arrays, wrong array kinds and bad sizes throw ShapeErr
   assert.throws(() => nat.attention(f(64), f(64), f(5 * 16 - 1), f(80), args, f(5)), /keys has 79 elements, needs \(startPos\+count\)·kvDim = \(3\+2\)·16 = 80/);
   assert.throws(() => nat.attention(f(64), f(64), f(80), f(80), { ...args, nKvHeads: 3 }, f(5)), /nHeads 4 must be a positive multiple of nKvHeads 3/);
   assert.throws(() => nat.topKRows(new Int32Array(2), f(2), new Float64Array(4) as unknown as Float32Array, 1, 4, 2), /x must be a Float32Array, got Float64Array/);
+  for (const backend of [nat, ref]) {
+    assert.throws(() => backend.gatherRows(f(4), Int32Array.of(0, 3), f(2), 1, 2, f(6), 2), (e: Error) => e instanceof ShapeError && /idx\[1\] = 3 is outside the table's rows 0\.\.2/.test(e.message));
+    assert.throws(() => backend.scatterRows(f(6), Int32Array.of(-1), f(1), 1, 1, f(2), 2), /idx\[0\] = -1 is outside/);
+  }
 });

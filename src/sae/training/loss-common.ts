@@ -47,6 +47,8 @@ export interface LossWorkspace {
   readonly topIdx: Int32Array; // [B, d_sae] room for any k
   readonly topVal: Float32Array; // [B, d_sae]
   readonly picks: Int32Array; // [B, k] topk: each token's selected latents (topIdx then holds the AuxK picks)
+  readonly pickAct: Float32Array; // [B, k] topk: the activation at each pick
+  readonly pickGrad: Float32Array; // [B, k] topk: d loss / d pre at each pick
   readonly norms: Float32Array; // [d_sae] ‖W_dec row‖
   readonly perLatent: Float32Array; // [d_sae] per-latent scratch
   readonly colSums: Float32Array; // [d_sae] Σ_b dPre[b, ·]
@@ -71,6 +73,8 @@ export function createLossWorkspace(config: SaeConfig, batch: number): LossWorks
     topIdx: new Int32Array(batch * d_sae),
     topVal: new Float32Array(batch * d_sae),
     picks: new Int32Array(batch * (config.k ?? 0)),
+    pickAct: new Float32Array(batch * (config.k ?? 0)),
+    pickGrad: new Float32Array(batch * (config.k ?? 0)),
     norms: new Float32Array(d_sae),
     perLatent: new Float32Array(d_sae),
     colSums: new Float32Array(d_sae),
@@ -194,12 +198,18 @@ export function encoderBackward(sae: Sae, grads: SaeGradients, batch: number, ws
   const { d_in, d_sae, apply_b_dec_to_input } = sae.config;
   backend.matmulTN(ws.gradEncT, ws.dPre, ws.saeIn, d_sae, batch, d_in); // [d_sae, d_in]
   transpose(grads.W_enc, ws.gradEncT, d_sae, d_in);
-  if (!apply_b_dec_to_input) return;
   let sums = colSums;
-  if (!sums) {
+  if (!sums && apply_b_dec_to_input) {
     sumRows(ws.colSums, ws.dPre, batch, d_sae);
     sums = ws.colSums;
   }
+  if (sums) encoderBiasBackward(sae, grads, sums, ws, backend);
+}
+
+/** grads.b_dec −= (Σ_b dPre_b) · W_encᵀ when the encoder sees x − b_dec; `sums` is Σ_b dPre_b [d_sae]. */
+export function encoderBiasBackward(sae: Sae, grads: SaeGradients, sums: Float32Array, ws: LossWorkspace, backend: Backend): void {
+  const { d_in, d_sae, apply_b_dec_to_input } = sae.config;
+  if (!apply_b_dec_to_input) return;
   const t = ws.dBDecEnc;
   backend.matmul(t, sums, sae.weights.W_enc, 1, d_sae, d_in); // [1, d_in]
   for (let i = 0; i < d_in; i++) grads.b_dec[i] -= t[i];

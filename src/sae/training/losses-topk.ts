@@ -16,7 +16,7 @@ import { ShapeError, UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
-import { auxKPlan, checkBatch, decodeAndMse, decoderBackward, decoderNorms, dot, encodeProduct, encoderBackward, requireGrad } from './loss-common.js';
+import { auxKPlan, checkBatch, decoderNorms, encodeProduct, encoderBiasBackward, requireGrad, sumRows, transpose } from './loss-common.js';
 
 export interface TopKLossOptions {
   /** 1 for each latent counted as dead (no activation over the trainer's window); [d_sae]. Omitted: no AuxK. */
@@ -44,86 +44,94 @@ export function topKLoss(
   if (dead && dead.length !== d_sae) throw new UsageError(`deadMask has ${dead.length} entries, expected d_sae = ${d_sae}`);
 
   encodeProduct(sae, x, batch, ws, backend);
-  // pre += b_enc row by row on the backend's add (SIMD, threaded: this is the one pass over the dense
-  // [B, d_sae] grid); selection scores h are pre itself, or pre ⊙ ‖W_dec‖ in ws.scratch when rescaling.
+  backend.addRowVector(ws.pre, bEnc, batch, d_sae);
+  // Selection scores h: pre itself, or pre ⊙ ‖W_dec‖ in ws.scratch when rescaling.
   const h = rescale ? ws.scratch : ws.pre;
-  for (let b = 0; b < batch; b++) {
-    const o = b * d_sae;
-    backend.addInPlace(ws.pre.subarray(o, o + d_sae), bEnc, d_sae);
-    if (rescale) for (let j = 0; j < d_sae; j++) h[o + j] = ws.pre[o + j] * norms[j];
-  }
+  if (rescale) for (let n = 0; n < batch * d_sae; n++) h[n] = ws.pre[n] * norms[n % d_sae];
   backend.topKRows(ws.picks, ws.topVal, h, batch, d_sae, k);
-  // Rows 0..B of acts: ReLU(pre) on the selected latents (what f / ‖W_dec‖ decodes to when rescaling).
-  // Everything below visits only the picks (B·k entries), not the dense [B, d_sae] grid.
-  const { useAux, kAux, auxScale } = auxKPlan(dead, d_sae, d_in, opts);
-  const rows = useAux ? 2 * batch : batch;
-  ws.acts.fill(0, 0, rows * d_sae);
+  // From here on only the picks are touched (Gao et al. 2024 §5.1): f = ReLU(pre) at each token's k
+  // picks (what f / ‖W_dec‖ decodes to when rescaling), as an index list the sparse kernels read.
+  const picks = ws.picks;
+  const f = ws.pickAct;
   ws.fires.fill(0);
   let active = 0;
   for (let b = 0; b < batch; b++) {
     for (let r = b * k; r < (b + 1) * k; r++) {
-      const j = ws.picks[r];
-      const pre = ws.pre[b * d_sae + j];
+      const pre = ws.pre[b * d_sae + picks[r]];
+      f[r] = pre > 0 ? pre : 0;
       if (pre > 0) {
-        ws.acts[b * d_sae + j] = pre;
-        ws.fires[j]++;
+        ws.fires[picks[r]]++;
         active++;
       }
     }
   }
 
+  const { useAux, kAux, auxScale } = auxKPlan(dead, d_sae, d_in, opts);
+  // AuxK: z = pre at each token's k_aux highest-scoring dead latents (ws.topIdx). Once h has been
+  // read, ws.scratch is free and holds z and its gradient ([B, k_aux] each; 2·k_aux ≤ d_sae).
+  const z = ws.scratch.subarray(0, batch * kAux);
+  const dz = ws.scratch.subarray(batch * kAux, 2 * batch * kAux);
   if (useAux && dead) {
-    // Rows B..2B of acts: pre on each token's k_aux highest-scoring dead latents.
-    const hDead = ws.scratch;
-    for (let n = 0; n < batch * d_sae; n++) hDead[n] = dead[n % d_sae] ? h[n] : -Infinity;
-    backend.topKRows(ws.topIdx, ws.topVal, hDead, batch, d_sae, kAux);
+    // Rank only the dead latents' columns (gathered into ws.dPre, unused by this loss), in index
+    // order, so ties still go to the lower latent index as they would over the full row.
+    const deadList: number[] = [];
+    for (let j = 0; j < d_sae; j++) if (dead[j]) deadList.push(j);
+    const nDead = deadList.length;
+    const hDead = ws.dPre;
+    for (let b = 0; b < batch; b++) for (let c = 0; c < nDead; c++) hDead[b * nDead + c] = h[b * d_sae + deadList[c]];
+    backend.topKRows(ws.topIdx, ws.topVal, hDead.subarray(0, batch * nDead), batch, nDead, kAux);
     for (let b = 0; b < batch; b++) {
       for (let r = b * kAux; r < (b + 1) * kAux; r++) {
-        const j = ws.topIdx[r];
-        ws.acts[(batch + b) * d_sae + j] = ws.pre[b * d_sae + j];
+        ws.topIdx[r] = deadList[ws.topIdx[r]];
+        z[r] = ws.pre[b * d_sae + ws.topIdx[r]];
       }
     }
   }
-  const mse = decodeAndMse(sae, x, batch, rows, batch, ws, backend);
+
+  const W = sae.weights.W_dec;
+  const auxOff = batch * d_in;
+  backend.gatherRows(ws.out, picks, f, batch, k, W, d_in);
+  backend.addRowVector(ws.out, sae.weights.b_dec, batch, d_in);
+  let mse = 0;
+  for (let n = 0; n < batch * d_in; n++) {
+    const e = ws.out[n] - x[n];
+    mse += e * e;
+    ws.dOut[n] = (2 * e) / batch;
+  }
+  mse /= batch;
   let aux = 0;
   if (useAux) {
     // ê − e = ê − (x − x̂); x̂ is a constant here (SAELens detaches the residual).
-    const off = batch * d_in;
+    backend.gatherRows(ws.out.subarray(auxOff, 2 * auxOff), ws.topIdx, z, batch, kAux, W, d_in);
     for (let n = 0; n < batch * d_in; n++) {
-      const diff = ws.out[off + n] - (x[n] - ws.out[n]);
+      const diff = ws.out[auxOff + n] - (x[n] - ws.out[n]);
       aux += diff * diff;
-      ws.dOut[off + n] = (auxScale * 2 * diff) / batch;
+      ws.dOut[auxOff + n] = (auxScale * 2 * diff) / batch;
     }
     aux = (auxScale * aux) / batch;
   }
 
-  // d loss / d f is needed at the picks only: one d_in-long dot product dOut_b · W_dec_j each
-  // (nnz·d_in multiply-adds, not the dense [rows, d_in]·[d_in, d_sae] product), written straight
-  // into dPre (zero elsewhere) and summed into b_enc's gradient.
-  decoderBackward(sae, grads, rows, batch, ws, backend, false);
-  ws.dPre.fill(0);
+  // Decoder: W_dec's gradient f ᵀ·dOut as one row update per pick; b_dec's is Σ_b dOut_b.
+  grads.W_dec.fill(0);
+  backend.scatterRows(grads.W_dec, picks, f, batch, k, ws.dOut, d_in);
+  if (useAux) backend.scatterRows(grads.W_dec, ws.topIdx, z, batch, kAux, ws.dOut.subarray(auxOff, 2 * auxOff), d_in);
+  sumRows(grads.b_dec, ws.dOut, batch, d_in);
+  // d loss / d pre at the picks: one d_in-long dot product dOut_b · W_dec_j each, zero where ReLU is
+  // off (z is not ReLU'd: d z / d pre = 1).
+  const df = ws.pickGrad;
+  backend.gatheredDots(df, ws.dOut, picks, batch, k, W, d_in);
+  for (let r = 0; r < batch * k; r++) if (f[r] === 0) df[r] = 0;
   gbEnc.fill(0);
-  const W = sae.weights.W_dec;
-  for (let b = 0; b < batch; b++) {
-    for (let r = b * k; r < (b + 1) * k; r++) {
-      const j = ws.picks[r];
-      const q = b * d_sae + j;
-      if (ws.acts[q] > 0) {
-        const g = dot(ws.dOut, b * d_in, W, j * d_in, d_in);
-        ws.dPre[q] = g;
-        gbEnc[j] += g;
-      }
-    }
-    if (useAux) {
-      // ws.topIdx holds the AuxK picks; z = pre there, so d z / d pre = 1.
-      for (let r = b * kAux; r < (b + 1) * kAux; r++) {
-        const j = ws.topIdx[r];
-        const g = dot(ws.dOut, (batch + b) * d_in, W, j * d_in, d_in);
-        ws.dPre[b * d_sae + j] += g;
-        gbEnc[j] += g;
-      }
-    }
+  for (let r = 0; r < batch * k; r++) gbEnc[picks[r]] += df[r];
+  // Encoder: W_enc's gradient sae_inᵀ·dPre, built transposed (a row of [d_sae, d_in] per pick).
+  ws.gradEncT.fill(0);
+  backend.scatterRows(ws.gradEncT, picks, df, batch, k, ws.saeIn, d_in);
+  if (useAux) {
+    backend.gatheredDots(dz, ws.dOut.subarray(auxOff, 2 * auxOff), ws.topIdx, batch, kAux, W, d_in);
+    for (let r = 0; r < batch * kAux; r++) gbEnc[ws.topIdx[r]] += dz[r];
+    backend.scatterRows(ws.gradEncT, ws.topIdx, dz, batch, kAux, ws.saeIn, d_in);
   }
-  encoderBackward(sae, grads, batch, ws, backend, gbEnc);
+  transpose(grads.W_enc, ws.gradEncT, d_sae, d_in);
+  encoderBiasBackward(sae, grads, gbEnc, ws, backend);
   return { mse, sparsity: 0, aux, total: mse + aux, l0: active / batch };
 }

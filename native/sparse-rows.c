@@ -1,0 +1,116 @@
+/*
+ * Row gathers and scatters over an index list [rows, k]: the products of a TopK SAE's training
+ * step, where each token touches only its k picked latents (Gao et al. 2024 §5.1: sparse kernels
+ * for the decoder and the weight gradients). All three are rows·k·width multiply-adds instead of a
+ * dense product's rows·d_sae·width, and none reads the [rows, d_sae] grid.
+ *   gather:  out[r,:]     = Σ_j val[r,j] · table[idx[r,j], :]     (decode)
+ *   dots:    out[r,j]     = a[r,:] · table[idx[r,j], :]            (gradient at the picks)
+ *   scatter: table[i,:]  += Σ_{(r,j): idx[r,j]=i} val[r,j] · a[r,:] (weight gradients)
+ * gather and dots split rows over threads; scatter splits the table's columns (each thread owns a
+ * column range and walks every pick in order), so no two threads write one element and results do
+ * not depend on the thread count. A zero val adds nothing and is skipped.
+ */
+#include "simd.h"
+#include "tinymorph.h"
+
+typedef struct {
+  float *out;
+  const float *a, *val, *table;
+  const int32_t *idx;
+  int rows, k, width;
+} sparse_ctx;
+
+static void gather_rows(void *p, long lo, long hi) {
+  const sparse_ctx *c = p;
+  const int w = c->width;
+  for (long r = lo; r < hi; r++) {
+    float *o = c->out + (size_t)r * w;
+    for (int i = 0; i < w; i++) o[i] = 0.0f;
+    for (int j = 0; j < c->k; j++) {
+      const float v = c->val[(size_t)r * c->k + j];
+      if (v == 0.0f) continue;
+      const float *t = c->table + (size_t)c->idx[(size_t)r * c->k + j] * w;
+      const vf vv = vset1(v);
+      int i = 0;
+      for (; i + VL <= w; i += VL) vstore(o + i, vfma(vv, vload(t + i), vload(o + i)));
+      if (i < w) vstore_n(o + i, vfma(vv, vload_n(t + i, w - i), vload_n(o + i, w - i)), w - i);
+    }
+  }
+}
+
+static void gathered_dots(void *p, long lo, long hi) {
+  const sparse_ctx *c = p;
+  const int w = c->width;
+  for (long r = lo; r < hi; r++) {
+    const float *a = c->a + (size_t)r * w;
+    for (int j = 0; j < c->k; j++) {
+      const float *t = c->table + (size_t)c->idx[(size_t)r * c->k + j] * w;
+      vf s0 = vzero(), s1 = vzero();
+      int i = 0;
+      for (; i + 2 * VL <= w; i += 2 * VL) {
+        s0 = vfma(vload(a + i), vload(t + i), s0);
+        s1 = vfma(vload(a + i + VL), vload(t + i + VL), s1);
+      }
+      for (; i + VL <= w; i += VL) s0 = vfma(vload(a + i), vload(t + i), s0);
+      if (i < w) s1 = vfma(vload_n(a + i, w - i), vload_n(t + i, w - i), s1);
+      c->out[(size_t)r * c->k + j] = vsum(vadd(s0, s1));
+    }
+  }
+}
+
+/* Columns [lo·VL, hi·VL) of the table, every pick in order. */
+static void scatter_rows(void *p, long lo, long hi) {
+  const sparse_ctx *c = p;
+  const int w = c->width;
+  const int c0 = (int)lo * VL, c1 = (int)hi * VL < w ? (int)hi * VL : w;
+  for (int r = 0; r < c->rows; r++) {
+    const float *a = c->a + (size_t)r * w;
+    for (int j = 0; j < c->k; j++) {
+      const float v = c->val[(size_t)r * c->k + j];
+      if (v == 0.0f) continue;
+      float *t = c->out + (size_t)c->idx[(size_t)r * c->k + j] * w;
+      const vf vv = vset1(v);
+      int i = c0;
+      for (; i + VL <= c1; i += VL) vstore(t + i, vfma(vv, vload(a + i), vload(t + i)));
+      if (i < c1) vstore_n(t + i, vfma(vv, vload_n(a + i, c1 - i), vload_n(t + i, c1 - i)), c1 - i);
+    }
+  }
+}
+
+void tm_gather_rows(float *out, const int32_t *idx, const float *val, int rows, int k, const float *table, int width) {
+  sparse_ctx c = {.out = out, .val = val, .table = table, .idx = idx, .rows = rows, .k = k, .width = width};
+  tm_parallel(tm_team(2.0 * rows * k * width), rows, gather_rows, &c);
+}
+
+void tm_gathered_dots(float *out, const float *a, const int32_t *idx, int rows, int k, const float *table, int width) {
+  sparse_ctx c = {.out = out, .a = a, .table = table, .idx = idx, .rows = rows, .k = k, .width = width};
+  tm_parallel(tm_team(2.0 * rows * k * width), rows, gathered_dots, &c);
+}
+
+void tm_scatter_rows(float *table, const int32_t *idx, const float *val, int rows, int k, const float *a, int width) {
+  sparse_ctx c = {.out = table, .a = a, .val = val, .idx = idx, .rows = rows, .k = k, .width = width};
+  tm_parallel(tm_team(2.0 * rows * k * width), (width + VL - 1) / VL, scatter_rows, &c);
+}
+
+/* x[r,:] += v for every row (a bias added to a batch). */
+typedef struct {
+  float *x;
+  const float *v;
+  int n;
+} bias_ctx;
+
+static void add_rows(void *p, long lo, long hi) {
+  const bias_ctx *c = p;
+  const int n = c->n;
+  for (long r = lo; r < hi; r++) {
+    float *x = c->x + (size_t)r * n;
+    int i = 0;
+    for (; i + VL <= n; i += VL) vstore(x + i, vadd(vload(x + i), vload(c->v + i)));
+    if (i < n) vstore_n(x + i, vadd(vload_n(x + i, n - i), vload_n(c->v + i, n - i)), n - i);
+  }
+}
+
+void tm_add_row_vector(float *x, const float *v, int rows, int n) {
+  bias_ctx c = {.x = x, .v = v, .n = n};
+  tm_parallel(tm_team((double)rows * n), rows, add_rows, &c);
+}
