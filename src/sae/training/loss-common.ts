@@ -166,6 +166,55 @@ export function decoderBackward(sae: Sae, grads: SaeGradients, rows: number, bia
   for (let b = 0; b < biasRows; b++) for (let i = 0; i < d_in; i++) grads.b_dec[i] += ws.dOut[b * d_in + i];
 }
 
+/**
+ * Latents in use per token as an index list: row b's entries are idx/val[b·k, (b+1)·k) (a zero val is
+ * padding). The sparse-row kernels (Backend.gatherRows, …) read it; with it a step touches the
+ * dense [B, d_sae] grid only in the encoder product (Gao et al. 2024 §5.1).
+ */
+export interface PickList {
+  idx: Int32Array;
+  val: Float32Array;
+  k: number;
+}
+
+/** ws.out rows 0..B ← x̂ = f·W_dec + b_dec for the picks f; returns the MSE against x, writing d mse / d x̂ into ws.dOut. */
+export function decodePicksAndMse(sae: Sae, x: Float32Array, batch: number, f: PickList, ws: LossWorkspace, backend: Backend): number {
+  const { d_in } = sae.config;
+  backend.gatherRows(ws.out, f.idx, f.val, batch, f.k, sae.weights.W_dec, d_in);
+  backend.addRowVector(ws.out, sae.weights.b_dec, batch, d_in);
+  let mse = 0;
+  for (let n = 0; n < batch * d_in; n++) {
+    const e = ws.out[n] - x[n];
+    mse += e * e;
+    ws.dOut[n] = (2 * e) / batch;
+  }
+  return mse / batch;
+}
+
+/**
+ * grads.W_dec ← Σ over the lists of fᵀ·dOut (a row update per pick; `dOut` the rows of d loss / d x̂
+ * that list decoded into), grads.b_dec ← Σ_b of the first `batch` rows of ws.dOut.
+ */
+export function decoderBackwardPicks(sae: Sae, grads: SaeGradients, batch: number, lists: readonly [PickList, Float32Array][], ws: LossWorkspace, backend: Backend): void {
+  const { d_in } = sae.config;
+  grads.W_dec.fill(0);
+  for (const [f, dOut] of lists) backend.scatterRows(grads.W_dec, f.idx, f.val, batch, f.k, dOut, d_in);
+  sumRows(grads.b_dec, ws.dOut, batch, d_in);
+}
+
+/**
+ * grads.W_enc ← sae_inᵀ·dPre from d loss / d pre at the picks (each list's `val` here is that
+ * gradient), built transposed as a row update per pick and transposed back; then b_dec's term
+ * through the encoder from colSums = Σ_b dPre_b.
+ */
+export function encoderBackwardPicks(sae: Sae, grads: SaeGradients, batch: number, lists: readonly PickList[], colSums: Float32Array, ws: LossWorkspace, backend: Backend): void {
+  const { d_in, d_sae } = sae.config;
+  ws.gradEncT.fill(0);
+  for (const g of lists) backend.scatterRows(ws.gradEncT, g.idx, g.val, batch, g.k, ws.saeIn, d_in);
+  transpose(grads.W_enc, ws.gradEncT, d_sae, d_in);
+  encoderBiasBackward(sae, grads, colSums, ws, backend);
+}
+
 /** Σ_i a[ao + i] · b[bo + i] over n, four partial sums (independent chains the CPU can overlap). */
 export function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number {
   let s0 = 0;

@@ -9,9 +9,9 @@ import type { Backend } from '../../tensor/backend.js';
 import { activeBackend } from '../../tensor/backend-registry.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
-import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
+import type { LossTerms, LossWorkspace, PickList, SaeGradients } from './loss-common.js';
 import {
-  addNormGradient, checkBatch, decodeAndMse, decoderBackward, decoderNorms, dot, encodeProduct, encoderBackward, requireGrad,
+  addNormGradient, checkBatch, decodePicksAndMse, decoderBackwardPicks, decoderNorms, encodeProduct, encoderBackwardPicks, requireGrad,
 } from './loss-common.js';
 
 export interface StandardLossOptions {
@@ -31,48 +31,78 @@ export function standardLoss(
   const norms = decoderNorms(sae, ws);
 
   encodeProduct(sae, x, batch, ws, backend);
-  // f = ReLU(pre + b_enc); the active entries' flat indices go to ws.topIdx (ascending), and every
-  // later step visits only them (nnz of B·d_sae), never the dense grid again.
-  const on = ws.topIdx;
-  let nnz = 0;
+  backend.addRowVector(ws.pre, bEnc, batch, d_sae);
+  // f = ReLU(pre + b_enc) as an index list (activeLatents), and every later step visits only the
+  // active entries (nnz of B·d_sae), never the dense grid again.
+  const f = activeLatents(ws, batch, d_sae);
   let l1 = 0;
-  for (let b = 0; b < batch; b++) {
-    for (let j = 0; j < d_sae; j++) {
-      const k = b * d_sae + j;
-      const pre = ws.pre[k] + bEnc[j];
-      if (pre > 0) {
-        ws.acts[k] = pre;
-        l1 += pre * norms[j];
-        on[nnz++] = k;
-      } else {
-        ws.acts[k] = 0;
-      }
-    }
-  }
+  for (let r = 0; r < batch * f.k; r++) l1 += f.val[r] * norms[f.idx[r]];
   const sparsity = (lambda * l1) / batch;
-  const mse = decodeAndMse(sae, x, batch, batch, batch, ws, backend);
+  const mse = decodePicksAndMse(sae, x, batch, f, ws, backend);
+  decoderBackwardPicks(sae, grads, batch, [[f, ws.dOut]], ws, backend);
 
-  decoderBackward(sae, grads, batch, batch, ws, backend, false);
   // d L1 / d f_bj = λ‖W_dec_j‖/B, through the ReLU; d L1 / d‖W_dec_j‖ = λ Σ_b f_bj / B. d loss / d f
-  // is one dot product dOut_b · W_dec_j per active entry; the same loop sums b_enc's gradient
-  // (Σ_b dPre, in ascending b) and counts firings (ws.fires).
-  const W = sae.weights.W_dec;
+  // is one dot product dOut_b · W_dec_j per active entry (gatheredDots); the same loop sums b_enc's
+  // gradient and counts firings (ws.fires).
+  const d = ws.scratch.subarray(0, batch * f.k);
+  backend.gatheredDots(d, ws.dOut, f.idx, batch, f.k, sae.weights.W_dec, d_in);
   const normCoef = ws.perLatent;
   normCoef.fill(0);
   gbEnc.fill(0);
   ws.fires.fill(0);
-  ws.dPre.fill(0, 0, batch * d_sae);
-  for (let n = 0; n < nnz; n++) {
-    const k = on[n];
-    const b = Math.floor(k / d_sae);
-    const j = k - b * d_sae;
-    const d = Math.fround(dot(ws.dOut, b * d_in, W, j * d_in, d_in)) + (lambda * norms[j]) / batch; // as a float32 dActs entry
-    ws.dPre[k] = d;
-    gbEnc[j] += d;
-    normCoef[j] += (lambda * ws.acts[k]) / batch;
+  let nnz = 0;
+  for (let r = 0; r < batch * f.k; r++) {
+    if (f.val[r] === 0) {
+      d[r] = 0; // padding
+      continue;
+    }
+    const j = f.idx[r];
+    d[r] += (lambda * norms[j]) / batch;
+    gbEnc[j] += d[r];
+    normCoef[j] += (lambda * f.val[r]) / batch;
     ws.fires[j]++;
+    nnz++;
   }
   addNormGradient(sae, grads, normCoef, norms);
-  encoderBackward(sae, grads, batch, ws, backend, gbEnc);
+  encoderBackwardPicks(sae, grads, batch, [{ idx: f.idx, val: d, k: f.k }], gbEnc, ws, backend);
   return { mse, sparsity, aux: 0, total: mse + sparsity, l0: nnz / batch };
+}
+
+/**
+ * The positive entries of ws.pre [B, d_sae] as an index list padded to the busiest row's count k:
+ * row b's active latents in ascending order, then zero-valued padding (index 0). Built in ws.topIdx /
+ * ws.topVal: first compacted row after row (CSR), then spread to stride k from the last row back
+ * (a row never moves left, so nothing is overwritten before it is read).
+ */
+function activeLatents(ws: LossWorkspace, batch: number, d_sae: number): PickList {
+  const idx = ws.topIdx;
+  const val = ws.topVal;
+  const counts = new Int32Array(batch);
+  let n = 0;
+  let k = 1;
+  for (let b = 0; b < batch; b++) {
+    const row = b * d_sae;
+    const first = n;
+    for (let j = 0; j < d_sae; j++) {
+      const p = ws.pre[row + j];
+      if (p > 0) {
+        idx[n] = j;
+        val[n++] = p;
+      }
+    }
+    counts[b] = n - first;
+    if (counts[b] > k) k = counts[b];
+  }
+  let end = n;
+  for (let b = batch - 1; b >= 0; b--) {
+    const start = end - counts[b];
+    for (let c = counts[b] - 1; c >= 0; c--) {
+      idx[b * k + c] = idx[start + c];
+      val[b * k + c] = val[start + c];
+    }
+    idx.fill(0, b * k + counts[b], (b + 1) * k);
+    val.fill(0, b * k + counts[b], (b + 1) * k);
+    end = start;
+  }
+  return { idx, val, k };
 }

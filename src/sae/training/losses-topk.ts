@@ -15,8 +15,8 @@ import { activeBackend } from '../../tensor/backend-registry.js';
 import { ShapeError, UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
-import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
-import { auxKPlan, checkBatch, decoderNorms, encodeProduct, encoderBiasBackward, requireGrad, sumRows, transpose } from './loss-common.js';
+import type { LossTerms, LossWorkspace, PickList, SaeGradients } from './loss-common.js';
+import { auxKPlan, checkBatch, decodePicksAndMse, decoderBackwardPicks, decoderNorms, encodeProduct, encoderBackwardPicks, requireGrad } from './loss-common.js';
 
 export interface TopKLossOptions {
   /** 1 for each latent counted as dead (no activation over the trainer's window); [d_sae]. Omitted: no AuxK. */
@@ -90,15 +90,10 @@ export function topKLoss(
 
   const W = sae.weights.W_dec;
   const auxOff = batch * d_in;
-  backend.gatherRows(ws.out, picks, f, batch, k, W, d_in);
-  backend.addRowVector(ws.out, sae.weights.b_dec, batch, d_in);
-  let mse = 0;
-  for (let n = 0; n < batch * d_in; n++) {
-    const e = ws.out[n] - x[n];
-    mse += e * e;
-    ws.dOut[n] = (2 * e) / batch;
-  }
-  mse /= batch;
+  const main: PickList = { idx: picks, val: f, k };
+  const auxList: PickList = { idx: ws.topIdx, val: z, k: kAux };
+  const mse = decodePicksAndMse(sae, x, batch, main, ws, backend);
+  const dOutAux = ws.dOut.subarray(auxOff, 2 * auxOff);
   let aux = 0;
   if (useAux) {
     // ê − e = ê − (x − x̂); x̂ is a constant here (SAELens detaches the residual).
@@ -110,12 +105,8 @@ export function topKLoss(
     }
     aux = (auxScale * aux) / batch;
   }
+  decoderBackwardPicks(sae, grads, batch, useAux ? [[main, ws.dOut], [auxList, dOutAux]] : [[main, ws.dOut]], ws, backend);
 
-  // Decoder: W_dec's gradient f ᵀ·dOut as one row update per pick; b_dec's is Σ_b dOut_b.
-  grads.W_dec.fill(0);
-  backend.scatterRows(grads.W_dec, picks, f, batch, k, ws.dOut, d_in);
-  if (useAux) backend.scatterRows(grads.W_dec, ws.topIdx, z, batch, kAux, ws.dOut.subarray(auxOff, 2 * auxOff), d_in);
-  sumRows(grads.b_dec, ws.dOut, batch, d_in);
   // d loss / d pre at the picks: one d_in-long dot product dOut_b · W_dec_j each, zero where ReLU is
   // off (z is not ReLU'd: d z / d pre = 1).
   const df = ws.pickGrad;
@@ -123,15 +114,12 @@ export function topKLoss(
   for (let r = 0; r < batch * k; r++) if (f[r] === 0) df[r] = 0;
   gbEnc.fill(0);
   for (let r = 0; r < batch * k; r++) gbEnc[picks[r]] += df[r];
-  // Encoder: W_enc's gradient sae_inᵀ·dPre, built transposed (a row of [d_sae, d_in] per pick).
-  ws.gradEncT.fill(0);
-  backend.scatterRows(ws.gradEncT, picks, df, batch, k, ws.saeIn, d_in);
+  const gradLists: PickList[] = [{ idx: picks, val: df, k }];
   if (useAux) {
-    backend.gatheredDots(dz, ws.dOut.subarray(auxOff, 2 * auxOff), ws.topIdx, batch, kAux, W, d_in);
+    backend.gatheredDots(dz, dOutAux, ws.topIdx, batch, kAux, W, d_in);
     for (let r = 0; r < batch * kAux; r++) gbEnc[ws.topIdx[r]] += dz[r];
-    backend.scatterRows(ws.gradEncT, ws.topIdx, dz, batch, kAux, ws.saeIn, d_in);
+    gradLists.push({ idx: ws.topIdx, val: dz, k: kAux });
   }
-  transpose(grads.W_enc, ws.gradEncT, d_sae, d_in);
-  encoderBiasBackward(sae, grads, gbEnc, ws, backend);
+  encoderBackwardPicks(sae, grads, batch, gradLists, gbEnc, ws, backend);
   return { mse, sparsity: 0, aux, total: mse + aux, l0: active / batch };
 }
