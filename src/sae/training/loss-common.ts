@@ -140,13 +140,7 @@ export function decodeAndMse(sae: Sae, x: Float32Array, batch: number, rows: num
   const bDec = sae.weights.b_dec;
   backend.matmulNN(ws.out, ws.acts, sae.weights.W_dec, rows, d_sae, d_in); // [rows, d_in]
   for (let b = 0; b < biasRows; b++) for (let i = 0; i < d_in; i++) ws.out[b * d_in + i] += bDec[i];
-  let mse = 0;
-  for (let n = 0; n < batch * d_in; n++) {
-    const e = ws.out[n] - x[n];
-    mse += e * e;
-    ws.dOut[n] = (2 * e) / batch;
-  }
-  return mse / batch;
+  return mseAgainst(x, batch, d_in, ws);
 }
 
 /**
@@ -177,11 +171,8 @@ export interface PickList {
   k: number;
 }
 
-/** ws.out rows 0..B ← x̂ = f·W_dec + b_dec for the picks f; returns the MSE against x, writing d mse / d x̂ into ws.dOut. */
-export function decodePicksAndMse(sae: Sae, x: Float32Array, batch: number, f: PickList, ws: LossWorkspace, backend: Backend): number {
-  const { d_in } = sae.config;
-  backend.gatherRows(ws.out, f.idx, f.val, batch, f.k, sae.weights.W_dec, d_in);
-  backend.addRowVector(ws.out, sae.weights.b_dec, batch, d_in);
+/** The MSE of ws.out's first `batch` rows against x, writing d mse / d x̂ = 2(x̂ − x)/B into ws.dOut. */
+function mseAgainst(x: Float32Array, batch: number, d_in: number, ws: LossWorkspace): number {
   let mse = 0;
   for (let n = 0; n < batch * d_in; n++) {
     const e = ws.out[n] - x[n];
@@ -189,6 +180,14 @@ export function decodePicksAndMse(sae: Sae, x: Float32Array, batch: number, f: P
     ws.dOut[n] = (2 * e) / batch;
   }
   return mse / batch;
+}
+
+/** ws.out rows 0..B ← x̂ = f·W_dec + b_dec for the picks f; returns the MSE against x, writing d mse / d x̂ into ws.dOut. */
+export function decodePicksAndMse(sae: Sae, x: Float32Array, batch: number, f: PickList, ws: LossWorkspace, backend: Backend): number {
+  const { d_in } = sae.config;
+  backend.gatherRows(ws.out, f.idx, f.val, batch, f.k, sae.weights.W_dec, d_in);
+  backend.addRowVector(ws.out, sae.weights.b_dec, batch, d_in);
+  return mseAgainst(x, batch, d_in, ws);
 }
 
 /**
