@@ -11,6 +11,9 @@ import { corpusDocuments, modelActivations } from './activation-store/activation
 import { encode } from './sae-forward.js';
 import type { Sae } from './sae.js';
 
+/** Contexts per forward pass. */
+const BATCH_CONTEXTS = 16;
+
 export interface FeatureMeans {
   mean: Float32Array; // [d_sae]
   meanNonZero: Float32Array; // [d_sae], 0 for a feature that never fired
@@ -24,7 +27,7 @@ export function meanActivations(model: LlamaModel, tokenizer: Tokenizer, sae: Sa
   const fired = new Float64Array(d);
   let tokens = 0;
   let seen = 0;
-  for (const x of modelActivations(model, tokenizer, corpusDocuments(corpusPath), { hook, batchContexts: 16 })) {
+  for (const x of modelActivations(model, tokenizer, corpusDocuments(corpusPath), { hook, batchContexts: BATCH_CONTEXTS })) {
     const n = x.length / sae.config.d_in;
     const acts = encode(sae, x, n, model.backend);
     for (let t = 0; t < n; t++) {
@@ -37,7 +40,7 @@ export function meanActivations(model: LlamaModel, tokenizer: Tokenizer, sae: Sa
       }
     }
     tokens += n;
-    if ((seen += 16) >= contexts) break;
+    if ((seen += BATCH_CONTEXTS) >= contexts) break;
   }
   const mean = new Float32Array(d);
   const meanNonZero = new Float32Array(d);

@@ -31,7 +31,8 @@ export interface LossTerms {
 /**
  * Scratch buffers for one batch size, allocated once (hot loops allocate nothing). Rows B..2B of the
  * stacked buffers hold a second path (AuxK, the gated auxiliary reconstruction) so that one kernel
- * call serves both. After a loss call `acts` holds the batch's activations (for dead-latent tracking).
+ * call serves both. The dense losses (gated, jumprelu, batchtopk) leave the batch's activations in
+ * `acts`; topk and standard keep theirs as index lists (PickList) and never fill `acts`.
  */
 export interface LossWorkspace {
   readonly batch: number;
@@ -146,18 +147,13 @@ export function decodeAndMse(sae: Sae, x: Float32Array, batch: number, rows: num
 /**
  * Decoder backward over `rows` stacked rows: grads.W_dec ← actsᵀ · dOut, ws.dActs ← dOut · W_decᵀ;
  * grads.b_dec ← Σ over the first `biasRows` rows of dOut.
- *
- * `denseActGrad` false: the caller needs d loss / d f only where f ≠ 0 (ReLU and top-k pass no
- * gradient to a latent that is off) and computes those entries itself, one d_in-long dot product each
- * (`dot`) — nnz·d_in multiply-adds instead of this GEMM's rows·d_in·d_sae (the point of Gao et al.
- * 2024's sparse TopK kernels, §5.1). ws.dActs is then left as it was.
+ * (TopK and standard SAEs use the index-list versions below, which touch only the active latents.)
  */
-export function decoderBackward(sae: Sae, grads: SaeGradients, rows: number, biasRows: number, ws: LossWorkspace, backend: Backend, denseActGrad = true): void {
+export function decoderBackward(sae: Sae, grads: SaeGradients, rows: number, biasRows: number, ws: LossWorkspace, backend: Backend): void {
   const { d_in, d_sae } = sae.config;
   backend.matmulTN(grads.W_dec, ws.acts, ws.dOut, d_sae, rows, d_in); // [d_sae, d_in]
-  if (denseActGrad) backend.matmul(ws.dActs, ws.dOut, sae.weights.W_dec, rows, d_in, d_sae); // [rows, d_sae]
-  grads.b_dec.fill(0);
-  for (let b = 0; b < biasRows; b++) for (let i = 0; i < d_in; i++) grads.b_dec[i] += ws.dOut[b * d_in + i];
+  backend.matmul(ws.dActs, ws.dOut, sae.weights.W_dec, rows, d_in, d_sae); // [rows, d_sae]
+  sumRows(grads.b_dec, ws.dOut, biasRows, d_in);
 }
 
 /**
@@ -212,23 +208,6 @@ export function encoderBackwardPicks(sae: Sae, grads: SaeGradients, batch: numbe
   for (const g of lists) backend.scatterRows(ws.gradEncT, g.idx, g.val, batch, g.k, ws.saeIn, d_in);
   transpose(grads.W_enc, ws.gradEncT, d_sae, d_in);
   encoderBiasBackward(sae, grads, colSums, ws, backend);
-}
-
-/** Σ_i a[ao + i] · b[bo + i] over n, four partial sums (independent chains the CPU can overlap). */
-export function dot(a: Float32Array, ao: number, b: Float32Array, bo: number, n: number): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    s0 += a[ao + i] * b[bo + i];
-    s1 += a[ao + i + 1] * b[bo + i + 1];
-    s2 += a[ao + i + 2] * b[bo + i + 2];
-    s3 += a[ao + i + 3] * b[bo + i + 3];
-  }
-  for (; i < n; i++) s0 += a[ao + i] * b[bo + i];
-  return s0 + s1 + (s2 + s3);
 }
 
 /**
