@@ -5,7 +5,7 @@ import { generate } from '../src/model/generate.js';
 import type { LoadedModel } from '../src/model/load-model.js';
 import { loadModel } from '../src/model/load-model.js';
 import { activeBackend } from '../src/tensor/backend-registry.js';
-import type { RateStats, ShapeName } from './bench-utils.js';
+import type { RateStats, ShapeName, WeightsKind } from './bench-utils.js';
 import {
   backendInfo,
   backendLabel,
@@ -13,6 +13,7 @@ import {
   emit,
   firstSentences,
   fmtRate,
+  loadOptions,
   log,
   positiveInt,
   positiveIntList,
@@ -27,6 +28,7 @@ import {
   shapeOption,
   threadsOption,
   useBackend,
+  weightsOption,
 } from './bench-utils.js';
 import type { Llama2cBaseline } from './llama2c-baseline.js';
 import { benchEveryShape, runCTranscript, sameTranscript } from './llama2c-baseline.js';
@@ -54,6 +56,7 @@ interface Opts {
   budget: number;
   seed: number;
   threads: number;
+  weights: WeightsKind;
   backend?: string;
 }
 
@@ -109,7 +112,7 @@ function forwardOnly(loaded: LoadedModel, prompts: string[], generated: number[]
 function benchShape(shape: ShapeName, opts: Opts, dir: string, runc: Llama2cBaseline | undefined): Row | undefined {
   const files = shapeFiles(shape, dir, opts.seed);
   if (!files) return undefined;
-  const loaded = loadModel(files);
+  const loaded = loadModel(loadOptions(files, opts.weights));
   const batches = [...new Set([...opts.batches, opts.rows])].sort((a, b) => a - b);
   const prompts = firstSentences(batches[batches.length - 1]);
   const p0 = loaded.tokenizer.encode(prompts[0]).length;
@@ -156,7 +159,7 @@ function benchShape(shape: ShapeName, opts: Opts, dir: string, runc: Llama2cBase
       bench: 'batched-decode',
       shape,
       runtime: 'tinymorph',
-      ...backendInfo(loaded.model.backend.name),
+      ...backendInfo(loaded.model.backend.name), weights: opts.weights,
       batch: B,
       tokens_per_s: round(point.ours.best, 2),
       tokens,
@@ -190,13 +193,14 @@ async function main(): Promise<void> {
     .option('--seed <n>', 'seed of the random weights', positiveInt, 1)
     .addOption(threadsOption())
     .addOption(backendOption())
+    .addOption(weightsOption())
     .parse();
   const opts = program.opts<Opts>();
   if (opts.maxTokens < 2) throw new UsageError('--max-tokens must be at least 2 (the first token comes from the prefill)');
   useBackend(opts.backend);
   const rows = await benchEveryShape('batched-decode', selectShapes(opts.shape, SHAPE_CHOICES), (shape, dir, runc) => benchShape(shape, opts, dir, runc));
   printTable(
-    `aggregate decode tokens/s by batch size (best, median), ${opts.maxTokens} tokens per row; forward only = the same steps' forward passes without sampling; tinymorph ${backendLabel(activeBackend().name)}; run.c batch 1 with ${opts.threads} threads; issue 4's target: ratio ≥ 8 at 16 rows on 15m`,
+    `aggregate decode tokens/s by batch size (best, median), ${opts.maxTokens} tokens per row; forward only = the same steps' forward passes without sampling; tinymorph ${backendLabel(activeBackend().name)}, ${opts.weights} weights; run.c batch 1 with ${opts.threads} threads; issue 4's target: ratio ≥ 8 at 16 rows on 15m`,
     ['shape', 'batch', 'tinymorph tok/s', 'per row', 'forward only', 'run.c b=1 tok/s', 'ratio', 'same text (row 0)'],
     rows.flatMap((r) =>
       r.points.map((p) => [

@@ -190,6 +190,15 @@ export function useBackend(name: string | undefined): void {
   if (name) setActiveBackend(name);
 }
 
+/** Weights tinymorph runs on: the file's fp32, or quantised to Q8_0 at load (run.c always runs the fp32 file). */
+export type WeightsKind = 'fp32' | 'q8_0';
+export const weightsOption = (): Option =>
+  new Option('--weights <kind>', "tinymorph's weights: the file's fp32, or Q8_0 quantised at load (run.c runs the fp32 file either way)").choices(['fp32', 'q8_0']).default('fp32');
+
+/** loadModel's options for a shape's files and a --weights choice. */
+export const loadOptions = (files: ModelFiles, weights: WeightsKind): { model: string; tokenizer: string; quantize?: 'q8_0' } =>
+  weights === 'q8_0' ? { model: files.model, tokenizer: files.tokenizer, quantize: 'q8_0' } : { model: files.model, tokenizer: files.tokenizer };
+
 export const threadsOption = (): Option =>
   new Option('--threads <n>', "llama2.c run.c's OMP_NUM_THREADS").argParser(positiveInt).default(availableParallelism());
 

@@ -5,8 +5,8 @@ import { generate } from '../src/model/generate.js';
 import type { LoadedModel } from '../src/model/load-model.js';
 import { loadModel } from '../src/model/load-model.js';
 import { activeBackend } from '../src/tensor/backend-registry.js';
-import type { RateStats, ShapeName } from './bench-utils.js';
-import { backendInfo, backendLabel, backendOption, emit, fmtRate, log, positiveInt, printTable, rateStats, round, runMain, selectShapes, shapeFiles, shapeOption, threadsOption, useBackend } from './bench-utils.js';
+import type { RateStats, ShapeName, WeightsKind } from './bench-utils.js';
+import { backendInfo, backendLabel, backendOption, emit, loadOptions, fmtRate, log, positiveInt, printTable, rateStats, round, runMain, selectShapes, shapeFiles, shapeOption, threadsOption, useBackend, weightsOption } from './bench-utils.js';
 import type { Llama2cBaseline } from './llama2c-baseline.js';
 import { benchEveryShape, runCTranscript, sameTranscript } from './llama2c-baseline.js';
 
@@ -27,6 +27,7 @@ interface Opts {
   seed: number;
   backend?: string;
   threads: number;
+  weights: WeightsKind;
 }
 
 interface Row {
@@ -57,7 +58,7 @@ function runOurs(loaded: LoadedModel, prompt: string, maxTokens: number): { rate
 function benchShape(shape: ShapeName, opts: Opts, dir: string, runc: Llama2cBaseline | undefined): Row | undefined {
   const files = shapeFiles(shape, dir, opts.seed);
   if (!files) return undefined;
-  const loaded = loadModel(files);
+  const loaded = loadModel(loadOptions(files, opts.weights));
   const seqLen = loaded.model.config.seqLen;
   const wanted = opts.steps ?? (shape === '110m' ? 128 : 256);
   // run.c clamps -n to seq_len; do the same so both sides run the same positions.
@@ -89,7 +90,7 @@ function benchShape(shape: ShapeName, opts: Opts, dir: string, runc: Llama2cBase
   // tokens_per_s is the best of the repeats; tokens is the count the rate divides by.
   const report = (who: Record<string, string | number>, rate: RateStats, tokens: number | null): void =>
     emit({ bench: 'decode', shape, ...who, tokens_per_s: round(rate.best, 2), tokens, median_tokens_per_s: round(rate.median, 2), steps, prompt_tokens: promptTokens, repeats: rate.runs });
-  report({ runtime: 'tinymorph', ...backendInfo(loaded.model.backend.name) }, row.ours, oursTokens);
+  report({ runtime: 'tinymorph', ...backendInfo(loaded.model.backend.name), weights: opts.weights }, row.ours, oursTokens);
   if (theirs.length > 0 && runcStdout) {
     const expected = runCTranscript(loaded.tokenizer, [...loaded.tokenizer.encode(opts.prompt), ...ourIds], steps);
     row.sameText = sameTranscript(shape, expected.text, runcStdout.toString('latin1'), { randomWeights: files.random });
@@ -112,12 +113,13 @@ async function main(): Promise<void> {
     .option('--seed <n>', 'seed of the random weights', positiveInt, 1)
     .addOption(threadsOption())
     .addOption(backendOption())
+    .addOption(weightsOption())
     .parse();
   const opts = program.opts<Opts>();
   useBackend(opts.backend);
   const rows = await benchEveryShape('decode', selectShapes(opts.shape), (shape, dir, runc) => benchShape(shape, opts, dir, runc));
   printTable(
-    `decode, batch 1 (best, median of the repeats); tinymorph ${backendLabel(activeBackend().name)}; run.c with ${opts.threads} threads`,
+    `decode, batch 1 (best, median of the repeats); tinymorph ${backendLabel(activeBackend().name)}, ${opts.weights} weights; run.c with ${opts.threads} threads`,
     ['shape', 'tinymorph tok/s', 'run.c tok/s', 'ratio', 'same text'],
     rows.map((r) => [r.shape, fmtRate(r.ours), fmtRate(r.runc), r.runc ? (r.ours.best / r.runc.best).toFixed(3) : '-', r.sameText === undefined ? '-' : r.sameText ? 'yes' : 'NO']),
   );

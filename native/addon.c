@@ -381,6 +381,43 @@ static napi_value Attention(napi_env env, napi_callback_info info) {
   return c.failed ? NULL : undefined(env);
 }
 
+/* (out, q, keys, values, segments Int32Array [nSeg, 4] = (tokenOffset, count, startPos, cacheRow), nSeg, capacity, nHeads, nKvHeads, headSize) */
+static napi_value AttentionRows(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lo, lq, lk, lv, lsg;
+  if (!start(&c, env, info, "attentionRows", 10)) return NULL;
+  float *out = F32(0, "out", &lo), *q = F32(1, "q", &lq), *keys = F32(2, "keys", &lk), *values = F32(3, "values", &lv);
+  const int32_t *sg = arg_array(&c, 4, "segments", napi_int32_array, &lsg);
+  const int n_seg = arg_int(&c, 5, "nSeg"), capacity = arg_int(&c, 6, "capacity");
+  tm_attn_args a;
+  a.token_offset = a.count = a.start_pos = 0;
+  a.n_heads = arg_int(&c, 7, "nHeads");
+  a.n_kv_heads = arg_int(&c, 8, "nKvHeads");
+  a.head_size = arg_int(&c, 9, "headSize");
+  if (!c.failed && (a.n_heads < 1 || a.n_kv_heads < 1 || a.n_heads % a.n_kv_heads || a.head_size < 1)) {
+    fail(&c, "nHeads %d must be a positive multiple of nKvHeads %d, headSize %d positive", a.n_heads, a.n_kv_heads, a.head_size);
+  }
+  need(&c, "segments", lsg, 4.0 * n_seg, "4·nSeg = 4·%d", n_seg);
+  const double width = (double)a.n_heads * a.head_size, kv = (double)a.n_kv_heads * a.head_size;
+  for (int s = 0; s < n_seg && !c.failed; s++) {
+    const int32_t *g = sg + 4 * s;
+    if (g[0] < 0 || g[1] < 0 || g[2] < 0 || g[3] < 0) {
+      fail(&c, "segment %d has a negative field (%d, %d, %d, %d)", s, g[0], g[1], g[2], g[3]);
+      break;
+    }
+    if ((double)g[2] + g[1] > capacity) fail(&c, "segment %d: startPos+count = %d+%d exceeds capacity %d", s, g[2], g[1], capacity);
+    tm_attn_args at = a;
+    at.token_offset = g[0], at.count = g[1];
+    need_rows(&c, "q", lq, &at, width, "nHeads·headSize");
+    need_rows(&c, "out", lo, &at, width, "nHeads·headSize");
+    need(&c, "keys", lk, ((double)g[3] + 1) * capacity * kv, "(cacheRow+1)·capacity·kvDim = (%d+1)·%d·%.0f", g[3], capacity, kv);
+    need(&c, "values", lv, ((double)g[3] + 1) * capacity * kv, "(cacheRow+1)·capacity·kvDim = (%d+1)·%d·%.0f", g[3], capacity, kv);
+  }
+  /* tm_attn_seg is four ints in segments' order, so the Int32Array is read in place. */
+  if (!c.failed) tm_attention_rows(out, q, keys, values, (const tm_attn_seg *)sg, n_seg, capacity, a.n_heads, a.n_kv_heads, a.head_size);
+  return c.failed ? NULL : undefined(env);
+}
+
 static napi_value AttentionPattern(napi_env env, napi_callback_info info) {
   call c;
   size_t lp, lq, lk;
@@ -484,6 +521,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"addInPlace", 0, AddInPlace, 0, 0, 0, napi_enumerable, 0},
       {"softmax", 0, Softmax, 0, 0, 0, napi_enumerable, 0},
       {"attention", 0, Attention, 0, 0, 0, napi_enumerable, 0},
+      {"attentionRows", 0, AttentionRows, 0, 0, 0, napi_enumerable, 0},
       {"attentionPattern", 0, AttentionPattern, 0, 0, 0, napi_enumerable, 0},
       {"attentionApply", 0, AttentionApply, 0, 0, 0, napi_enumerable, 0},
       {"setThreads", 0, SetThreads, 0, 0, 0, napi_enumerable, 0},

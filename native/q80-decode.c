@@ -47,6 +47,24 @@ void tm_q80_quantize_x(const float *x, int n, int16_t *xq, float *sx) {
   }
 }
 
+#if !defined(__AVX512F__)
+/* One group's 32 int8·int16 products as eight exact int32 partial sums (|each| ≤ 4·127·32767 < 2^24). */
+static inline __m256i q80_group_i32(const int8_t *q, const int16_t *x) {
+  const __m256i lo = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)q)), _mm256_loadu_si256((const __m256i *)x));
+  const __m256i hi = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(q + 16))), _mm256_loadu_si256((const __m256i *)(x + 16)));
+  return _mm256_add_epi32(lo, hi);
+}
+
+/* Lane j = Σ of v[j]'s eight lanes (unpack/add transposes: 21 operations for eight sums). */
+static inline __m256i hsum8_epi32(const __m256i *v) {
+  __m256i t[4], u[2];
+  for (int i = 0; i < 4; i++) t[i] = _mm256_add_epi32(_mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]), _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]));
+  for (int i = 0; i < 2; i++) u[i] = _mm256_add_epi32(_mm256_unpacklo_epi64(t[2 * i], t[2 * i + 1]), _mm256_unpackhi_epi64(t[2 * i], t[2 * i + 1]));
+  /* u[i]'s 128-bit halves hold the low-half and high-half sums of v[4i..4i+4): add the halves across. */
+  return _mm256_add_epi32(_mm256_permute2x128_si256(u[0], u[1], 0x20), _mm256_permute2x128_si256(u[0], u[1], 0x31));
+}
+#endif
+
 /* One weight row (groups × 32 int8, scales sw) against quantized activations. */
 float tm_q80_dot_i16(const int16_t *xq, const float *sx, const int8_t *q, const float *sw, int groups) {
 #if defined(__AVX512F__)
@@ -64,17 +82,28 @@ float tm_q80_dot_i16(const int16_t *xq, const float *sx, const int8_t *q, const 
   }
   return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
 #else
-  vf a0 = vzero(), a1 = vzero();
-  for (int g = 0; g < groups; g++) {
-    const int8_t *qg = q + g * 32;
-    const int16_t *xg = xq + g * 32;
-    const __m256i lo = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)qg)), _mm256_loadu_si256((const __m256i *)xg));
-    const __m256i hi = _mm256_madd_epi16(_mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(qg + 16))), _mm256_loadu_si256((const __m256i *)(xg + 16)));
-    const vf p = _mm256_cvtepi32_ps(_mm256_add_epi32(lo, hi));
-    if (g & 1) a1 = vfma(p, vset1(sw[g] * sx[g]), a1);
-    else a0 = vfma(p, vset1(sw[g] * sx[g]), a0);
+  /* Eight groups at a time: their exact int32 sums land in one vector's lanes by a transposing add
+     tree, so the scales are one contiguous multiply and one FMA per eight groups (a broadcast, a
+     conversion and an FMA per group, as the AVX-512 path does, was compute-bound here at ≈ 5 MACs
+     per cycle on Zen 3). */
+  vf acc = vzero();
+  int g = 0;
+  for (; g + 8 <= groups; g += 8) {
+    __m256i p[8];
+#pragma GCC unroll 8
+    for (int j = 0; j < 8; j++) p[j] = q80_group_i32(q + (g + j) * 32, xq + (g + j) * 32);
+    const vf sums = _mm256_cvtepi32_ps(hsum8_epi32(p));
+    acc = vfma(sums, _mm256_mul_ps(_mm256_loadu_ps(sw + g), _mm256_loadu_ps(sx + g)), acc);
   }
-  return vsum(vadd(a0, a1));
+  float tail = 0.0f;
+  for (; g < groups; g++) {
+    const __m256i v = q80_group_i32(q + g * 32, xq + g * 32);
+    __m128i h = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4E));
+    h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xB1));
+    tail = fmaf((float)_mm_cvtsi128_si32(h), sw[g] * sx[g], tail);
+  }
+  return vsum(acc) + tail;
 #endif
 }
 

@@ -32,7 +32,7 @@ void tm_parallel(int threads, long count, tm_range_fn fn, void *ctx);
 void tm_parallel_chunk(int threads, long count, long chunk, tm_range_fn fn, void *ctx);
 /* A 64-byte aligned buffer of at least `bytes`, private to the calling thread and kept between calls. */
 void *tm_scratch(int slot, size_t bytes);
-enum { TM_SCRATCH_A, TM_SCRATCH_B, TM_SCRATCH_SCORES, TM_SCRATCH_X, TM_SCRATCH_SLOTS };
+enum { TM_SCRATCH_A, TM_SCRATCH_B, TM_SCRATCH_SCORES, TM_SCRATCH_X, TM_SCRATCH_SEGMENTS, TM_SCRATCH_SLOTS };
 
 /* ---- kernels ---- */
 
@@ -68,6 +68,11 @@ typedef struct {
 } tm_attn_args;
 
 void tm_attention(float *out, const float *q, const float *keys, const float *values, const tm_attn_args *a);
+/* One sequence of a batch: its query rows in q/out, its positions, its row of a [batch, capacity, kvDim] cache. */
+typedef struct {
+  int token_offset, count, start_pos, cache_row;
+} tm_attn_seg;
+void tm_attention_rows(float *out, const float *q, const float *keys, const float *values, const tm_attn_seg *segs, int n_seg, int capacity, int n_heads, int n_kv_heads, int head_size);
 void tm_attention_pattern(float *pattern, const float *q, const float *keys, const tm_attn_args *a, int stride);
 void tm_attention_apply(float *out, const float *pattern, const float *values, const tm_attn_args *a, int stride);
 

@@ -45,6 +45,8 @@ export class LlamaModel {
   private readonly ws: ForwardWorkspace;
   private readonly cosSin: Float32Array;
   private readonly hookNames: HookName[];
+  /** attentionRows segments of the current forward, grown to the largest batch seen. */
+  private segmentTable = new Int32Array(0);
 
   constructor(
     readonly config: LlamaConfig,
@@ -102,6 +104,7 @@ export class LlamaModel {
     hook(0, ws.x, dim);
 
     const args: AttentionArgs = { tokenOffset: 0, count: 0, startPos: 0, nHeads: c.nHeads, nKvHeads: c.nKvHeads, headSize: hs };
+    const segments = this.attentionSegments(cache, rows, rowStart);
     for (let l = 0; l < c.nLayers; l++) {
       if (l === opts.stopAtLayer) return { logits: new Float32Array(0), rows, rowStart };
       const base = 1 + l * LAYER_HOOKS.length;
@@ -124,12 +127,7 @@ export class LlamaModel {
         cache.values[l].set(ws.v.subarray(rowStart[s] * kv, rowStart[s + 1] * kv), at);
       }
       if (this.hooks.listening(base + H['attn.hook_pattern'])) this.attendWithPatternHook(cache, l, rows, rowStart, args, base + H['attn.hook_pattern']);
-      else {
-        for (let s = 0; s < nSeg; s++) {
-          this.segmentArgs(args, cache, rows[s], rowStart, s);
-          b.attention(ws.z, ws.q, cache.rowView(cache.keys[l], rows[s]), cache.rowView(cache.values[l], rows[s]), args, ws.scores);
-        }
-      }
+      else b.attentionRows(ws.z, ws.q, cache.keys[l], cache.values[l], segments, nSeg, cache.capacity, args, ws.scores);
       hook(base + H['attn.hook_z'], ws.z, dim);
       b.matmul(ws.xb, ws.z, w.wo[l], T, dim, dim);
       hook(base + H.hook_attn_out, ws.xb, dim);
@@ -183,6 +181,13 @@ export class LlamaModel {
     }
     if (rows.length === 0) throw new UsageError('forward called with no tokens');
     return { rows: Int32Array.from(rows), rowStart: Int32Array.from(starts) };
+  }
+
+  /** (tokenOffset, count, startPos, cacheRow) of every row in this forward, for attentionRows. */
+  private attentionSegments(cache: KVCache, rows: Int32Array, rowStart: Int32Array): Int32Array {
+    if (this.segmentTable.length < 4 * rows.length) this.segmentTable = new Int32Array(4 * rows.length);
+    for (let s = 0; s < rows.length; s++) this.segmentTable.set([rowStart[s], rowStart[s + 1] - rowStart[s], cache.lengths[rows[s]], rows[s]], 4 * s);
+    return this.segmentTable;
   }
 
   private segmentArgs(args: AttentionArgs, cache: KVCache, row: number, rowStart: Int32Array, s: number): void {

@@ -77,6 +77,15 @@ export interface Backend {
     scores: Float32Array,
   ): void;
 
+  /**
+   * attention() for several sequences in one call (a batched decode step), each over its own row of
+   * a layer's [batch, capacity, kvDim] cache: segments [nSeg, 4] holds (tokenOffset, count, startPos,
+   * cacheRow) per sequence. Each sequence's output equals attention() on its row's keys and values;
+   * one call lets a threaded backend spread every (token, head) of every row over its threads.
+   * scores: scratch of ≥ max(startPos + count) floats.
+   */
+  attentionRows(out: Float32Array, q: Float32Array, keys: Float32Array, values: Float32Array, segments: Int32Array, nSeg: number, capacity: number, heads: AttentionHeads, scores: Float32Array): void;
+
   /** Writes softmaxed attention weights to `pattern` ([count, nHeads, patternStride], zero beyond each token's position). */
   attentionPattern(pattern: Float32Array, q: Float32Array, keys: Float32Array, args: AttentionArgs, patternStride: number): void;
 
@@ -84,12 +93,16 @@ export interface Backend {
   attentionApply(out: Float32Array, pattern: Float32Array, values: Float32Array, args: AttentionArgs, patternStride: number): void;
 }
 
-export interface AttentionArgs {
+/** Head layout of an attention call. */
+export interface AttentionHeads {
+  nHeads: number;
+  nKvHeads: number;
+  headSize: number;
+}
+
+export interface AttentionArgs extends AttentionHeads {
   /** Offset (in tokens) of this sequence's first query row inside q/out. */
   tokenOffset: number;
   count: number;
   startPos: number;
-  nHeads: number;
-  nKvHeads: number;
-  headSize: number;
 }

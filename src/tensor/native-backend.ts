@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { ShapeError, UsageError } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
-import type { AttentionArgs, Backend } from './backend.js';
+import type { AttentionArgs, AttentionHeads, Backend } from './backend.js';
 import { isQ80 } from './weight-matrix.js';
 
 /**
@@ -22,6 +22,7 @@ interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows'
   matmulQ80(out: Float32Array, x: Float32Array, q: Int8Array, scales: Float32Array, groupSize: number, rows: number, n: number, d: number): void;
   /** The AttentionArgs fields follow the arrays (and the pattern stride) as plain numbers: tokenOffset, count, startPos, nHeads, nKvHeads, headSize. */
   attention(out: Float32Array, q: Float32Array, keys: Float32Array, values: Float32Array, scores: Float32Array, ...args: AttentionNumbers): void;
+  attentionRows(out: Float32Array, q: Float32Array, keys: Float32Array, values: Float32Array, segments: Int32Array, nSeg: number, capacity: number, nHeads: number, nKvHeads: number, headSize: number): void;
   attentionPattern(pattern: Float32Array, q: Float32Array, keys: Float32Array, patternStride: number, ...args: AttentionNumbers): void;
   attentionApply(out: Float32Array, pattern: Float32Array, values: Float32Array, patternStride: number, ...args: AttentionNumbers): void;
   setThreads(n: number): void;
@@ -82,6 +83,9 @@ function makeBackend(a: NativeAddon): Backend {
     softmax: (x, offset, len) => a.softmax(x, offset, len),
     attention(out, q, keys, values, g: AttentionArgs, scores) {
       a.attention(out, q, keys, values, scores, g.tokenOffset, g.count, g.startPos, g.nHeads, g.nKvHeads, g.headSize);
+    },
+    attentionRows(out, q, keys, values, segments, nSeg, capacity, h: AttentionHeads) {
+      a.attentionRows(out, q, keys, values, segments, nSeg, capacity, h.nHeads, h.nKvHeads, h.headSize);
     },
     attentionPattern(pattern, q, keys, g: AttentionArgs, stride) {
       a.attentionPattern(pattern, q, keys, stride, g.tokenOffset, g.count, g.startPos, g.nHeads, g.nKvHeads, g.headSize);

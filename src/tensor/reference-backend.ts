@@ -1,5 +1,5 @@
 import { ShapeError } from '../errors.js';
-import type { AttentionArgs, Backend } from './backend.js';
+import type { AttentionArgs, AttentionHeads, Backend } from './backend.js';
 import type { Q80Matrix, WeightMatrix } from './weight-matrix.js';
 import { isQ80 } from './weight-matrix.js';
 
@@ -251,6 +251,16 @@ function attention(
   }
 }
 
+/** attention() per segment, on views of each segment's cache row. */
+function attentionRows(out: Float32Array, q: Float32Array, keys: Float32Array, values: Float32Array, segments: Int32Array, nSeg: number, capacity: number, heads: AttentionHeads, scores: Float32Array): void {
+  const rowSize = capacity * heads.nKvHeads * heads.headSize;
+  for (let s = 0; s < nSeg; s++) {
+    const [tokenOffset, count, startPos, row] = segments.subarray(4 * s, 4 * s + 4);
+    const at = row * rowSize;
+    attention(out, q, keys.subarray(at, at + rowSize), values.subarray(at, at + rowSize), { ...heads, tokenOffset, count, startPos }, scores);
+  }
+}
+
 function attentionPattern(pattern: Float32Array, q: Float32Array, keys: Float32Array, a: AttentionArgs, stride: number): void {
   const { nHeads, headSize } = a;
   const kvDim = a.nKvHeads * headSize;
@@ -296,6 +306,7 @@ export const referenceBackend: Backend = {
   addInPlace,
   softmax,
   attention,
+  attentionRows,
   attentionPattern,
   attentionApply,
 };

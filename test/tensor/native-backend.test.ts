@@ -289,6 +289,39 @@ test('rope: head sizes 2..128, several heads, arbitrary positions', { skip }, ()
   }
 });
 
+test('attentionRows over a [batch, capacity, kvDim] cache equals attention() on each row\'s views, on both backends', { skip }, () => {
+  const [nHeads, nKvHeads, headSize, capacity] = [8, 2, 24, 50];
+  const kvDim = nKvHeads * headSize;
+  // Rows out of order, one cache row skipped, prefill (count > 1) beside decode steps (count 1).
+  const segs = [
+    [0, 1, 13, 2],
+    [1, 5, 0, 0],
+    [6, 1, 44, 3],
+    [7, 3, 20, 5],
+  ];
+  const tokens = 10;
+  const segments = Int32Array.from(segs.flat());
+  const keys = random(6 * capacity * kvDim, 71, -2, 2);
+  const values = random(6 * capacity * kvDim, 72);
+  const q = random(tokens * nHeads * headSize, 73, -2, 2);
+  const heads = { nHeads, nKvHeads, headSize };
+  for (const threads of [1, 2]) withThreads(threads, () => {
+    const [got, want, alone] = [new Float32Array(q.length), new Float32Array(q.length), new Float32Array(q.length)];
+    nat.attentionRows(got, q, keys, values, segments, segs.length, capacity, heads, new Float32Array(capacity));
+    ref.attentionRows(want, q, keys, values, segments, segs.length, capacity, heads, new Float32Array(capacity));
+    for (const [tokenOffset, count, startPos, row] of segs) {
+      const view = (a: Float32Array): Float32Array => a.subarray(row * capacity * kvDim, (row + 1) * capacity * kvDim);
+      nat.attention(alone, q, view(keys), view(values), { ...heads, tokenOffset, count, startPos }, new Float32Array(capacity));
+    }
+    assertBitIdentical(got, alone, `attentionRows vs attention per row, ${threads} threads`);
+    assertRelClose(got, want, `attentionRows native vs reference, ${threads} threads`);
+  });
+  const scores = new Float32Array(capacity);
+  assert.throws(() => nat.attentionRows(new Float32Array(q.length), q, keys, values, Int32Array.from([0, 1, 49, 6]), 1, capacity, heads, scores), /keys has 14400 elements, needs \(cacheRow\+1\)·capacity·kvDim = \(6\+1\)·50·48/);
+  assert.throws(() => nat.attentionRows(new Float32Array(q.length), q, keys, values, Int32Array.from([0, 2, 49, 0]), 1, capacity, heads, scores), /segment 0: startPos\+count = 49\+2 exceeds capacity 50/);
+  assert.throws(() => nat.attentionRows(new Float32Array(q.length), q, keys, values, Int32Array.from([0, 1, 0]), 1, capacity, heads, scores), /segments has 3 elements, needs 4·nSeg/);
+});
+
 interface AttnCase {
   args: AttentionArgs;
   q: Float32Array;
