@@ -6,6 +6,7 @@ import { InvalidArgumentError, Option } from 'commander';
 import { TinymorphError } from '../src/errors.js';
 import { splitDocuments } from '../src/model/documents.js';
 import { embeddedModelPath, embeddedTokenizerPath, validationTextPath } from '../src/model/embedded.js';
+import type { LoadOptions } from '../src/model/load-model.js';
 import { availableBackends, setActiveBackend } from '../src/tensor/backend-registry.js';
 import { nativeStatus } from '../src/tensor/native-backend.js';
 import { packageRoot } from '../src/util/package-root.js';
@@ -196,8 +197,7 @@ export const weightsOption = (): Option =>
   new Option('--weights <kind>', "tinymorph's weights: the file's fp32, or Q8_0 quantised at load (run.c runs the fp32 file either way)").choices(['fp32', 'q8_0']).default('fp32');
 
 /** loadModel's options for a shape's files and a --weights choice. */
-export const loadOptions = (files: ModelFiles, weights: WeightsKind): { model: string; tokenizer: string; quantize?: 'q8_0' } =>
-  weights === 'q8_0' ? { model: files.model, tokenizer: files.tokenizer, quantize: 'q8_0' } : { model: files.model, tokenizer: files.tokenizer };
+export const loadOptions = (files: ModelFiles, weights: WeightsKind): LoadOptions => ({ model: files.model, tokenizer: files.tokenizer, ...(weights === 'q8_0' && { quantize: 'q8_0' }) });
 
 export const threadsOption = (): Option =>
   new Option('--threads <n>', "llama2.c run.c's OMP_NUM_THREADS").argParser(positiveInt).default(availableParallelism());

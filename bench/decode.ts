@@ -6,7 +6,7 @@ import type { LoadedModel } from '../src/model/load-model.js';
 import { loadModel } from '../src/model/load-model.js';
 import { activeBackend } from '../src/tensor/backend-registry.js';
 import type { RateStats, ShapeName, WeightsKind } from './bench-utils.js';
-import { backendInfo, backendLabel, backendOption, emit, loadOptions, fmtRate, log, positiveInt, printTable, rateStats, round, runMain, selectShapes, shapeFiles, shapeOption, threadsOption, useBackend, weightsOption } from './bench-utils.js';
+import { backendInfo, backendLabel, backendOption, emit, fmtRate, loadOptions, log, positiveInt, printTable, rateStats, round, runMain, selectShapes, shapeFiles, shapeOption, threadsOption, useBackend, weightsOption } from './bench-utils.js';
 import type { Llama2cBaseline } from './llama2c-baseline.js';
 import { benchEveryShape, runCTranscript, sameTranscript } from './llama2c-baseline.js';
 

@@ -342,16 +342,21 @@ static napi_value Softmax(napi_env env, napi_callback_info info) {
 
 /* ---- attention: (…arrays, [stride,] tokenOffset, count, startPos, nHeads, nKvHeads, headSize) ---- */
 
+/* nHeads, nKvHeads, headSize from arguments at.., checked. */
+static void attn_heads(call *c, int at, tm_attn_args *a) {
+  a->n_heads = arg_int(c, at, "nHeads");
+  a->n_kv_heads = arg_int(c, at + 1, "nKvHeads");
+  a->head_size = arg_int(c, at + 2, "headSize");
+  if (!c->failed && (a->n_heads < 1 || a->n_kv_heads < 1 || a->n_heads % a->n_kv_heads || a->head_size < 1)) {
+    fail(c, "nHeads %d must be a positive multiple of nKvHeads %d, headSize %d positive", a->n_heads, a->n_kv_heads, a->head_size);
+  }
+}
+
 static void attn_args(call *c, int at, tm_attn_args *a) {
   a->token_offset = arg_int(c, at, "tokenOffset");
   a->count = arg_int(c, at + 1, "count");
   a->start_pos = arg_int(c, at + 2, "startPos");
-  a->n_heads = arg_int(c, at + 3, "nHeads");
-  a->n_kv_heads = arg_int(c, at + 4, "nKvHeads");
-  a->head_size = arg_int(c, at + 5, "headSize");
-  if (!c->failed && (a->n_heads < 1 || a->n_kv_heads < 1 || a->n_heads % a->n_kv_heads || a->head_size < 1)) {
-    fail(c, "nHeads %d must be a positive multiple of nKvHeads %d, headSize %d positive", a->n_heads, a->n_kv_heads, a->head_size);
-  }
+  attn_heads(c, at + 3, a);
 }
 
 /* q-like arrays hold tokens up to tokenOffset+count; the cache holds positions up to startPos+count. */
@@ -389,14 +394,8 @@ static napi_value AttentionRows(napi_env env, napi_callback_info info) {
   float *out = F32(0, "out", &lo), *q = F32(1, "q", &lq), *keys = F32(2, "keys", &lk), *values = F32(3, "values", &lv);
   const int32_t *sg = arg_array(&c, 4, "segments", napi_int32_array, &lsg);
   const int n_seg = arg_int(&c, 5, "nSeg"), capacity = arg_int(&c, 6, "capacity");
-  tm_attn_args a;
-  a.token_offset = a.count = a.start_pos = 0;
-  a.n_heads = arg_int(&c, 7, "nHeads");
-  a.n_kv_heads = arg_int(&c, 8, "nKvHeads");
-  a.head_size = arg_int(&c, 9, "headSize");
-  if (!c.failed && (a.n_heads < 1 || a.n_kv_heads < 1 || a.n_heads % a.n_kv_heads || a.head_size < 1)) {
-    fail(&c, "nHeads %d must be a positive multiple of nKvHeads %d, headSize %d positive", a.n_heads, a.n_kv_heads, a.head_size);
-  }
+  tm_attn_args a = {0};
+  attn_heads(&c, 7, &a);
   need(&c, "segments", lsg, 4.0 * n_seg, "4·nSeg = 4·%d", n_seg);
   const double width = (double)a.n_heads * a.head_size, kv = (double)a.n_kv_heads * a.head_size;
   for (int s = 0; s < n_seg && !c.failed; s++) {

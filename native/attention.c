@@ -112,6 +112,7 @@ typedef struct {
   const tm_attn_seg *segs;
   const long *first; /* first[s]: task index of segment s's first (token, head); first[n_seg] = all tasks */
   int n_seg, capacity, n_heads, n_kv_heads, head_size;
+  int max_len; /* the longest segment's startPos + count: the scores each task needs */
 } rows_ctx;
 
 static void rows_tasks(void *p, long lo, long hi) {
@@ -123,9 +124,8 @@ static void rows_tasks(void *p, long lo, long hi) {
     if (c->first[mid] <= lo) lo_s = mid;
     else hi_s = mid - 1;
   }
-  int seg = lo_s, max_len = 0;
-  for (int s = 0; s < c->n_seg; s++) max_len = c->segs[s].start_pos + c->segs[s].count > max_len ? c->segs[s].start_pos + c->segs[s].count : max_len;
-  float *scores = tm_scratch(TM_SCRATCH_SCORES, (size_t)max_len * sizeof(float));
+  int seg = lo_s;
+  float *scores = tm_scratch(TM_SCRATCH_SCORES, (size_t)c->max_len * sizeof(float));
   for (long task = lo; task < hi; task++) {
     while (task >= c->first[seg + 1]) seg++;
     const tm_attn_seg *g = &c->segs[seg];
@@ -141,13 +141,15 @@ static void rows_tasks(void *p, long lo, long hi) {
 void tm_attention_rows(float *out, const float *q, const float *keys, const float *values, const tm_attn_seg *segs, int n_seg, int capacity, int n_heads, int n_kv_heads, int head_size) {
   long *first = tm_scratch(TM_SCRATCH_SEGMENTS, ((size_t)n_seg + 1) * sizeof(long));
   double work = 0;
+  int max_len = 0;
   first[0] = 0;
   for (int s = 0; s < n_seg; s++) {
     const tm_attn_args a = {.count = segs[s].count, .start_pos = segs[s].start_pos, .n_heads = n_heads, .head_size = head_size};
     work += attn_work(&a);
     first[s + 1] = first[s] + (long)segs[s].count * n_heads;
+    max_len = a.start_pos + a.count > max_len ? a.start_pos + a.count : max_len;
   }
-  rows_ctx c = {.out = out, .q = q, .keys = keys, .values = values, .segs = segs, .first = first, .n_seg = n_seg, .capacity = capacity, .n_heads = n_heads, .n_kv_heads = n_kv_heads, .head_size = head_size};
+  rows_ctx c = {.out = out, .q = q, .keys = keys, .values = values, .segs = segs, .first = first, .n_seg = n_seg, .capacity = capacity, .n_heads = n_heads, .n_kv_heads = n_kv_heads, .head_size = head_size, .max_len = max_len};
   tm_parallel(tm_team(work), first[n_seg], rows_tasks, &c);
 }
 

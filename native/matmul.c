@@ -138,7 +138,6 @@ typedef struct {
   const float *sx;
 } mm_ctx;
 
-/* Decode: tasks are weight rows; each is read once and dotted with every input row. */
 #ifndef MV_PF_BYTES
 #define MV_PF_BYTES 3072
 #endif
@@ -151,6 +150,7 @@ static inline void prefetch_row(const void *row, size_t bytes) {
 /* Rows ahead to prefetch (0: none, MV_PF_BYTES 0 turns it off for tuning). */
 static inline long rows_ahead(size_t row_bytes) { return MV_PF_BYTES == 0 ? 0 : row_bytes >= MV_PF_BYTES ? 1 : (long)(MV_PF_BYTES / row_bytes); }
 
+/* Decode: tasks are weight rows; each is read once and dotted with every input row. */
 static void rows_f32(void *p, long lo, long hi) {
   const mm_ctx *c = p;
   const long ahead = rows_ahead((size_t)c->n * sizeof(float));

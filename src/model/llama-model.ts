@@ -186,8 +186,14 @@ export class LlamaModel {
   /** (tokenOffset, count, startPos, cacheRow) of every row in this forward, for attentionRows. */
   private attentionSegments(cache: KVCache, rows: Int32Array, rowStart: Int32Array): Int32Array {
     if (this.segmentTable.length < 4 * rows.length) this.segmentTable = new Int32Array(4 * rows.length);
-    for (let s = 0; s < rows.length; s++) this.segmentTable.set([rowStart[s], rowStart[s + 1] - rowStart[s], cache.lengths[rows[s]], rows[s]], 4 * s);
-    return this.segmentTable;
+    const t = this.segmentTable;
+    for (let s = 0; s < rows.length; s++) {
+      t[4 * s] = rowStart[s];
+      t[4 * s + 1] = rowStart[s + 1] - rowStart[s];
+      t[4 * s + 2] = cache.lengths[rows[s]];
+      t[4 * s + 3] = rows[s];
+    }
+    return t;
   }
 
   private segmentArgs(args: AttentionArgs, cache: KVCache, row: number, rowStart: Int32Array, s: number): void {
