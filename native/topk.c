@@ -4,8 +4,8 @@
  * k-th largest is at least τ = the k-th largest of (at least k) chunk maxima; only the entries ≥ τ
  * (typically one to four k) are ranked. With AVX-512 each candidate's rank (how many candidates beat
  * it: greater, or equal at a lower index) is counted 16 at a time with no data-dependent branches and
- * is its output position; elsewhere quickselect finds the k-th largest θ among them and the answer is
- * every candidate > θ plus the first ones == θ, sorted. Either way exactly the reference's result.
+ * is its output position (VL at a time elsewhere, τ found by quickselect). Either way exactly the
+ * reference's result.
  * Other rows: the same insertion into a sorted list of k as the reference (so ties and NaN behave
  * identically), a vector compare against the current k-th value skipping most entries.
  */
@@ -102,57 +102,141 @@ static int topk_row_select(const float *x, int n, int k, int32_t *idx, float *va
   return 1;
 }
 #else
-/* θ: the k-th largest of v[0..m) (1 ≤ k ≤ m), by quickselect on v (reordered). */
-static float kth_largest(float *v, int m, int k) {
-  int lo = 0, hi = m - 1;
-  const int want = k - 1;
-  while (lo < hi) {
-    const float pivot = v[lo + (hi - lo) / 2];
-    int i = lo, j = hi;
-    while (i <= j) {
-      while (v[i] > pivot) i++;
-      while (v[j] < pivot) j--;
-      if (i <= j) {
-        const float t = v[i];
-        v[i++] = v[j];
-        v[j--] = t;
-      }
-    }
-    if (want <= j) hi = j;
-    else if (want >= i) lo = i;
-    else return v[want];
-  }
-  return v[want];
+/* Lane l = l as a float (positions of VL consecutive entries, offset by vset1 of the first). */
+static inline vf lane_positions(void) {
+  float p[VL];
+  for (int l = 0; l < VL; l++) p[l] = (float)l;
+  return vload(p);
 }
 
-/* The long-row path above; returns 0 (nothing written) when the row holds a NaN. */
+/*
+ * rank[i] = how many of v[0..m) beat v[i] (greater, or equal at a lower position): a permutation of
+ * 0..m−1. VL entries are ranked at once against each entry of v broadcast, with no data-dependent
+ * branches (two running sums, so the adds' latency overlaps). v has room for m rounded up to an even
+ * number of whole vectors; its padding is −∞ at positions ≥ m, which beats no real entry.
+ */
+static void ranks(const float *v, int m, float *rank) {
+  const vf lanes = lane_positions(), one = vset1(1.0f), two = vset1(2.0f);
+  for (int i0 = 0; i0 < m; i0 += VL) {
+    const vf vi = vload(v + i0), pi = vadd(lanes, vset1((float)i0));
+    vf r0 = vzero(), r1 = vzero(), pj = vzero();
+    for (int j = 0; j < m; j += 2, pj = vadd(pj, two)) {
+      r0 = vadd(r0, vbeats_ones(vset1(v[j]), pj, vi, pi));
+      r1 = vadd(r1, vbeats_ones(vset1(v[j + 1]), vadd(pj, one), vi, pi));
+    }
+    vstore(rank + i0, vadd(r0, r1));
+  }
+}
+
+/* The k-th largest of v[0..m) (1 ≤ k ≤ m, no NaN): the largest v[i] that at least k entries are ≥;
+   count[] is scratch, v padded as for ranks. */
+static float kth_largest(const float *v, int m, int k, float *count) {
+  for (int i0 = 0; i0 < m; i0 += VL) {
+    const vf vi = vload(v + i0);
+    vf c0 = vzero(), c1 = vzero();
+    for (int j = 0; j < m; j += 2) {
+      c0 = vadd(c0, vge_ones(vset1(v[j]), vi));
+      c1 = vadd(c1, vge_ones(vset1(v[j + 1]), vi));
+    }
+    vstore(count + i0, vadd(c0, c1));
+  }
+  float t = -INFINITY;
+  for (int i = 0; i < m; i++) t = count[i] >= (float)k && v[i] > t ? v[i] : t;
+  return t;
+}
+
+#if VL == 8
+/* left_pack[mask]: the set lanes of an 8-lane mask in order, one per nibble (lane of the first in the
+   low nibble), for _mm256_permutevar8x32. */
+static const uint32_t left_pack[256] = {
+    0x00000000, 0x00000000, 0x00000001, 0x00000010, 0x00000002, 0x00000020, 0x00000021, 0x00000210,
+    0x00000003, 0x00000030, 0x00000031, 0x00000310, 0x00000032, 0x00000320, 0x00000321, 0x00003210,
+    0x00000004, 0x00000040, 0x00000041, 0x00000410, 0x00000042, 0x00000420, 0x00000421, 0x00004210,
+    0x00000043, 0x00000430, 0x00000431, 0x00004310, 0x00000432, 0x00004320, 0x00004321, 0x00043210,
+    0x00000005, 0x00000050, 0x00000051, 0x00000510, 0x00000052, 0x00000520, 0x00000521, 0x00005210,
+    0x00000053, 0x00000530, 0x00000531, 0x00005310, 0x00000532, 0x00005320, 0x00005321, 0x00053210,
+    0x00000054, 0x00000540, 0x00000541, 0x00005410, 0x00000542, 0x00005420, 0x00005421, 0x00054210,
+    0x00000543, 0x00005430, 0x00005431, 0x00054310, 0x00005432, 0x00054320, 0x00054321, 0x00543210,
+    0x00000006, 0x00000060, 0x00000061, 0x00000610, 0x00000062, 0x00000620, 0x00000621, 0x00006210,
+    0x00000063, 0x00000630, 0x00000631, 0x00006310, 0x00000632, 0x00006320, 0x00006321, 0x00063210,
+    0x00000064, 0x00000640, 0x00000641, 0x00006410, 0x00000642, 0x00006420, 0x00006421, 0x00064210,
+    0x00000643, 0x00006430, 0x00006431, 0x00064310, 0x00006432, 0x00064320, 0x00064321, 0x00643210,
+    0x00000065, 0x00000650, 0x00000651, 0x00006510, 0x00000652, 0x00006520, 0x00006521, 0x00065210,
+    0x00000653, 0x00006530, 0x00006531, 0x00065310, 0x00006532, 0x00065320, 0x00065321, 0x00653210,
+    0x00000654, 0x00006540, 0x00006541, 0x00065410, 0x00006542, 0x00065420, 0x00065421, 0x00654210,
+    0x00006543, 0x00065430, 0x00065431, 0x00654310, 0x00065432, 0x00654320, 0x00654321, 0x06543210,
+    0x00000007, 0x00000070, 0x00000071, 0x00000710, 0x00000072, 0x00000720, 0x00000721, 0x00007210,
+    0x00000073, 0x00000730, 0x00000731, 0x00007310, 0x00000732, 0x00007320, 0x00007321, 0x00073210,
+    0x00000074, 0x00000740, 0x00000741, 0x00007410, 0x00000742, 0x00007420, 0x00007421, 0x00074210,
+    0x00000743, 0x00007430, 0x00007431, 0x00074310, 0x00007432, 0x00074320, 0x00074321, 0x00743210,
+    0x00000075, 0x00000750, 0x00000751, 0x00007510, 0x00000752, 0x00007520, 0x00007521, 0x00075210,
+    0x00000753, 0x00007530, 0x00007531, 0x00075310, 0x00007532, 0x00075320, 0x00075321, 0x00753210,
+    0x00000754, 0x00007540, 0x00007541, 0x00075410, 0x00007542, 0x00075420, 0x00075421, 0x00754210,
+    0x00007543, 0x00075430, 0x00075431, 0x00754310, 0x00075432, 0x00754320, 0x00754321, 0x07543210,
+    0x00000076, 0x00000760, 0x00000761, 0x00007610, 0x00000762, 0x00007620, 0x00007621, 0x00076210,
+    0x00000763, 0x00007630, 0x00007631, 0x00076310, 0x00007632, 0x00076320, 0x00076321, 0x00763210,
+    0x00000764, 0x00007640, 0x00007641, 0x00076410, 0x00007642, 0x00076420, 0x00076421, 0x00764210,
+    0x00007643, 0x00076430, 0x00076431, 0x00764310, 0x00076432, 0x00764320, 0x00764321, 0x07643210,
+    0x00000765, 0x00007650, 0x00007651, 0x00076510, 0x00007652, 0x00076520, 0x00076521, 0x00765210,
+    0x00007653, 0x00076530, 0x00076531, 0x00765310, 0x00076532, 0x00765320, 0x00765321, 0x07653210,
+    0x00007654, 0x00076540, 0x00076541, 0x00765410, 0x00076542, 0x00765420, 0x00765421, 0x07654210,
+    0x00076543, 0x00765430, 0x00765431, 0x07654310, 0x00765432, 0x07654320, 0x07654321, 0x76543210,
+};
+#endif
+
+/*
+ * The long-row path without AVX-512. The "chunks" are lane-strided rather than contiguous: G groups
+ * of whole vectors, where lane ℓ of group g's lane-wise maximum is the largest of the entries at
+ * lane ℓ of g's vectors (any disjoint sets serve, and these need no horizontal reductions). The
+ * entries past the last whole vector are chunks of one. τ is the k-th largest maximum; the
+ * candidates ≥ τ are taken out in index order and each is placed at its rank. (Contiguous chunks
+ * reduced one by one, quickselect for τ and an insertion sort over the candidates took 4.4 µs per
+ * 1024-wide row at k = 32 on Zen 3; this takes ≈ 1.) Returns 0
+ * (nothing written) when the row holds a NaN.
+ */
 static int topk_row_select(const float *x, int n, int k, int32_t *idx, float *val) {
-  const int chunk = n / k;
-  float tau = INFINITY;
-  int nan = 0;
-  for (int c = 0; c < k; c++) {
-    const int a = c * chunk, b = c == k - 1 ? n : a + chunk;
+  const int nv = n / VL, wanted = n >= 8 * k ? 2 * k : k;
+  const int groups = (wanted + VL - 1) / VL <= nv ? (wanted + VL - 1) / VL : nv;
+  const int per = nv / groups;
+  float *cv = tm_scratch(TM_SCRATCH_A, (size_t)(n + 3 * VL) * (3 * sizeof(float) + sizeof(int32_t)));
+  float *maxima = cv + n + 3 * VL, *rank = maxima + n + 3 * VL;
+  int32_t *ci = (int32_t *)(rank + n + 3 * VL);
+  uint32_t nan = 0;
+  for (int g = 0; g < groups; g++) {
+    const int v0 = g * per, v1 = g == groups - 1 ? nv : v0 + per;
     vf mv = vset1(-INFINITY);
-    int i = a;
-    for (; i + VL <= b; i += VL) {
-      const vf v = vload(x + i);
-      nan |= vnan_bits(v) != 0;
-      mv = vmax(mv, v);
+    for (int v = v0; v < v1; v++) {
+      const vf e = vload(x + (size_t)v * VL);
+      nan |= vnan_bits(e);
+      mv = vmax(mv, e);
     }
-    float m = vhmax(mv);
-    for (; i < b; i++) {
-      nan |= x[i] != x[i];
-      m = x[i] > m ? x[i] : m;
-    }
-    tau = m < tau ? m : tau;
+    vstore(maxima + g * VL, mv);
+  }
+  int nm = groups * VL;
+  for (int i = nv * VL; i < n; i++) {
+    nan |= x[i] != x[i];
+    maxima[nm++] = x[i];
   }
   if (nan) return 0;
-  float *cv = tm_scratch(TM_SCRATCH_A, (size_t)n * (2 * sizeof(float) + sizeof(int32_t)));
-  float *tmp = cv + n;
-  int32_t *ci = (int32_t *)(tmp + n);
+  for (int q = nm; q < nm + 2 * VL; q++) maxima[q] = -INFINITY;
+  const float tau = kth_largest(maxima, nm, k, rank);
   int m = 0;
   const vf t = vset1(tau);
   int i = 0;
+#if VL == 8
+  /* Left-pack each vector's candidates (lanes x ≥ τ) with one permutation from a table, storing
+     whole vectors (the buffers have slack): a bit loop mispredicts on most candidates. */
+  const __m256i shifts = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28), seven = _mm256_set1_epi32(7);
+  __m256i pos = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (; i + VL <= n; i += VL, pos = _mm256_add_epi32(pos, _mm256_set1_epi32(VL))) {
+    const vf v = vload(x + i);
+    const uint32_t bits = ~vgt_bits(t, v) & 0xFFu; /* x ≥ τ */
+    const __m256i perm = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32((int)left_pack[bits]), shifts), seven);
+    _mm256_storeu_ps(cv + m, _mm256_permutevar8x32_ps(v, perm));
+    _mm256_storeu_si256((__m256i *)(ci + m), _mm256_permutevar8x32_epi32(pos, perm));
+    m += __builtin_popcount(bits);
+  }
+#else
   for (; i + VL <= n; i += VL) {
     uint32_t bits = ~vgt_bits(t, vload(x + i)) & (VL == 32 ? 0xFFFFFFFFu : (1u << VL) - 1u); /* x ≥ τ */
     while (bits) {
@@ -162,36 +246,20 @@ static int topk_row_select(const float *x, int n, int k, int32_t *idx, float *va
       bits &= bits - 1;
     }
   }
+#endif
   for (; i < n; i++)
     if (x[i] >= tau) {
       cv[m] = x[i];
       ci[m++] = i;
     }
-  for (int q = 0; q < m; q++) tmp[q] = cv[q];
-  const float theta = kth_largest(tmp, m, k);
-  int filled = 0;
-  for (int q = 0; q < m; q++)
-    if (cv[q] > theta) {
-      val[filled] = cv[q];
-      idx[filled++] = ci[q];
+  for (int q = m; q < m + 2 * VL; q++) cv[q] = -INFINITY;
+  ranks(cv, m, rank);
+  for (int q = 0; q < m; q++) {
+    const int r = (int)rank[q];
+    if (r < k) {
+      val[r] = cv[q];
+      idx[r] = ci[q];
     }
-  for (int q = 0; q < m && filled < k; q++)
-    if (cv[q] == theta) {
-      val[filled] = cv[q];
-      idx[filled++] = ci[q];
-    }
-  /* Sort by value desc, then index asc (candidates were taken in index order; keep that on ties). */
-  for (int a = 1; a < k; a++) {
-    const float v = val[a];
-    const int32_t j = idx[a];
-    int b = a;
-    while (b > 0 && (v > val[b - 1] || (v == val[b - 1] && j < idx[b - 1]))) {
-      val[b] = val[b - 1];
-      idx[b] = idx[b - 1];
-      b--;
-    }
-    val[b] = v;
-    idx[b] = j;
   }
   return 1;
 }

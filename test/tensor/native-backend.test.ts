@@ -172,10 +172,12 @@ test('topKRows: same indices and values as the reference, ties to the lower inde
     [5, 1024, 32],
     [3, 3000, 40],
     [4, 129, 32],
+    [3, 1027, 16],
   ]) {
     const r = rng(rows + n + k);
     const x = Float32Array.from({ length: rows * n }, () => Math.round(r(-8, 8)) / 4); // many ties
     if (n > 100) x[n + 7] = NaN; // row 1 takes the insertion path, as the reference does with NaN
+    if (rows > 2) x.fill(-Infinity, 2 * n, 2 * n + Math.floor(n * 0.9)); // row 2: mostly −∞, ranked among the maxima
     const [gi, gv, wi, wv] = [new Int32Array(rows * k), new Float32Array(rows * k), new Int32Array(rows * k), new Float32Array(rows * k)];
     nat.topKRows(gi, gv, x, rows, n, k);
     ref.topKRows(wi, wv, x, rows, n, k);
@@ -211,10 +213,14 @@ test('gatherRows, gatheredDots, scatterRows, addRowVector: as the reference, zer
     nat.gatheredDots(d, a, idx, rows, k, table, width);
     ref.gatheredDots(dr, a, idx, rows, k, table, width);
     assertRelClose(d, dr, `gatheredDots ${what}`);
-    const [t, tr] = [table.slice(), table.slice()];
-    nat.scatterRows(t, idx, val, rows, k, a, width);
-    ref.scatterRows(tr, idx, val, rows, k, a, width);
-    assertRelClose(t, tr, `scatterRows ${what}`);
+    // Tables at every float offset from a cache line: the scatter splits columns at line boundaries.
+    for (const offset of [0, 1, 3]) {
+      const [t, tr] = [new Float32Array(offset + table.length), table.slice()];
+      t.set(table, offset);
+      nat.scatterRows(t.subarray(offset), idx, val, rows, k, a, width);
+      ref.scatterRows(tr, idx, val, rows, k, a, width);
+      assertRelClose(t.subarray(offset), tr, `scatterRows ${what}, table at float offset ${offset}`);
+    }
     const [x, xr] = [a.slice(), a.slice()];
     nat.addRowVector(x, table.subarray(0, width), rows, width);
     ref.addRowVector(xr, table.subarray(0, width), rows, width);
