@@ -255,7 +255,7 @@ static napi_value ScatterRows(napi_env env, napi_callback_info info) {
   sparse_args(&c, 1, 3, 0, 6, &idx, &rows, &k, &table, &width, &lt);
   need(&c, "val", lv, (double)rows * k, "rows·k = %d·%d", rows, k);
   need(&c, "a", la, (double)rows * width, "rows·width = %d·%d", rows, width);
-  if (!c.failed) tm_scatter_rows(table, idx, val, rows, k, a, width);
+  if (!c.failed) tm_scatter_rows(table, (int)(lt / (size_t)width), idx, val, rows, k, a, width);
   return c.failed ? NULL : undefined(env);
 }
 

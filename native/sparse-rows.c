@@ -6,8 +6,8 @@
  *   gather:  out[r,:]     = Σ_j val[r,j] · table[idx[r,j], :]     (decode)
  *   dots:    out[r,j]     = a[r,:] · table[idx[r,j], :]            (gradient at the picks)
  *   scatter: table[i,:]  += Σ_{(r,j): idx[r,j]=i} val[r,j] · a[r,:] (weight gradients)
- * gather and dots split rows over threads; scatter splits the table's columns (each thread owns a
- * range of whole cache lines and walks every pick in order), so no two threads write one element and results do
+ * gather and dots split rows over threads; scatter splits the table's rows (each thread owns a
+ * range of them and walks every pick in order), so no two threads write one element and results do
  * not depend on the thread count. A zero val adds nothing and is skipped.
  */
 #include "simd.h"
@@ -18,6 +18,7 @@ typedef struct {
   const float *a, *val, *table;
   const int32_t *idx;
   int rows, k, width;
+  long span; /* scatter: table rows per task */
 } sparse_ctx;
 
 static void gather_rows(void *p, long lo, long hi) {
@@ -58,35 +59,25 @@ static void gathered_dots(void *p, long lo, long hi) {
   }
 }
 
-/* Scatter tasks are 64-byte lines of the table's rows: two threads writing one line would bounce it
-   between their cores on every pick (with AVX2's 8-lane tasks that made a 64-wide scatter ≈ 20×
-   slower than one thread). When the row stride is a whole number of lines, task boundaries follow
-   the table's actual line boundaries. */
-#define LINE_FLOATS 16
-
-/* Columns before the table's first line boundary (0 when rows do not keep line alignment). */
-static int line_lead(const float *table, int width) {
-  if ((width % LINE_FLOATS) != 0) return 0;
-  return (int)((LINE_FLOATS - ((uintptr_t)table / sizeof(float)) % LINE_FLOATS) % LINE_FLOATS);
-}
-
+/* Scatter: task t owns table rows [t·span, (t+1)·span) and walks every pick, taking those that land
+   in its rows. Splitting the columns instead (each thread a range of every row) ran slower on two
+   cores than on one, even at 128-byte granularity: the cores' prefetchers keep pulling the lines
+   the other core is writing. */
 static void scatter_rows(void *p, long lo, long hi) {
   const sparse_ctx *c = p;
-  const int w = c->width, lead = line_lead(c->out, w);
-  const int start = lead ? lead - LINE_FLOATS : 0;
-  int c0 = start + (int)lo * LINE_FLOATS, c1 = start + (int)hi * LINE_FLOATS;
-  c0 = c0 < 0 ? 0 : c0;
-  c1 = c1 > w ? w : c1;
+  const int w = c->width;
+  const long r0 = lo * c->span, r1 = hi * c->span;
   for (int r = 0; r < c->rows; r++) {
     const float *a = c->a + (size_t)r * w;
     for (int j = 0; j < c->k; j++) {
+      const long row = c->idx[(size_t)r * c->k + j];
       const float v = c->val[(size_t)r * c->k + j];
-      if (v == 0.0f) continue;
-      float *t = c->out + (size_t)c->idx[(size_t)r * c->k + j] * w;
+      if (row < r0 || row >= r1 || v == 0.0f) continue;
+      float *t = c->out + (size_t)row * w;
       const vf vv = vset1(v);
-      int i = c0;
-      for (; i + VL <= c1; i += VL) vstore(t + i, vfma(vv, vload(a + i), vload(t + i)));
-      if (i < c1) vstore_n(t + i, vfma(vv, vload_n(a + i, c1 - i), vload_n(t + i, c1 - i)), c1 - i);
+      int i = 0;
+      for (; i + VL <= w; i += VL) vstore(t + i, vfma(vv, vload(a + i), vload(t + i)));
+      if (i < w) vstore_n(t + i, vfma(vv, vload_n(a + i, w - i), vload_n(t + i, w - i)), w - i);
     }
   }
 }
@@ -101,13 +92,12 @@ void tm_gathered_dots(float *out, const float *a, const int32_t *idx, int rows, 
   tm_parallel(tm_team(2.0 * rows * k * width), rows, gathered_dots, &c);
 }
 
-void tm_scatter_rows(float *table, const int32_t *idx, const float *val, int rows, int k, const float *a, int width) {
-  sparse_ctx c = {.out = table, .a = a, .val = val, .idx = idx, .rows = rows, .k = k, .width = width};
-  const int lead = line_lead(table, width);
-  const long lines = lead ? 1 + (width - lead + LINE_FLOATS - 1) / LINE_FLOATS : (width + LINE_FLOATS - 1) / LINE_FLOATS;
+void tm_scatter_rows(float *table, int table_rows, const int32_t *idx, const float *val, int rows, int k, const float *a, int width) {
+  if (table_rows <= 0) return; /* no index can name a row */
   const int threads = tm_team(2.0 * rows * k * width);
-  /* One contiguous column range per thread: each thread walks every pick once. */
-  tm_parallel_chunk(threads, lines, (lines + threads - 1) / threads, scatter_rows, &c);
+  const long span = (table_rows + threads - 1) / threads;
+  sparse_ctx c = {.out = table, .a = a, .val = val, .idx = idx, .rows = rows, .k = k, .width = width, .span = span};
+  tm_parallel_chunk(threads, (table_rows + span - 1) / span, 1, scatter_rows, &c);
 }
 
 /* x[r,:] += v for every row (a bias added to a batch). */

@@ -60,7 +60,7 @@ void tm_topk_rows(int32_t *out_idx, float *out_val, const float *x, int rows, in
 /* Sparse row products over an index list [rows, k] (sparse-rows.c). */
 void tm_gather_rows(float *out, const int32_t *idx, const float *val, int rows, int k, const float *table, int width);
 void tm_gathered_dots(float *out, const float *a, const int32_t *idx, int rows, int k, const float *table, int width);
-void tm_scatter_rows(float *table, const int32_t *idx, const float *val, int rows, int k, const float *a, int width);
+void tm_scatter_rows(float *table, int table_rows, const int32_t *idx, const float *val, int rows, int k, const float *a, int width);
 void tm_add_row_vector(float *x, const float *v, int rows, int n);
 
 typedef struct {
