@@ -11,6 +11,7 @@
         "native/attention.c",
         "native/elementwise.c",
         "native/topk.c",
+        "native/encode-topk.c",
         "native/sparse-rows.c"
       ],
       "defines": ["NAPI_VERSION=8"],

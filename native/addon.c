@@ -14,7 +14,7 @@
 #include "simd.h"
 #include "tinymorph.h"
 
-#define MAX_ARGS 12
+#define MAX_ARGS 16
 
 typedef struct {
   napi_env env;
@@ -88,6 +88,14 @@ static void *arg_array(call *c, int i, const char *name, napi_typedarray_type wa
 }
 
 #define F32(i, name, len) ((float *)arg_array(&c, i, name, napi_float32_array, len))
+
+/* Argument i as arg_array, or NULL with *len 0 when it is null or undefined. */
+static void *arg_array_or_null(call *c, int i, const char *name, napi_typedarray_type want, size_t *len) {
+  napi_valuetype t;
+  *len = 0;
+  if (c->failed || napi_typeof(c->env, c->argv[i], &t) != napi_ok || t == napi_null || t == napi_undefined) return NULL;
+  return arg_array(c, i, name, want, len);
+}
 
 /* Argument i as an integer in [0, 2^31). */
 static int arg_int(call *c, int i, const char *name) {
@@ -185,6 +193,39 @@ static napi_value TopKRows(napi_env env, napi_callback_info info) {
   need(&c, "outVal", lv, (double)rows * k, "rows·k = %d·%d", rows, k);
   need(&c, "x", lx, (double)rows * n, "rows·n = %d·%d", rows, n);
   if (!c.failed) tm_topk_rows(idx, val, x, rows, n, k);
+  return c.failed ? NULL : undefined(env);
+}
+
+/* encodeTopK(idx, pre, x, w, bias, scale | null, rows, dIn, dSae, k, auxCols | null, auxK, auxIdx | null, auxPre | null) */
+static napi_value EncodeTopK(napi_env env, napi_callback_info info) {
+  call c;
+  size_t li, lp, lx, lw, lb, ls, lac, lai, lap;
+  if (!start(&c, env, info, "encodeTopK", 14)) return NULL;
+  int32_t *idx = arg_array(&c, 0, "idx", napi_int32_array, &li);
+  float *pre = F32(1, "pre", &lp), *x = F32(2, "x", &lx), *w = F32(3, "w", &lw), *bias = F32(4, "bias", &lb);
+  float *scale = arg_array_or_null(&c, 5, "scale", napi_float32_array, &ls);
+  const int rows = arg_int(&c, 6, "rows"), d_in = arg_int(&c, 7, "dIn"), d_sae = arg_int(&c, 8, "dSae"), k = arg_int(&c, 9, "k");
+  int32_t *aux_cols = arg_array_or_null(&c, 10, "aux.cols", napi_int32_array, &lac);
+  const int aux_k = arg_int(&c, 11, "aux.k");
+  int32_t *aux_idx = arg_array_or_null(&c, 12, "aux.idx", napi_int32_array, &lai);
+  float *aux_pre = arg_array_or_null(&c, 13, "aux.pre", napi_float32_array, &lap);
+  if (!c.failed && (k < 1 || k > d_sae)) fail(&c, "k = %d must be in 1..dSae = %d", k, d_sae);
+  need(&c, "x", lx, (double)rows * d_in, "rows·dIn = %d·%d", rows, d_in);
+  need(&c, "w", lw, (double)d_in * d_sae, "dIn·dSae = %d·%d", d_in, d_sae);
+  need(&c, "bias", lb, (double)d_sae, "dSae = %d", d_sae);
+  if (scale) need(&c, "scale", ls, (double)d_sae, "dSae = %d", d_sae);
+  need(&c, "idx", li, (double)rows * k, "rows·k = %d·%d", rows, k);
+  need(&c, "pre", lp, (double)rows * k, "rows·k = %d·%d", rows, k);
+  if (!c.failed && aux_k > 0) {
+    if (!aux_cols || !aux_idx || !aux_pre) fail(&c, "aux.k = %d needs aux.cols, aux.idx and aux.pre", aux_k);
+    else if ((size_t)aux_k > lac) fail(&c, "aux.k = %d exceeds the %zu columns of aux.cols", aux_k, lac);
+    for (size_t q = 0; !c.failed && q < lac; q++)
+      if (aux_cols[q] < 0 || aux_cols[q] >= d_sae || (q > 0 && aux_cols[q] <= aux_cols[q - 1]))
+        fail(&c, "aux.cols[%zu] = %d: columns must be ascending latents in 0..%d", q, aux_cols[q], d_sae - 1);
+    need(&c, "aux.idx", lai, (double)rows * aux_k, "rows·aux.k = %d·%d", rows, aux_k);
+    need(&c, "aux.pre", lap, (double)rows * aux_k, "rows·aux.k = %d·%d", rows, aux_k);
+  }
+  if (!c.failed) tm_encode_topk(idx, pre, x, w, bias, scale, rows, d_in, d_sae, k, aux_cols, (int)lac, aux_k, aux_idx, aux_pre);
   return c.failed ? NULL : undefined(env);
 }
 
@@ -510,6 +551,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"matmulNN", 0, MatmulNN, 0, 0, 0, napi_enumerable, 0},
       {"matmulTN", 0, MatmulTN, 0, 0, 0, napi_enumerable, 0},
       {"topKRows", 0, TopKRows, 0, 0, 0, napi_enumerable, 0},
+      {"encodeTopK", 0, EncodeTopK, 0, 0, 0, napi_enumerable, 0},
       {"gatherRows", 0, GatherRows, 0, 0, 0, napi_enumerable, 0},
       {"gatheredDots", 0, GatheredDots, 0, 0, 0, napi_enumerable, 0},
       {"scatterRows", 0, ScatterRows, 0, 0, 0, napi_enumerable, 0},

@@ -107,6 +107,34 @@ static void dense_tasks(void *p, long lo, long hi) {
   }
 }
 
+/* Panels of all of b: KC slices in order, each slice's GNR-column panels [kc][GNR] side by side
+   (the layout dense_tasks packs per tile, here for every column at once). */
+static inline size_t padded_cols(int n) { return (size_t)((n + GNR - 1) / GNR) * GNR; }
+
+size_t tm_nn_packed_floats(int k, int n) { return (size_t)k * padded_cols(n); }
+
+void tm_nn_pack(float *bp, const float *b, int k, int n) {
+  const gemm_ctx c = {.b = b, .k = k, .n = n};
+  for (int p0 = 0; p0 < k; p0 += KC) {
+    const int kc = min_i(KC, k - p0);
+    float *slice = bp + (size_t)p0 * padded_cols(n);
+    for (int jr = 0; jr < n; jr += GNR) pack_b(slice + (size_t)jr * kc, &c, jr, min_i(GNR, n - jr), p0, kc);
+  }
+}
+
+void tm_nn_rows(float *out, const float *a, const float *bp, int rows, int k, int n) {
+  const gemm_ctx c = {.a = a, .m = rows, .k = k, .n = n};
+  float *ap = tm_scratch(TM_SCRATCH_A, (size_t)(rows + GMR) * min_i(KC, k) * sizeof(float));
+  for (int p0 = 0; p0 < k; p0 += KC) {
+    const int kc = min_i(KC, k - p0);
+    const float *slice = bp + (size_t)p0 * padded_cols(n);
+    for (int ir = 0; ir < rows; ir += GMR) pack_a(ap + (size_t)ir * kc, &c, ir, min_i(GMR, rows - ir), p0, kc);
+    for (int ir = 0; ir < rows; ir += GMR)
+      for (int jr = 0; jr < n; jr += GNR)
+        micro(out + (size_t)ir * n + jr, n, ap + (size_t)ir * kc, slice + (size_t)jr * kc, kc, min_i(GMR, rows - ir), min_i(GNR, n - jr), p0 == 0);
+  }
+}
+
 /* out_row += s · b_row over n. */
 static inline void axpy(float *out, float s, const float *b, int n) {
   const vf sv = vset1(s);

@@ -32,7 +32,7 @@ void tm_parallel(int threads, long count, tm_range_fn fn, void *ctx);
 void tm_parallel_chunk(int threads, long count, long chunk, tm_range_fn fn, void *ctx);
 /* A 64-byte aligned buffer of at least `bytes`, private to the calling thread and kept between calls. */
 void *tm_scratch(int slot, size_t bytes);
-enum { TM_SCRATCH_A, TM_SCRATCH_B, TM_SCRATCH_SCORES, TM_SCRATCH_X, TM_SCRATCH_SEGMENTS, TM_SCRATCH_SLOTS };
+enum { TM_SCRATCH_A, TM_SCRATCH_B, TM_SCRATCH_SCORES, TM_SCRATCH_X, TM_SCRATCH_SEGMENTS, TM_SCRATCH_PACKED, TM_SCRATCH_SLOTS };
 
 /* ---- kernels ---- */
 
@@ -56,6 +56,17 @@ void tm_swiglu(float *gate, const float *up, long len);
 void tm_add(float *x, const float *y, long len);
 void tm_softmax(float *x, long len);
 void tm_topk_rows(int32_t *out_idx, float *out_val, const float *x, int rows, int n, int k);
+/* One row of tm_topk_rows on the calling thread (uses TM_SCRATCH_A). */
+void tm_topk_row(const float *x, int n, int k, int32_t *idx, float *val);
+/* Dense NN product pieces for fused kernels (gemm.c): b [k, n] packed once, then blocks of rows of
+   a · b on the calling thread, each element bit for bit as tm_matmul_nn's dense route computes it
+   (tm_nn_rows uses TM_SCRATCH_A). */
+size_t tm_nn_packed_floats(int k, int n);
+void tm_nn_pack(float *bp, const float *b, int k, int n);
+void tm_nn_rows(float *out, const float *a, const float *bp, int rows, int k, int n);
+/* TopK SAE encoder (encode-topk.c): see Backend.encodeTopK. aux_cols may be NULL (n_aux 0). */
+void tm_encode_topk(int32_t *idx, float *pre, const float *x, const float *w, const float *bias, const float *scale, int rows, int d_in, int d_sae, int k,
+                    const int32_t *aux_cols, int n_aux, int aux_k, int32_t *aux_idx, float *aux_pre);
 
 /* Sparse row products over an index list [rows, k] (sparse-rows.c). */
 void tm_gather_rows(float *out, const int32_t *idx, const float *val, int rows, int k, const float *table, int width);

@@ -197,6 +197,7 @@ static const uint32_t left_pack[256] = {
 static int topk_row_select(const float *x, int n, int k, int32_t *idx, float *val) {
   const int nv = n / VL, wanted = n >= 8 * k ? 2 * k : k;
   const int groups = (wanted + VL - 1) / VL <= nv ? (wanted + VL - 1) / VL : nv;
+  if (groups == 0) return 0; /* shorter than a vector: the insertion path */
   const int per = nv / groups;
   float *cv = tm_scratch(TM_SCRATCH_A, (size_t)(n + 3 * VL) * (3 * sizeof(float) + sizeof(int32_t)));
   float *maxima = cv + n + 3 * VL, *rank = maxima + n + 3 * VL;
@@ -266,26 +267,24 @@ static int topk_row_select(const float *x, int n, int k, int32_t *idx, float *va
 
 #endif
 
+void tm_topk_row(const float *x, int n, int k, int32_t *idx, float *val) {
+  if (n >= 4 * k && topk_row_select(x, n, k, idx, val)) return;
+  int filled = 0, i = 0;
+  for (; i < n && filled < k; i++) insert(idx, val, &filled, k, x[i], i);
+  while (i < n) {
+    const int lanes = n - i < VL ? n - i : VL;
+    const uint32_t live = lanes == 32 ? 0xFFFFFFFFu : (1u << lanes) - 1u;
+    if (vgt_bits(vload_n(x + i, lanes), vset1(val[k - 1])) & live) {
+      for (int j = i; j < i + lanes; j++)
+        if (x[j] > val[k - 1]) insert(idx, val, &filled, k, x[j], j);
+    }
+    i += lanes;
+  }
+}
+
 static void topk_rows(void *p, long lo, long hi) {
   const topk_ctx *c = p;
-  const int n = c->n, k = c->k;
-  for (long r = lo; r < hi; r++) {
-    const float *x = c->x + (size_t)r * n;
-    int32_t *idx = c->idx + (size_t)r * k;
-    float *val = c->val + (size_t)r * k;
-    if (n >= 4 * k && topk_row_select(x, n, k, idx, val)) continue;
-    int filled = 0, i = 0;
-    for (; i < n && filled < k; i++) insert(idx, val, &filled, k, x[i], i);
-    while (i < n) {
-      const int lanes = n - i < VL ? n - i : VL;
-      const uint32_t live = lanes == 32 ? 0xFFFFFFFFu : (1u << lanes) - 1u;
-      if (vgt_bits(vload_n(x + i, lanes), vset1(val[k - 1])) & live) {
-        for (int j = i; j < i + lanes; j++)
-          if (x[j] > val[k - 1]) insert(idx, val, &filled, k, x[j], j);
-      }
-      i += lanes;
-    }
-  }
+  for (long r = lo; r < hi; r++) tm_topk_row(c->x + (size_t)r * c->n, c->n, c->k, c->idx + (size_t)r * c->k, c->val + (size_t)r * c->k);
 }
 
 void tm_topk_rows(int32_t *out_idx, float *out_val, const float *x, int rows, int n, int k) {

@@ -27,6 +27,17 @@ export interface Backend {
   topKRows(outIdx: Int32Array, outVal: Float32Array, x: Float32Array, rows: number, n: number, k: number): void;
 
   /**
+   * A TopK SAE's encoder with selection, fused: pre = x·w + bias ([rows, dSae]; x [rows, dIn],
+   * w [dIn, dSae]), scores h = pre ⊙ scale (or pre), and per row the k highest scores as topKRows
+   * picks them: out.idx [rows, k] the latents, out.pre [rows, k] pre there. With `aux`, the same
+   * selection over only the columns aux.cols (ascending latents), aux.k per row, into aux.idx (latent
+   * indices) and aux.pre (AuxK's dead latents). Equals matmulNN, addRowVector, the scaling and
+   * topKRows on the same backend, value for value; the native kernel never writes the [rows, dSae]
+   * grid to memory.
+   */
+  encodeTopK(out: EncodePicks, x: Float32Array, w: Float32Array, bias: Float32Array, rows: number, dIn: number, dSae: number, k: number, opts?: EncodeTopKOptions): void;
+
+  /**
    * Sparse row products over an index list idx [rows, k] into a table [*, width] (a TopK SAE's
    * decoder and gradients touch only each token's k picked latents):
    *   gatherRows:   out[r,:] = Σ_j val[r,j] · table[idx[r,j], :]       out: [rows, width]
@@ -94,6 +105,19 @@ export interface Backend {
 }
 
 /** Head layout of an attention call. */
+/** Index list written by encodeTopK: [rows, k] latents and the pre-activation at each. */
+export interface EncodePicks {
+  idx: Int32Array;
+  pre: Float32Array;
+}
+
+export interface EncodeTopKOptions {
+  /** Per-latent factor of the selection scores (‖W_dec‖ for rescale_acts_by_decoder_norm); [dSae]. */
+  scale?: Float32Array;
+  /** A second selection over a subset of the latents: cols ascending, k per row. */
+  aux?: EncodePicks & { cols: Int32Array; k: number };
+}
+
 export interface AttentionHeads {
   nHeads: number;
   nKvHeads: number;

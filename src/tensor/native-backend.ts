@@ -20,6 +20,10 @@ interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows'
   readonly threadPool: boolean;
   matmulF32(out: Float32Array, x: Float32Array, w: Float32Array, rows: number, n: number, d: number): void;
   matmulQ80(out: Float32Array, x: Float32Array, q: Int8Array, scales: Float32Array, groupSize: number, rows: number, n: number, d: number): void;
+  encodeTopK(
+    idx: Int32Array, pre: Float32Array, x: Float32Array, w: Float32Array, bias: Float32Array, scale: Float32Array | null, rows: number, dIn: number, dSae: number, k: number,
+    auxCols: Int32Array | null, auxK: number, auxIdx: Int32Array | null, auxPre: Float32Array | null,
+  ): void;
   /** The AttentionArgs fields follow the arrays (and the pattern stride) as plain numbers: tokenOffset, count, startPos, nHeads, nKvHeads, headSize. */
   attention(out: Float32Array, q: Float32Array, keys: Float32Array, values: Float32Array, scores: Float32Array, ...args: AttentionNumbers): void;
   attentionRows(out: Float32Array, q: Float32Array, keys: Float32Array, values: Float32Array, segments: Int32Array, nSeg: number, capacity: number, nHeads: number, nKvHeads: number, headSize: number): void;
@@ -72,6 +76,9 @@ function makeBackend(a: NativeAddon): Backend {
     matmulNN: (out, x, b, m, k, n) => a.matmulNN(out, x, b, m, k, n),
     matmulTN: (out, x, b, m, k, n) => a.matmulTN(out, x, b, m, k, n),
     topKRows: (outIdx, outVal, x, rows, n, k) => a.topKRows(outIdx, outVal, x, rows, n, k),
+    encodeTopK(out, x, w, bias, rows, dIn, dSae, k, { scale, aux } = {}) {
+      a.encodeTopK(out.idx, out.pre, x, w, bias, scale ?? null, rows, dIn, dSae, k, aux?.cols ?? null, aux?.k ?? 0, aux?.idx ?? null, aux?.pre ?? null);
+    },
     gatherRows: (out, idx, val, rows, k, table, width) => a.gatherRows(out, idx, val, rows, k, table, width),
     gatheredDots: (out, x, idx, rows, k, table, width) => a.gatheredDots(out, x, idx, rows, k, table, width),
     scatterRows: (table, idx, val, rows, k, x, width) => a.scatterRows(table, idx, val, rows, k, x, width),

@@ -1,5 +1,5 @@
 import { ShapeError } from '../errors.js';
-import type { AttentionArgs, AttentionHeads, Backend } from './backend.js';
+import type { AttentionArgs, AttentionHeads, Backend, EncodePicks, EncodeTopKOptions } from './backend.js';
 import type { Q80Matrix, WeightMatrix } from './weight-matrix.js';
 import { isQ80 } from './weight-matrix.js';
 
@@ -90,6 +90,29 @@ function topKRows(outIdx: Int32Array, outVal: Float32Array, x: Float32Array, row
       outVal[base + at] = v;
       outIdx[base + at] = i;
     }
+  }
+}
+
+/** encodeTopK as the composition it is defined by (the [rows, dSae] grid is allocated here). */
+function encodeTopK(out: EncodePicks, x: Float32Array, w: Float32Array, bias: Float32Array, rows: number, dIn: number, dSae: number, k: number, opts: EncodeTopKOptions = {}): void {
+  if (!(k >= 1 && k <= dSae)) throw new ShapeError(`encodeTopK: k = ${k} must be in 1..dSae = ${dSae}`);
+  const pre = new Float32Array(rows * dSae);
+  matmulNN(pre, x, w, rows, dIn, dSae);
+  addRowVector(pre, bias, rows, dSae);
+  const { scale, aux } = opts;
+  const h = scale ? pre.map((v, i) => v * scale[i % dSae]) : pre;
+  const scores = new Float32Array(rows * k);
+  topKRows(out.idx, scores, h, rows, dSae, k);
+  for (let r = 0; r < rows * k; r++) out.pre[r] = pre[Math.floor(r / k) * dSae + out.idx[r]];
+  if (!aux || aux.k === 0) return;
+  const n = aux.cols.length;
+  if (aux.k > n) throw new ShapeError(`encodeTopK: aux.k = ${aux.k} exceeds the ${n} columns of aux.cols`);
+  const hd = new Float32Array(rows * n);
+  for (let r = 0; r < rows; r++) for (let q = 0; q < n; q++) hd[r * n + q] = h[r * dSae + aux.cols[q]];
+  topKRows(aux.idx, new Float32Array(rows * aux.k), hd, rows, n, aux.k);
+  for (let r = 0; r < rows * aux.k; r++) {
+    aux.idx[r] = aux.cols[aux.idx[r]];
+    aux.pre[r] = pre[Math.floor(r / aux.k) * dSae + aux.idx[r]];
   }
 }
 
@@ -296,6 +319,7 @@ export const referenceBackend: Backend = {
   matmulNN,
   matmulTN,
   topKRows,
+  encodeTopK,
   gatherRows,
   gatheredDots,
   scatterRows,

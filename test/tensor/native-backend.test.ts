@@ -173,6 +173,7 @@ test('topKRows: same indices and values as the reference, ties to the lower inde
     [3, 3000, 40],
     [4, 129, 32],
     [3, 1027, 16],
+    [2, 7, 1], // n ≥ 4k but shorter than a vector
   ]) {
     const r = rng(rows + n + k);
     const x = Float32Array.from({ length: rows * n }, () => Math.round(r(-8, 8)) / 4); // many ties
@@ -183,6 +184,58 @@ test('topKRows: same indices and values as the reference, ties to the lower inde
     ref.topKRows(wi, wv, x, rows, n, k);
     assert.deepEqual(Array.from(gi), Array.from(wi), `indices rows ${rows}, n ${n}, k ${k}`);
     assert.deepEqual(Array.from(gv), Array.from(wv), `values rows ${rows}, n ${n}, k ${k}`);
+  }
+});
+
+test('encodeTopK: the fused encoder equals matmulNN + addRowVector + scaling + topKRows on the same backend, and the reference', { skip }, () => {
+  for (const [rows, dIn, dSae, k, withScale, nAux, auxK] of [
+    [1, 1, 1, 1, false, 0, 0],
+    [7, 5, 40, 3, true, 9, 2],
+    [70, 64, 1024, 32, false, 0, 0],
+    [45, 64, 1024, 32, true, 100, 32],
+    [33, 300, 130, 8, false, 130, 5], // two KC slices of d_in; every column in aux
+  ] as const) {
+    const what = `rows ${rows}, ${dIn}×${dSae}, k ${k}${withScale ? ', scaled' : ''}, aux ${nAux}/${auxK}`;
+    const x = random(rows * dIn, rows + dIn, -2, 2);
+    const w = random(dIn * dSae, dSae + 1);
+    const bias = random(dSae, k + 2, -0.5, 0.5);
+    const scale = withScale ? random(dSae, 5, 0.5, 2) : undefined;
+    const cols = Int32Array.from({ length: nAux }, (_, i) => Math.floor((i * dSae) / nAux));
+    const run = (backend: Backend): Int32Array[] | Float32Array[] => {
+      const out = { idx: new Int32Array(rows * k), pre: new Float32Array(rows * k) };
+      const aux = { cols, k: auxK, idx: new Int32Array(rows * auxK), pre: new Float32Array(rows * auxK) };
+      backend.encodeTopK(out, x, w, bias, rows, dIn, dSae, k, { scale, ...(auxK > 0 && { aux }) });
+      return [out.idx, out.pre, aux.idx, aux.pre] as Int32Array[] | Float32Array[];
+    };
+    // The unfused route on the native backend: the law the fused kernel must keep, bit for bit.
+    const pre = new Float32Array(rows * dSae);
+    nat.matmulNN(pre, x, w, rows, dIn, dSae);
+    nat.addRowVector(pre, bias, rows, dSae);
+    const h = scale ? pre.map((v, i) => v * scale[i % dSae]) : pre;
+    const [wi, wv] = [new Int32Array(rows * k), new Float32Array(rows * k)];
+    nat.topKRows(wi, wv, h, rows, dSae, k);
+    const [gi, gp, ai, ap] = run(nat);
+    assert.deepEqual(Array.from(gi), Array.from(wi), `indices, ${what}`);
+    assert.deepEqual(Array.from(gp), Array.from(wi, (j, r) => pre[Math.floor(r / k) * dSae + j]), `pre at the picks, ${what}`);
+    if (auxK > 0) {
+      const hd = Float32Array.from({ length: rows * nAux }, (_, q) => h[Math.floor(q / nAux) * dSae + cols[q % nAux]]);
+      const [di, dv] = [new Int32Array(rows * auxK), new Float32Array(rows * auxK)];
+      nat.topKRows(di, dv, hd, rows, nAux, auxK);
+      assert.deepEqual(Array.from(ai), Array.from(di, (q) => cols[q]), `aux indices, ${what}`);
+      assert.deepEqual(Array.from(ap), Array.from(ai, (j, r) => pre[Math.floor(r / auxK) * dSae + j]), `aux pre, ${what}`);
+    }
+    // Against the reference: the same picks (random values leave no near-ties at 1e-4), pre to 1e-4.
+    const [ri, rp, rai, rap] = run(ref);
+    assert.deepEqual(Array.from(gi), Array.from(ri), `indices vs reference, ${what}`);
+    assertRelClose(gp as Float32Array, rp as Float32Array, `pre vs reference, ${what}`);
+    assert.deepEqual(Array.from(ai), Array.from(rai), `aux indices vs reference, ${what}`);
+    assertRelClose(ap as Float32Array, rap as Float32Array, `aux pre vs reference, ${what}`);
+  }
+  for (const backend of [nat, ref]) {
+    const out = { idx: new Int32Array(4), pre: new Float32Array(4) };
+    assert.throws(() => backend.encodeTopK(out, new Float32Array(4), new Float32Array(8), new Float32Array(4), 2, 2, 4, 5), /k = 5 must be in 1\.\.dSae = 4/);
+    const aux = { cols: Int32Array.of(0, 1), k: 3, idx: new Int32Array(6), pre: new Float32Array(6) };
+    assert.throws(() => backend.encodeTopK(out, new Float32Array(4), new Float32Array(8), new Float32Array(4), 2, 2, 4, 2, { aux }), /aux\.k = 3 exceeds the 2 columns/);
   }
 });
 
@@ -431,6 +484,14 @@ test('1 and 2 threads give bit-identical results above the threading threshold',
   runs.push(['gatherRows 2048×32 of 1024×64', () => ((out) => (nat.gatherRows(out, picks, pickVals, 2048, 32, table, 64), out))(new Float32Array(2048 * 64))]);
   runs.push(['gatheredDots 2048×32 of 1024×64', () => ((out) => (nat.gatheredDots(out, acts, picks, 2048, 32, table, 64), out))(new Float32Array(2048 * 32))]);
   runs.push(['scatterRows 2048×32 into 1024×64', () => ((t) => (nat.scatterRows(t, picks, pickVals, 2048, 32, acts, 64), t))(table.slice())]);
+  runs.push([
+    'encodeTopK 2048×64 into 1024 latents',
+    () => {
+      const out = { idx: new Int32Array(2048 * 32), pre: new Float32Array(2048 * 32) };
+      nat.encodeTopK(out, acts, table, table.subarray(0, 1024), 2048, 64, 1024, 32);
+      return out.pre;
+    },
+  ]);
   runs.push(['topKRows 100×3000', () => ((idx) => (nat.topKRows(idx, new Float32Array(100 * 40), big, 100, 3000, 40), idx))(new Int32Array(100 * 40))]);
   for (const [name, run] of runs) assertBitIdentical(withThreads(1, run), withThreads(2, run), name);
 });

@@ -110,14 +110,20 @@ export function checkBatch(sae: Sae, x: Float32Array, batch: number, ws: LossWor
   if (ws.batch !== batch) throw new ShapeError(`loss workspace is for batch ${ws.batch}, got batch ${batch}`);
 }
 
-/** ws.saeIn ← x − b_dec (if apply_b_dec_to_input); ws.pre ← sae_in · W_enc. */
-export function encodeProduct(sae: Sae, x: Float32Array, batch: number, ws: LossWorkspace, backend: Backend): void {
-  const { d_in, d_sae, apply_b_dec_to_input } = sae.config;
+/** ws.saeIn ← x − b_dec (if apply_b_dec_to_input), the encoder's input. */
+export function encoderInput(sae: Sae, x: Float32Array, batch: number, ws: LossWorkspace): Float32Array {
+  const { d_in, apply_b_dec_to_input } = sae.config;
   const bDec = sae.weights.b_dec;
   for (let b = 0; b < batch; b++) {
     for (let i = 0; i < d_in; i++) ws.saeIn[b * d_in + i] = apply_b_dec_to_input ? x[b * d_in + i] - bDec[i] : x[b * d_in + i];
   }
-  backend.matmulNN(ws.pre, ws.saeIn, sae.weights.W_enc, batch, d_in, d_sae); // [B, d_sae]
+  return ws.saeIn;
+}
+
+/** ws.saeIn ← x − b_dec (if apply_b_dec_to_input); ws.pre ← sae_in · W_enc. */
+export function encodeProduct(sae: Sae, x: Float32Array, batch: number, ws: LossWorkspace, backend: Backend): void {
+  const { d_in, d_sae } = sae.config;
+  backend.matmulNN(ws.pre, encoderInput(sae, x, batch, ws), sae.weights.W_enc, batch, d_in, d_sae); // [B, d_sae]
 }
 
 /** ws.norms ← ‖W_dec row j‖. */

@@ -16,7 +16,7 @@ import { ShapeError, UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, PickList, SaeGradients } from './loss-common.js';
-import { auxKPlan, checkBatch, decodePicksAndMse, decoderBackwardPicks, decoderNorms, encodeProduct, encoderBackwardPicks, requireGrad } from './loss-common.js';
+import { auxKPlan, checkBatch, decodePicksAndMse, decoderBackwardPicks, decoderNorms, encodeProduct, encoderBackwardPicks, encoderInput, requireGrad } from './loss-common.js';
 
 export interface TopKLossOptions {
   /** 1 for each latent counted as dead (no activation over the trainer's window); [d_sae]. Omitted: no AuxK. */
@@ -25,7 +25,20 @@ export interface TopKLossOptions {
   kAux?: number;
   /** α (default 1/32). */
   auxCoefficient?: number;
+  /**
+   * How the picks are found: 'fused' (Backend.encodeTopK), or 'grid' (the [B, d_sae] pre-activations
+   * written out and ranked). Both give the same picks and values; default: fused up to
+   * FUSED_ENCODER_MAX_WEIGHTS encoder weights.
+   */
+  encoder?: 'fused' | 'grid';
 }
+
+/**
+ * Encoders up to this many weights take the fused encodeTopK (its packed W_enc stays in cache while
+ * the batch streams past: 64 × 1024 is 256 KB); larger ones, such as GPT-2 small's 768 × 24,576,
+ * run the blocked dense GEMM into the [B, d_sae] grid and rank that.
+ */
+const FUSED_ENCODER_MAX_WEIGHTS = 1 << 20;
 
 /** Loss terms of batch x [B, d_in]; every gradient buffer is overwritten with d total / d weight. */
 export function topKLoss(
@@ -43,48 +56,49 @@ export function topKLoss(
   const dead = opts.deadMask;
   if (dead && dead.length !== d_sae) throw new UsageError(`deadMask has ${dead.length} entries, expected d_sae = ${d_sae}`);
 
-  encodeProduct(sae, x, batch, ws, backend);
-  backend.addRowVector(ws.pre, bEnc, batch, d_sae);
-  // Selection scores h: pre itself, or pre ⊙ ‖W_dec‖ in ws.scratch when rescaling.
-  const h = rescale ? ws.scratch : ws.pre;
-  if (rescale) for (let n = 0; n < batch * d_sae; n++) h[n] = ws.pre[n] * norms[n % d_sae];
-  backend.topKRows(ws.picks, ws.topVal, h, batch, d_sae, k);
+  const { useAux, kAux, auxScale } = auxKPlan(dead, d_sae, d_in, opts);
+  // AuxK: z = pre at each token's k_aux highest-scoring dead latents (ws.topIdx), ranked over only
+  // the dead latents' columns, in index order, so ties still go to the lower latent index as they
+  // would over the full row. z and its gradient live in ws.scratch ([B, k_aux] each; 2·k_aux ≤ d_sae).
+  const z = ws.scratch.subarray(0, batch * kAux);
+  const dz = ws.scratch.subarray(batch * kAux, 2 * batch * kAux);
+  const deadCols = useAux && dead ? Int32Array.from(dead.keys()).filter((j) => dead[j]) : new Int32Array(0);
+  // Each token's k picks by score h (pre, or pre ⊙ ‖W_dec‖ when rescaling) and pre there (ws.pickAct).
+  if ((opts.encoder ?? (d_in * d_sae <= FUSED_ENCODER_MAX_WEIGHTS ? 'fused' : 'grid')) === 'fused') {
+    const aux = useAux ? { cols: deadCols, k: kAux, idx: ws.topIdx, pre: z } : undefined;
+    backend.encodeTopK({ idx: ws.picks, pre: ws.pickAct }, encoderInput(sae, x, batch, ws), sae.weights.W_enc, bEnc, batch, d_in, d_sae, k, { scale: rescale ? norms : undefined, aux });
+  } else {
+    encodeProduct(sae, x, batch, ws, backend);
+    backend.addRowVector(ws.pre, bEnc, batch, d_sae);
+    const h = rescale ? ws.scratch : ws.pre;
+    if (rescale) for (let n = 0; n < batch * d_sae; n++) h[n] = ws.pre[n] * norms[n % d_sae];
+    backend.topKRows(ws.picks, ws.topVal, h, batch, d_sae, k);
+    for (let r = 0; r < batch * k; r++) ws.pickAct[r] = ws.pre[Math.floor(r / k) * d_sae + ws.picks[r]];
+    if (useAux) {
+      // The dead latents' scores, gathered into ws.dPre (unused by this loss); h (ws.scratch) is read
+      // before z overwrites it.
+      const nDead = deadCols.length;
+      const hDead = ws.dPre;
+      for (let b = 0; b < batch; b++) for (let c = 0; c < nDead; c++) hDead[b * nDead + c] = h[b * d_sae + deadCols[c]];
+      backend.topKRows(ws.topIdx, ws.topVal, hDead.subarray(0, batch * nDead), batch, nDead, kAux);
+      for (let r = 0; r < batch * kAux; r++) {
+        ws.topIdx[r] = deadCols[ws.topIdx[r]];
+        z[r] = ws.pre[Math.floor(r / kAux) * d_sae + ws.topIdx[r]];
+      }
+    }
+  }
   // From here on only the picks are touched (Gao et al. 2024 §5.1): f = ReLU(pre) at each token's k
   // picks (what f / ‖W_dec‖ decodes to when rescaling), as an index list the sparse kernels read.
   const picks = ws.picks;
   const f = ws.pickAct;
   ws.fires.fill(0);
   let active = 0;
-  for (let b = 0; b < batch; b++) {
-    for (let r = b * k; r < (b + 1) * k; r++) {
-      const pre = ws.pre[b * d_sae + picks[r]];
-      f[r] = pre > 0 ? pre : 0;
-      if (pre > 0) {
-        ws.fires[picks[r]]++;
-        active++;
-      }
-    }
-  }
-
-  const { useAux, kAux, auxScale } = auxKPlan(dead, d_sae, d_in, opts);
-  // AuxK: z = pre at each token's k_aux highest-scoring dead latents (ws.topIdx). Once h has been
-  // read, ws.scratch is free and holds z and its gradient ([B, k_aux] each; 2·k_aux ≤ d_sae).
-  const z = ws.scratch.subarray(0, batch * kAux);
-  const dz = ws.scratch.subarray(batch * kAux, 2 * batch * kAux);
-  if (useAux && dead) {
-    // Rank only the dead latents' columns (gathered into ws.dPre, unused by this loss), in index
-    // order, so ties still go to the lower latent index as they would over the full row.
-    const deadList: number[] = [];
-    for (let j = 0; j < d_sae; j++) if (dead[j]) deadList.push(j);
-    const nDead = deadList.length;
-    const hDead = ws.dPre;
-    for (let b = 0; b < batch; b++) for (let c = 0; c < nDead; c++) hDead[b * nDead + c] = h[b * d_sae + deadList[c]];
-    backend.topKRows(ws.topIdx, ws.topVal, hDead.subarray(0, batch * nDead), batch, nDead, kAux);
-    for (let b = 0; b < batch; b++) {
-      for (let r = b * kAux; r < (b + 1) * kAux; r++) {
-        ws.topIdx[r] = deadList[ws.topIdx[r]];
-        z[r] = ws.pre[b * d_sae + ws.topIdx[r]];
-      }
+  for (let r = 0; r < batch * k; r++) {
+    if (f[r] > 0) {
+      ws.fires[picks[r]]++;
+      active++;
+    } else {
+      f[r] = 0;
     }
   }
 

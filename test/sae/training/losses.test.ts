@@ -213,14 +213,26 @@ for (const apply of [true, false]) {
 }
 
 for (const rescale of [false, true]) {
-  test(`topk: gradients with AuxK match central differences (rescale_acts_by_decoder_norm ${rescale})`, () => {
-    const sae = randomSae(v6Config('topk', D_IN, D_SAE, { k: 3, rescale_acts_by_decoder_norm: rescale }), 31);
-    const deadMask = Uint8Array.of(1, 0, 1, 1, 0, 0, 1);
-    gradCheck('topk', sae, batchX(32), { deadMask, auxCoefficient: 0.5 }, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
-    gradCheck('topk', sae, batchX(33), { deadMask: Uint8Array.of(0, 0, 1, 0, 0, 0, 0), kAux: 3 }, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
-    gradCheck('topk', sae, batchX(34), {}, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
-  });
+  for (const encoder of ['fused', 'grid'] as const) {
+    test(`topk: gradients with AuxK match central differences (rescale_acts_by_decoder_norm ${rescale}, ${encoder} encoder)`, () => {
+      const sae = randomSae(v6Config('topk', D_IN, D_SAE, { k: 3, rescale_acts_by_decoder_norm: rescale }), 31);
+      const deadMask = Uint8Array.of(1, 0, 1, 1, 0, 0, 1);
+      gradCheck('topk', sae, batchX(32), { deadMask, auxCoefficient: 0.5, encoder }, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
+      gradCheck('topk', sae, batchX(33), { deadMask: Uint8Array.of(0, 0, 1, 0, 0, 0, 0), kAux: 3, encoder }, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
+      gradCheck('topk', sae, batchX(34), { encoder }, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
+    });
+  }
 }
+
+test('topk: the fused encoder and the [B, d_sae] grid give bit-identical losses and gradients at 64 × 1024 with AuxK', () => {
+  const sae = randomSae(v6Config('topk', 64, 1024, { k: 32, rescale_acts_by_decoder_norm: true }), 35);
+  const x = randomArray(96 * 64, 36, 2);
+  const deadMask = Uint8Array.from({ length: 1024 }, (_, j) => (j % 5 === 0 ? 1 : 0));
+  const [fused, grid] = (['fused', 'grid'] as const).map((encoder) => run(sae, 'topk', x, 96, { deadMask, encoder }, activeBackend()));
+  assert.deepEqual(fused.terms, grid.terms);
+  assert.ok(fused.terms.aux > 0, 'AuxK ran');
+  for (const [name, g] of Object.entries(grid.grads)) assert.deepEqual(fused.grads[name as keyof SaeGradients], g, `${name} gradient`);
+});
 
 function jumpSae(): Sae {
   const sae = randomSae(v6Config('jumprelu', D_IN, D_SAE), 41);

@@ -1,0 +1,76 @@
+/*
+ * The TopK SAE encoder in one pass (Gao et al. 2024 §5.1 keep the encoder's output off memory the
+ * same way): for a block of EB tokens, pre = x·W_enc + b_enc over every latent is computed into a
+ * per-thread buffer that stays in L2, the scores (pre, or pre ⊙ scale) are ranked there, and only each
+ * token's k picks and their pre values leave. The separate route — matmulNN writing the
+ * [rows, d_sae] grid, addRowVector, topKRows reading it back, and the loss looking up pre at 131k
+ * random picks — spent most of a 64 × 1024 training step moving that grid through DRAM.
+ *
+ * Every value is computed as that route computes it (tm_nn_rows is tm_matmul_nn's dense route
+ * element for element; then one fp32 add, one fp32 multiply, tm_topk_row), so the two agree bit for
+ * bit. AuxK's ranking over the dead latents' columns (aux_cols, ascending) is done from the same
+ * buffer.
+ */
+#include "simd.h"
+#include "tinymorph.h"
+
+#define EB 32 /* tokens per block: 32 × d_sae floats of pre (128 KB at d_sae 1024) beside the packed W_enc */
+
+typedef struct {
+  int32_t *idx, *aux_idx;
+  float *pre, *aux_pre;
+  const float *x, *wp, *bias, *scale;
+  const int32_t *aux_cols;
+  int rows, d_in, d_sae, k, n_aux, aux_k;
+} enc_ctx;
+
+/* Picks of one token from its scores h: idx and pre there (val is written with the scores first). */
+static void pick(const float *h, const float *pre, int n, int k, const int32_t *cols, int32_t *idx, float *val) {
+  tm_topk_row(h, n, k, idx, val);
+  for (int j = 0; j < k; j++) {
+    if (cols) idx[j] = cols[idx[j]];
+    val[j] = pre[idx[j]];
+  }
+}
+
+static void encode_blocks(void *p, long lo, long hi) {
+  const enc_ctx *c = p;
+  const int n = c->d_sae;
+  for (long t = lo; t < hi; t++) {
+    const int r0 = (int)t * EB, nr = c->rows - r0 < EB ? c->rows - r0 : EB;
+    float *pre = tm_scratch(TM_SCRATCH_B, (size_t)EB * n * sizeof(float));
+    float *h = c->scale ? tm_scratch(TM_SCRATCH_SCORES, (size_t)n * sizeof(float)) : NULL;
+    float *hd = c->n_aux ? tm_scratch(TM_SCRATCH_X, (size_t)c->n_aux * sizeof(float)) : NULL;
+    tm_nn_rows(pre, c->x + (size_t)r0 * c->d_in, c->wp, nr, c->d_in, n);
+    for (int r = 0; r < nr; r++) {
+      float *row = pre + (size_t)r * n;
+      int i = 0;
+      for (; i + VL <= n; i += VL) vstore(row + i, vadd(vload(row + i), vload(c->bias + i)));
+      if (i < n) vstore_n(row + i, vadd(vload_n(row + i, n - i), vload_n(c->bias + i, n - i)), n - i);
+      const float *scores = row;
+      if (h) {
+        for (i = 0; i + VL <= n; i += VL) vstore(h + i, vmul(vload(row + i), vload(c->scale + i)));
+        if (i < n) vstore_n(h + i, vmul(vload_n(row + i, n - i), vload_n(c->scale + i, n - i)), n - i);
+        scores = h;
+      }
+      const size_t at = (size_t)(r0 + r);
+      pick(scores, row, n, c->k, NULL, c->idx + at * c->k, c->pre + at * c->k);
+      if (hd) {
+        for (int q = 0; q < c->n_aux; q++) hd[q] = scores[c->aux_cols[q]];
+        pick(hd, row, c->n_aux, c->aux_k, c->aux_cols, c->aux_idx + at * c->aux_k, c->aux_pre + at * c->aux_k);
+      }
+    }
+  }
+}
+
+void tm_encode_topk(int32_t *idx, float *pre, const float *x, const float *w, const float *bias, const float *scale, int rows, int d_in, int d_sae, int k,
+                    const int32_t *aux_cols, int n_aux, int aux_k, int32_t *aux_idx, float *aux_pre) {
+  if (rows <= 0 || k <= 0) return;
+  /* W_enc packed once per call on the calling thread (d_in·d_sae floats; the caller keeps this
+     route for encoders small enough to stay in cache), then read by every block. */
+  float *wp = tm_scratch(TM_SCRATCH_PACKED, tm_nn_packed_floats(d_in, d_sae) * sizeof(float));
+  tm_nn_pack(wp, w, d_in, d_sae);
+  enc_ctx c = {.idx = idx, .aux_idx = aux_idx, .pre = pre, .aux_pre = aux_pre, .x = x, .wp = wp, .bias = bias, .scale = scale,
+               .aux_cols = aux_k > 0 ? aux_cols : NULL, .rows = rows, .d_in = d_in, .d_sae = d_sae, .k = k, .n_aux = aux_k > 0 ? n_aux : 0, .aux_k = aux_k};
+  tm_parallel(tm_team(2.0 * rows * d_in * d_sae), (rows + EB - 1) / EB, encode_blocks, &c);
+}
