@@ -111,6 +111,8 @@ static void dense_tasks(void *p, long lo, long hi) {
    (the layout dense_tasks packs per tile, here for every column at once). */
 static inline size_t padded_cols(int n) { return (size_t)((n + GNR - 1) / GNR) * GNR; }
 
+int tm_nn_row_tile(void) { return GMR; }
+
 size_t tm_nn_packed_floats(int k, int n) { return (size_t)k * padded_cols(n); }
 
 void tm_nn_pack(float *bp, const float *b, int k, int n) {

@@ -61,6 +61,7 @@ void tm_topk_row(const float *x, int n, int k, int32_t *idx, float *val);
 /* Dense NN product pieces for fused kernels (gemm.c): b [k, n] packed once, then blocks of rows of
    a · b on the calling thread, each element bit for bit as tm_matmul_nn's dense route computes it
    (tm_nn_rows uses TM_SCRATCH_A). */
+int tm_nn_row_tile(void); /* rows of tm_nn_rows' register tile: blocks of a multiple of it waste no FMAs */
 size_t tm_nn_packed_floats(int k, int n);
 void tm_nn_pack(float *bp, const float *b, int k, int n);
 void tm_nn_rows(float *out, const float *a, const float *bp, int rows, int k, int n);

@@ -114,10 +114,10 @@ export function checkBatch(sae: Sae, x: Float32Array, batch: number, ws: LossWor
 export function encoderInput(sae: Sae, x: Float32Array, batch: number, ws: LossWorkspace): Float32Array {
   const { d_in, apply_b_dec_to_input } = sae.config;
   const bDec = sae.weights.b_dec;
-  for (let b = 0; b < batch; b++) {
-    for (let i = 0; i < d_in; i++) ws.saeIn[b * d_in + i] = apply_b_dec_to_input ? x[b * d_in + i] - bDec[i] : x[b * d_in + i];
-  }
-  return ws.saeIn;
+  const out = ws.saeIn;
+  if (!apply_b_dec_to_input) out.set(x.subarray(0, batch * d_in));
+  else for (let b = 0; b < batch; b++) for (let i = 0; i < d_in; i++) out[b * d_in + i] = x[b * d_in + i] - bDec[i];
+  return out;
 }
 
 /** ws.saeIn ← x − b_dec (if apply_b_dec_to_input); ws.pre ← sae_in · W_enc. */
@@ -175,11 +175,12 @@ export interface PickList {
 
 /** The MSE of ws.out's first `batch` rows against x, writing d mse / d x̂ = 2(x̂ − x)/B into ws.dOut. */
 function mseAgainst(x: Float32Array, batch: number, d_in: number, ws: LossWorkspace): number {
+  const { out, dOut } = ws;
   let mse = 0;
   for (let n = 0; n < batch * d_in; n++) {
-    const e = ws.out[n] - x[n];
+    const e = out[n] - x[n];
     mse += e * e;
-    ws.dOut[n] = (2 * e) / batch;
+    dOut[n] = (2 * e) / batch;
   }
   return mse / batch;
 }

@@ -125,9 +125,11 @@ export function topKLoss(
   // off (z is not ReLU'd: d z / d pre = 1).
   const df = ws.pickGrad;
   backend.gatheredDots(df, ws.dOut, picks, batch, k, W, d_in);
-  for (let r = 0; r < batch * k; r++) if (f[r] === 0) df[r] = 0;
   gbEnc.fill(0);
-  for (let r = 0; r < batch * k; r++) gbEnc[picks[r]] += df[r];
+  for (let r = 0; r < batch * k; r++) {
+    if (f[r] === 0) df[r] = 0;
+    else gbEnc[picks[r]] += df[r];
+  }
   const gradLists: PickList[] = [{ idx: picks, val: df, k }];
   if (useAux) {
     backend.gatheredDots(dz, dOutAux, ws.topIdx, batch, kAux, W, d_in);

@@ -470,19 +470,23 @@ export class SaeTrainer {
   }
 }
 
-/** 1 − mean_b ‖x − x̂‖² / mean_b ‖x − x̄‖² over rows 0..n of x and out [·, d]. */
+/**
+ * 1 − mean_b ‖x − x̂‖² / mean_b ‖x − x̄‖² over rows 0..n of x and out [·, d]: the column means in one
+ * row-major pass, then the two sums in another (row-major walks the batch in memory order; walking it
+ * column by column took longer than the encoder's top-k at 64 × 1024).
+ */
 export function explainedVarianceOf(x: Float32Array, out: Float32Array, n: number, d: number): number {
+  const mean = new Float64Array(d);
+  for (let b = 0; b < n; b++) for (let i = 0; i < d; i++) mean[i] += x[b * d + i];
+  for (let i = 0; i < d; i++) mean[i] /= n;
   let err = 0;
   let total = 0;
-  for (let i = 0; i < d; i++) {
-    let mean = 0;
-    for (let b = 0; b < n; b++) mean += x[b * d + i];
-    mean /= n;
-    for (let b = 0; b < n; b++) {
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < d; i++) {
       const v = x[b * d + i];
       const e = out[b * d + i] - v;
       err += e * e;
-      total += (v - mean) * (v - mean);
+      total += (v - mean[i]) * (v - mean[i]);
     }
   }
   return total === 0 ? 0 : 1 - err / total;
