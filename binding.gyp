@@ -12,7 +12,8 @@
         "native/elementwise.c",
         "native/topk.c",
         "native/encode-topk.c",
-        "native/sparse-rows.c"
+        "native/sparse-rows.c",
+        "native/training-passes.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags!": ["-O2"],

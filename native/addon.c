@@ -314,6 +314,91 @@ static napi_value AddRowVector(napi_env env, napi_callback_info info) {
 
 /* ---- element-wise ---- */
 
+/* ---- SAE training passes ---- */
+
+static napi_value number(napi_env env, double v) {
+  napi_value r;
+  napi_create_double(env, v, &r);
+  return r;
+}
+
+static napi_value ScaleInto(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lo, lx;
+  if (!start(&c, env, info, "scaleInto", 4)) return NULL;
+  float *out = F32(0, "out", &lo), *x = F32(1, "x", &lx);
+  const double s = arg_num(&c, 2, "s");
+  const int len = arg_int(&c, 3, "len");
+  need(&c, "x", lx, len, "len = %d", len);
+  need(&c, "out", lo, len, "len = %d", len);
+  if (!c.failed) tm_scale_into(out, x, s, len);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value SubRowVector(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lo, lx, lv;
+  if (!start(&c, env, info, "subRowVector", 5)) return NULL;
+  float *out = F32(0, "out", &lo), *x = F32(1, "x", &lx), *v = F32(2, "v", &lv);
+  const int rows = arg_int(&c, 3, "rows"), n = arg_int(&c, 4, "n");
+  need(&c, "x", lx, (double)rows * n, "rows·n = %d·%d", rows, n);
+  need(&c, "out", lo, (double)rows * n, "rows·n = %d·%d", rows, n);
+  need(&c, "v", lv, n, "n = %d", n);
+  if (!c.failed) tm_sub_row_vector(out, x, v, rows, n);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value SquaredError(napi_env env, napi_callback_info info) {
+  call c;
+  size_t ld, lo, lx;
+  if (!start(&c, env, info, "squaredError", 5)) return NULL;
+  float *d_out = F32(0, "dOut", &ld), *out = F32(1, "out", &lo), *x = F32(2, "x", &lx);
+  const int len = arg_int(&c, 3, "len");
+  const double batch = arg_num(&c, 4, "batch");
+  need(&c, "dOut", ld, len, "len = %d", len);
+  need(&c, "out", lo, len, "len = %d", len);
+  need(&c, "x", lx, len, "len = %d", len);
+  return c.failed ? NULL : number(env, tm_squared_error(d_out, out, x, len, batch));
+}
+
+static napi_value ColumnSums(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lo, lm;
+  if (!start(&c, env, info, "columnSums", 4)) return NULL;
+  float *out = F32(0, "out", &lo), *m = F32(1, "m", &lm);
+  const int rows = arg_int(&c, 2, "rows"), width = arg_int(&c, 3, "width");
+  need(&c, "m", lm, (double)rows * width, "rows·width = %d·%d", rows, width);
+  need(&c, "out", lo, width, "width = %d", width);
+  if (!c.failed) tm_column_sums(out, m, rows, width);
+  return c.failed ? NULL : undefined(env);
+}
+
+static napi_value CenteredSquares(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lx;
+  if (!start(&c, env, info, "centeredSquares", 3)) return NULL;
+  float *x = F32(0, "x", &lx);
+  const int rows = arg_int(&c, 1, "rows"), width = arg_int(&c, 2, "width");
+  need(&c, "x", lx, (double)rows * width, "rows·width = %d·%d", rows, width);
+  if (c.failed) return NULL;
+  double *mean = tm_scratch(TM_SCRATCH_X, (size_t)width * sizeof(double) + 1);
+  return number(env, tm_centered_squares(x, rows, width, mean));
+}
+
+static napi_value AdamUpdate(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lp, lg, lm, lv;
+  if (!start(&c, env, info, "adamUpdate", 9)) return NULL;
+  float *p = F32(0, "param", &lp), *g = F32(1, "grad", &lg), *m = F32(2, "m", &lm), *v = F32(3, "v", &lv);
+  const tm_adam_step h = {.beta1 = arg_num(&c, 4, "beta1"), .beta2 = arg_num(&c, 5, "beta2"), .eps = arg_num(&c, 6, "eps"), .step_size = arg_num(&c, 7, "stepSize"),
+                          .sqrt_c2 = arg_num(&c, 8, "sqrtC2")};
+  need(&c, "grad", lg, lp, "param's length %zu", lp);
+  need(&c, "m", lm, lp, "param's length %zu", lp);
+  need(&c, "v", lv, lp, "param's length %zu", lp);
+  if (!c.failed) tm_adam_update(p, g, m, v, (long)lp, &h);
+  return c.failed ? NULL : undefined(env);
+}
+
 static napi_value Rmsnorm(napi_env env, napi_callback_info info) {
   call c;
   size_t lo, lx, lw;
@@ -556,6 +641,12 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"gatheredDots", 0, GatheredDots, 0, 0, 0, napi_enumerable, 0},
       {"scatterRows", 0, ScatterRows, 0, 0, 0, napi_enumerable, 0},
       {"addRowVector", 0, AddRowVector, 0, 0, 0, napi_enumerable, 0},
+      {"scaleInto", 0, ScaleInto, 0, 0, 0, napi_enumerable, 0},
+      {"subRowVector", 0, SubRowVector, 0, 0, 0, napi_enumerable, 0},
+      {"squaredError", 0, SquaredError, 0, 0, 0, napi_enumerable, 0},
+      {"columnSums", 0, ColumnSums, 0, 0, 0, napi_enumerable, 0},
+      {"centeredSquares", 0, CenteredSquares, 0, 0, 0, napi_enumerable, 0},
+      {"adamUpdate", 0, AdamUpdate, 0, 0, 0, napi_enumerable, 0},
       {"rmsnorm", 0, Rmsnorm, 0, 0, 0, napi_enumerable, 0},
       {"rope", 0, Rope, 0, 0, 0, napi_enumerable, 0},
       {"swiglu", 0, Swiglu, 0, 0, 0, napi_enumerable, 0},

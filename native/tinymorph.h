@@ -75,6 +75,17 @@ void tm_gathered_dots(float *out, const float *a, const int32_t *idx, int rows, 
 void tm_scatter_rows(float *table, int table_rows, const int32_t *idx, const float *val, int rows, int k, const float *a, int width);
 void tm_add_row_vector(float *x, const float *v, int rows, int n);
 
+/* SAE training's element-wise passes (training-passes.c), bit for bit as the reference backend. */
+void tm_scale_into(float *out, const float *x, double s, long len);
+void tm_sub_row_vector(float *out, const float *x, const float *v, int rows, int n);
+double tm_squared_error(float *d_out, const float *out, const float *x, long len, double batch);
+void tm_column_sums(float *out, const float *m, int rows, int width);
+double tm_centered_squares(const float *x, int rows, int width, double *mean);
+typedef struct {
+  double beta1, beta2, eps, step_size, sqrt_c2;
+} tm_adam_step;
+void tm_adam_update(float *p, const float *g, float *m, float *v, long len, const tm_adam_step *h);
+
 typedef struct {
   int token_offset, count, start_pos, n_heads, n_kv_heads, head_size;
 } tm_attn_args;

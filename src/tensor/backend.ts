@@ -52,6 +52,24 @@ export interface Backend {
   /** x[r,:] += v for each of `rows` rows of x ([rows, n]; a bias added to a batch). */
   addRowVector(x: Float32Array, v: Float32Array, rows: number, n: number): void;
 
+  /*
+   * The element-wise passes of SAE training. Every backend computes them as the reference does, in
+   * float64 rounded to float32 on each store and summed in index order, so training does not depend
+   * on the backend.
+   */
+  /** out[i] = x[i] · s for i < len. */
+  scaleInto(out: Float32Array, x: Float32Array, s: number, len: number): void;
+  /** out[r,:] = x[r,:] − v ([rows, n]; out may be x). */
+  subRowVector(out: Float32Array, x: Float32Array, v: Float32Array, rows: number, n: number): void;
+  /** Σ_i (out[i] − x[i])², writing dOut[i] = 2(out[i] − x[i]) / batch (d mean_b Σ (x̂ − x)² / d x̂). */
+  squaredError(dOut: Float32Array, out: Float32Array, x: Float32Array, len: number, batch: number): number;
+  /** out[j] = Σ_r m[r, j] over `rows` rows of m [·, width]. */
+  columnSums(out: Float32Array, m: Float32Array, rows: number, width: number): void;
+  /** Σ_{r,j} (x[r,j] − mean_r x[r,j])² over x [rows, width] (the batch's total variance × rows). */
+  centeredSquares(x: Float32Array, rows: number, width: number): number;
+  /** One Adam update of param from grad with moments m, v (torch.optim.Adam's arithmetic; see sae/training/adam.ts). */
+  adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, step: AdamStep): void;
+
   /** RMSNorm per row: out = x / sqrt(mean(x²) + eps) · weight.  x, out: [rows, size]; out may alias x. */
   rmsnorm(out: Float32Array, x: Float32Array, weight: Float32Array, rows: number, size: number, eps: number): void;
 
@@ -105,6 +123,15 @@ export interface Backend {
 }
 
 /** Head layout of an attention call. */
+/** One Adam step's constants: stepSize = lr / (1 − β1^t), sqrtC2 = √(1 − β2^t). */
+export interface AdamStep {
+  beta1: number;
+  beta2: number;
+  eps: number;
+  stepSize: number;
+  sqrtC2: number;
+}
+
 /** Index list written by encodeTopK: [rows, k] latents and the pre-activation at each. */
 export interface EncodePicks {
   idx: Int32Array;

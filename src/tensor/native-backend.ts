@@ -15,11 +15,12 @@ import { isQ80 } from './weight-matrix.js';
 type AttentionNumbers = [tokenOffset: number, count: number, startPos: number, nHeads: number, nKvHeads: number, headSize: number];
 
 /** The addon's exports (native/addon.c). Shapes are checked in C against the array lengths. */
-interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows' | 'gatherRows' | 'gatheredDots' | 'scatterRows' | 'addRowVector' | 'rmsnorm' | 'rope' | 'swiglu' | 'addInPlace' | 'softmax'> {
+interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows' | 'gatherRows' | 'gatheredDots' | 'scatterRows' | 'addRowVector' | 'scaleInto' | 'subRowVector' | 'squaredError' | 'columnSums' | 'centeredSquares' | 'rmsnorm' | 'rope' | 'swiglu' | 'addInPlace' | 'softmax'> {
   readonly simd: 'avx512' | 'avx2' | 'scalar';
   readonly threadPool: boolean;
   matmulF32(out: Float32Array, x: Float32Array, w: Float32Array, rows: number, n: number, d: number): void;
   matmulQ80(out: Float32Array, x: Float32Array, q: Int8Array, scales: Float32Array, groupSize: number, rows: number, n: number, d: number): void;
+  adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, beta1: number, beta2: number, eps: number, stepSize: number, sqrtC2: number): void;
   encodeTopK(
     idx: Int32Array, pre: Float32Array, x: Float32Array, w: Float32Array, bias: Float32Array, scale: Float32Array | null, rows: number, dIn: number, dSae: number, k: number,
     auxCols: Int32Array | null, auxK: number, auxIdx: Int32Array | null, auxPre: Float32Array | null,
@@ -83,6 +84,12 @@ function makeBackend(a: NativeAddon): Backend {
     gatheredDots: (out, x, idx, rows, k, table, width) => a.gatheredDots(out, x, idx, rows, k, table, width),
     scatterRows: (table, idx, val, rows, k, x, width) => a.scatterRows(table, idx, val, rows, k, x, width),
     addRowVector: (x, v, rows, n) => a.addRowVector(x, v, rows, n),
+    scaleInto: (out, x, s, len) => a.scaleInto(out, x, s, len),
+    subRowVector: (out, x, v, rows, n) => a.subRowVector(out, x, v, rows, n),
+    squaredError: (dOut, out, x, len, batch) => a.squaredError(dOut, out, x, len, batch),
+    columnSums: (out, m, rows, width) => a.columnSums(out, m, rows, width),
+    centeredSquares: (x, rows, width) => a.centeredSquares(x, rows, width),
+    adamUpdate: (p, g, m, v, h) => a.adamUpdate(p, g, m, v, h.beta1, h.beta2, h.eps, h.stepSize, h.sqrtC2),
     rmsnorm: (out, x, weight, rows, size, eps) => a.rmsnorm(out, x, weight, rows, size, eps),
     rope: (x, positions, rows, width, headSize, cosSin) => a.rope(x, positions, rows, width, headSize, cosSin),
     swiglu: (gate, up, len) => a.swiglu(gate, up, len),

@@ -1,5 +1,5 @@
 import { ShapeError } from '../errors.js';
-import type { AttentionArgs, AttentionHeads, Backend, EncodePicks, EncodeTopKOptions } from './backend.js';
+import type { AdamStep, AttentionArgs, AttentionHeads, Backend, EncodePicks, EncodeTopKOptions } from './backend.js';
 import type { Q80Matrix, WeightMatrix } from './weight-matrix.js';
 import { isQ80 } from './weight-matrix.js';
 
@@ -113,6 +113,54 @@ function encodeTopK(out: EncodePicks, x: Float32Array, w: Float32Array, bias: Fl
   for (let r = 0; r < rows * aux.k; r++) {
     aux.idx[r] = aux.cols[aux.idx[r]];
     aux.pre[r] = pre[Math.floor(r / aux.k) * dSae + aux.idx[r]];
+  }
+}
+
+function scaleInto(out: Float32Array, x: Float32Array, s: number, len: number): void {
+  for (let i = 0; i < len; i++) out[i] = x[i] * s;
+}
+
+function subRowVector(out: Float32Array, x: Float32Array, v: Float32Array, rows: number, n: number): void {
+  for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) out[r * n + i] = x[r * n + i] - v[i];
+}
+
+function squaredError(dOut: Float32Array, out: Float32Array, x: Float32Array, len: number, batch: number): number {
+  let sum = 0;
+  for (let i = 0; i < len; i++) {
+    const e = out[i] - x[i];
+    sum += e * e;
+    dOut[i] = (2 * e) / batch;
+  }
+  return sum;
+}
+
+function columnSums(out: Float32Array, m: Float32Array, rows: number, width: number): void {
+  out.fill(0, 0, width);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < width; j++) out[j] += m[r * width + j];
+}
+
+function centeredSquares(x: Float32Array, rows: number, width: number): number {
+  const mean = new Float64Array(width);
+  for (let r = 0; r < rows; r++) for (let j = 0; j < width; j++) mean[j] += x[r * width + j];
+  for (let j = 0; j < width; j++) mean[j] /= rows;
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < width; j++) {
+      const c = x[r * width + j] - mean[j];
+      total += c * c;
+    }
+  }
+  return total;
+}
+
+function adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, h: AdamStep): void {
+  const { beta1: b1, beta2: b2, eps, stepSize, sqrtC2 } = h;
+  for (let i = 0; i < p.length; i++) {
+    const gi = g[i];
+    const mi = (m[i] = b1 * m[i] + (1 - b1) * gi);
+    const vi = (v[i] = b2 * v[i] + (1 - b2) * gi * gi);
+    // torch: denom = √v / √(1 − β2^t) + ε; p −= (lr / (1 − β1^t)) · m / denom
+    p[i] -= (stepSize * mi) / (Math.sqrt(vi) / sqrtC2 + eps);
   }
 }
 
@@ -324,6 +372,12 @@ export const referenceBackend: Backend = {
   gatheredDots,
   scatterRows,
   addRowVector,
+  scaleInto,
+  subRowVector,
+  squaredError,
+  columnSums,
+  centeredSquares,
+  adamUpdate,
   rmsnorm,
   rope,
   swiglu,

@@ -239,6 +239,35 @@ test('encodeTopK: the fused encoder equals matmulNN + addRowVector + scaling + t
   }
 });
 
+test('SAE training passes (scaleInto, subRowVector, squaredError, columnSums, centeredSquares, adamUpdate): bit for bit the reference', { skip }, () => {
+  const [rows, n] = [37, 70];
+  const x = random(rows * n, 21, -3, 3);
+  const y = random(rows * n, 22, -3, 3);
+  const v = random(n, 23);
+  const same = (run: (b: Backend) => Float32Array | number, what: string): void => {
+    const [a, b] = [run(nat), run(ref)];
+    if (typeof a === 'number') assert.equal(a, b, what);
+    else assert.deepEqual(a, b, what);
+  };
+  same((b) => ((out) => (b.scaleInto(out, x, 1 / 3.7, rows * n), out))(new Float32Array(rows * n)), 'scaleInto');
+  same((b) => ((out) => (b.subRowVector(out, x, v, rows, n), out))(new Float32Array(rows * n)), 'subRowVector');
+  same((b) => ((out) => (b.subRowVector(out, out, v, rows, n), out))(x.slice()), 'subRowVector in place');
+  same((b) => b.squaredError(new Float32Array(rows * n), x, y, rows * n, rows), 'squaredError sum');
+  same((b) => ((d) => (b.squaredError(d, x, y, rows * n, rows), d))(new Float32Array(rows * n)), 'squaredError gradient');
+  same((b) => ((out) => (b.columnSums(out, x, rows, n), out))(new Float32Array(n).fill(9)), 'columnSums');
+  same((b) => b.centeredSquares(x, rows, n), 'centeredSquares');
+  // Adam from the same moments over three steps with a sign change and a zero gradient.
+  same((b) => {
+    const [p, m, vv] = [x.slice(), new Float32Array(x.length), new Float32Array(x.length)];
+    for (let t = 1; t <= 3; t++) {
+      const g = t === 2 ? y.map((e) => -e) : t === 3 ? new Float32Array(y.length) : y;
+      b.adamUpdate(p, g, m, vv, { beta1: 0.9, beta2: 0.999, eps: 1e-8, stepSize: 1e-3 / (1 - 0.9 ** t), sqrtC2: Math.sqrt(1 - 0.999 ** t) });
+    }
+    return Float32Array.of(...p, ...m, ...vv);
+  }, 'adamUpdate');
+  assert.throws(() => nat.columnSums(new Float32Array(3), x, rows, n), /out has 3 elements, needs width = 70/);
+});
+
 /** An index list [rows, k] into a table of `tableRows` rows, repeats included (several tokens pick one latent). */
 function randomIndices(rows: number, k: number, tableRows: number, seed: number): Int32Array {
   const r = rng(seed);

@@ -6,6 +6,8 @@
  * in place over the parameter buffers; the moments are allocated once, nothing per step.
  */
 import { ShapeError } from '../../errors.js';
+import type { Backend } from '../../tensor/backend.js';
+import { activeBackend } from '../../tensor/backend-registry.js';
 
 export interface AdamOptions {
   beta1?: number;
@@ -23,7 +25,7 @@ export class Adam {
   /** Steps taken. */
   t = 0;
 
-  constructor(readonly params: readonly Float32Array[], o: AdamOptions = {}) {
+  constructor(readonly params: readonly Float32Array[], o: AdamOptions = {}, readonly backend: Backend = activeBackend()) {
     this.beta1 = o.beta1 ?? 0.9;
     this.beta2 = o.beta2 ?? 0.999;
     this.eps = o.eps ?? 1e-8;
@@ -38,20 +40,12 @@ export class Adam {
     const { beta1: b1, beta2: b2, eps } = this;
     const c1 = 1 - b1 ** this.t;
     const sqrtC2 = Math.sqrt(1 - b2 ** this.t);
-    const stepSize = lr / c1;
+    const step = { beta1: b1, beta2: b2, eps, stepSize: lr / c1, sqrtC2 };
     for (let n = 0; n < this.params.length; n++) {
       const p = this.params[n];
       const g = grads[n];
-      const m = this.m[n];
-      const v = this.v[n];
       if (g.length !== p.length) throw new ShapeError(`gradient ${n} has ${g.length} values, parameter has ${p.length}`);
-      for (let i = 0; i < p.length; i++) {
-        const gi = g[i];
-        const mi = (m[i] = b1 * m[i] + (1 - b1) * gi);
-        const vi = (v[i] = b2 * v[i] + (1 - b2) * gi * gi);
-        // torch: denom = √v / √(1 − β2^t) + ε; p −= (lr / (1 − β1^t)) · m / denom
-        p[i] -= (stepSize * mi) / (Math.sqrt(vi) / sqrtC2 + eps);
-      }
+      this.backend.adamUpdate(p, g, this.m[n], this.v[n], step);
     }
   }
 }

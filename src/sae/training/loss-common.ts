@@ -111,19 +111,17 @@ export function checkBatch(sae: Sae, x: Float32Array, batch: number, ws: LossWor
 }
 
 /** ws.saeIn ← x − b_dec (if apply_b_dec_to_input), the encoder's input. */
-export function encoderInput(sae: Sae, x: Float32Array, batch: number, ws: LossWorkspace): Float32Array {
+export function encoderInput(sae: Sae, x: Float32Array, batch: number, ws: LossWorkspace, backend: Backend): Float32Array {
   const { d_in, apply_b_dec_to_input } = sae.config;
-  const bDec = sae.weights.b_dec;
-  const out = ws.saeIn;
-  if (!apply_b_dec_to_input) out.set(x.subarray(0, batch * d_in));
-  else for (let b = 0; b < batch; b++) for (let i = 0; i < d_in; i++) out[b * d_in + i] = x[b * d_in + i] - bDec[i];
-  return out;
+  if (apply_b_dec_to_input) backend.subRowVector(ws.saeIn, x, sae.weights.b_dec, batch, d_in);
+  else ws.saeIn.set(x.subarray(0, batch * d_in));
+  return ws.saeIn;
 }
 
 /** ws.saeIn ← x − b_dec (if apply_b_dec_to_input); ws.pre ← sae_in · W_enc. */
 export function encodeProduct(sae: Sae, x: Float32Array, batch: number, ws: LossWorkspace, backend: Backend): void {
   const { d_in, d_sae } = sae.config;
-  backend.matmulNN(ws.pre, encoderInput(sae, x, batch, ws), sae.weights.W_enc, batch, d_in, d_sae); // [B, d_sae]
+  backend.matmulNN(ws.pre, encoderInput(sae, x, batch, ws, backend), sae.weights.W_enc, batch, d_in, d_sae); // [B, d_sae]
 }
 
 /** ws.norms ← ‖W_dec row j‖. */
@@ -147,7 +145,7 @@ export function decodeAndMse(sae: Sae, x: Float32Array, batch: number, rows: num
   const bDec = sae.weights.b_dec;
   backend.matmulNN(ws.out, ws.acts, sae.weights.W_dec, rows, d_sae, d_in); // [rows, d_in]
   for (let b = 0; b < biasRows; b++) for (let i = 0; i < d_in; i++) ws.out[b * d_in + i] += bDec[i];
-  return mseAgainst(x, batch, d_in, ws);
+  return mseAgainst(x, batch, d_in, ws, backend);
 }
 
 /**
@@ -159,7 +157,7 @@ export function decoderBackward(sae: Sae, grads: SaeGradients, rows: number, bia
   const { d_in, d_sae } = sae.config;
   backend.matmulTN(grads.W_dec, ws.acts, ws.dOut, d_sae, rows, d_in); // [d_sae, d_in]
   backend.matmul(ws.dActs, ws.dOut, sae.weights.W_dec, rows, d_in, d_sae); // [rows, d_sae]
-  sumRows(grads.b_dec, ws.dOut, biasRows, d_in);
+  backend.columnSums(grads.b_dec, ws.dOut, biasRows, d_in);
 }
 
 /**
@@ -174,15 +172,8 @@ export interface PickList {
 }
 
 /** The MSE of ws.out's first `batch` rows against x, writing d mse / d x̂ = 2(x̂ − x)/B into ws.dOut. */
-function mseAgainst(x: Float32Array, batch: number, d_in: number, ws: LossWorkspace): number {
-  const { out, dOut } = ws;
-  let mse = 0;
-  for (let n = 0; n < batch * d_in; n++) {
-    const e = out[n] - x[n];
-    mse += e * e;
-    dOut[n] = (2 * e) / batch;
-  }
-  return mse / batch;
+function mseAgainst(x: Float32Array, batch: number, d_in: number, ws: LossWorkspace, backend: Backend): number {
+  return backend.squaredError(ws.dOut, ws.out, x, batch * d_in, batch) / batch;
 }
 
 /** ws.out rows 0..B ← x̂ = f·W_dec + b_dec for the picks f; returns the MSE against x, writing d mse / d x̂ into ws.dOut. */
@@ -190,7 +181,7 @@ export function decodePicksAndMse(sae: Sae, x: Float32Array, batch: number, f: P
   const { d_in } = sae.config;
   backend.gatherRows(ws.out, f.idx, f.val, batch, f.k, sae.weights.W_dec, d_in);
   backend.addRowVector(ws.out, sae.weights.b_dec, batch, d_in);
-  return mseAgainst(x, batch, d_in, ws);
+  return mseAgainst(x, batch, d_in, ws, backend);
 }
 
 /**
@@ -201,7 +192,7 @@ export function decoderBackwardPicks(sae: Sae, grads: SaeGradients, batch: numbe
   const { d_in } = sae.config;
   grads.W_dec.fill(0);
   for (const [f, dOut] of lists) backend.scatterRows(grads.W_dec, f.idx, f.val, batch, f.k, dOut, d_in);
-  sumRows(grads.b_dec, ws.dOut, batch, d_in);
+  backend.columnSums(grads.b_dec, ws.dOut, batch, d_in);
 }
 
 /**
@@ -234,7 +225,7 @@ export function encoderBackward(sae: Sae, grads: SaeGradients, batch: number, ws
   transpose(grads.W_enc, ws.gradEncT, d_sae, d_in);
   let sums = colSums;
   if (!sums && apply_b_dec_to_input) {
-    sumRows(ws.colSums, ws.dPre, batch, d_sae);
+    backend.columnSums(ws.colSums, ws.dPre, batch, d_sae);
     sums = ws.colSums;
   }
   if (sums) encoderBiasBackward(sae, grads, sums, ws, backend);
@@ -259,12 +250,6 @@ export function transpose(out: Float32Array, a: Float32Array, rows: number, cols
       for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = a[r * cols + c];
     }
   }
-}
-
-/** grads[j] ← Σ_b m[b, j] over the first `batch` rows of m [·, width]. */
-export function sumRows(out: Float32Array, m: Float32Array, batch: number, width: number): void {
-  out.fill(0);
-  for (let b = 0; b < batch; b++) for (let j = 0; j < width; j++) out[j] += m[b * width + j];
 }
 
 /** grads.W_dec row j += c[j] · W_dec_j / ‖W_dec_j‖: the gradient of Σ_j c_j ‖W_dec_j‖ (0 for a zero row). */

@@ -20,7 +20,7 @@ import { UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
-import { auxKPlan, checkBatch, encodeProduct, encoderBackward, countFires, requireGrad, sumRows } from './loss-common.js';
+import { auxKPlan, checkBatch, encodeProduct, encoderBackward, countFires, requireGrad } from './loss-common.js';
 
 export interface BatchTopKLossOptions {
   /** 1 for each latent counted as dead; [d_sae]. Omitted: no AuxK. */
@@ -242,7 +242,7 @@ export function prefixBatchTopKLoss(
       for (let r = b * kAux; r < (b + 1) * kAux; r++) ws.dPre[b * d_sae + ws.topIdx[r]] += ws.dActs[(batch + b) * d_sae + ws.topIdx[r]];
     }
   }
-  sumRows(gbEnc, ws.dPre, batch, d_sae);
+  backend.columnSums(gbEnc, ws.dPre, batch, d_sae);
   encoderBackward(sae, grads, batch, ws, backend, gbEnc);
   return { mse, sparsity: 0, aux, total: mse + aux, l0: countFires(ws, batch, d_sae), minKept, selected: K, prefixMse };
 }

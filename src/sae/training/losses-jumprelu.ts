@@ -16,7 +16,7 @@ import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
 import {
-  addNormGradient, checkBatch, decodeAndMse, decoderBackward, decoderNorms, encodeProduct, encoderBackward, countFires, requireGrad, sumRows,
+  addNormGradient, checkBatch, decodeAndMse, decoderBackward, decoderNorms, encodeProduct, encoderBackward, countFires, requireGrad,
 } from './loss-common.js';
 
 export const JUMPRELU_SPARSITY_MODES = ['step', 'tanh'] as const;
@@ -96,7 +96,7 @@ export function jumpReluLoss(
   // t = ReLU(θ): the threshold gradient passes only where θ > 0 (torch's relu gives 0 at 0).
   for (let j = 0; j < d_sae; j++) if (!(theta[j] > 0)) gTheta[j] = 0;
   if (mode === 'tanh') addNormGradient(sae, grads, normCoef, norms);
-  sumRows(gbEnc, ws.dPre, batch, d_sae);
+  backend.columnSums(gbEnc, ws.dPre, batch, d_sae);
   encoderBackward(sae, grads, batch, ws, backend, gbEnc);
   return { mse, sparsity, aux: 0, total: mse + sparsity, l0: countFires(ws, batch, d_sae) };
 }

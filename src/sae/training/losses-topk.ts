@@ -66,7 +66,7 @@ export function topKLoss(
   // Each token's k picks by score h (pre, or pre ⊙ ‖W_dec‖ when rescaling) and pre there (ws.pickAct).
   if ((opts.encoder ?? (d_in * d_sae <= FUSED_ENCODER_MAX_WEIGHTS ? 'fused' : 'grid')) === 'fused') {
     const aux = useAux ? { cols: deadCols, k: kAux, idx: ws.topIdx, pre: z } : undefined;
-    backend.encodeTopK({ idx: ws.picks, pre: ws.pickAct }, encoderInput(sae, x, batch, ws), sae.weights.W_enc, bEnc, batch, d_in, d_sae, k, { scale: rescale ? norms : undefined, aux });
+    backend.encodeTopK({ idx: ws.picks, pre: ws.pickAct }, encoderInput(sae, x, batch, ws, backend), sae.weights.W_enc, bEnc, batch, d_in, d_sae, k, { scale: rescale ? norms : undefined, aux });
   } else {
     encodeProduct(sae, x, batch, ws, backend);
     backend.addRowVector(ws.pre, bEnc, batch, d_sae);

@@ -154,6 +154,8 @@ export class SaeTrainer {
   private readonly gradList: Float32Array[];
   private ws: LossWorkspace;
   private readonly scaled: Float32Array;
+  /** explainedVarianceOf's gradient output, which nothing reads. */
+  private readonly evScratch: Float32Array;
   /** Tokens since each latent last fired; counted from the start, so nothing is dead before deadAfterTokens. */
   readonly tokensSinceFired: Float64Array;
   /** Activations > 0 per latent over the whole run (for sparsity.safetensors). */
@@ -213,9 +215,10 @@ export class SaeTrainer {
     this.gradList = this.paramNames.map((n) => this.grads[n] as Float32Array);
     const theta = this.sae.weights.threshold;
     if (cfg.architecture === 'jumprelu' && theta) this.logThreshold = theta.map(Math.log);
-    this.adam = new Adam(this.paramNames.map((n) => (n === 'threshold' && this.logThreshold ? this.logThreshold : (this.sae.weights[n] as Float32Array))));
+    this.adam = new Adam(this.paramNames.map((n) => (n === 'threshold' && this.logThreshold ? this.logThreshold : (this.sae.weights[n] as Float32Array))), {}, backend);
     this.ws = createLossWorkspace(config, cfg.batchSize);
     this.scaled = new Float32Array(cfg.batchSize * cfg.d_in);
+    this.evScratch = new Float32Array(cfg.batchSize * cfg.d_in);
     this.tokensSinceFired = new Float64Array(cfg.d_sae);
     this.fireCounts = new Float64Array(cfg.d_sae);
     this.deadMask = new Uint8Array(cfg.d_sae);
@@ -255,7 +258,7 @@ export class SaeTrainer {
     const ws = n === this.ws.batch ? this.ws : createLossWorkspace(this.sae.config, n);
     const x = n === this.cfg.batchSize ? this.scaled : new Float32Array(n * d_in);
     const s = this.cfg.normScale;
-    for (let i = 0; i < n * d_in; i++) x[i] = batch[i] * s;
+    this.backend.scaleInto(x, batch, s, n * d_in);
 
     const lr = lrAt(this.step, { lr: this.cfg.lr, warmupSteps: this.cfg.lrWarmupSteps, schedule: this.cfg.lrSchedule, totalSteps: this.cfg.totalSteps, minLr: this.cfg.minLr });
     let coef = 0;
@@ -289,7 +292,7 @@ export class SaeTrainer {
         break;
       }
     }
-    const explainedVariance = explainedVarianceOf(x, ws.out, n, d_in);
+    const explainedVariance = explainedVarianceOf(x, ws.out, n, d_in, this.backend, n === this.cfg.batchSize ? this.evScratch : undefined);
     this.trackFiring(ws.fires, n);
     if (this.logThreshold) {
       // d L / d log θ = θ · d L / d θ
@@ -470,25 +473,10 @@ export class SaeTrainer {
   }
 }
 
-/**
- * 1 − mean_b ‖x − x̂‖² / mean_b ‖x − x̄‖² over rows 0..n of x and out [·, d]: the column means in one
- * row-major pass, then the two sums in another (row-major walks the batch in memory order; walking it
- * column by column took longer than the encoder's top-k at 64 × 1024).
- */
-export function explainedVarianceOf(x: Float32Array, out: Float32Array, n: number, d: number): number {
-  const mean = new Float64Array(d);
-  for (let b = 0; b < n; b++) for (let i = 0; i < d; i++) mean[i] += x[b * d + i];
-  for (let i = 0; i < d; i++) mean[i] /= n;
-  let err = 0;
-  let total = 0;
-  for (let b = 0; b < n; b++) {
-    for (let i = 0; i < d; i++) {
-      const v = x[b * d + i];
-      const e = out[b * d + i] - v;
-      err += e * e;
-      total += (v - mean[i]) * (v - mean[i]);
-    }
-  }
+/** 1 − mean_b ‖x − x̂‖² / mean_b ‖x − x̄‖² over rows 0..n of x and out [·, d]. */
+export function explainedVarianceOf(x: Float32Array, out: Float32Array, n: number, d: number, backend: Backend = activeBackend(), scratch: Float32Array = new Float32Array(n * d)): number {
+  const total = backend.centeredSquares(x, n, d);
+  const err = backend.squaredError(scratch, out, x, n * d, n); // its gradient (into scratch) is not needed
   return total === 0 ? 0 : 1 - err / total;
 }
 

@@ -1,0 +1,68 @@
+/*
+ * The element-wise passes of an SAE training step (scaling the batch, sae_in = x − b_dec, the squared
+ * error and its gradient, column sums, the batch's centred sum of squares, Adam), computed exactly as
+ * the reference backend's JavaScript computes them: in float64, operation for operation, rounded to
+ * float32 where JavaScript stores into a Float32Array, summing in the same order on one thread. So
+ * they agree bit for bit, and a trained SAE does not depend on the backend. In V8 each of these passes
+ * over a [4096, 64] batch took ≈ 0.5 ms; together they were a third of a 64 × 1024 topk step.
+ *
+ * No fused multiply-adds here: JavaScript rounds every product.
+ */
+#if defined(__clang__)
+#pragma clang fp contract(off)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+#include "tinymorph.h"
+
+#include <math.h>
+
+void tm_scale_into(float *out, const float *x, double s, long len) {
+  for (long i = 0; i < len; i++) out[i] = (float)((double)x[i] * s);
+}
+
+void tm_sub_row_vector(float *out, const float *x, const float *v, int rows, int n) {
+  for (int r = 0; r < rows; r++)
+    for (int i = 0; i < n; i++) out[(size_t)r * n + i] = (float)((double)x[(size_t)r * n + i] - (double)v[i]);
+}
+
+double tm_squared_error(float *d_out, const float *out, const float *x, long len, double batch) {
+  double sum = 0;
+  for (long i = 0; i < len; i++) {
+    const double e = (double)out[i] - (double)x[i];
+    sum += e * e;
+    d_out[i] = (float)((2 * e) / batch);
+  }
+  return sum;
+}
+
+void tm_column_sums(float *out, const float *m, int rows, int width) {
+  for (int j = 0; j < width; j++) out[j] = 0.0f;
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < width; j++) out[j] = (float)((double)out[j] + (double)m[(size_t)r * width + j]);
+}
+
+double tm_centered_squares(const float *x, int rows, int width, double *mean) {
+  for (int j = 0; j < width; j++) mean[j] = 0;
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < width; j++) mean[j] += x[(size_t)r * width + j];
+  for (int j = 0; j < width; j++) mean[j] /= rows;
+  double total = 0;
+  for (int r = 0; r < rows; r++)
+    for (int j = 0; j < width; j++) {
+      const double c = (double)x[(size_t)r * width + j] - mean[j];
+      total += c * c;
+    }
+  return total;
+}
+
+void tm_adam_update(float *p, const float *g, float *m, float *v, long len, const tm_adam_step *h) {
+  for (long i = 0; i < len; i++) {
+    const double gi = g[i];
+    const double mi = h->beta1 * m[i] + (1 - h->beta1) * gi;
+    const double vi = h->beta2 * v[i] + (1 - h->beta2) * gi * gi;
+    m[i] = (float)mi;
+    v[i] = (float)vi;
+    p[i] = (float)((double)p[i] - (h->step_size * mi) / (sqrt(vi) / h->sqrt_c2 + h->eps));
+  }
+}
