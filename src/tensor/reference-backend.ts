@@ -1,5 +1,6 @@
 import { ShapeError } from '../errors.js';
 import type { AdamStep, AttentionArgs, AttentionHeads, Backend, EncodePicks, EncodeTopKOptions } from './backend.js';
+import { encodeTopKOnGrid } from './encode-topk-grid.js';
 import type { Q80Matrix, WeightMatrix } from './weight-matrix.js';
 import { isQ80 } from './weight-matrix.js';
 
@@ -95,25 +96,12 @@ function topKRows(outIdx: Int32Array, outVal: Float32Array, x: Float32Array, row
 
 /** encodeTopK as the composition it is defined by (the [rows, dSae] grid is allocated here). */
 function encodeTopK(out: EncodePicks, x: Float32Array, w: Float32Array, bias: Float32Array, rows: number, dIn: number, dSae: number, k: number, opts: EncodeTopKOptions = {}): void {
-  if (!(k >= 1 && k <= dSae)) throw new ShapeError(`encodeTopK: k = ${k} must be in 1..dSae = ${dSae}`);
-  const pre = new Float32Array(rows * dSae);
-  matmulNN(pre, x, w, rows, dIn, dSae);
-  addRowVector(pre, bias, rows, dSae);
-  const { scale, aux } = opts;
-  const h = scale ? pre.map((v, i) => v * scale[i % dSae]) : pre;
-  const scores = new Float32Array(rows * k);
-  topKRows(out.idx, scores, h, rows, dSae, k);
-  for (let r = 0; r < rows * k; r++) out.pre[r] = pre[Math.floor(r / k) * dSae + out.idx[r]];
-  if (!aux || aux.k === 0) return;
-  const n = aux.cols.length;
-  if (aux.k > n) throw new ShapeError(`encodeTopK: aux.k = ${aux.k} exceeds the ${n} columns of aux.cols`);
-  const hd = new Float32Array(rows * n);
-  for (let r = 0; r < rows; r++) for (let q = 0; q < n; q++) hd[r * n + q] = h[r * dSae + aux.cols[q]];
-  topKRows(aux.idx, new Float32Array(rows * aux.k), hd, rows, n, aux.k);
-  for (let r = 0; r < rows * aux.k; r++) {
-    aux.idx[r] = aux.cols[aux.idx[r]];
-    aux.pre[r] = pre[Math.floor(r / aux.k) * dSae + aux.idx[r]];
-  }
+  const n = opts.aux?.cols.length ?? 0;
+  const grid = {
+    pre: new Float32Array(rows * dSae), scores: new Float32Array(opts.scale ? rows * dSae : 0), vals: new Float32Array(rows * k),
+    gathered: new Float32Array(rows * n), auxVals: new Float32Array(rows * (opts.aux?.k ?? 0)),
+  };
+  encodeTopKOnGrid(referenceBackend, out, x, w, bias, rows, dIn, dSae, k, opts, grid);
 }
 
 function scaleInto(out: Float32Array, x: Float32Array, s: number, len: number): void {

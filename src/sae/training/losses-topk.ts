@@ -12,11 +12,12 @@
  */
 import type { Backend } from '../../tensor/backend.js';
 import { activeBackend } from '../../tensor/backend-registry.js';
+import { encodeTopKOnGrid } from '../../tensor/encode-topk-grid.js';
 import { ShapeError, UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, PickList, SaeGradients } from './loss-common.js';
-import { auxKPlan, checkBatch, decodePicksAndMse, decoderBackwardPicks, decoderNorms, encodeProduct, encoderBackwardPicks, encoderInput, requireGrad } from './loss-common.js';
+import { auxKPlan, checkBatch, decodePicksAndMse, decoderBackwardPicks, decoderNorms, encoderBackwardPicks, encoderInput, requireGrad } from './loss-common.js';
 
 export interface TopKLossOptions {
   /** 1 for each latent counted as dead (no activation over the trainer's window); [d_sae]. Omitted: no AuxK. */
@@ -64,28 +65,16 @@ export function topKLoss(
   const dz = ws.scratch.subarray(batch * kAux, 2 * batch * kAux);
   const deadCols = useAux && dead ? Int32Array.from(dead.keys()).filter((j) => dead[j]) : new Int32Array(0);
   // Each token's k picks by score h (pre, or pre ⊙ ‖W_dec‖ when rescaling) and pre there (ws.pickAct).
+  const encodeOpts = { scale: rescale ? norms : undefined, aux: useAux ? { cols: deadCols, k: kAux, idx: ws.topIdx, pre: z } : undefined };
+  const sIn = encoderInput(sae, x, batch, ws, backend);
+  const W_enc = sae.weights.W_enc;
   if ((opts.encoder ?? (d_in * d_sae <= FUSED_ENCODER_MAX_WEIGHTS ? 'fused' : 'grid')) === 'fused') {
-    const aux = useAux ? { cols: deadCols, k: kAux, idx: ws.topIdx, pre: z } : undefined;
-    backend.encodeTopK({ idx: ws.picks, pre: ws.pickAct }, encoderInput(sae, x, batch, ws, backend), sae.weights.W_enc, bEnc, batch, d_in, d_sae, k, { scale: rescale ? norms : undefined, aux });
+    backend.encodeTopK({ idx: ws.picks, pre: ws.pickAct }, sIn, W_enc, bEnc, batch, d_in, d_sae, k, encodeOpts);
   } else {
-    encodeProduct(sae, x, batch, ws, backend);
-    backend.addRowVector(ws.pre, bEnc, batch, d_sae);
-    const h = rescale ? ws.scratch : ws.pre;
-    if (rescale) for (let n = 0; n < batch * d_sae; n++) h[n] = ws.pre[n] * norms[n % d_sae];
-    backend.topKRows(ws.picks, ws.topVal, h, batch, d_sae, k);
-    for (let r = 0; r < batch * k; r++) ws.pickAct[r] = ws.pre[Math.floor(r / k) * d_sae + ws.picks[r]];
-    if (useAux) {
-      // The dead latents' scores, gathered into ws.dPre (unused by this loss); h (ws.scratch) is read
-      // before z overwrites it.
-      const nDead = deadCols.length;
-      const hDead = ws.dPre;
-      for (let b = 0; b < batch; b++) for (let c = 0; c < nDead; c++) hDead[b * nDead + c] = h[b * d_sae + deadCols[c]];
-      backend.topKRows(ws.topIdx, ws.topVal, hDead.subarray(0, batch * nDead), batch, nDead, kAux);
-      for (let r = 0; r < batch * kAux; r++) {
-        ws.topIdx[r] = deadCols[ws.topIdx[r]];
-        z[r] = ws.pre[Math.floor(r / kAux) * d_sae + ws.topIdx[r]];
-      }
-    }
+    // The grid in ws.pre, scores in ws.scratch (read before z, which shares it, is written); the
+    // dead latents' scores gathered into ws.dPre, unused by this loss.
+    const grid = { pre: ws.pre, scores: ws.scratch, vals: ws.topVal, gathered: ws.dPre, auxVals: ws.topVal };
+    encodeTopKOnGrid(backend, { idx: ws.picks, pre: ws.pickAct }, sIn, W_enc, bEnc, batch, d_in, d_sae, k, encodeOpts, grid);
   }
   // From here on only the picks are touched (Gao et al. 2024 §5.1): f = ReLU(pre) at each token's k
   // picks (what f / ‖W_dec‖ decodes to when rescaling), as an index list the sparse kernels read.
