@@ -17,7 +17,7 @@ import { join } from 'node:path';
  * The WebAssembly SIMD ceiling uses the same formula with 4 lanes (128-bit vectors), as the issue does.
  *
  * A VM's /proc/cpuinfo reports the nominal (base) clock, while cores boost above it under load, so
- * the clock is also measured (measureClockGhz): a chain of dependent integer adds retires one add
+ * the clock is also measured (measureCpu): a chain of dependent register adds retires one add
  * per cycle, so adds per second on every core at once is the all-core clock. Kernels are then
  * judged against the peak at both clocks.
  */
@@ -39,6 +39,8 @@ export interface CpuPeak {
   measuredGhz?: number;
   peakMeasured?: number;
   simd128Measured?: number;
+  /** GFLOP/s the FMA probe reached on all cores (undefined: not measured). */
+  measuredFmaGflops?: number;
   /** Last-level cache bytes (to size working sets that must come from DRAM). */
   llcBytes: number;
   assumptions: string;
@@ -49,8 +51,9 @@ export interface PeakOverrides {
   ghz?: number;
   lanes?: number;
   fmaUnits?: number;
-  /** From measureClockGhz. */
+  /** From measureCpu. */
   measuredGhz?: number;
+  measuredFmaGflops?: number;
 }
 
 function cpuinfo(): string {
@@ -97,15 +100,17 @@ export function cpuPeak(o: PeakOverrides = {}): CpuPeak {
   const flags = new Set((field(info, 'flags') ?? field(info, 'Features') ?? '').split(/\s+/));
   const isa = flags.has('avx512f') ? 'avx512f' : flags.has('avx2') ? (flags.has('fma') ? 'avx2+fma' : 'avx2') : flags.has('asimd') ? 'neon' : flags.has('sse2') ? 'sse2' : 'unknown';
   const lanes = o.lanes ?? (isa === 'avx512f' ? 16 : isa.startsWith('avx2') ? 8 : 4);
-  const fmaUnits = o.fmaUnits ?? (isa === 'avx2+fma' ? 2 : 1);
   const cores = o.cores ?? physicalCores(info);
+  const m = o.measuredGhz;
+  const probed = m && o.measuredFmaGflops ? Math.max(1, Math.round(o.measuredFmaGflops / (cores * m * lanes * 2))) : undefined;
+  const fmaUnits = o.fmaUnits ?? probed ?? (isa === 'avx2+fma' ? 2 : 1);
+  const unitsSource = o.fmaUnits ? '--fma-units' : probed ? `measured: ${o.measuredFmaGflops!.toFixed(1)} GFLOP/s of independent FMAs on all cores` : `assumed for ${isa}; override with --fma-units`;
   const c = o.ghz ? { ghz: o.ghz, source: '--clock-ghz' } : clock(info);
   const perCore = c.ghz * lanes * 2 * fmaUnits;
   const assumptions =
-    `${fmaUnits} FMA unit(s) of ${lanes * 32}-bit per core${o.fmaUnits ? ' (--fma-units)' : ` (assumed for ${isa}; override with --fma-units)`}; ` +
+    `${fmaUnits} FMA unit(s) of ${lanes * 32}-bit per core (${unitsSource}); ` +
     `clock ${c.ghz.toFixed(3)} GHz from ${c.source} (the base clock a VM reports; turbo may be higher); ` +
     'WebAssembly SIMD ceiling: same formula with 4 lanes';
-  const m = o.measuredGhz;
   return {
     model: field(info, 'model name') ?? cpus()[0]?.model ?? 'unknown',
     cores,
@@ -122,53 +127,124 @@ export function cpuPeak(o: PeakOverrides = {}): CpuPeak {
     simd128Measured: m && cores * m * 4 * 2 * fmaUnits,
     llcBytes: llcBytes(),
     assumptions,
+    measuredFmaGflops: o.measuredFmaGflops,
   };
 }
 
-/** One thread per core runs 8 dependent adds per loop iteration (1 cycle each); prints the slowest core's best GHz. */
-const CLOCK_C = `#include <stdio.h>
+/**
+ * Two probes, one thread per logical CPU (OpenMP), each printing the slowest thread's best of 5:
+ *  - the clock: 8 dependent register-to-register adds per loop iteration retire one per cycle. Not
+ *    `add $imm`: Intel Golden Cove (Sapphire Rapids) folds immediate adds at rename, which read as
+ *    a 16–19 GHz "clock";
+ *  - FMA throughput: 12 independent accumulators (more than FMA latency × units, 4 × 2 on current
+ *    cores, and few enough to stay in registers with AVX2's 16) of the widest vector -march=native
+ *    gives, summed over all threads. This is what says whether a Xeon has one or two 512-bit FMA
+ *    ports, which nothing in /proc/cpuinfo does.
+ * Prints "GHz GFLOP/s" (GFLOP/s 0 where no FMA vector type is known).
+ */
+const PROBE_C = `#include <stdio.h>
 #include <time.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
-int main(void) {
-  const long iters = 50000000;
-  double slowest = 1e30;
-#pragma omp parallel reduction(min : slowest)
-  {
-    double best = 0;
-    for (int rep = 0; rep < 5; rep++) {
-      long x = 0;
-      double t0 = now();
-      for (long i = 0; i < iters; i++) {
-#if defined(__x86_64__)
-        __asm__ volatile("add $1, %0\\n\\tadd $1, %0\\n\\tadd $1, %0\\n\\tadd $1, %0\\n\\tadd $1, %0\\n\\tadd $1, %0\\n\\tadd $1, %0\\n\\tadd $1, %0" : "+r"(x));
+#if defined(__AVX512F__)
+#include <immintrin.h>
+typedef __m512 vec;
+#define LANES 16
+#define SET1(x) _mm512_set1_ps(x)
+#define FMA(acc) acc = _mm512_fmadd_ps(acc, m, a)
+static float first(vec v) { return _mm512_cvtss_f32(v); }
+#elif defined(__FMA__)
+#include <immintrin.h>
+typedef __m256 vec;
+#define LANES 8
+#define SET1(x) _mm256_set1_ps(x)
+#define FMA(acc) acc = _mm256_fmadd_ps(acc, m, a)
+static float first(vec v) { return _mm256_cvtss_f32(v); }
 #elif defined(__aarch64__)
-        __asm__ volatile("add %0, %0, #1\\n\\tadd %0, %0, #1\\n\\tadd %0, %0, #1\\n\\tadd %0, %0, #1\\n\\tadd %0, %0, #1\\n\\tadd %0, %0, #1\\n\\tadd %0, %0, #1\\n\\tadd %0, %0, #1" : "+r"(x));
+#include <arm_neon.h>
+typedef float32x4_t vec;
+#define LANES 4
+#define SET1(x) vdupq_n_f32(x)
+#define FMA(acc) acc = vfmaq_f32(a, acc, m)
+static float first(vec v) { return vgetq_lane_f32(v, 0); }
+#endif
+static double clock_ghz(void) {
+  const long iters = 50000000;
+  double best = 0;
+  for (int rep = 0; rep < 5; rep++) {
+    long x = 0, one = 1;
+    double t0 = now();
+    for (long i = 0; i < iters; i++) {
+#if defined(__x86_64__)
+      __asm__ volatile("add %1, %0\\n\\tadd %1, %0\\n\\tadd %1, %0\\n\\tadd %1, %0\\n\\tadd %1, %0\\n\\tadd %1, %0\\n\\tadd %1, %0\\n\\tadd %1, %0" : "+r"(x) : "r"(one));
+#elif defined(__aarch64__)
+      __asm__ volatile("add %0, %0, %1\\n\\tadd %0, %0, %1\\n\\tadd %0, %0, %1\\n\\tadd %0, %0, %1\\n\\tadd %0, %0, %1\\n\\tadd %0, %0, %1\\n\\tadd %0, %0, %1\\n\\tadd %0, %0, %1" : "+r"(x) : "r"(one));
 #else
 #error "no add chain for this architecture"
 #endif
-      }
-      double ghz = iters * 8.0 / (now() - t0) / 1e9;
-      if (ghz > best) best = ghz;
     }
-    slowest = best;
+    double ghz = iters * 8.0 / (now() - t0) / 1e9;
+    if (ghz > best) best = ghz;
   }
-  printf("%.4f\\n", slowest);
+  return best;
+}
+static double fma_gflops(double *sink) {
+#ifdef LANES
+  const long iters = 20000000;
+  double best = 0;
+  for (int rep = 0; rep < 5; rep++) {
+    vec m = SET1(0.999999f), a = SET1(1e-6f);
+    vec a0 = SET1(0), a1 = SET1(1), a2 = SET1(2), a3 = SET1(3), a4 = SET1(4), a5 = SET1(5);
+    vec a6 = SET1(6), a7 = SET1(7), a8 = SET1(8), a9 = SET1(9), a10 = SET1(10), a11 = SET1(11);
+    double t0 = now();
+    for (long i = 0; i < iters; i++) {
+      FMA(a0); FMA(a1); FMA(a2); FMA(a3); FMA(a4); FMA(a5); FMA(a6); FMA(a7); FMA(a8); FMA(a9); FMA(a10); FMA(a11);
+    }
+    double g = iters * 12.0 * LANES * 2 / (now() - t0) / 1e9;
+    if (g > best) best = g;
+    *sink += first(a0) + first(a1) + first(a2) + first(a3) + first(a4) + first(a5) + first(a6) + first(a7) + first(a8) + first(a9) + first(a10) + first(a11);
+  }
+  return best;
+#else
+  (void)sink;
+  return 0;
+#endif
+}
+int main(void) {
+  double ghz = 1e30, slowest_fma = 1e30, sink = 0;
+  int threads = 1;
+#pragma omp parallel reduction(min : ghz, slowest_fma) reduction(+ : sink)
+  {
+    ghz = clock_ghz();
+#pragma omp barrier
+    slowest_fma = fma_gflops(&sink);
+#ifdef _OPENMP
+#pragma omp single
+    threads = omp_get_num_threads();
+#endif
+  }
+  printf("%.4f %.3f\\n", ghz, slowest_fma * threads);
+  volatile double keep = sink; /* the accumulators are used, so the FMAs are not dead code */
+  (void)keep;
   return 0;
 }
 `;
 
 /**
- * The clock the cores actually run at with all of them busy, from a C add chain compiled with gcc
- * (OpenMP, one thread per logical CPU); undefined with the reason when gcc or the run fails.
+ * The clock the cores actually run at with all of them busy, and the fp32 FMA GFLOP/s they reach
+ * together, from PROBE_C compiled with gcc -march=native; undefined with the reason when gcc or
+ * the run fails.
  */
-export function measureClockGhz(dir: string): { ghz?: number; problem?: string } {
-  const src = join(dir, 'clock.c');
-  const exe = join(dir, 'clock');
-  writeFileSync(src, CLOCK_C);
-  const cc = spawnSync('gcc', ['-O2', '-fopenmp', src, '-o', exe], { encoding: 'utf8' });
+export function measureCpu(dir: string): { ghz?: number; fmaGflops?: number; problem?: string } {
+  const src = join(dir, 'probe.c');
+  const exe = join(dir, 'probe');
+  writeFileSync(src, PROBE_C);
+  const cc = spawnSync('gcc', ['-O2', '-march=native', '-fopenmp', src, '-o', exe], { encoding: 'utf8' });
   if (cc.error || cc.status !== 0) return { problem: `gcc: ${cc.error?.message ?? cc.stderr.trim().split('\n')[0]}` };
   const r = spawnSync(exe, [], { encoding: 'utf8' });
-  const ghz = Number(r.stdout.trim());
+  const [ghz, fma] = r.stdout.trim().split(/\s+/).map(Number);
   if (r.status !== 0 || !(ghz > 0)) return { problem: `clock probe failed (exit ${r.status}): ${r.stderr.trim()}` };
-  return { ghz };
+  return { ghz, fmaGflops: fma > 0 ? fma : undefined };
 }

@@ -8,7 +8,7 @@ import { isQ80, weightBytes } from '../src/tensor/weight-matrix.js';
 import type { RateStats } from './bench-utils.js';
 import { backendInfo, backendLabel, backendOption, emit, log, positiveInt, positiveNumber, printTable, rateStats, round, runMain, startQuietCheck, withTempDir } from './bench-utils.js';
 import type { CpuPeak } from './cpu-peak.js';
-import { cpuPeak, measureClockGhz } from './cpu-peak.js';
+import { cpuPeak, measureCpu } from './cpu-peak.js';
 
 /**
  * GFLOP/s of the backends' matrix kernels at the shapes the runtime uses — prefill projections,
@@ -187,13 +187,13 @@ async function main(): Promise<void> {
     .option('--cores <n>', 'cores for the peak (default: physical cores from /proc/cpuinfo)', positiveInt)
     .option('--clock-ghz <ghz>', 'clock for the peak (default: /proc/cpuinfo)', positiveNumber)
     .option('--simd-lanes <n>', 'fp32 SIMD lanes for the peak (default: from the CPU flags)', positiveInt)
-    .option('--fma-units <n>', 'FMA units of that width per core (default: 1 with AVX-512, 2 with AVX2+FMA)', positiveInt)
-    .option('--no-measure-clock', 'do not measure the all-core clock (a gcc-compiled add chain); use only the reported one')
+    .option('--fma-units <n>', 'FMA units of that width per core (default: measured by an FMA probe; without it 1 with AVX-512, 2 with AVX2+FMA)', positiveInt)
+    .option('--no-measure-clock', 'do not measure the all-core clock and FMA throughput (gcc-compiled probes); use only the reported clock and assumed FMA units')
     .parse();
   const opts = program.opts<Opts>();
-  const clock = opts.measureClock ? await withTempDir('clock', measureClockGhz) : {};
+  const clock = opts.measureClock ? await withTempDir('clock', measureCpu) : {};
   if (clock.problem) log(`clock not measured: ${clock.problem}`);
-  const peak = cpuPeak({ cores: opts.cores, ghz: opts.clockGhz, lanes: opts.simdLanes, fmaUnits: opts.fmaUnits, measuredGhz: clock.ghz });
+  const peak = cpuPeak({ cores: opts.cores, ghz: opts.clockGhz, lanes: opts.simdLanes, fmaUnits: opts.fmaUnits, measuredGhz: clock.ghz, measuredFmaGflops: clock.fmaGflops });
   emit({
     bench: 'matmul',
     machine: peak.model,
@@ -206,6 +206,7 @@ async function main(): Promise<void> {
     per_core_gflops: round(peak.perCore, 1),
     simd128_gflops: round(peak.simd128, 1),
     ...(peak.measuredGhz ? { measured_ghz: round(peak.measuredGhz, 3), peak_gflops_measured_clock: round(peak.peakMeasured!, 1), simd128_gflops_measured_clock: round(peak.simd128Measured!, 1) } : {}),
+    ...(peak.measuredFmaGflops ? { fma_probe_gflops: round(peak.measuredFmaGflops, 1) } : {}),
     assumptions: peak.assumptions,
   });
   const load = await startQuietCheck();
