@@ -50,8 +50,9 @@ static inline vf vrope(vf x, vf t) {
 /* Lane mask of v > t (false for NaN), as bits. */
 static inline uint32_t vgt_bits(vf v, vf t) { return (uint32_t)_mm512_cmp_ps_mask(v, t, _CMP_GT_OQ); }
 static inline uint32_t veq_bits(vf v, vf t) { return (uint32_t)_mm512_cmp_ps_mask(v, t, _CMP_EQ_OQ); }
-/* 1 where a ≥ b, else 0. */
+/* 1 where a ≥ b (vgt_ones: a > b), else 0. */
 static inline vf vge_ones(vf a, vf b) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, b, _CMP_GE_OQ), _mm512_set1_ps(1.0f)); }
+static inline vf vgt_ones(vf a, vf b) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ), _mm512_set1_ps(1.0f)); }
 /* 1 where (a at position pa) ranks before (b at pb): a > b, or a == b and pa < pb; else 0. */
 static inline vf vbeats_ones(vf a, vf pa, vf b, vf pb) {
   const __mmask16 m = _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ) | (_mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ) & _mm512_cmp_ps_mask(pa, pb, _CMP_LT_OQ));
@@ -140,6 +141,7 @@ static inline vf vrope(vf x, vf t) {
 static inline uint32_t vgt_bits(vf v, vf t) { return (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(v, t, _CMP_GT_OQ)); }
 static inline uint32_t veq_bits(vf v, vf t) { return (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(v, t, _CMP_EQ_OQ)); }
 static inline vf vge_ones(vf a, vf b) { return _mm256_and_ps(_mm256_cmp_ps(a, b, _CMP_GE_OQ), _mm256_set1_ps(1.0f)); }
+static inline vf vgt_ones(vf a, vf b) { return _mm256_and_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ), _mm256_set1_ps(1.0f)); }
 static inline vf vbeats_ones(vf a, vf pa, vf b, vf pb) {
   const __m256 m = _mm256_or_ps(_mm256_cmp_ps(a, b, _CMP_GT_OQ), _mm256_and_ps(_mm256_cmp_ps(a, b, _CMP_EQ_OQ), _mm256_cmp_ps(pa, pb, _CMP_LT_OQ)));
   return _mm256_and_ps(m, _mm256_set1_ps(1.0f));
@@ -197,6 +199,7 @@ static inline vf vexpand_groups(const float *s, int g, int lanes) { (void)g; (vo
 static inline uint32_t vgt_bits(vf v, vf t) { return v > t; }
 static inline uint32_t veq_bits(vf v, vf t) { return v == t; }
 static inline vf vge_ones(vf a, vf b) { return a >= b ? 1.0f : 0.0f; }
+static inline vf vgt_ones(vf a, vf b) { return a > b ? 1.0f : 0.0f; }
 static inline vf vbeats_ones(vf a, vf pa, vf b, vf pb) { return a > b || (a == b && pa < pb) ? 1.0f : 0.0f; }
 static inline uint32_t vnonzero_bits(vf v) { return v != 0.0f || v != v; }
 static inline uint32_t vnan_bits(vf v) { return v != v; }

@@ -33,49 +33,79 @@ static inline void insert(int32_t *idx, float *val, int *filled, int k, float v,
 
 #if defined(__AVX512F__)
 /*
- * AVX-512: no data-dependent branches. τ is the k-th largest of 2k chunk maxima (k when the row is
- * shorter than 8k), the candidates ≥ τ are compressed out in index order, and each candidate's
- * final position is its rank — how many candidates beat it (greater, or equal at a lower index) —
- * counted 16 at a time; ranks below k are the answer, already in order.
+ * AVX-512: no data-dependent branches. The "chunks" are lane-strided groups of whole vectors, as in
+ * the path below (their lane-wise maxima need no horizontal reductions: 64 _mm512_reduce_max_ps per
+ * 1024-wide row cost more than the rest of the selection). τ is the maximum of rank k − 1, the
+ * candidates ≥ τ are compressed out in index order, and each candidate's final position is its
+ * rank — how many candidates beat it (greater, or equal at a lower index) — counted for 16
+ * candidates at once; ranks below k are the answer, already in order.
  */
-static inline int rank_of(const float *v, int m, int i) {
-  const __m512 vi = _mm512_set1_ps(v[i]);
-  int r = 0;
-  for (int j = 0; j < m; j += 16) {
-    const int lanes = m - j < 16 ? m - j : 16;
-    const __mmask16 live = (__mmask16)((1u << lanes) - 1u);
-    const __m512 vj = _mm512_maskz_loadu_ps(live, v + j);
-    const __mmask16 gt = _mm512_mask_cmp_ps_mask(live, vj, vi, _CMP_GT_OQ);
-    /* equal values at lower candidate positions (j + lane < i) also come first */
-    const int before = i - j <= 0 ? 0 : i - j >= 16 ? 16 : i - j;
-    const __mmask16 eq = _mm512_mask_cmp_ps_mask((__mmask16)(live & ((1u << before) - 1u)), vj, vi, _CMP_EQ_OQ);
-    r += __builtin_popcount((unsigned)gt) + __builtin_popcount((unsigned)eq);
+
+/*
+ * rank[i] for v[0..m) (v padded with −∞ to whole vectors): a permutation of 0..m−1. Entry j beats
+ * the 16 entries of block i0 where v[j] > v[i], or v[j] = v[i] and j < i: so one compare per j
+ * (≥ for j before the block, > after it) and a mask of the lanes past j inside it.
+ */
+static void ranks16(const float *v, int m, int32_t *rank) {
+  const __m512i one = _mm512_set1_epi32(1);
+  for (int i0 = 0; i0 < m; i0 += 16) {
+    const __m512 vi = _mm512_loadu_ps(v + i0);
+    __m512i r0 = _mm512_setzero_si512(), r1 = _mm512_setzero_si512();
+    const int d0 = i0 < m ? i0 : m, d1 = i0 + 16 < m ? i0 + 16 : m;
+    int j = 0;
+    for (; j + 1 < d0; j += 2) {
+      r0 = _mm512_mask_add_epi32(r0, _mm512_cmp_ps_mask(_mm512_set1_ps(v[j]), vi, _CMP_GE_OQ), r0, one);
+      r1 = _mm512_mask_add_epi32(r1, _mm512_cmp_ps_mask(_mm512_set1_ps(v[j + 1]), vi, _CMP_GE_OQ), r1, one);
+    }
+    for (; j < d0; j++) r0 = _mm512_mask_add_epi32(r0, _mm512_cmp_ps_mask(_mm512_set1_ps(v[j]), vi, _CMP_GE_OQ), r0, one);
+    for (; j < d1; j++) {
+      const __m512 vj = _mm512_set1_ps(v[j]);
+      const __mmask16 after = (__mmask16)(0xFFFFu << (j - i0 + 1)); /* lanes i > j */
+      const __mmask16 beats = _mm512_cmp_ps_mask(vj, vi, _CMP_GT_OQ) | _mm512_mask_cmp_ps_mask(after, vj, vi, _CMP_EQ_OQ);
+      r0 = _mm512_mask_add_epi32(r0, beats, r0, one);
+    }
+    for (; j + 1 < m; j += 2) {
+      r0 = _mm512_mask_add_epi32(r0, _mm512_cmp_ps_mask(_mm512_set1_ps(v[j]), vi, _CMP_GT_OQ), r0, one);
+      r1 = _mm512_mask_add_epi32(r1, _mm512_cmp_ps_mask(_mm512_set1_ps(v[j + 1]), vi, _CMP_GT_OQ), r1, one);
+    }
+    for (; j < m; j++) r0 = _mm512_mask_add_epi32(r0, _mm512_cmp_ps_mask(_mm512_set1_ps(v[j]), vi, _CMP_GT_OQ), r0, one);
+    _mm512_storeu_si512(rank + i0, _mm512_add_epi32(r0, r1));
   }
-  return r;
 }
 
 static int topk_row_select(const float *x, int n, int k, int32_t *idx, float *val) {
-  const int chunks = n >= 8 * k ? 2 * k : k;
-  const int chunk = n / chunks;
-  float *cv = tm_scratch(TM_SCRATCH_A, (size_t)(n + 16) * (2 * sizeof(float) + sizeof(int32_t)));
-  float *maxima = cv + n + 16;
-  int32_t *ci = (int32_t *)(maxima + n + 16);
+  const int nv = n / 16, wanted = n >= 8 * k ? 2 * k : k;
+  const int groups = (wanted + 15) / 16 <= nv ? (wanted + 15) / 16 : nv;
+  if (groups == 0) return 0; /* shorter than a vector: the insertion path */
+  const int per = nv / groups;
+  float *cv = tm_scratch(TM_SCRATCH_A, (size_t)(n + 32) * (2 * sizeof(float) + 2 * sizeof(int32_t)));
+  float *maxima = cv + n + 32;
+  int32_t *ci = (int32_t *)(maxima + n + 32), *rank = ci + n + 32;
   __mmask16 nan = 0;
-  for (int c = 0; c < chunks; c++) {
-    const int a = c * chunk, b = c == chunks - 1 ? n : a + chunk;
+  for (int g = 0; g < groups; g++) {
+    const int v0 = g * per, v1 = g == groups - 1 ? nv : v0 + per;
     __m512 mv = _mm512_set1_ps(-INFINITY);
-    for (int i = a; i < b; i += 16) {
-      const int lanes = b - i < 16 ? b - i : 16;
-      const __mmask16 live = (__mmask16)((1u << lanes) - 1u);
-      const __m512 v = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, x + i);
-      nan |= _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
-      mv = _mm512_max_ps(mv, v);
+    for (int v = v0; v < v1; v++) {
+      const __m512 e = _mm512_loadu_ps(x + (size_t)v * 16);
+      nan |= _mm512_cmp_ps_mask(e, e, _CMP_UNORD_Q);
+      mv = _mm512_max_ps(mv, e);
     }
-    maxima[c] = _mm512_reduce_max_ps(mv);
+    _mm512_storeu_ps(maxima + g * 16, mv);
+  }
+  int nm = groups * 16;
+  const int tail = n - nv * 16;
+  if (tail) {
+    const __mmask16 live = (__mmask16)((1u << tail) - 1u);
+    const __m512 e = _mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), live, x + nv * 16);
+    nan |= _mm512_cmp_ps_mask(e, e, _CMP_UNORD_Q);
+    _mm512_storeu_ps(maxima + nm, e);
+    nm += tail;
   }
   if (nan) return 0;
+  _mm512_storeu_ps(maxima + nm, _mm512_set1_ps(-INFINITY));
+  ranks16(maxima, nm, rank);
   float tau = -INFINITY;
-  for (int c = 0; c < chunks; c++) if (rank_of(maxima, chunks, c) == k - 1) tau = maxima[c];
+  for (int q = 0; q < nm; q++) tau = rank[q] == k - 1 ? maxima[q] : tau;
   int m = 0;
   const __m512 t = _mm512_set1_ps(tau);
   const __m512i step = _mm512_set1_epi32(16);
@@ -92,11 +122,13 @@ static int topk_row_select(const float *x, int n, int k, int32_t *idx, float *va
     m += __builtin_popcount((unsigned)keep);
     lane = _mm512_add_epi32(lane, step);
   }
-  for (int i = 0; i < m; i++) {
-    const int r = rank_of(cv, m, i);
+  _mm512_storeu_ps(cv + m, _mm512_set1_ps(-INFINITY));
+  ranks16(cv, m, rank);
+  for (int q = 0; q < m; q++) {
+    const int r = rank[q];
     if (r < k) {
-      val[r] = cv[i];
-      idx[r] = ci[i];
+      val[r] = cv[q];
+      idx[r] = ci[q];
     }
   }
   return 1;
@@ -112,18 +144,28 @@ static inline vf lane_positions(void) {
 /*
  * rank[i] = how many of v[0..m) beat v[i] (greater, or equal at a lower position): a permutation of
  * 0..m−1. VL entries are ranked at once against each entry of v broadcast, with no data-dependent
- * branches (two running sums, so the adds' latency overlaps). v has room for m rounded up to an even
- * number of whole vectors; its padding is −∞ at positions ≥ m, which beats no real entry.
+ * branches: entries before the block beat where ≥, entries after it where >, and only the block's
+ * own entries need the position test (two running sums, so the adds' latency overlaps). v has room
+ * for m rounded up to an even number of whole vectors; its padding is −∞ at positions ≥ m, which
+ * beats no real entry.
  */
 static void ranks(const float *v, int m, float *rank) {
-  const vf lanes = lane_positions(), one = vset1(1.0f), two = vset1(2.0f);
+  const vf lanes = lane_positions();
   for (int i0 = 0; i0 < m; i0 += VL) {
     const vf vi = vload(v + i0), pi = vadd(lanes, vset1((float)i0));
-    vf r0 = vzero(), r1 = vzero(), pj = vzero();
-    for (int j = 0; j < m; j += 2, pj = vadd(pj, two)) {
-      r0 = vadd(r0, vbeats_ones(vset1(v[j]), pj, vi, pi));
-      r1 = vadd(r1, vbeats_ones(vset1(v[j + 1]), vadd(pj, one), vi, pi));
+    vf r0 = vzero(), r1 = vzero();
+    int j = 0;
+    for (; j + 1 < i0; j += 2) {
+      r0 = vadd(r0, vge_ones(vset1(v[j]), vi));
+      r1 = vadd(r1, vge_ones(vset1(v[j + 1]), vi));
     }
+    for (; j < i0; j++) r0 = vadd(r0, vge_ones(vset1(v[j]), vi));
+    for (; j < i0 + VL; j++) r0 = vadd(r0, vbeats_ones(vset1(v[j]), vset1((float)j), vi, pi));
+    for (; j + 1 < m; j += 2) {
+      r0 = vadd(r0, vgt_ones(vset1(v[j]), vi));
+      r1 = vadd(r1, vgt_ones(vset1(v[j + 1]), vi));
+    }
+    for (; j < m; j++) r0 = vadd(r0, vgt_ones(vset1(v[j]), vi));
     vstore(rank + i0, vadd(r0, r1));
   }
 }

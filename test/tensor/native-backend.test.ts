@@ -173,6 +173,8 @@ test('topKRows: same indices and values as the reference, ties to the lower inde
     [3, 3000, 40],
     [4, 129, 32],
     [3, 1027, 16],
+    [3, 150, 32], // 4k ≤ n < 8k: k maxima, with a tail
+    [3, 4100, 512], // many candidates, several rank blocks
     [2, 7, 1], // n ≥ 4k but shorter than a vector
   ]) {
     const r = rng(rows + n + k);
