@@ -33,7 +33,6 @@
 #define SPARSE_DENSITY (1.0 / 16)
 
 static inline int min_i(int a, int b) { return a < b ? a : b; }
-static inline int clamp_lanes(int x) { return x < 0 ? 0 : x > VL ? VL : x; }
 
 typedef struct {
   float *out;

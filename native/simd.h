@@ -214,6 +214,9 @@ static inline vf vexp(vf x) { return expf(x); }
 #define vkeep(v) ((void)0)
 #endif
 
+/* Lanes of a vector that hold elements when x elements remain (0..VL), for vload_n / vstore_n. */
+static inline int clamp_lanes(int x) { return x < 0 ? 0 : x > VL ? VL : x; }
+
 /* Up to VL int8 → fp32 without reading past p[n-1]. */
 static inline vf vload_i8_n(const int8_t *p, int n) {
   int8_t tmp[VL > 16 ? VL : 16] = {0};

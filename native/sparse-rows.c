@@ -13,28 +13,43 @@
 #include "simd.h"
 #include "tinymorph.h"
 
+/* Columns of a table row the row kernels hold in registers at once. */
+#define SCATTER_PANEL (4 * VL)
+
 typedef struct {
   float *out;
   const float *a, *val, *table;
   const int32_t *idx;
   int rows, k, width;
-  long span; /* scatter: table rows per task */
+  long span, table_rows; /* scatter: table rows per task, and in all */
 } sparse_ctx;
 
+/* A row's SCATTER_PANEL columns at a time, the panel's sums in registers across the row's picks
+   (a sum kept in memory waits on its own store every pick): the same FMAs in the same order. */
 static void gather_rows(void *p, long lo, long hi) {
   const sparse_ctx *c = p;
-  const int w = c->width;
+  const int w = c->width, k = c->k;
   for (long r = lo; r < hi; r++) {
     float *o = c->out + (size_t)r * w;
-    for (int i = 0; i < w; i++) o[i] = 0.0f;
-    for (int j = 0; j < c->k; j++) {
-      const float v = c->val[(size_t)r * c->k + j];
-      if (v == 0.0f) continue;
-      const float *t = c->table + (size_t)c->idx[(size_t)r * c->k + j] * w;
-      const vf vv = vset1(v);
-      int i = 0;
-      for (; i + VL <= w; i += VL) vstore(o + i, vfma(vv, vload(t + i), vload(o + i)));
-      if (i < w) vstore_n(o + i, vfma(vv, vload_n(t + i, w - i), vload_n(o + i, w - i)), w - i);
+    const float *val = c->val + (size_t)r * k;
+    const int32_t *idx = c->idx + (size_t)r * k;
+    for (int c0 = 0; c0 < w; c0 += SCATTER_PANEL) {
+      const int cols = w - c0 < SCATTER_PANEL ? w - c0 : SCATTER_PANEL;
+      vf acc[4] = {vzero(), vzero(), vzero(), vzero()};
+      for (int j = 0; j < k; j++) {
+        if (val[j] == 0.0f) continue;
+        const float *t = c->table + (size_t)idx[j] * w + c0;
+        const vf vv = vset1(val[j]);
+        if (cols == SCATTER_PANEL) {
+#pragma GCC unroll 4
+          for (int v = 0; v < 4; v++) acc[v] = vfma(vv, vload(t + v * VL), acc[v]);
+        } else {
+#pragma GCC unroll 4
+          for (int v = 0; v < 4; v++) acc[v] = vfma(vv, vload_n(t + v * VL, clamp_lanes(cols - v * VL)), acc[v]);
+        }
+      }
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; v++) vstore_n(o + c0 + v * VL, acc[v], clamp_lanes(cols - v * VL));
     }
   }
 }
@@ -61,31 +76,74 @@ static void gathered_dots(void *p, long lo, long hi) {
 
 /* Scatter: task t owns table rows [t·span, (t+1)·span). It first lists the picks (r, j) that land
    in its rows, in order and without branches (a test per pick mispredicts on half of them when two
-   threads split the rows), then applies them. Splitting the columns instead (each thread a range of
-   every row) ran slower on two cores than on one, even at 128-byte granularity: the cores'
-   prefetchers keep pulling the lines the other core is writing. */
+   threads split the rows), then sorts that list by table row (a stable counting sort, so each
+   row's picks keep their order) and walks it a row at a time, the row's SCATTER_PANEL columns held
+   in registers across its picks: each element still gets one FMA per pick in pick order (so the
+   result is that of applying the picks one by one), but a table row is loaded and stored once, not
+   once per pick. Splitting the columns instead (each thread a range of every row) ran slower on
+   two cores than on one, even at 128-byte granularity: the cores' prefetchers keep pulling the
+   lines the other core is writing. */
 static void scatter_rows(void *p, long lo, long hi) {
   const sparse_ctx *c = p;
   const int w = c->width, k = c->k;
-  const long r0 = lo * c->span, r1 = hi * c->span;
+  const long r0 = lo * c->span, r1 = hi * c->span < c->table_rows ? hi * c->span : c->table_rows;
   const size_t picks = (size_t)c->rows * k;
-  int32_t *mine = tm_scratch(TM_SCRATCH_A, 2 * picks * sizeof(int32_t)), *token = mine + picks;
+  const long span = r1 - r0;
+  int32_t *restrict mine = tm_scratch(TM_SCRATCH_A, (4 * picks + (size_t)span + 1) * sizeof(int32_t));
+  int32_t *listed_token = mine + picks, *sorted = listed_token + picks, *token = sorted + picks, *start = token + picks;
+  /* Local restrict copies: otherwise every store to the lists makes the compiler reload c->idx and c->val. */
+  const int32_t *restrict idx = c->idx;
+  const float *restrict val = c->val;
   size_t m = 0;
   for (int r = 0; r < c->rows; r++)
     for (int j = 0; j < k; j++) {
       const size_t q = (size_t)r * k + j;
-      const long row = c->idx[q];
+      const uint32_t off = (uint32_t)(idx[q] - r0); /* < span exactly when the row is this task's */
       mine[m] = (int32_t)q;
-      token[m] = r;
-      m += row >= r0 && row < r1 && c->val[q] != 0.0f;
+      listed_token[m] = r;
+      m += (off < (uint32_t)span) & (val[q] != 0.0f);
     }
+  memset(start, 0, ((size_t)span + 1) * sizeof(int32_t));
+  for (size_t e = 0; e < m; e++) start[c->idx[mine[e]] - r0 + 1]++;
+  for (long i = 0; i < span; i++) start[i + 1] += start[i];
   for (size_t e = 0; e < m; e++) {
-    const float *a = c->a + (size_t)token[e] * w;
-    float *t = c->out + (size_t)c->idx[mine[e]] * w;
-    const vf vv = vset1(c->val[mine[e]]);
-    int i = 0;
-    for (; i + VL <= w; i += VL) vstore(t + i, vfma(vv, vload(a + i), vload(t + i)));
-    if (i < w) vstore_n(t + i, vfma(vv, vload_n(a + i, w - i), vload_n(t + i, w - i)), w - i);
+    const int32_t q = mine[e];
+    const int32_t at = start[c->idx[q] - r0]++;
+    sorted[at] = q;
+    token[at] = listed_token[e];
+  }
+  /* start[i] is now the end of row r0 + i's picks, the start of row r0 + i + 1's. */
+  for (long i = 0, e0 = 0; i < span; e0 = start[i++]) {
+    const long e1 = start[i];
+    if (e1 == e0) continue;
+    float *t = c->out + (size_t)(r0 + i) * w;
+    for (int c0 = 0; c0 < w; c0 += SCATTER_PANEL) {
+      const int cols = w - c0 < SCATTER_PANEL ? w - c0 : SCATTER_PANEL;
+      vf acc[4];
+      if (cols == SCATTER_PANEL) {
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) acc[v] = vload(t + c0 + v * VL);
+        for (long e = e0; e < e1; e++) {
+          const float *a = c->a + (size_t)token[e] * w + c0;
+          const vf vv = vset1(c->val[sorted[e]]);
+#pragma GCC unroll 4
+          for (int v = 0; v < 4; v++) acc[v] = vfma(vv, vload(a + v * VL), acc[v]);
+        }
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) vstore(t + c0 + v * VL, acc[v]);
+        continue;
+      }
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; v++) acc[v] = vload_n(t + c0 + v * VL, clamp_lanes(cols - v * VL));
+      for (long e = e0; e < e1; e++) {
+        const float *a = c->a + (size_t)token[e] * w + c0;
+        const vf vv = vset1(c->val[sorted[e]]);
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) acc[v] = vfma(vv, vload_n(a + v * VL, clamp_lanes(cols - v * VL)), acc[v]);
+      }
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; v++) vstore_n(t + c0 + v * VL, acc[v], clamp_lanes(cols - v * VL));
+    }
   }
 }
 
@@ -103,7 +161,7 @@ void tm_scatter_rows(float *table, int table_rows, const int32_t *idx, const flo
   if (table_rows <= 0) return; /* no index can name a row */
   const int threads = tm_team(2.0 * rows * k * width);
   const long span = (table_rows + threads - 1) / threads;
-  sparse_ctx c = {.out = table, .a = a, .val = val, .idx = idx, .rows = rows, .k = k, .width = width, .span = span};
+  sparse_ctx c = {.out = table, .a = a, .val = val, .idx = idx, .rows = rows, .k = k, .width = width, .span = span, .table_rows = table_rows};
   tm_parallel_chunk(threads, (table_rows + span - 1) / span, 1, scatter_rows, &c);
 }
 

@@ -297,7 +297,7 @@ test('gatherRows, gatheredDots, scatterRows, addRowVector: as the reference, zer
     nat.gatheredDots(d, a, idx, rows, k, table, width);
     ref.gatheredDots(dr, a, idx, rows, k, table, width);
     assertRelClose(d, dr, `gatheredDots ${what}`);
-    // Tables at every float offset from a cache line: the scatter splits columns at line boundaries.
+    // Tables at every float offset from a cache line (rows not aligned to vectors).
     for (const offset of [0, 1, 3]) {
       const [t, tr] = [new Float32Array(offset + table.length), table.slice()];
       t.set(table, offset);
