@@ -348,6 +348,19 @@ static napi_value SubRowVector(napi_env env, napi_callback_info info) {
   return c.failed ? NULL : undefined(env);
 }
 
+static napi_value PositiveEntries(napi_env env, napi_callback_info info) {
+  call c;
+  size_t li, lv, lx;
+  if (!start(&c, env, info, "positiveEntries", 5)) return NULL;
+  int32_t *idx = arg_array(&c, 0, "idx", napi_int32_array, &li);
+  float *val = F32(1, "val", &lv), *x = F32(2, "x", &lx);
+  const int rows = arg_int(&c, 3, "rows"), n = arg_int(&c, 4, "n");
+  need(&c, "idx", li, (double)rows * n, "rows·n = %d·%d", rows, n);
+  need(&c, "val", lv, (double)rows * n, "rows·n = %d·%d", rows, n);
+  need(&c, "x", lx, (double)rows * n, "rows·n = %d·%d", rows, n);
+  return c.failed ? NULL : number(env, tm_positive_entries(idx, val, x, rows, n));
+}
+
 static napi_value SquaredError(napi_env env, napi_callback_info info) {
   call c;
   size_t ld, lo, lx;
@@ -639,6 +652,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"encodeTopK", 0, EncodeTopK, 0, 0, 0, napi_enumerable, 0},
       {"gatherRows", 0, GatherRows, 0, 0, 0, napi_enumerable, 0},
       {"gatheredDots", 0, GatheredDots, 0, 0, 0, napi_enumerable, 0},
+      {"positiveEntries", 0, PositiveEntries, 0, 0, 0, napi_enumerable, 0},
       {"scatterRows", 0, ScatterRows, 0, 0, 0, napi_enumerable, 0},
       {"addRowVector", 0, AddRowVector, 0, 0, 0, napi_enumerable, 0},
       {"scaleInto", 0, ScaleInto, 0, 0, 0, napi_enumerable, 0},

@@ -165,6 +165,53 @@ void tm_scatter_rows(float *table, int table_rows, const int32_t *idx, const flo
   tm_parallel_chunk(threads, (table_rows + span - 1) / span, 1, scatter_rows, &c);
 }
 
+/* positiveEntries: rows' counts of x > 0 (so k, the padded stride, is known), then each row's list. */
+typedef struct {
+  int32_t *idx, *counts;
+  float *val;
+  const float *x;
+  int n, k;
+} positive_ctx;
+
+static void count_positive(void *p, long lo, long hi) {
+  const positive_ctx *c = p;
+  for (long r = lo; r < hi; r++) {
+    const float *x = c->x + (size_t)r * c->n;
+    int count = 0;
+    for (int i = 0; i < c->n; i += VL) count += __builtin_popcount(vgt_bits(vload_n(x + i, clamp_lanes(c->n - i)), vzero()));
+    c->counts[r] = count;
+  }
+}
+
+static void list_positive(void *p, long lo, long hi) {
+  const positive_ctx *c = p;
+  for (long r = lo; r < hi; r++) {
+    const float *x = c->x + (size_t)r * c->n;
+    int32_t *idx = c->idx + (size_t)r * c->k;
+    float *val = c->val + (size_t)r * c->k;
+    int at = 0;
+    for (int i = 0; i < c->n; i += VL)
+      for (uint32_t bits = vgt_bits(vload_n(x + i, clamp_lanes(c->n - i)), vzero()); bits; bits &= bits - 1) {
+        const int j = i + __builtin_ctz(bits);
+        idx[at] = j;
+        val[at++] = x[j];
+      }
+    memset(idx + at, 0, (size_t)(c->k - at) * sizeof(int32_t));
+    memset(val + at, 0, (size_t)(c->k - at) * sizeof(float));
+  }
+}
+
+int tm_positive_entries(int32_t *idx, float *val, const float *x, int rows, int n) {
+  positive_ctx c = {.idx = idx, .val = val, .x = x, .n = n, .k = 1};
+  if (rows <= 0 || n <= 0) return 1;
+  c.counts = tm_scratch(TM_SCRATCH_X, (size_t)rows * sizeof(int32_t));
+  const int threads = tm_team((double)rows * n);
+  tm_parallel(threads, rows, count_positive, &c);
+  for (int r = 0; r < rows; r++) c.k = c.counts[r] > c.k ? c.counts[r] : c.k;
+  tm_parallel(threads, rows, list_positive, &c);
+  return c.k;
+}
+
 /* x[r,:] += v for every row (a bias added to a batch). */
 typedef struct {
   float *x;

@@ -72,6 +72,8 @@ void tm_encode_topk(int32_t *idx, float *pre, const float *x, const float *w, co
 /* Sparse row products over an index list [rows, k] (sparse-rows.c). */
 void tm_gather_rows(float *out, const int32_t *idx, const float *val, int rows, int k, const float *table, int width);
 void tm_gathered_dots(float *out, const float *a, const int32_t *idx, int rows, int k, const float *table, int width);
+/* The positive entries of each row of x [rows, n] at stride k = the busiest row's count (returned), zero-padded. */
+int tm_positive_entries(int32_t *idx, float *val, const float *x, int rows, int n);
 void tm_scatter_rows(float *table, int table_rows, const int32_t *idx, const float *val, int rows, int k, const float *a, int width);
 void tm_add_row_vector(float *x, const float *v, int rows, int n);
 

@@ -49,6 +49,14 @@ export interface Backend {
   gatheredDots(out: Float32Array, a: Float32Array, idx: Int32Array, rows: number, k: number, table: Float32Array, width: number): void;
   scatterRows(table: Float32Array, idx: Int32Array, val: Float32Array, rows: number, k: number, a: Float32Array, width: number): void;
 
+  /**
+   * The positive entries of each row of x ([rows, n]; a ReLU SAE's active latents) as an index list
+   * padded to the busiest row's count k, which is returned: row r's entries are
+   * idx/val[r·k, (r+1)·k), its positive columns ascending with their values, then padding (index 0,
+   * value 0). idx and val hold rows·n entries (the most k can be); NaN is not positive.
+   */
+  positiveEntries(idx: Int32Array, val: Float32Array, x: Float32Array, rows: number, n: number): number;
+
   /** x[r,:] += v for each of `rows` rows of x ([rows, n]; a bias added to a batch). */
   addRowVector(x: Float32Array, v: Float32Array, rows: number, n: number): void;
 

@@ -104,6 +104,29 @@ function encodeTopK(out: EncodePicks, x: Float32Array, w: Float32Array, bias: Fl
   encodeTopKOnGrid(referenceBackend, out, x, w, bias, rows, dIn, dSae, k, opts, grid);
 }
 
+function positiveEntries(idx: Int32Array, val: Float32Array, x: Float32Array, rows: number, n: number): number {
+  if (idx.length < rows * n || val.length < rows * n) throw new ShapeError(`positiveEntries: idx and val need rows·n = ${rows}·${n} entries, have ${idx.length} and ${val.length}`);
+  let k = 1;
+  for (let r = 0; r < rows; r++) {
+    let c = 0;
+    for (let j = r * n; j < (r + 1) * n; j++) if (x[j] > 0) c++;
+    if (c > k) k = c;
+  }
+  for (let r = 0; r < rows; r++) {
+    let at = r * k;
+    for (let j = 0; j < n; j++) {
+      const v = x[r * n + j];
+      if (v > 0) {
+        idx[at] = j;
+        val[at++] = v;
+      }
+    }
+    idx.fill(0, at, (r + 1) * k);
+    val.fill(0, at, (r + 1) * k);
+  }
+  return k;
+}
+
 function scaleInto(out: Float32Array, x: Float32Array, s: number, len: number): void {
   for (let i = 0; i < len; i++) out[i] = x[i] * s;
 }
@@ -359,6 +382,7 @@ export const referenceBackend: Backend = {
   gatherRows,
   gatheredDots,
   scatterRows,
+  positiveEntries,
   addRowVector,
   scaleInto,
   subRowVector,

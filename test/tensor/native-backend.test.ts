@@ -276,6 +276,33 @@ function randomIndices(rows: number, k: number, tableRows: number, seed: number)
   return Int32Array.from({ length: rows * k }, () => Math.min(tableRows - 1, Math.floor(r(0, tableRows))));
 }
 
+test('positiveEntries: the same padded index list and k as the reference', { skip }, () => {
+  for (const [rows, n] of [
+    [1, 1],
+    [3, 17],
+    [64, 1024],
+    [5, 33],
+    [4, 100],
+  ]) {
+    const r = rng(rows * n);
+    const x = Float32Array.from({ length: rows * n }, () => r(-1, 0.3));
+    x[0] = NaN; // not positive
+    if (rows > 1) x.fill(-0, n, 2 * n); // row 1: nothing positive, all padding
+    if (rows > 2) x.fill(0.5, 2 * n, 3 * n); // row 2: every entry, so k = n
+    const lists = [0, 1].map(() => [new Int32Array(rows * n).fill(-7), new Float32Array(rows * n).fill(-7)] as const);
+    const k = nat.positiveEntries(lists[0][0], lists[0][1], x, rows, n);
+    assert.equal(k, ref.positiveEntries(lists[1][0], lists[1][1], x, rows, n), `k, rows ${rows}, n ${n}`);
+    assert.deepEqual(Array.from(lists[0][0].subarray(0, rows * k)), Array.from(lists[1][0].subarray(0, rows * k)), `idx, rows ${rows}, n ${n}`);
+    assert.deepEqual(Array.from(lists[0][1].subarray(0, rows * k)), Array.from(lists[1][1].subarray(0, rows * k)), `val, rows ${rows}, n ${n}`);
+  }
+  for (const b of [nat, ref]) {
+    const [idx, val] = [new Int32Array(8).fill(-7), new Float32Array(8).fill(-7)];
+    assert.equal(b.positiveEntries(idx, val, Float32Array.of(-1, 2, 0, 3, 0, 0, 5, -2), 2, 4), 2, `${b.name}: the busiest row has 2`);
+    assert.deepEqual([Array.from(idx.subarray(0, 4)), Array.from(val.subarray(0, 4))], [[1, 3, 2, 0], [2, 3, 5, 0]], b.name);
+  }
+  assert.throws(() => nat.positiveEntries(new Int32Array(3), new Float32Array(4), new Float32Array(4), 2, 2), /positiveEntries: idx .* 4/);
+});
+
 test('gatherRows, gatheredDots, scatterRows, addRowVector: as the reference, zero values skipped', { skip }, () => {
   for (const [rows, k, tableRows, width] of [
     [1, 1, 1, 1],

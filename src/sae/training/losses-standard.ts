@@ -32,9 +32,9 @@ export function standardLoss(
 
   encodeProduct(sae, x, batch, ws, backend);
   backend.addRowVector(ws.pre, bEnc, batch, d_sae);
-  // f = ReLU(pre + b_enc) as an index list (activeLatents), and every later step visits only the
+  // f = ReLU(pre + b_enc) as an index list (its positive entries), and every later step visits only the
   // active entries (nnz of B·d_sae), never the dense grid again.
-  const f = activeLatents(ws, batch, d_sae);
+  const f: PickList = { idx: ws.topIdx, val: ws.topVal, k: backend.positiveEntries(ws.topIdx, ws.topVal, ws.pre, batch, d_sae) };
   let l1 = 0;
   for (let r = 0; r < batch * f.k; r++) l1 += f.val[r] * norms[f.idx[r]];
   const sparsity = (lambda * l1) / batch;
@@ -66,43 +66,4 @@ export function standardLoss(
   addNormGradient(sae, grads, normCoef, norms);
   encoderBackwardPicks(sae, grads, batch, [{ idx: f.idx, val: d, k: f.k }], gbEnc, ws, backend);
   return { mse, sparsity, aux: 0, total: mse + sparsity, l0: nnz / batch };
-}
-
-/**
- * The positive entries of ws.pre [B, d_sae] as an index list padded to the busiest row's count k:
- * row b's active latents in ascending order, then zero-valued padding (index 0). Built in ws.topIdx /
- * ws.topVal: first compacted row after row (CSR), then spread to stride k from the last row back
- * (a row never moves left, so nothing is overwritten before it is read).
- */
-function activeLatents(ws: LossWorkspace, batch: number, d_sae: number): PickList {
-  const idx = ws.topIdx;
-  const val = ws.topVal;
-  const counts = new Int32Array(batch);
-  let n = 0;
-  let k = 1;
-  for (let b = 0; b < batch; b++) {
-    const row = b * d_sae;
-    const first = n;
-    for (let j = 0; j < d_sae; j++) {
-      const p = ws.pre[row + j];
-      if (p > 0) {
-        idx[n] = j;
-        val[n++] = p;
-      }
-    }
-    counts[b] = n - first;
-    if (counts[b] > k) k = counts[b];
-  }
-  let end = n;
-  for (let b = batch - 1; b >= 0; b--) {
-    const start = end - counts[b];
-    for (let c = counts[b] - 1; c >= 0; c--) {
-      idx[b * k + c] = idx[start + c];
-      val[b * k + c] = val[start + c];
-    }
-    idx.fill(0, b * k + counts[b], (b + 1) * k);
-    val.fill(0, b * k + counts[b], (b + 1) * k);
-    end = start;
-  }
-  return { idx, val, k };
 }
