@@ -1,9 +1,9 @@
 /*
  * The SAE-training products: out = a · b (NN, a [m, k]) and out = aᵀ · b (TN, a [k, m]), b [k, n].
  *
- * Dense: the BLIS layout (Van Zee & van de Geijn 2015). Tasks are MC × NC tiles of out; for each
- * KC slice of k a task packs its slice of a into GMR-row micro-panels ([p][GMR]) and of b into
- * GNR-column micro-panels ([p][GNR]), then a GMR × GNR register tile of accumulators takes one
+ * Dense: the BLIS layout (Van Zee & van de Geijn 2015). Tasks are blocks of out (dense_tasks); for
+ * each KC slice of k a task packs its slice of b into GNR-column micro-panels ([p][GNR]) and, MC
+ * rows at a time, of a into GMR-row micro-panels ([p][GMR]), then a GMR × GNR register tile of accumulators takes one
  * broadcast of a and GNV vector loads of b per FMA row. The same packed kernel serves NN and TN;
  * only the packing of a differs.
  *
@@ -28,7 +28,7 @@
 #define GNR (GNV * VL)
 #define KC 256
 #define MC (12 * GMR)
-#define NC (8 * GNR)
+#define NC_MAX (128 * GNR) /* columns of b one task packs per KC slice: 4096 floats (a 4 MB panel, in L3) on AVX-512 */
 /* Below this fraction of non-zero entries in a, the sparse route is faster (measured at SAE shapes). */
 #define SPARSE_DENSITY (1.0 / 16)
 
@@ -38,7 +38,7 @@ typedef struct {
   float *out;
   const float *a, *b;
   int m, k, n, trans_a;
-  int tiles_n; /* NC-column tiles per MC-row tile row */
+  int rows_per, cols_per, col_groups; /* a task's block of out: rows_per (a multiple of MC) × cols_per (of GNR) */
 } gemm_ctx;
 
 /* ap [kc][GMR] from rows i0.. of A (zero past m). */
@@ -87,21 +87,31 @@ static inline void micro(float *c, int ldc, const float *ap, const float *bp, in
   }
 }
 
+/* Task t is a rows_per × cols_per block of out. For each KC slice it packs its columns of b once
+   and then, MC rows at a time, its rows of a, and runs the register tile over them with each
+   GNR-column micro-panel of b held in L1 while the MC rows' micro-panels of a (in L2) pass it (the
+   loop order of BLIS, Van Zee & van de Geijn 2015). Tasks used to be MC × 256 tiles, each packing
+   its own b panel: b was repacked m / MC times (43 at 4096 tokens), reading a [768, 24576] b with a
+   96 KB stride, and packing took 40% of an SAE-shape GEMM. Every element still gets its k terms in
+   ascending order from one micro call per KC slice, so the blocking does not change results. */
 static void dense_tasks(void *p, long lo, long hi) {
   const gemm_ctx *c = p;
   float *ap = tm_scratch(TM_SCRATCH_A, (size_t)MC * KC * sizeof(float));
-  float *bp = tm_scratch(TM_SCRATCH_B, (size_t)KC * NC * sizeof(float));
+  float *bp = tm_scratch(TM_SCRATCH_B, (size_t)KC * c->cols_per * sizeof(float));
   for (long t = lo; t < hi; t++) {
-    const int i0 = (int)(t / c->tiles_n) * MC, j0 = (int)(t % c->tiles_n) * NC;
-    const int mc = min_i(MC, c->m - i0), nc = min_i(NC, c->n - j0);
+    const int i_lo = (int)(t / c->col_groups) * c->rows_per, j_lo = (int)(t % c->col_groups) * c->cols_per;
+    const int i_hi = min_i(c->m, i_lo + c->rows_per), nc = min_i(c->cols_per, c->n - j_lo);
     for (int p0 = 0; p0 < c->k; p0 += KC) {
       const int kc = min_i(KC, c->k - p0);
-      for (int ir = 0; ir < mc; ir += GMR) pack_a(ap + (size_t)ir * kc, c, i0 + ir, min_i(GMR, mc - ir), p0, kc);
-      for (int jr = 0; jr < nc; jr += GNR) pack_b(bp + (size_t)jr * kc, c, j0 + jr, min_i(GNR, nc - jr), p0, kc);
-      for (int ir = 0; ir < mc; ir += GMR)
+      for (int jr = 0; jr < nc; jr += GNR) pack_b(bp + (size_t)jr * kc, c, j_lo + jr, min_i(GNR, nc - jr), p0, kc);
+      for (int i0 = i_lo; i0 < i_hi; i0 += MC) {
+        const int mc = min_i(MC, i_hi - i0);
+        for (int ir = 0; ir < mc; ir += GMR) pack_a(ap + (size_t)ir * kc, c, i0 + ir, min_i(GMR, mc - ir), p0, kc);
         for (int jr = 0; jr < nc; jr += GNR)
-          micro(c->out + (size_t)(i0 + ir) * c->n + j0 + jr, c->n, ap + (size_t)ir * kc, bp + (size_t)jr * kc, kc, min_i(GMR, mc - ir),
-                min_i(GNR, nc - jr), p0 == 0);
+          for (int ir = 0; ir < mc; ir += GMR)
+            micro(c->out + (size_t)(i0 + ir) * c->n + j_lo + jr, c->n, ap + (size_t)ir * kc, bp + (size_t)jr * kc, kc, min_i(GMR, mc - ir),
+                  min_i(GNR, nc - jr), p0 == 0);
+      }
     }
   }
 }
@@ -205,9 +215,19 @@ static void gemm(gemm_ctx *c) {
     tm_parallel(threads, m, c->trans_a ? sparse_tn_rows : sparse_nn_rows, c);
     return;
   }
-  c->tiles_n = (n + NC - 1) / NC;
-  const long tasks = (long)((m + MC - 1) / MC) * c->tiles_n;
-  tm_parallel(tm_team(2.0 * m * k * n), tasks, dense_tasks, c);
+  /* Column groups of at most NC_MAX, then as many row groups (whole MC tiles) as give the team
+     about four tasks per thread: fewer groups mean fewer repacks of a (once per column group) and
+     of b (once per row group). */
+  const int threads = tm_team(2.0 * m * k * n);
+  const int col_tiles = (n + GNR - 1) / GNR, row_tiles = (m + MC - 1) / MC;
+  const int cg = (col_tiles + NC_MAX / GNR - 1) / (NC_MAX / GNR);
+  c->cols_per = (col_tiles + cg - 1) / cg * GNR;
+  c->col_groups = (n + c->cols_per - 1) / c->cols_per;
+  const int want_rg = (4 * threads + c->col_groups - 1) / c->col_groups;
+  const int rg = want_rg < row_tiles ? want_rg : row_tiles;
+  c->rows_per = (row_tiles + rg - 1) / rg * MC;
+  const long tasks = (long)((m + c->rows_per - 1) / c->rows_per) * c->col_groups;
+  tm_parallel(threads, tasks, dense_tasks, c);
 }
 
 void tm_matmul_nn(float *out, const float *a, const float *b, int m, int k, int n) {

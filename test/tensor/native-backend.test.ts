@@ -141,6 +141,7 @@ test('matmulNN and matmulTN: dense and sparse (SAE-like) a, sizes straddling the
     [64, 257, 129],
     [97, 513, 260],
     [1, 600, 40],
+    [200, 40, 4500], // several column groups (n > 4096 floats) and row groups, uneven edges
   ];
   for (const [m, k, n] of shapes) {
     for (const density of [1, 0.03]) {
@@ -523,6 +524,8 @@ test('1 and 2 threads give bit-identical results above the threading threshold',
     runs.push([`matmulNN ${name}`, () => lastOut(nat.matmulNN, a, b, m, k, n)]);
     runs.push([`matmulTN ${name}`, () => lastOut(nat.matmulTN, a, b, m, k, n)]);
   }
+  const [wa, wb] = [random(200 * 40, 13), random(40 * 4500, 14)];
+  runs.push(['matmulNN wide 200×40→4500', () => lastOut(nat.matmulNN, wa, wb, 200, 40, 4500)]);
   const c = attnCase(8, 2, 64, 500, 40, 0, 9);
   runs.push([
     'attention 40 tokens at 500',
