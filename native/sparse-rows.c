@@ -16,6 +16,11 @@
 /* Columns of a table row the row kernels hold in registers at once. */
 #define SCATTER_PANEL (4 * VL)
 
+/* Vector v of a panel whose first `cols` columns are real: a whole load, or a masked one at the edge. */
+static inline vf panel_load(const float *p, int v, int cols) {
+  return cols - v * VL >= VL ? vload(p + v * VL) : vload_n(p + v * VL, clamp_lanes(cols - v * VL));
+}
+
 typedef struct {
   float *out;
   const float *a, *val, *table;
@@ -40,13 +45,8 @@ static void gather_rows(void *p, long lo, long hi) {
         if (val[j] == 0.0f) continue;
         const float *t = c->table + (size_t)idx[j] * w + c0;
         const vf vv = vset1(val[j]);
-        if (cols == SCATTER_PANEL) {
 #pragma GCC unroll 4
-          for (int v = 0; v < 4; v++) acc[v] = vfma(vv, vload(t + v * VL), acc[v]);
-        } else {
-#pragma GCC unroll 4
-          for (int v = 0; v < 4; v++) acc[v] = vfma(vv, vload_n(t + v * VL, clamp_lanes(cols - v * VL)), acc[v]);
-        }
+        for (int v = 0; v < 4; v++) acc[v] = vfma(vv, panel_load(t, v, cols), acc[v]);
       }
 #pragma GCC unroll 4
       for (int v = 0; v < 4; v++) vstore_n(o + c0 + v * VL, acc[v], clamp_lanes(cols - v * VL));
@@ -120,26 +120,13 @@ static void scatter_rows(void *p, long lo, long hi) {
     for (int c0 = 0; c0 < w; c0 += SCATTER_PANEL) {
       const int cols = w - c0 < SCATTER_PANEL ? w - c0 : SCATTER_PANEL;
       vf acc[4];
-      if (cols == SCATTER_PANEL) {
 #pragma GCC unroll 4
-        for (int v = 0; v < 4; v++) acc[v] = vload(t + c0 + v * VL);
-        for (long e = e0; e < e1; e++) {
-          const float *a = c->a + (size_t)token[e] * w + c0;
-          const vf vv = vset1(c->val[sorted[e]]);
-#pragma GCC unroll 4
-          for (int v = 0; v < 4; v++) acc[v] = vfma(vv, vload(a + v * VL), acc[v]);
-        }
-#pragma GCC unroll 4
-        for (int v = 0; v < 4; v++) vstore(t + c0 + v * VL, acc[v]);
-        continue;
-      }
-#pragma GCC unroll 4
-      for (int v = 0; v < 4; v++) acc[v] = vload_n(t + c0 + v * VL, clamp_lanes(cols - v * VL));
+      for (int v = 0; v < 4; v++) acc[v] = panel_load(t + c0, v, cols);
       for (long e = e0; e < e1; e++) {
         const float *a = c->a + (size_t)token[e] * w + c0;
         const vf vv = vset1(c->val[sorted[e]]);
 #pragma GCC unroll 4
-        for (int v = 0; v < 4; v++) acc[v] = vfma(vv, vload_n(a + v * VL, clamp_lanes(cols - v * VL)), acc[v]);
+        for (int v = 0; v < 4; v++) acc[v] = vfma(vv, panel_load(a, v, cols), acc[v]);
       }
 #pragma GCC unroll 4
       for (int v = 0; v < 4; v++) vstore_n(t + c0 + v * VL, acc[v], clamp_lanes(cols - v * VL));
