@@ -309,7 +309,45 @@ static int topk_row_select(const float *x, int n, int k, int32_t *idx, float *va
 
 #endif
 
+/* k = 1 (greedy decoding's argmax over a vocabulary): the maximum in four independent max chains (one
+   chain waits on max's latency every vector), then the first entry equal to it, which is the first
+   maximum as the other paths rank ties. A NaN anywhere returns 0 and the insertion path decides. */
+static int argmax_row(const float *x, int n, int32_t *idx, float *val) {
+  vf m0 = vset1(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+  uint32_t nan = 0;
+  int i = 0;
+  for (; i + 4 * VL <= n; i += 4 * VL) {
+    const vf a = vload(x + i), b = vload(x + i + VL), c = vload(x + i + 2 * VL), d = vload(x + i + 3 * VL);
+    nan |= vnan_bits(a) | vnan_bits(b) | vnan_bits(c) | vnan_bits(d);
+    m0 = vmax(m0, a);
+    m1 = vmax(m1, b);
+    m2 = vmax(m2, c);
+    m3 = vmax(m3, d);
+  }
+  float best = vhmax(vmax(vmax(m0, m1), vmax(m2, m3)));
+  for (; i < n; i++) {
+    if (x[i] != x[i]) return 0;
+    best = x[i] > best ? x[i] : best;
+  }
+  if (nan) return 0;
+  const vf b = vset1(best);
+  for (i = 0; i + VL <= n; i += VL) {
+    const uint32_t eq = veq_bits(vload(x + i), b);
+    if (eq) {
+      *idx = i + __builtin_ctz(eq);
+      *val = best;
+      return 1;
+    }
+  }
+  for (; x[i] != best; i++) {
+  }
+  *idx = i;
+  *val = best;
+  return 1;
+}
+
 void tm_topk_row(const float *x, int n, int k, int32_t *idx, float *val) {
+  if (k == 1 && argmax_row(x, n, idx, val)) return;
   if (n >= 4 * k && topk_row_select(x, n, k, idx, val)) return;
   int filled = 0, i = 0;
   for (; i < n && filled < k; i++) insert(idx, val, &filled, k, x[i], i);

@@ -1,3 +1,4 @@
+import { alignedFloat32Array } from '../tensor/aligned-array.js';
 import type { LlamaConfig } from './llama-config.js';
 import { kvDim } from './llama-config.js';
 
@@ -30,17 +31,17 @@ export class ForwardWorkspace {
     const c = this.c;
     const T = Math.max(tokens, Math.ceil(this.tokens * 1.5));
     this.tokens = T;
-    this.x = new Float32Array(T * c.dim);
-    this.xb = new Float32Array(T * c.dim);
-    this.q = new Float32Array(T * c.dim);
-    this.k = new Float32Array(T * kvDim(c));
-    this.v = new Float32Array(T * kvDim(c));
-    this.z = new Float32Array(T * c.dim);
-    this.h1 = new Float32Array(T * c.hiddenDim);
-    this.h3 = new Float32Array(T * c.hiddenDim);
-    this.logits = new Float32Array(T * c.vocabSize);
+    this.x = alignedFloat32Array(T * c.dim);
+    this.xb = alignedFloat32Array(T * c.dim);
+    this.q = alignedFloat32Array(T * c.dim);
+    this.k = alignedFloat32Array(T * kvDim(c));
+    this.v = alignedFloat32Array(T * kvDim(c));
+    this.z = alignedFloat32Array(T * c.dim);
+    this.h1 = alignedFloat32Array(T * c.hiddenDim);
+    this.h3 = alignedFloat32Array(T * c.hiddenDim);
+    this.logits = alignedFloat32Array(T * c.vocabSize);
     this.positions = new Int32Array(T);
-    this.lastRows = new Float32Array(T * c.dim);
+    this.lastRows = alignedFloat32Array(T * c.dim);
   }
 
   ensurePattern(size: number): Float32Array {

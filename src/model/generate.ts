@@ -66,9 +66,12 @@ function step(
   const out = model.forward(cache, inputs);
   for (const p of o.logitsProcessors ?? []) p.process(out.logits, out.rows);
   const next: (number[] | undefined)[] = new Array(rows.length).fill(undefined);
+  // Greedy rows' argmaxes in one threaded call rather than one call per row.
+  const batched = out.rows.length > 1 && rows.some((r) => Sampler.isPlainGreedy(r.params, r.counts));
+  const argmaxes = batched ? sampler.argmaxRows(out.logits, out.rows.length) : undefined;
   for (let s = 0; s < out.rows.length; s++) {
     const row = rows[out.rows[s]];
-    const sampled = sampler.sample(out.logits.subarray(s * vocab, (s + 1) * vocab), row.params, row.counts, row.rng, row.wantLogprobs);
+    const sampled = sampler.sample(out.logits.subarray(s * vocab, (s + 1) * vocab), row.params, row.counts, row.rng, row.wantLogprobs, argmaxes?.[s]);
     const text = row.accept(sampled, cache.lengths[out.rows[s]] < cache.capacity);
     o.onToken?.({ request: row.request, token: sampled, text });
     if (!row.finishReason) next[out.rows[s]] = [sampled.token];

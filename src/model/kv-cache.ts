@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { alignedFloat32Array } from '../tensor/aligned-array.js';
 import type { LlamaConfig } from './llama-config.js';
 import { kvDim } from './llama-config.js';
 
@@ -24,8 +25,8 @@ export class KVCache {
     }
     this.kvDim = kvDim(config);
     const perLayer = batchSize * capacity * this.kvDim;
-    this.keys = Array.from({ length: config.nLayers }, () => new Float32Array(perLayer));
-    this.values = Array.from({ length: config.nLayers }, () => new Float32Array(perLayer));
+    this.keys = Array.from({ length: config.nLayers }, () => alignedFloat32Array(perLayer));
+    this.values = Array.from({ length: config.nLayers }, () => alignedFloat32Array(perLayer));
     this.lengths = new Int32Array(batchSize);
   }
 

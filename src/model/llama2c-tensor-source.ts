@@ -1,6 +1,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ModelFileError } from '../errors.js';
 import type { Q80Matrix, WeightMatrix } from '../tensor/weight-matrix.js';
+import { alignedFloat32Array } from '../tensor/aligned-array.js';
 import { describeFsError } from '../util/fs-error.js';
 
 /**
@@ -74,8 +75,8 @@ export class FileTensorSource implements TensorSource {
   ) {}
 
   f32(n: number): Float32Array {
-    const a = new Float32Array(n);
-    this.read(new Uint8Array(a.buffer));
+    const a = alignedFloat32Array(n);
+    this.read(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     return a;
   }
 

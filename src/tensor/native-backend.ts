@@ -35,6 +35,7 @@ interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows'
   setParallelMinWork(flops: number): void;
   parallelMinWork(): number;
   setErrorClass(ctor: new (message: string) => Error): void;
+  cacheLineOffset(buffer: ArrayBuffer): number;
 }
 
 /** What `tinymorph inspect` shows about the native backend. */
@@ -113,6 +114,9 @@ function makeBackend(a: NativeAddon): Backend {
 
 /** The native kernels, or undefined when the addon is not available (see `nativeStatus`). */
 export const nativeBackend: Backend | undefined = addon && makeBackend(addon);
+
+/** Bytes from the 64-byte boundary at or below a buffer's first byte (undefined without the addon). */
+export const cacheLineOffset: ((buffer: ArrayBuffer) => number) | undefined = addon && ((buffer) => addon.cacheLineOffset(buffer));
 
 /** Whether the addon loaded, and if not, why. */
 export function nativeStatus(): NativeStatus {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ShapeError } from '../../src/errors.js';
 import type { AttentionArgs, Backend } from '../../src/tensor/backend.js';
-import { nativeBackend, nativeStatus, nativeThreads, setNativeThreads } from '../../src/tensor/native-backend.js';
+import { alignedFloat32Array } from '../../src/tensor/aligned-array.js';
+import { cacheLineOffset, nativeBackend, nativeStatus, nativeThreads, setNativeThreads } from '../../src/tensor/native-backend.js';
 import { quantizeQ80 } from '../../src/tensor/q80.js';
 import { referenceBackend as ref } from '../../src/tensor/reference-backend.js';
 import type { WeightMatrix } from '../../src/tensor/weight-matrix.js';
@@ -162,6 +163,16 @@ test('matmulNN and matmulTN: dense and sparse (SAE-like) a, sizes straddling the
   }
 });
 
+test('alignedFloat32Array: zeroed arrays that start on a cache line, of every small length', { skip }, () => {
+  for (let n = 0; n < 40; n++) {
+    const a = alignedFloat32Array(n);
+    assert.equal(a.length, n);
+    assert.equal((cacheLineOffset!(a.buffer) + a.byteOffset) % 64, 0, `length ${n}`);
+    assert.ok(a.every((v) => v === 0));
+  }
+  assert.throws(() => cacheLineOffset!(new Float32Array(4) as unknown as ArrayBuffer), /buffer must be an ArrayBuffer/);
+});
+
 test('topKRows: same indices and values as the reference, ties to the lower index', { skip }, () => {
   for (const [rows, n, k] of [
     [1, 1, 1],
@@ -177,6 +188,8 @@ test('topKRows: same indices and values as the reference, ties to the lower inde
     [3, 150, 32], // 4k ≤ n < 8k: k maxima, with a tail
     [3, 4100, 512], // many candidates, several rank blocks
     [2, 7, 1], // n ≥ 4k but shorter than a vector
+    [3, 32000, 1], // greedy decoding's argmax over a vocabulary (k = 1 has its own path)
+    [3, 1027, 1], // k = 1 with a tail after the last vector
   ]) {
     const r = rng(rows + n + k);
     const x = Float32Array.from({ length: rows * n }, () => Math.round(r(-8, 8)) / 4); // many ties

@@ -32,6 +32,10 @@ function argmax(x: Float32Array): number {
   return best;
 }
 
+function penalizes(params: SamplingParams, counts: TokenCounts | null): counts is TokenCounts {
+  return counts !== null && (params.repetitionPenalty !== 1 || params.frequencyPenalty !== 0 || params.presencePenalty !== 0);
+}
+
 /**
  * Next-token sampling for one row of logits per call. One `Sampler` owns scratch sized to the
  * vocab and can serve every row of a batch in turn: a call allocates only its result, and the
@@ -50,6 +54,9 @@ export class Sampler {
 
   private readonly argIdx = new Int32Array(1);
   private readonly argVal = new Float32Array(1);
+  // argmaxRows' results, grown to the largest batch.
+  private rowIdx = new Int32Array(0);
+  private rowVal = new Float32Array(0);
 
   /** `backend`: kernels for the greedy argmax (its top-1, first maximum on ties); default plain TS. */
   constructor(
@@ -71,20 +78,40 @@ export class Sampler {
   }
 
   /**
+   * The argmax of each of `rows` rows of logits ([rows, vocab]) in one backend call, whose threads
+   * share the rows; valid until the next call. For a batch of greedy rows, pass row s's entry to
+   * `sample` as its `argmax`.
+   */
+  argmaxRows(logits: Float32Array, rows: number): Int32Array {
+    if (logits.length < rows * this.vocabSize) throw new ShapeError(`${rows} rows of logits need ${rows * this.vocabSize} entries, got ${logits.length}`);
+    if (this.rowIdx.length < rows) [this.rowIdx, this.rowVal] = [new Int32Array(rows), new Float32Array(rows)];
+    const out = this.rowIdx.subarray(0, rows);
+    if (this.backend) this.backend.topKRows(out, this.rowVal.subarray(0, rows), logits, rows, this.vocabSize, 1);
+    else for (let s = 0; s < rows; s++) out[s] = argmax(logits.subarray(s * this.vocabSize, (s + 1) * this.vocabSize));
+    return out;
+  }
+
+  /** Whether `sample` with these settings is the plain argmax of the raw logits (no draw, no penalty). */
+  static isPlainGreedy(params: SamplingParams, counts: TokenCounts | null): boolean {
+    return params.temperature === 0 && !penalizes(params, counts);
+  }
+
+  /**
    * Picks the next token from one row of raw logits, which are left untouched. `params` should
    * come from `validateSamplingParams`; `counts` (or null for no penalties) is the row's history.
    * Greedy calls (temperature 0) draw nothing from `rng`; all others draw exactly one float.
+   * `argmax`: this row's entry of `argmaxRows`, used when the call is plain greedy.
    */
-  sample(logits: Float32Array, params: SamplingParams, counts: TokenCounts | null, rng: Prng, withLogprob = true): SampledToken {
+  sample(logits: Float32Array, params: SamplingParams, counts: TokenCounts | null, rng: Prng, withLogprob = true, argmax?: number): SampledToken {
     if (logits.length !== this.vocabSize) {
       throw new ShapeError(`logits have ${logits.length} entries, the sampler's vocab is ${this.vocabSize}`);
     }
     // The normaliser is a full pass of exp() over the vocabulary — most of a greedy step's cost at
     // 32k tokens — so it is skipped when nobody asked for log-probabilities (logprob is then NaN).
     const lse = withLogprob || params.logprobs > 0 ? logSumExp(logits) : NaN;
-    const penalize = counts !== null && (params.repetitionPenalty !== 1 || params.frequencyPenalty !== 0 || params.presencePenalty !== 0);
+    const penalize = penalizes(params, counts);
     let token: number;
-    if (params.temperature === 0 && !penalize) token = this.argmax(logits); // plain greedy: no copy of the vocabulary
+    if (params.temperature === 0 && !penalize) token = argmax ?? this.argmax(logits); // plain greedy: no copy of the vocabulary
     else {
       this.work.set(logits);
       if (penalize) applyPenalties(this.work, counts, params);

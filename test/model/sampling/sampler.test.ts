@@ -6,6 +6,7 @@ import { Prng } from '../../../src/model/sampling/prng.js';
 import { Sampler } from '../../../src/model/sampling/sampler.js';
 import { validateSamplingParams, type SamplingParams } from '../../../src/model/sampling/sampling-params.js';
 import { TokenCounts } from '../../../src/model/sampling/token-counts.js';
+import { activeBackend } from '../../../src/tensor/backend-registry.js';
 
 // ---- references, computed in float64 from the definitions ----
 
@@ -83,6 +84,21 @@ describe('Sampler: greedy', () => {
     }
     const tied = Float32Array.from([1, 5, 2, 5, 5]);
     assert.equal(new Sampler(5).sample(tied, params({ temperature: 0 }), null, rng).token, 1);
+  });
+
+  it('argmaxRows gives each row its first maximum, with and without a kernel backend', () => {
+    const rng = new Prng(5);
+    const vocab = 1000;
+    const rows = 6;
+    const logits = randomLogits(rng, rows * vocab).map((v) => Math.round(v * 2) / 2);
+    logits.fill(-Infinity, 2 * vocab, 3 * vocab); // an all −∞ row: token 0
+    logits[4 * vocab + 999] = 100; // the maximum in the last entry
+    const want = Array.from({ length: rows }, (_, s) => argmaxFirst(logits.subarray(s * vocab, (s + 1) * vocab)));
+    for (const backend of [undefined, activeBackend()]) {
+      const got = new Sampler(vocab, backend).argmaxRows(logits, rows);
+      assert.deepEqual(Array.from(got), want, backend?.name ?? 'no backend');
+    }
+    assert.throws(() => new Sampler(vocab).argmaxRows(logits, rows + 1), ShapeError);
   });
 
   it('topK = 1 is argmax at any temperature', () => {
