@@ -189,7 +189,7 @@ async function main(): Promise<void> {
     .option('--rows <n>', 'the batch size of the headline ratio (target ≥ 8× run.c on 15m)', positiveInt, 16)
     .option('--batches <list>', 'batch sizes of the throughput curve', positiveIntList, [1, 4, 16, 64])
     .option('--max-tokens <n>', 'tokens generated per row (the first comes from the untimed prefill)', positiveInt, 32)
-    .option('--repeats <n>', 'runs per batch size at most; the best and the median are reported', positiveInt, 2)
+    .option('--repeats <n>', 'runs per batch size at most; the best and the median are reported', positiveInt, 5)
     .option('--budget <s>', 'stop repeating a batch size once this many seconds have passed (after one repeat)', positiveNumber, 20)
     .option('--seed <n>', 'seed of the random weights', positiveInt, 1)
     .addOption(threadsOption())

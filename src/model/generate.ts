@@ -46,10 +46,11 @@ export function generate(
     if (!Number.isInteger(row.maxTokens) || row.maxTokens < 1) throw new UsageError(`request ${row.request}: maxTokens must be a positive integer, got ${row.maxTokens}`);
   }
   const capacity = Math.min(seqLen, Math.max(...rows.map((r) => r.promptIds.length + r.maxTokens)));
-  const cache = model.newCache(rows.length, capacity);
   const sampler = new Sampler(model.config.vocabSize, model.backend);
-  let inputs: (number[] | undefined)[] = rows.map((r) => r.promptIds);
-  while (inputs.some((x) => x !== undefined)) inputs = step(model, cache, sampler, rows, inputs, o);
+  model.withCache(rows.length, capacity, (cache) => {
+    let inputs: (number[] | undefined)[] = rows.map((r) => r.promptIds);
+    while (inputs.some((x) => x !== undefined)) inputs = step(model, cache, sampler, rows, inputs, o);
+  });
   return rows.map((r) => r.result());
 }
 

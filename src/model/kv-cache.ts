@@ -14,10 +14,18 @@ export class KVCache {
   readonly lengths: Int32Array;
   readonly kvDim: number;
 
+  /** Whole per-layer arrays (keys then values); `keys`/`values` are their first batchSize·capacity·kvDim floats. */
+  private readonly stores: Float32Array[];
+
+  /**
+   * `reuse`: a cache nobody uses any more; its memory is taken over when each layer's array is
+   * large enough (what it held is never read: attention reads only the positions written since).
+   */
   constructor(
     config: LlamaConfig,
     readonly batchSize: number,
     readonly capacity: number,
+    reuse?: KVCache,
   ) {
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`batch size must be a positive integer, got ${batchSize}`);
     if (!Number.isInteger(capacity) || capacity < 1 || capacity > config.seqLen) {
@@ -25,9 +33,16 @@ export class KVCache {
     }
     this.kvDim = kvDim(config);
     const perLayer = batchSize * capacity * this.kvDim;
-    this.keys = Array.from({ length: config.nLayers }, () => alignedFloat32Array(perLayer));
-    this.values = Array.from({ length: config.nLayers }, () => alignedFloat32Array(perLayer));
+    const fits = reuse !== undefined && reuse.stores.length === 2 * config.nLayers && reuse.floatsPerLayer() >= perLayer;
+    this.stores = fits ? reuse.stores : Array.from({ length: 2 * config.nLayers }, () => alignedFloat32Array(perLayer));
+    this.keys = this.stores.slice(0, config.nLayers).map((a) => a.subarray(0, perLayer));
+    this.values = this.stores.slice(config.nLayers).map((a) => a.subarray(0, perLayer));
     this.lengths = new Int32Array(batchSize);
+  }
+
+  /** Floats each layer's key (and value) array can hold: the largest batchSize·capacity·kvDim a cache reusing this one may have. */
+  floatsPerLayer(): number {
+    return this.stores[0].length;
   }
 
   /** Forgets a row's positions so the slot can hold a new sequence (the old values are simply overwritten). */

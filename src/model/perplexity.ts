@@ -31,8 +31,7 @@ export function meanCrossEntropy(model: LlamaModel, docs: readonly (readonly num
       tokens += docs[done + batch.length].length;
       batch.push(docs[done + batch.length]);
     }
-    const cache = model.newCache(batch.length, Math.max(...batch.map((d) => d.length)));
-    const { logits, rowStart } = model.forward(cache, batch, { allLogits: true });
+    const { logits, rowStart } = model.withCache(batch.length, Math.max(...batch.map((d) => d.length)), (cache) => model.forward(cache, batch, { allLogits: true }));
     for (let s = 0; s < batch.length; s++) {
       const doc = batch[s];
       for (let i = 0; i + 1 < doc.length; i++) {

@@ -27,7 +27,6 @@ export function runWithCache(model: LlamaModel, tokens: readonly number[] | read
       widths.set(name, act.width);
     },
   }));
-  const cache = model.newCache(seqs.length, Math.max(...seqs.map((s) => s.length)));
-  const out = model.hooks.with(hooks, () => model.forward(cache, seqs, { allLogits: true }));
+  const out = model.withCache(seqs.length, Math.max(...seqs.map((s) => s.length)), (cache) => model.hooks.with(hooks, () => model.forward(cache, seqs, { allLogits: true })));
   return { logits: out.logits.slice(), activations, widths, rowStart: out.rowStart.slice() };
 }

@@ -202,3 +202,19 @@ test('logprobs: 5 alternatives per step, sorted descending, and at temperature 0
   // Without the option, no alternatives.
   assert.ok(greedy.logprobs.every((l) => l.top.length === 0));
 });
+
+test('a generation over the memory of an earlier, larger one gives what a fresh model gives', () => {
+  const fresh = loadModel();
+  const req = (prompt: string): GenerationRequest => ({ prompt, maxTokens: 20, seed: 3, sampling: { temperature: 0.8 } });
+  const want = generate(fresh.model, fresh.tokenizer, [req('The dog'), req('A girl named Lily')]);
+  // Fill a larger cache with other rows first: its stale keys and values must never be read.
+  generate(model, tokenizer, [req('Once upon a time, there was'), req('Tom had a red ball'), req('The sun'), req('She')].map((r) => ({ ...r, maxTokens: 60 })));
+  const got = generate(model, tokenizer, [req('The dog'), req('A girl named Lily')]);
+  assert.deepEqual(got.map((r) => r.tokens), want.map((r) => r.tokens));
+});
+
+test('withCache: a nested call gets memory of its own, and the spare is taken over afterwards', () => {
+  model.withCache(2, 16, (a) => model.withCache(2, 16, (b) => assert.notEqual(a.keys[0].buffer, b.keys[0].buffer)));
+  const first = model.withCache(1, 8, (c) => c.keys[0].buffer);
+  assert.equal(model.withCache(1, 8, (c) => c.keys[0].buffer), first, 'the same spare memory serves consecutive calls');
+});

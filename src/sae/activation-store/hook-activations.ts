@@ -61,7 +61,6 @@ function forwardBatch(model: LlamaModel, rows: Int32Array[], hook: HookName, wid
   }
   const data = new Float32Array(n * width); // [n, width]
   const capacity = Math.max(...rows.map((r) => r.length));
-  const cache = model.newCache(rows.length, capacity);
   const read = (act: { data: Float32Array; rows: Int32Array; rowStart: Int32Array }): void => {
     let out = 0;
     for (let s = 0; s < act.rows.length; s++) {
@@ -75,6 +74,8 @@ function forwardBatch(model: LlamaModel, rows: Int32Array[], hook: HookName, wid
     }
   };
   const stopAtLayer = layersNeeded(hook, model.config.nLayers);
-  model.hooks.with([{ name: hook, fn: read }], () => model.forward(cache, rows, { stopAtLayer: stopAtLayer < model.config.nLayers ? stopAtLayer : undefined }));
+  model.withCache(rows.length, capacity, (cache) =>
+    model.hooks.with([{ name: hook, fn: read }], () => model.forward(cache, rows, { stopAtLayer: stopAtLayer < model.config.nLayers ? stopAtLayer : undefined })),
+  );
   return { data, n, width, perContext };
 }

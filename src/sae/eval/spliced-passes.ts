@@ -76,9 +76,8 @@ export function evalBatch(model: LlamaModel, sae: Sae, contexts: Int32Array[], o
     return Uint8Array.from(ids, (id) => (o.special.has(id) ? 0 : 1));
   };
   const run = (fn?: (act: HookActivation) => Float32Array | void): Float32Array => {
-    const cache = model.newCache(contexts.length, len);
     const go = (): Float32Array => {
-      const r = model.forward(cache, contexts, { allLogits: true });
+      const r = model.withCache(contexts.length, len, (cache) => model.forward(cache, contexts, { allLogits: true }));
       const logProbs = logSoftmaxRows(r.logits, T, vocab);
       // Reorder to context-major packing so every pass lines up position by position.
       const out = new Float32Array(T * vocab);

@@ -55,8 +55,9 @@ export function readHooksBatched(model: LlamaModel, seqs: readonly (readonly num
       },
     }));
     // A throwaway cache: with stopAtLayer it is left holding only the layers that ran.
-    const cache = model.newCache(batch.length, Math.max(...batch.map((s) => s.length)));
-    model.hooks.with(specs, () => model.forward(cache, batch, { stopAtLayer: stop < nLayers ? stop : undefined }));
+    model.withCache(batch.length, Math.max(...batch.map((s) => s.length)), (cache) =>
+      model.hooks.with(specs, () => model.forward(cache, batch, { stopAtLayer: stop < nLayers ? stop : undefined })),
+    );
     first = end;
     o.onProgress?.(first);
   }
