@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
+import { alignedFloat32Array } from '../src/tensor/aligned-array.js';
 import type { Backend } from '../src/tensor/backend.js';
 import { availableBackends, backendByName } from '../src/tensor/backend-registry.js';
 import { quantizeQ80 } from '../src/tensor/q80.js';
@@ -90,9 +91,12 @@ interface Result {
   gbps?: RateStats;
 }
 
-/** Uniform values in [-1, 1) from xorshift32: dense operands (no zeros for the reference's sparse skips). */
+/**
+ * Uniform values in [-1, 1) from xorshift32: dense operands (no zeros for the reference's sparse
+ * skips), on cache lines as the runtime's weights and activations are.
+ */
 function randomArray(len: number, seed: number): Float32Array {
-  const a = new Float32Array(len);
+  const a = alignedFloat32Array(len);
   let s = seed >>> 0 || 1;
   for (let i = 0; i < len; i++) {
     s ^= s << 13;
@@ -103,22 +107,28 @@ function randomArray(len: number, seed: number): Float32Array {
   return a;
 }
 
+function copyAligned(a: Float32Array): Float32Array {
+  const c = alignedFloat32Array(a.length);
+  c.set(a);
+  return c;
+}
+
 /** A ready-to-call kernel at a (possibly cut-down) shape: `copies` weight copies cycled per sample. */
 function prepare(b: Backend, c: Case, m: number, k: number, copies: number): { run: () => void; weightBytesPerRun: number } {
   const n = c.n;
   if (c.kernel === 'matmul') {
     const x = randomArray(m * k, 1);
-    const out = new Float32Array(m * n);
+    const out = alignedFloat32Array(m * n);
     const w0 = randomArray(n * k, 2);
     const first: WeightMatrix = c.q8 ? quantizeQ80(w0, n, k) : w0;
     const ws: WeightMatrix[] = [first];
-    for (let i = 1; i < copies; i++) ws.push(isQ80(first) ? { ...first, q: first.q.slice(), scales: first.scales.slice() } : first.slice());
+    for (let i = 1; i < copies; i++) ws.push(isQ80(first) ? { ...first, q: first.q.slice(), scales: first.scales.slice() } : copyAligned(first));
     return { run: () => ws.forEach((w) => b.matmul(out, x, w, m, k, n)), weightBytesPerRun: copies * weightBytes(first) };
   }
   const aLen = m * k;
   const a = randomArray(aLen, 3);
   const bm = randomArray(k * n, 4);
-  const out = new Float32Array(m * n);
+  const out = alignedFloat32Array(m * n);
   const f = c.kernel === 'matmulNN' ? b.matmulNN : b.matmulTN;
   return { run: () => f.call(b, out, a, bm, m, k, n), weightBytesPerRun: bm.byteLength };
 }
