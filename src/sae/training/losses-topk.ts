@@ -100,13 +100,14 @@ export function topKLoss(
   let aux = 0;
   if (useAux) {
     // ê − e = ê − (x − x̂); x̂ is a constant here (SAELens detaches the residual).
-    backend.gatherRows(ws.out.subarray(auxOff, 2 * auxOff), ws.topIdx, z, batch, kAux, W, d_in);
-    for (let n = 0; n < batch * d_in; n++) {
-      const diff = ws.out[auxOff + n] - (x[n] - ws.out[n]);
-      aux += diff * diff;
-      ws.dOut[auxOff + n] = (auxScale * 2 * diff) / batch;
-    }
-    aux = (auxScale * aux) / batch;
+    // Element-wise passes on the backend (a JavaScript loop over B·d_in was 8% of the 64 × 1024 step):
+    // e into dOutAux, then Σ (ê − e)² with its gradient written over e, then scaled by auxScale.
+    const outAux = ws.out.subarray(auxOff, 2 * auxOff);
+    backend.gatherRows(outAux, ws.topIdx, z, batch, kAux, W, d_in);
+    backend.scaleInto(dOutAux, ws.out, -1, auxOff);
+    backend.addInPlace(dOutAux, x, auxOff);
+    aux = (auxScale * backend.squaredError(dOutAux, outAux, dOutAux, auxOff, batch)) / batch;
+    backend.scaleInto(dOutAux, dOutAux, auxScale, auxOff);
   }
   decoderBackwardPicks(sae, grads, batch, useAux ? [[main, ws.dOut], [auxList, dOutAux]] : [[main, ws.dOut]], ws, backend);
 
