@@ -26,14 +26,26 @@ void tm_sub_row_vector(float *out, const float *x, const float *v, int rows, int
     for (int i = 0; i < n; i++) out[(size_t)r * n + i] = (float)((double)x[(size_t)r * n + i] - (double)v[i]);
 }
 
+/* Sums of squares: entry i goes into partial sum i mod 8, combined in the reference's fixed order
+   (reference-backend.ts laneSum): eight independent float64 chains the compiler may keep in one
+   vector, where a single running sum waited on every add. */
+static double lane_sum(const double s[8]) { return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])); }
+
 double tm_squared_error(float *d_out, const float *out, const float *x, long len, double batch) {
-  double sum = 0;
-  for (long i = 0; i < len; i++) {
+  double s[8] = {0};
+  long i = 0;
+  for (; i + 8 <= len; i += 8)
+    for (int l = 0; l < 8; l++) {
+      const double e = (double)out[i + l] - (double)x[i + l];
+      s[l] += e * e;
+      d_out[i + l] = (float)((2 * e) / batch);
+    }
+  for (; i < len; i++) {
     const double e = (double)out[i] - (double)x[i];
-    sum += e * e;
+    s[i & 7] += e * e;
     d_out[i] = (float)((2 * e) / batch);
   }
-  return sum;
+  return lane_sum(s);
 }
 
 void tm_column_sums(float *out, const float *m, int rows, int width) {
@@ -47,13 +59,14 @@ double tm_centered_squares(const float *x, int rows, int width, double *mean) {
   for (int r = 0; r < rows; r++)
     for (int j = 0; j < width; j++) mean[j] += x[(size_t)r * width + j];
   for (int j = 0; j < width; j++) mean[j] /= rows;
-  double total = 0;
+  double s[8] = {0};
   for (int r = 0; r < rows; r++)
     for (int j = 0; j < width; j++) {
-      const double c = (double)x[(size_t)r * width + j] - mean[j];
-      total += c * c;
+      const size_t i = (size_t)r * width + j;
+      const double c = (double)x[i] - mean[j];
+      s[i & 7] += c * c;
     }
-  return total;
+  return lane_sum(s);
 }
 
 void tm_adam_update(float *p, const float *g, float *m, float *v, long len, const tm_adam_step *h) {

