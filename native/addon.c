@@ -361,6 +361,37 @@ static napi_value PositiveEntries(napi_env env, napi_callback_info info) {
   return c.failed ? NULL : number(env, tm_positive_entries(idx, val, x, rows, n));
 }
 
+static napi_value ReluPicks(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lv, li, lc;
+  if (!start(&c, env, info, "reluPicks", 4)) return NULL;
+  float *val = F32(0, "val", &lv);
+  int32_t *idx = arg_array(&c, 1, "idx", napi_int32_array, &li);
+  const int len = arg_int(&c, 2, "len");
+  int32_t *counts = arg_array(&c, 3, "counts", napi_int32_array, &lc);
+  need(&c, "val", lv, len, "len = %d", len);
+  need(&c, "idx", li, len, "len = %d", len);
+  need_indices(&c, idx, (size_t)len, lc);
+  return c.failed ? NULL : number(env, tm_relu_picks(val, idx, len, counts));
+}
+
+static napi_value ScatterAddPicks(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lo, li, lv, lg;
+  if (!start(&c, env, info, "scatterAddPicks", 5)) return NULL;
+  float *out = F32(0, "out", &lo);
+  int32_t *idx = arg_array(&c, 1, "idx", napi_int32_array, &li);
+  float *val = F32(2, "val", &lv);
+  const int len = arg_int(&c, 3, "len");
+  float *gate = arg_array_or_null(&c, 4, "gate", napi_float32_array, &lg);
+  need(&c, "idx", li, len, "len = %d", len);
+  need(&c, "val", lv, len, "len = %d", len);
+  if (gate) need(&c, "gate", lg, len, "len = %d", len);
+  need_indices(&c, idx, (size_t)len, lo);
+  if (!c.failed) tm_scatter_add_picks(out, idx, val, len, gate);
+  return c.failed ? NULL : undefined(env);
+}
+
 static napi_value SquaredError(napi_env env, napi_callback_info info) {
   call c;
   size_t ld, lo, lx;
@@ -668,6 +699,8 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"gatherRows", 0, GatherRows, 0, 0, 0, napi_enumerable, 0},
       {"gatheredDots", 0, GatheredDots, 0, 0, 0, napi_enumerable, 0},
       {"positiveEntries", 0, PositiveEntries, 0, 0, 0, napi_enumerable, 0},
+      {"reluPicks", 0, ReluPicks, 0, 0, 0, napi_enumerable, 0},
+      {"scatterAddPicks", 0, ScatterAddPicks, 0, 0, 0, napi_enumerable, 0},
       {"scatterRows", 0, ScatterRows, 0, 0, 0, napi_enumerable, 0},
       {"addRowVector", 0, AddRowVector, 0, 0, 0, napi_enumerable, 0},
       {"scaleInto", 0, ScaleInto, 0, 0, 0, napi_enumerable, 0},

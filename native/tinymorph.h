@@ -81,6 +81,8 @@ void tm_add_row_vector(float *x, const float *v, int rows, int n);
 void tm_scale_into(float *out, const float *x, double s, long len);
 void tm_sub_row_vector(float *out, const float *x, const float *v, int rows, int n);
 double tm_squared_error(float *d_out, const float *out, const float *x, long len, double batch);
+int tm_relu_picks(float *val, const int32_t *idx, long len, int32_t *counts);
+void tm_scatter_add_picks(float *out, const int32_t *idx, float *val, long len, const float *gate);
 void tm_column_sums(float *out, const float *m, int rows, int width);
 double tm_centered_squares(const float *x, int rows, int width, double *mean);
 typedef struct {

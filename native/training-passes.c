@@ -48,6 +48,26 @@ double tm_squared_error(float *d_out, const float *out, const float *x, long len
   return lane_sum(s);
 }
 
+int tm_relu_picks(float *val, const int32_t *idx, long len, int32_t *counts) {
+  int active = 0;
+  for (long i = 0; i < len; i++) {
+    if (val[i] > 0) {
+      counts[idx[i]]++;
+      active++;
+    } else {
+      val[i] = 0;
+    }
+  }
+  return active;
+}
+
+void tm_scatter_add_picks(float *out, const int32_t *idx, float *val, long len, const float *gate) {
+  for (long i = 0; i < len; i++) {
+    if (gate && gate[i] == 0) val[i] = 0;
+    else out[idx[i]] = (float)((double)out[idx[i]] + (double)val[i]);
+  }
+}
+
 void tm_column_sums(float *out, const float *m, int rows, int width) {
   for (int j = 0; j < width; j++) out[j] = 0.0f;
   for (int r = 0; r < rows; r++)

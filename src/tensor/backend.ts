@@ -57,6 +57,20 @@ export interface Backend {
    */
   positiveEntries(idx: Int32Array, val: Float32Array, x: Float32Array, rows: number, n: number): number;
 
+  /**
+   * ReLU over a pick list in place (val[i] stays if it is > 0, else becomes 0; NaN becomes 0), and
+   * counts[idx[i]] += 1 for each positive one; returns how many were positive. For i < len; every
+   * idx[i] must index counts. (A TopK SAE's activations at its picks, and the firing counts.)
+   */
+  reluPicks(val: Float32Array, idx: Int32Array, len: number, counts: Int32Array): number;
+
+  /**
+   * out[idx[i]] += val[i] for i < len in index order, as float32 sums (the gradient of a bias
+   * through a pick list). With `gate`, val[i] first becomes 0 and is skipped wherever gate[i] is 0
+   * (a ReLU that was off). Every idx[i] must index out.
+   */
+  scatterAddPicks(out: Float32Array, idx: Int32Array, val: Float32Array, len: number, gate: Float32Array | null): void;
+
   /** x[r,:] += v for each of `rows` rows of x ([rows, n]; a bias added to a batch). */
   addRowVector(x: Float32Array, v: Float32Array, rows: number, n: number): void;
 

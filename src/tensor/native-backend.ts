@@ -15,7 +15,7 @@ import { isQ80 } from './weight-matrix.js';
 type AttentionNumbers = [tokenOffset: number, count: number, startPos: number, nHeads: number, nKvHeads: number, headSize: number];
 
 /** The addon's exports (native/addon.c). Shapes are checked in C against the array lengths. */
-interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows' | 'gatherRows' | 'gatheredDots' | 'scatterRows' | 'positiveEntries' | 'addRowVector' | 'scaleInto' | 'subRowVector' | 'squaredError' | 'columnSums' | 'centeredSquares' | 'rmsnorm' | 'rope' | 'swiglu' | 'addInPlace' | 'softmax'> {
+interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows' | 'gatherRows' | 'gatheredDots' | 'scatterRows' | 'positiveEntries' | 'reluPicks' | 'scatterAddPicks' | 'addRowVector' | 'scaleInto' | 'subRowVector' | 'squaredError' | 'columnSums' | 'centeredSquares' | 'rmsnorm' | 'rope' | 'swiglu' | 'addInPlace' | 'softmax'> {
   readonly simd: 'avx512' | 'avx2' | 'scalar';
   readonly threadPool: boolean;
   matmulF32(out: Float32Array, x: Float32Array, w: Float32Array, rows: number, n: number, d: number): void;
@@ -85,6 +85,8 @@ function makeBackend(a: NativeAddon): Backend {
     gatheredDots: (out, x, idx, rows, k, table, width) => a.gatheredDots(out, x, idx, rows, k, table, width),
     scatterRows: (table, idx, val, rows, k, x, width) => a.scatterRows(table, idx, val, rows, k, x, width),
     positiveEntries: (idx, val, x, rows, n) => a.positiveEntries(idx, val, x, rows, n),
+    reluPicks: (val, idx, len, counts) => a.reluPicks(val, idx, len, counts),
+    scatterAddPicks: (out, idx, val, len, gate) => a.scatterAddPicks(out, idx, val, len, gate),
     addRowVector: (x, v, rows, n) => a.addRowVector(x, v, rows, n),
     scaleInto: (out, x, s, len) => a.scaleInto(out, x, s, len),
     subRowVector: (out, x, v, rows, n) => a.subRowVector(out, x, v, rows, n),

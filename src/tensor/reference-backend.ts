@@ -127,6 +127,36 @@ function positiveEntries(idx: Int32Array, val: Float32Array, x: Float32Array, ro
   return k;
 }
 
+function checkPicks(fn: string, idx: Int32Array, len: number, tableLength: number, arrays: [string, ArrayLike<number> | null][]): void {
+  if (idx.length < len) throw new ShapeError(`${fn}: idx has ${idx.length} entries, len is ${len}`);
+  for (const [name, a] of arrays) if (a && a.length < len) throw new ShapeError(`${fn}: ${name} has ${a.length} entries, len is ${len}`);
+  for (let i = 0; i < len; i++) {
+    if (!(idx[i] >= 0 && idx[i] < tableLength)) throw new ShapeError(`${fn}: idx[${i}] = ${idx[i]} is outside 0..${tableLength - 1}`);
+  }
+}
+
+function reluPicks(val: Float32Array, idx: Int32Array, len: number, counts: Int32Array): number {
+  checkPicks('reluPicks', idx, len, counts.length, [['val', val]]);
+  let active = 0;
+  for (let i = 0; i < len; i++) {
+    if (val[i] > 0) {
+      counts[idx[i]]++;
+      active++;
+    } else {
+      val[i] = 0;
+    }
+  }
+  return active;
+}
+
+function scatterAddPicks(out: Float32Array, idx: Int32Array, val: Float32Array, len: number, gate: Float32Array | null): void {
+  checkPicks('scatterAddPicks', idx, len, out.length, [['val', val], ['gate', gate]]);
+  for (let i = 0; i < len; i++) {
+    if (gate && gate[i] === 0) val[i] = 0;
+    else out[idx[i]] += val[i];
+  }
+}
+
 function scaleInto(out: Float32Array, x: Float32Array, s: number, len: number): void {
   for (let i = 0; i < len; i++) out[i] = x[i] * s;
 }
@@ -392,6 +422,8 @@ export const referenceBackend: Backend = {
   gatheredDots,
   scatterRows,
   positiveEntries,
+  reluPicks,
+  scatterAddPicks,
   addRowVector,
   scaleInto,
   subRowVector,

@@ -290,6 +290,39 @@ function randomIndices(rows: number, k: number, tableRows: number, seed: number)
   return Int32Array.from({ length: rows * k }, () => Math.min(tableRows - 1, Math.floor(r(0, tableRows))));
 }
 
+test('reluPicks and scatterAddPicks: bit for bit the reference, and a hand-made case', { skip }, () => {
+  for (const [len, width] of [
+    [1, 1],
+    [131072, 1024],
+    [37, 5],
+  ]) {
+    const r = rng(len + width);
+    const idx = Int32Array.from({ length: len }, () => Math.floor(r(0, width)));
+    const val = Float32Array.from({ length: len }, () => r(-1, 1));
+    val[0] = NaN; // not positive: becomes 0
+    if (len > 2) val[1] = -0;
+    const grad = Float32Array.from({ length: len }, () => r(-2, 2));
+    const runs = [nat, ref].map((b) => {
+      const [v, counts, out, g, outAll] = [val.slice(), new Int32Array(width), new Float32Array(width).fill(0.25), grad.slice(), new Float32Array(width)];
+      const active = b.reluPicks(v, idx, len, counts);
+      b.scatterAddPicks(out, idx, g, len, v);
+      b.scatterAddPicks(outAll, idx, grad.slice(), len, null);
+      return { active, v: Array.from(v), counts: Array.from(counts), out: Array.from(out), g: Array.from(g), outAll: Array.from(outAll) };
+    });
+    assert.deepEqual(runs[0], runs[1], `len ${len}, width ${width}`);
+  }
+  for (const b of [nat, ref]) {
+    const [val, counts, out] = [Float32Array.of(2, -1, 0.5, 3), new Int32Array(3), new Float32Array(3)];
+    assert.equal(b.reluPicks(val, Int32Array.of(2, 0, 2, 1), 4, counts), 3, b.name);
+    assert.deepEqual([Array.from(val), Array.from(counts)], [[2, 0, 0.5, 3], [0, 1, 2]], b.name);
+    const grad = Float32Array.of(1, 10, 100, 1000);
+    b.scatterAddPicks(out, Int32Array.of(2, 0, 2, 1), grad, 4, val);
+    assert.deepEqual([Array.from(out), Array.from(grad)], [[0, 1000, 101], [1, 0, 100, 1000]], b.name);
+    assert.throws(() => b.reluPicks(new Float32Array(2), Int32Array.of(0, 3), 2, new Int32Array(3)), /idx\[1\] = 3 is outside/, b.name);
+    assert.throws(() => b.scatterAddPicks(new Float32Array(2), Int32Array.of(0), new Float32Array(1), 2, null), /idx .*2|len/, b.name);
+  }
+});
+
 test('positiveEntries: the same padded index list and k as the reference', { skip }, () => {
   for (const [rows, n] of [
     [1, 1],

@@ -81,15 +81,7 @@ export function topKLoss(
   const picks = ws.picks;
   const f = ws.pickAct;
   ws.fires.fill(0);
-  let active = 0;
-  for (let r = 0; r < batch * k; r++) {
-    if (f[r] > 0) {
-      ws.fires[picks[r]]++;
-      active++;
-    } else {
-      f[r] = 0;
-    }
-  }
+  const active = backend.reluPicks(f, picks, batch * k, ws.fires);
 
   const W = sae.weights.W_dec;
   const auxOff = batch * d_in;
@@ -116,14 +108,11 @@ export function topKLoss(
   const df = ws.pickGrad;
   backend.gatheredDots(df, ws.dOut, picks, batch, k, W, d_in);
   gbEnc.fill(0);
-  for (let r = 0; r < batch * k; r++) {
-    if (f[r] === 0) df[r] = 0;
-    else gbEnc[picks[r]] += df[r];
-  }
+  backend.scatterAddPicks(gbEnc, picks, df, batch * k, f);
   const gradLists: PickList[] = [{ idx: picks, val: df, k }];
   if (useAux) {
     backend.gatheredDots(dz, dOutAux, ws.topIdx, batch, kAux, W, d_in);
-    for (let r = 0; r < batch * kAux; r++) gbEnc[ws.topIdx[r]] += dz[r];
+    backend.scatterAddPicks(gbEnc, ws.topIdx, dz, batch * kAux, null);
     gradLists.push({ idx: ws.topIdx, val: dz, k: kAux });
   }
   encoderBackwardPicks(sae, grads, batch, gradLists, gbEnc, ws, backend);
