@@ -19,6 +19,7 @@
 
 #define MR 4 /* input rows per register tile */
 #if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h> /* _mm_prefetch, also when simd.h took its scalar path */
 #ifndef SB_HINT
 #define SB_HINT _MM_HINT_T0
 #endif
