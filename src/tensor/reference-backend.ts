@@ -130,9 +130,7 @@ function positiveEntries(idx: Int32Array, val: Float32Array, x: Float32Array, ro
 function checkPicks(fn: string, idx: Int32Array, len: number, tableLength: number, arrays: [string, ArrayLike<number> | null][]): void {
   if (idx.length < len) throw new ShapeError(`${fn}: idx has ${idx.length} entries, len is ${len}`);
   for (const [name, a] of arrays) if (a && a.length < len) throw new ShapeError(`${fn}: ${name} has ${a.length} entries, len is ${len}`);
-  for (let i = 0; i < len; i++) {
-    if (!(idx[i] >= 0 && idx[i] < tableLength)) throw new ShapeError(`${fn}: idx[${i}] = ${idx[i]} is outside 0..${tableLength - 1}`);
-  }
+  checkIndices(fn, idx, len, tableLength);
 }
 
 function reluPicks(val: Float32Array, idx: Int32Array, len: number, counts: Int32Array): number {
