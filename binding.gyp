@@ -13,6 +13,7 @@
         "native/topk.c",
         "native/encode-topk.c",
         "native/sparse-rows.c",
+        "native/sparse-decode-backward.c",
         "native/training-passes.c"
       ],
       "defines": ["NAPI_VERSION=8"],

@@ -14,7 +14,7 @@
 #include "simd.h"
 #include "tinymorph.h"
 
-#define MAX_ARGS 16
+#define MAX_ARGS 20
 
 typedef struct {
   napi_env env;
@@ -296,7 +296,34 @@ static napi_value ScatterRows(napi_env env, napi_callback_info info) {
   sparse_args(&c, 1, 3, 0, 6, &idx, &rows, &k, &table, &width, &lt);
   need(&c, "val", lv, (double)rows * k, "rows·k = %d·%d", rows, k);
   need(&c, "a", la, (double)rows * width, "rows·width = %d·%d", rows, width);
-  if (!c.failed) tm_scatter_rows(table, (int)(lt / (size_t)width), idx, val, rows, k, a, width);
+  if (!c.failed) {
+    const tm_scatter_job job = {.table = table, .idx = idx, .val = val, .a = a, .table_rows = (int)(lt / (size_t)width), .rows = rows, .k = k, .width = width};
+    tm_scatter(&job);
+  }
+  return c.failed ? NULL : undefined(env);
+}
+
+/* scatterRowsPair(table, idx, val, rows, k, a, width, table2, val2, a2) */
+static napi_value ScatterRowsPair(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lv, la, lt, lt2, lv2, la2;
+  int32_t *idx;
+  int rows, k, width;
+  float *table;
+  if (!start(&c, env, info, "scatterRowsPair", 10)) return NULL;
+  float *val = F32(2, "val", &lv), *a = F32(5, "a", &la);
+  sparse_args(&c, 1, 3, 0, 6, &idx, &rows, &k, &table, &width, &lt);
+  float *table2 = F32(7, "table2", &lt2), *val2 = F32(8, "val2", &lv2), *a2 = F32(9, "a2", &la2);
+  need(&c, "val", lv, (double)rows * k, "rows·k = %d·%d", rows, k);
+  need(&c, "a", la, (double)rows * width, "rows·width = %d·%d", rows, width);
+  need(&c, "table2", lt2, (double)lt, "the length of table");
+  need(&c, "val2", lv2, (double)rows * k, "rows·k = %d·%d", rows, k);
+  need(&c, "a2", la2, (double)rows * width, "rows·width = %d·%d", rows, width);
+  if (!c.failed) {
+    const tm_scatter_job job = {.table = table, .table2 = table2, .idx = idx, .val = val, .a = a, .val2 = val2, .a2 = a2,
+                                .table_rows = (int)(lt / (size_t)width), .rows = rows, .k = k, .width = width};
+    tm_scatter(&job);
+  }
   return c.failed ? NULL : undefined(env);
 }
 
@@ -320,6 +347,46 @@ static napi_value number(napi_env env, double v) {
   napi_value r;
   napi_create_double(env, v, &r);
   return r;
+}
+
+/* sparseDecodeBackward(out, dOut, dPre, gradDec, gradEncT, gradBias, counts, idx, act, x, saeIn, wDec, bDec, rows, k, width, batch) → {sse, active} */
+static napi_value SparseDecodeBackward(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lo, ldo, ldp, lgd, lge, lgb, lc, la, lx, ls, lb, lw;
+  int32_t *idx;
+  int rows, k, width;
+  float *w_dec;
+  if (!start(&c, env, info, "sparseDecodeBackward", 17)) return NULL;
+  float *out = F32(0, "out", &lo), *d_out = F32(1, "dOut", &ldo), *d_pre = F32(2, "dPre", &ldp), *grad_dec = F32(3, "gradDec", &lgd);
+  float *grad_enc_t = F32(4, "gradEncT", &lge), *grad_bias = F32(5, "gradBias", &lgb);
+  int32_t *counts = arg_array(&c, 6, "counts", napi_int32_array, &lc);
+  float *act = F32(8, "act", &la), *x = F32(9, "x", &lx), *sae_in = F32(10, "saeIn", &ls), *b_dec = F32(12, "bDec", &lb);
+  sparse_args(&c, 7, 13, 11, 15, &idx, &rows, &k, &w_dec, &width, &lw);
+  const double batch = arg_num(&c, 16, "batch");
+  const double cells = (double)rows * width, picks = (double)rows * k, d_sae = c.failed ? 0 : (double)(lw / (size_t)width);
+  need(&c, "act", la, picks, "rows·k = %d·%d", rows, k);
+  need(&c, "x", lx, cells, "rows·width = %d·%d", rows, width);
+  need(&c, "saeIn", ls, cells, "rows·width = %d·%d", rows, width);
+  need(&c, "out", lo, cells, "rows·width = %d·%d", rows, width);
+  need(&c, "dOut", ldo, cells, "rows·width = %d·%d", rows, width);
+  need(&c, "dPre", ldp, picks, "rows·k = %d·%d", rows, k);
+  need(&c, "bDec", lb, width, "width = %d", width);
+  need(&c, "gradDec", lgd, (double)lw, "the length of table");
+  need(&c, "gradEncT", lge, (double)lw, "the length of table");
+  need(&c, "gradBias", lgb, d_sae, "the table's rows");
+  need(&c, "counts", lc, d_sae, "the table's rows");
+  if (!c.failed && !(batch > 0)) fail(&c, "batch must be positive, got %g", batch);
+  if (c.failed) return NULL;
+  const tm_sparse_decode s = {.out = out, .d_out = d_out, .d_pre = d_pre, .grad_dec = grad_dec, .grad_enc_t = grad_enc_t, .grad_bias = grad_bias, .act = act,
+                              .counts = counts, .idx = idx, .x = x, .sae_in = sae_in, .w_dec = w_dec, .b_dec = b_dec, .rows = rows, .k = k, .width = width,
+                              .d_sae = (int)d_sae, .batch = batch};
+  long active;
+  const double sse = tm_sparse_decode_backward(&s, &active);
+  napi_value result;
+  napi_create_object(env, &result);
+  napi_set_named_property(env, result, "sse", number(env, sse));
+  napi_set_named_property(env, result, "active", number(env, (double)active));
+  return result;
 }
 
 static napi_value ScaleInto(napi_env env, napi_callback_info info) {
@@ -702,7 +769,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"reluPicks", 0, ReluPicks, 0, 0, 0, napi_enumerable, 0},
       {"scatterAddPicks", 0, ScatterAddPicks, 0, 0, 0, napi_enumerable, 0},
       {"scatterRows", 0, ScatterRows, 0, 0, 0, napi_enumerable, 0},
+      {"scatterRowsPair", 0, ScatterRowsPair, 0, 0, 0, napi_enumerable, 0},
       {"addRowVector", 0, AddRowVector, 0, 0, 0, napi_enumerable, 0},
+      {"sparseDecodeBackward", 0, SparseDecodeBackward, 0, 0, 0, napi_enumerable, 0},
       {"scaleInto", 0, ScaleInto, 0, 0, 0, napi_enumerable, 0},
       {"subRowVector", 0, SubRowVector, 0, 0, 0, napi_enumerable, 0},
       {"squaredError", 0, SquaredError, 0, 0, 0, napi_enumerable, 0},

@@ -59,6 +59,8 @@ static inline vf vbeats_ones(vf a, vf pa, vf b, vf pb) {
   return _mm512_maskz_mov_ps(m, _mm512_set1_ps(1.0f));
 }
 static inline uint32_t vnonzero_bits(vf v) { return (uint32_t)_mm512_cmp_ps_mask(v, _mm512_setzero_ps(), _CMP_NEQ_UQ); }
+/* v where m ≠ 0 (or NaN), 0 elsewhere. */
+static inline vf vkeep_nonzero(vf v, vf m) { return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(m, _mm512_setzero_ps(), _CMP_NEQ_UQ), v); }
 static inline uint32_t vnan_bits(vf v) { return (uint32_t)_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q); }
 
 /* Lane i = sum of v[i]'s lanes, for VL vectors at once (a transposing add tree: 45 shuffles and
@@ -147,6 +149,7 @@ static inline vf vbeats_ones(vf a, vf pa, vf b, vf pb) {
   return _mm256_and_ps(m, _mm256_set1_ps(1.0f));
 }
 static inline uint32_t vnonzero_bits(vf v) { return (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(v, _mm256_setzero_ps(), _CMP_NEQ_UQ)); }
+static inline vf vkeep_nonzero(vf v, vf m) { return _mm256_and_ps(v, _mm256_cmp_ps(m, _mm256_setzero_ps(), _CMP_NEQ_UQ)); }
 static inline uint32_t vnan_bits(vf v) { return (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(v, v, _CMP_UNORD_Q)); }
 
 /* Lane i = sum of v[i]'s lanes, for VL vectors at once. */
@@ -202,6 +205,7 @@ static inline vf vge_ones(vf a, vf b) { return a >= b ? 1.0f : 0.0f; }
 static inline vf vgt_ones(vf a, vf b) { return a > b ? 1.0f : 0.0f; }
 static inline vf vbeats_ones(vf a, vf pa, vf b, vf pb) { return a > b || (a == b && pa < pb) ? 1.0f : 0.0f; }
 static inline uint32_t vnonzero_bits(vf v) { return v != 0.0f || v != v; }
+static inline vf vkeep_nonzero(vf v, vf m) { return m != 0.0f || m != m ? v : 0.0f; }
 static inline uint32_t vnan_bits(vf v) { return v != v; }
 static inline vf vexp(vf x) { return expf(x); }
 #endif

@@ -26,7 +26,6 @@ typedef struct {
   const float *a, *val, *table;
   const int32_t *idx;
   int rows, k, width;
-  long span, table_rows; /* scatter: table rows per task, and in all */
 } sparse_ctx;
 
 /* A row's SCATTER_PANEL columns at a time, the panel's sums in registers across the row's picks
@@ -74,64 +73,75 @@ static void gathered_dots(void *p, long lo, long hi) {
   }
 }
 
+/* Row t of a table += Σ over the sorted picks e0..e1 of val[pick] · a[token]: the row's
+   SCATTER_PANEL columns held in registers across its picks, so each element gets one FMA per pick in
+   pick order but the row is loaded and stored once, not once per pick. */
+void tm_scatter_row(float *t, const float *a, const float *val, const int32_t *sorted, const int32_t *token, long e0, long e1, int w) {
+  for (int c0 = 0; c0 < w; c0 += SCATTER_PANEL) {
+    const int cols = w - c0 < SCATTER_PANEL ? w - c0 : SCATTER_PANEL;
+    vf acc[4];
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; v++) acc[v] = panel_load(t + c0, v, cols);
+    for (long e = e0; e < e1; e++) {
+      const float *x = a + (size_t)token[e] * w + c0;
+      const vf vv = vset1(val[sorted[e]]);
+#pragma GCC unroll 4
+      for (int v = 0; v < 4; v++) acc[v] = vfma(vv, panel_load(x, v, cols), acc[v]);
+    }
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; v++) vstore_n(t + c0 + v * VL, acc[v], clamp_lanes(cols - v * VL));
+  }
+}
+
 /* Scatter: task t owns table rows [t·span, (t+1)·span). It first lists the picks (r, j) that land
    in its rows, in order and without branches (a test per pick mispredicts on half of them when two
    threads split the rows), then sorts that list by table row (a stable counting sort, so each
-   row's picks keep their order) and walks it a row at a time, the row's SCATTER_PANEL columns held
-   in registers across its picks: each element still gets one FMA per pick in pick order (so the
-   result is that of applying the picks one by one), but a table row is loaded and stored once, not
-   once per pick. Splitting the columns instead (each thread a range of every row) ran slower on
-   two cores than on one, even at 128-byte granularity: the cores' prefetchers keep pulling the
-   lines the other core is writing. */
+   row's picks keep their order) and walks it a row at a time (tm_scatter_row). With a second table
+   (scatterRowsPair) the one sorted list serves both: the sort was half of a single scatter's time.
+   Splitting the columns instead (each thread a range of every row) ran slower on two cores than on
+   one, even at 128-byte granularity: the cores' prefetchers keep pulling the lines the other core
+   is writing. */
+typedef struct {
+  const tm_scatter_job *job;
+  long span; /* table rows per task */
+} scatter_ctx;
+
 static void scatter_rows(void *p, long lo, long hi) {
-  const sparse_ctx *c = p;
-  const int w = c->width, k = c->k;
-  const long r0 = lo * c->span, r1 = hi * c->span < c->table_rows ? hi * c->span : c->table_rows;
-  const size_t picks = (size_t)c->rows * k;
+  const scatter_ctx *c = p;
+  const tm_scatter_job *s = c->job;
+  const int w = s->width, k = s->k;
+  const long r0 = lo * c->span, r1 = hi * c->span < s->table_rows ? hi * c->span : s->table_rows;
+  const size_t picks = (size_t)s->rows * k;
   const long span = r1 - r0;
   int32_t *restrict mine = tm_scratch(TM_SCRATCH_A, (4 * picks + (size_t)span + 1) * sizeof(int32_t));
   int32_t *listed_token = mine + picks, *sorted = listed_token + picks, *token = sorted + picks, *start = token + picks;
-  /* Local restrict copies: otherwise every store to the lists makes the compiler reload c->idx and c->val. */
-  const int32_t *restrict idx = c->idx;
-  const float *restrict val = c->val;
+  /* Local restrict copies: otherwise every store to the lists makes the compiler reload s->idx and s->val. */
+  const int32_t *restrict idx = s->idx;
+  const float *restrict val = s->val, *restrict val2 = s->val2;
   size_t m = 0;
-  for (int r = 0; r < c->rows; r++)
+  for (int r = 0; r < s->rows; r++)
     for (int j = 0; j < k; j++) {
       const size_t q = (size_t)r * k + j;
       const uint32_t off = (uint32_t)(idx[q] - r0); /* < span exactly when the row is this task's */
       mine[m] = (int32_t)q;
       listed_token[m] = r;
-      m += (off < (uint32_t)span) & (val[q] != 0.0f);
+      m += (off < (uint32_t)span) & ((val[q] != 0.0f) | (val2 != NULL && val2[q] != 0.0f));
     }
   memset(start, 0, ((size_t)span + 1) * sizeof(int32_t));
-  for (size_t e = 0; e < m; e++) start[c->idx[mine[e]] - r0 + 1]++;
+  for (size_t e = 0; e < m; e++) start[idx[mine[e]] - r0 + 1]++;
   for (long i = 0; i < span; i++) start[i + 1] += start[i];
   for (size_t e = 0; e < m; e++) {
     const int32_t q = mine[e];
-    const int32_t at = start[c->idx[q] - r0]++;
+    const int32_t at = start[idx[q] - r0]++;
     sorted[at] = q;
     token[at] = listed_token[e];
   }
   /* start[i] is now the end of row r0 + i's picks, the start of row r0 + i + 1's. */
-  for (long i = 0, e0 = 0; i < span; e0 = start[i++]) {
-    const long e1 = start[i];
-    if (e1 == e0) continue;
-    float *t = c->out + (size_t)(r0 + i) * w;
-    for (int c0 = 0; c0 < w; c0 += SCATTER_PANEL) {
-      const int cols = w - c0 < SCATTER_PANEL ? w - c0 : SCATTER_PANEL;
-      vf acc[4];
-#pragma GCC unroll 4
-      for (int v = 0; v < 4; v++) acc[v] = panel_load(t + c0, v, cols);
-      for (long e = e0; e < e1; e++) {
-        const float *a = c->a + (size_t)token[e] * w + c0;
-        const vf vv = vset1(c->val[sorted[e]]);
-#pragma GCC unroll 4
-        for (int v = 0; v < 4; v++) acc[v] = vfma(vv, panel_load(a, v, cols), acc[v]);
-      }
-#pragma GCC unroll 4
-      for (int v = 0; v < 4; v++) vstore_n(t + c0 + v * VL, acc[v], clamp_lanes(cols - v * VL));
-    }
-  }
+  for (long i = 0, e0 = 0; i < span; e0 = start[i++]) tm_scatter_row(s->table + (size_t)(r0 + i) * w, s->a, val, sorted, token, e0, start[i], w);
+  /* The second table in a pass of its own: walking both at once keeps two [rows, width] inputs and
+     two tables live, which at 4096 × 64 outgrows L2 (the pass took 3.5× one table's). */
+  if (val2)
+    for (long i = 0, e0 = 0; i < span; e0 = start[i++]) tm_scatter_row(s->table2 + (size_t)(r0 + i) * w, s->a2, val2, sorted, token, e0, start[i], w);
 }
 
 void tm_gather_rows(float *out, const int32_t *idx, const float *val, int rows, int k, const float *table, int width) {
@@ -144,12 +154,11 @@ void tm_gathered_dots(float *out, const float *a, const int32_t *idx, int rows, 
   tm_parallel(tm_team(2.0 * rows * k * width), rows, gathered_dots, &c);
 }
 
-void tm_scatter_rows(float *table, int table_rows, const int32_t *idx, const float *val, int rows, int k, const float *a, int width) {
-  if (table_rows <= 0) return; /* no index can name a row */
-  const int threads = tm_team(2.0 * rows * k * width);
-  const long span = (table_rows + threads - 1) / threads;
-  sparse_ctx c = {.out = table, .a = a, .val = val, .idx = idx, .rows = rows, .k = k, .width = width, .span = span, .table_rows = table_rows};
-  tm_parallel_chunk(threads, (table_rows + span - 1) / span, 1, scatter_rows, &c);
+void tm_scatter(const tm_scatter_job *job) {
+  if (job->table_rows <= 0) return; /* no index can name a row */
+  const int threads = tm_team((job->val2 ? 4.0 : 2.0) * job->rows * job->k * job->width);
+  scatter_ctx c = {.job = job, .span = (job->table_rows + threads - 1) / threads};
+  tm_parallel_chunk(threads, (job->table_rows + c.span - 1) / c.span, 1, scatter_rows, &c);
 }
 
 /* positiveEntries: rows' counts of x > 0 (so k, the padded stride, is known), then each row's list. */

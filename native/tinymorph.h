@@ -74,8 +74,31 @@ void tm_gather_rows(float *out, const int32_t *idx, const float *val, int rows, 
 void tm_gathered_dots(float *out, const float *a, const int32_t *idx, int rows, int k, const float *table, int width);
 /* The positive entries of each row of x [rows, n] at stride k = the busiest row's count (returned), zero-padded. */
 int tm_positive_entries(int32_t *idx, float *val, const float *x, int rows, int n);
-void tm_scatter_rows(float *table, int table_rows, const int32_t *idx, const float *val, int rows, int k, const float *a, int width);
+/* A scatter of one index list into one or two tables: table[idx,:] += val·a[row,:]; with table2
+   (else NULL, as val2 and a2), table2[idx,:] += val2·a2[row,:] from the same sort. Picks where val
+   and val2 are both 0 are skipped. */
+typedef struct {
+  float *table, *table2;
+  const int32_t *idx;
+  const float *val, *a, *val2, *a2;
+  int table_rows, rows, k, width;
+} tm_scatter_job;
+/* One table row t += Σ_{e0 ≤ e < e1} val[sorted[e]] · a[token[e], :] (width w), in that order. */
+void tm_scatter_row(float *t, const float *a, const float *val, const int32_t *sorted, const int32_t *token, long e0, long e1, int w);
+void tm_scatter(const tm_scatter_job *job);
 void tm_add_row_vector(float *x, const float *v, int rows, int n);
+/* Backend.sparseDecodeBackward (sparse-decode-backward.c): act is ReLU'd in place; the gradients
+   (grad_dec, grad_enc_t [d_sae, width], grad_bias [d_sae]) are overwritten, counts incremented.
+   Returns Σ (x̂ − x)² and writes the number of active picks to *active. */
+typedef struct {
+  float *out, *d_out, *d_pre, *grad_dec, *grad_enc_t, *grad_bias, *act;
+  int32_t *counts;
+  const int32_t *idx;
+  const float *x, *sae_in, *w_dec, *b_dec;
+  int rows, k, width, d_sae;
+  double batch;
+} tm_sparse_decode;
+double tm_sparse_decode_backward(const tm_sparse_decode *s, long *active);
 
 /* SAE training's element-wise passes (training-passes.c), bit for bit as the reference backend. */
 void tm_scale_into(float *out, const float *x, double s, long len);

@@ -48,6 +48,14 @@ export interface Backend {
   gatherRows(out: Float32Array, idx: Int32Array, val: Float32Array, rows: number, k: number, table: Float32Array, width: number): void;
   gatheredDots(out: Float32Array, a: Float32Array, idx: Int32Array, rows: number, k: number, table: Float32Array, width: number): void;
   scatterRows(table: Float32Array, idx: Int32Array, val: Float32Array, rows: number, k: number, a: Float32Array, width: number): void;
+  /**
+   * scatterRows into two tables of one shape through one index list: table += val·a and
+   * table2 += val2·a2 (a TopK SAE's W_dec gradient fᵀ·δx̂ and transposed W_enc gradient δpreᵀ·sae_in
+   * share the picks; the native kernel sorts them by row once for both).
+   */
+  scatterRowsPair(
+    table: Float32Array, idx: Int32Array, val: Float32Array, rows: number, k: number, a: Float32Array, width: number, table2: Float32Array, val2: Float32Array, a2: Float32Array,
+  ): void;
 
   /**
    * The positive entries of each row of x ([rows, n]; a ReLU SAE's active latents) as an index list
@@ -70,6 +78,21 @@ export interface Backend {
    * (a ReLU that was off). Every idx[i] must index out.
    */
   scatterAddPicks(out: Float32Array, idx: Int32Array, val: Float32Array, len: number, gate: Float32Array | null): void;
+
+  /**
+   * The decoder half of a TopK SAE training step over its pick list (idx, act [rows, k], into a
+   * decoder W_dec [dSae, width]), fused; the same as, in order:
+   *   active = reluPicks(act, idx, rows·k, counts)                      (act ReLU'd in place)
+   *   out = gatherRows(idx, act, W_dec) + b_dec                           x̂ [rows, width]
+   *   sse = squaredError(dOut, out, x, rows·width, batch)                 dOut = 2(x̂ − x)/batch
+   *   dPre = gatheredDots(dOut, idx, W_dec), 0 where act is 0            d loss / d pre at the picks
+   *   gradBias = 0, then scatterAddPicks(gradBias, idx, dPre)             [dSae]
+   *   gradDec = 0, then scatterRows(gradDec, idx, act, dOut)              [dSae, width]
+   *   gradEncT = 0, then scatterRows(gradEncT, idx, dPre, saeIn)          [dSae, width]
+   * Returns sse and active. dSae is W_dec's rows; for decoders that fit in cache (the native kernel
+   * updates gradient rows in place, one pick at a time).
+   */
+  sparseDecodeBackward(o: SparseDecodeGrads, a: SparseDecodeInputs): { sse: number; active: number };
 
   /** x[r,:] += v for each of `rows` rows of x ([rows, n]; a bias added to a batch). */
   addRowVector(x: Float32Array, v: Float32Array, rows: number, n: number): void;
@@ -156,6 +179,34 @@ export interface AdamStep {
 }
 
 /** Index list written by encodeTopK: [rows, k] latents and the pre-activation at each. */
+/** What Backend.sparseDecodeBackward writes. */
+export interface SparseDecodeGrads {
+  out: Float32Array;
+  dOut: Float32Array;
+  dPre: Float32Array;
+  gradDec: Float32Array;
+  gradEncT: Float32Array;
+  gradBias: Float32Array;
+  /** Incremented once per active pick. */
+  counts: Int32Array;
+}
+
+/** What Backend.sparseDecodeBackward reads (act is also ReLU'd in place). */
+export interface SparseDecodeInputs {
+  idx: Int32Array;
+  act: Float32Array;
+  rows: number;
+  k: number;
+  /** The target x̂ is compared with, and the encoder's input, [rows, width] each. */
+  x: Float32Array;
+  saeIn: Float32Array;
+  wDec: Float32Array;
+  bDec: Float32Array;
+  width: number;
+  /** The error's gradient is 2(x̂ − x) / batch. */
+  batch: number;
+}
+
 export interface EncodePicks {
   idx: Int32Array;
   pre: Float32Array;

@@ -15,12 +15,16 @@ import { isQ80 } from './weight-matrix.js';
 type AttentionNumbers = [tokenOffset: number, count: number, startPos: number, nHeads: number, nKvHeads: number, headSize: number];
 
 /** The addon's exports (native/addon.c). Shapes are checked in C against the array lengths. */
-interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows' | 'gatherRows' | 'gatheredDots' | 'scatterRows' | 'positiveEntries' | 'reluPicks' | 'scatterAddPicks' | 'addRowVector' | 'scaleInto' | 'subRowVector' | 'squaredError' | 'columnSums' | 'centeredSquares' | 'rmsnorm' | 'rope' | 'swiglu' | 'addInPlace' | 'softmax'> {
+interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows' | 'gatherRows' | 'gatheredDots' | 'scatterRows' | 'scatterRowsPair' | 'positiveEntries' | 'reluPicks' | 'scatterAddPicks' | 'addRowVector' | 'scaleInto' | 'subRowVector' | 'squaredError' | 'columnSums' | 'centeredSquares' | 'rmsnorm' | 'rope' | 'swiglu' | 'addInPlace' | 'softmax'> {
   readonly simd: 'avx512' | 'avx2' | 'scalar';
   readonly threadPool: boolean;
   matmulF32(out: Float32Array, x: Float32Array, w: Float32Array, rows: number, n: number, d: number): void;
   matmulQ80(out: Float32Array, x: Float32Array, q: Int8Array, scales: Float32Array, groupSize: number, rows: number, n: number, d: number): void;
   adamUpdate(param: Float32Array, grad: Float32Array, m: Float32Array, v: Float32Array, beta1: number, beta2: number, eps: number, stepSize: number, sqrtC2: number): void;
+  sparseDecodeBackward(
+    out: Float32Array, dOut: Float32Array, dPre: Float32Array, gradDec: Float32Array, gradEncT: Float32Array, gradBias: Float32Array, counts: Int32Array,
+    idx: Int32Array, act: Float32Array, x: Float32Array, saeIn: Float32Array, wDec: Float32Array, bDec: Float32Array, rows: number, k: number, width: number, batch: number,
+  ): { sse: number; active: number };
   encodeTopK(
     idx: Int32Array, pre: Float32Array, x: Float32Array, w: Float32Array, bias: Float32Array, scale: Float32Array | null, rows: number, dIn: number, dSae: number, k: number,
     auxCols: Int32Array | null, auxK: number, auxIdx: Int32Array | null, auxPre: Float32Array | null,
@@ -84,6 +88,9 @@ function makeBackend(a: NativeAddon): Backend {
     gatherRows: (out, idx, val, rows, k, table, width) => a.gatherRows(out, idx, val, rows, k, table, width),
     gatheredDots: (out, x, idx, rows, k, table, width) => a.gatheredDots(out, x, idx, rows, k, table, width),
     scatterRows: (table, idx, val, rows, k, x, width) => a.scatterRows(table, idx, val, rows, k, x, width),
+    scatterRowsPair: (table, idx, val, rows, k, x, width, table2, val2, x2) => a.scatterRowsPair(table, idx, val, rows, k, x, width, table2, val2, x2),
+    sparseDecodeBackward: (o, i) =>
+      a.sparseDecodeBackward(o.out, o.dOut, o.dPre, o.gradDec, o.gradEncT, o.gradBias, o.counts, i.idx, i.act, i.x, i.saeIn, i.wDec, i.bDec, i.rows, i.k, i.width, i.batch),
     positiveEntries: (idx, val, x, rows, n) => a.positiveEntries(idx, val, x, rows, n),
     reluPicks: (val, idx, len, counts) => a.reluPicks(val, idx, len, counts),
     scatterAddPicks: (out, idx, val, len, gate) => a.scatterAddPicks(out, idx, val, len, gate),

@@ -1,5 +1,5 @@
 import { ShapeError } from '../errors.js';
-import type { AdamStep, AttentionArgs, AttentionHeads, Backend, EncodePicks, EncodeTopKOptions } from './backend.js';
+import type { AdamStep, AttentionArgs, AttentionHeads, Backend, EncodePicks, EncodeTopKOptions, SparseDecodeGrads, SparseDecodeInputs } from './backend.js';
 import { encodeTopKOnGrid } from './encode-topk-grid.js';
 import type { Q80Matrix, WeightMatrix } from './weight-matrix.js';
 import { isQ80 } from './weight-matrix.js';
@@ -255,6 +255,35 @@ function scatterRows(table: Float32Array, idx: Int32Array, val: Float32Array, ro
   }
 }
 
+function scatterRowsPair(
+  table: Float32Array, idx: Int32Array, val: Float32Array, rows: number, k: number, a: Float32Array, width: number, table2: Float32Array, val2: Float32Array, a2: Float32Array,
+): void {
+  if (table2.length < table.length) throw new ShapeError(`scatterRowsPair: table2 has ${table2.length} elements, needs the length of table = ${table.length}`);
+  scatterRows(table, idx, val, rows, k, a, width);
+  scatterRows(table2, idx, val2, rows, k, a2, width);
+}
+
+function sparseDecodeBackward(o: SparseDecodeGrads, a: SparseDecodeInputs): { sse: number; active: number } {
+  const { idx, act, rows, k, width } = a;
+  const dSae = a.wDec.length / width;
+  const tables: [string, Float32Array | Int32Array][] = [['gradDec', o.gradDec], ['gradEncT', o.gradEncT]];
+  for (const [name, t] of tables) if (t.length < dSae * width) throw new ShapeError(`sparseDecodeBackward: ${name} has ${t.length} elements, needs the length of table = ${dSae * width}`);
+  for (const [name, t] of [['gradBias', o.gradBias], ['counts', o.counts]] as const) if (t.length < dSae) throw new ShapeError(`sparseDecodeBackward: ${name} has ${t.length} elements, needs the table's rows = ${dSae}`);
+  checkIndices('sparseDecodeBackward', idx, rows * k, dSae);
+  const active = reluPicks(act, idx, rows * k, o.counts);
+  gatherRows(o.out, idx, act, rows, k, a.wDec, width);
+  addRowVector(o.out, a.bDec, rows, width);
+  const sse = squaredError(o.dOut, o.out, a.x, rows * width, a.batch);
+  gatheredDots(o.dPre, o.dOut, idx, rows, k, a.wDec, width);
+  o.gradBias.fill(0, 0, dSae);
+  scatterAddPicks(o.gradBias, idx, o.dPre, rows * k, act);
+  o.gradDec.fill(0, 0, dSae * width);
+  scatterRows(o.gradDec, idx, act, rows, k, o.dOut, width);
+  o.gradEncT.fill(0, 0, dSae * width);
+  scatterRows(o.gradEncT, idx, o.dPre, rows, k, a.saeIn, width);
+  return { sse, active };
+}
+
 function addRowVector(x: Float32Array, v: Float32Array, rows: number, n: number): void {
   for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) x[r * n + i] += v[i];
 }
@@ -419,6 +448,8 @@ export const referenceBackend: Backend = {
   gatherRows,
   gatheredDots,
   scatterRows,
+  scatterRowsPair,
+  sparseDecodeBackward,
   positiveEntries,
   reluPicks,
   scatterAddPicks,

@@ -255,33 +255,42 @@ test('encodeTopK: the fused encoder equals matmulNN + addRowVector + scaling + t
   }
 });
 
-test('SAE training passes (scaleInto, subRowVector, squaredError, columnSums, centeredSquares, adamUpdate): bit for bit the reference', { skip }, () => {
-  const [rows, n] = [37, 70];
-  const x = random(rows * n, 21, -3, 3);
-  const y = random(rows * n, 22, -3, 3);
-  const v = random(n, 23);
-  const same = (run: (b: Backend) => Float32Array | number, what: string): void => {
-    const [a, b] = [run(nat), run(ref)];
-    if (typeof a === 'number') assert.equal(a, b, what);
-    else assert.deepEqual(a, b, what);
-  };
-  same((b) => ((out) => (b.scaleInto(out, x, 1 / 3.7, rows * n), out))(new Float32Array(rows * n)), 'scaleInto');
-  same((b) => ((out) => (b.subRowVector(out, x, v, rows, n), out))(new Float32Array(rows * n)), 'subRowVector');
-  same((b) => ((out) => (b.subRowVector(out, out, v, rows, n), out))(x.slice()), 'subRowVector in place');
-  same((b) => b.squaredError(new Float32Array(rows * n), x, y, rows * n, rows), 'squaredError sum');
-  same((b) => ((d) => (b.squaredError(d, x, y, rows * n, rows), d))(new Float32Array(rows * n)), 'squaredError gradient');
-  same((b) => ((out) => (b.columnSums(out, x, rows, n), out))(new Float32Array(n).fill(9)), 'columnSums');
-  same((b) => b.centeredSquares(x, rows, n), 'centeredSquares');
-  // Adam from the same moments over three steps with a sign change and a zero gradient.
-  same((b) => {
-    const [p, m, vv] = [x.slice(), new Float32Array(x.length), new Float32Array(x.length)];
-    for (let t = 1; t <= 3; t++) {
-      const g = t === 2 ? y.map((e) => -e) : t === 3 ? new Float32Array(y.length) : y;
-      b.adamUpdate(p, g, m, vv, { beta1: 0.9, beta2: 0.999, eps: 1e-8, stepSize: 1e-3 / (1 - 0.9 ** t), sqrtC2: Math.sqrt(1 - 0.999 ** t) });
-    }
-    return Float32Array.of(...p, ...m, ...vv);
-  }, 'adamUpdate');
-  assert.throws(() => nat.columnSums(new Float32Array(3), x, rows, n), /out has 3 elements, needs width = 70/);
+test('SAE training passes (scaleInto, subRowVector, squaredError, columnSums, centeredSquares, adamUpdate): bit for bit the reference, on one thread and split over two', { skip }, () => {
+  // 700 × 70: above the threading threshold, with blocks that end mid-row.
+  for (const [rows, n] of [
+    [37, 70],
+    [700, 70],
+  ]) {
+    const x = random(rows * n, 21, -3, 3);
+    const y = random(rows * n, 22, -3, 3);
+    const v = random(n, 23);
+    const same = (run: (b: Backend) => Float32Array | number, what: string): void => {
+      const [a, b] = [run(nat), run(ref)];
+      if (typeof a === 'number') assert.equal(a, b, what);
+      else assert.deepEqual(a, b, what);
+    };
+    same((b) => ((out) => (b.scaleInto(out, x, 1 / 3.7, rows * n), out))(new Float32Array(rows * n)), 'scaleInto');
+    same((b) => ((out) => (b.subRowVector(out, x, v, rows, n), out))(new Float32Array(rows * n)), 'subRowVector');
+    same((b) => ((out) => (b.subRowVector(out, out, v, rows, n), out))(x.slice()), 'subRowVector in place');
+    same((b) => b.squaredError(new Float32Array(rows * n), x, y, rows * n, rows), 'squaredError sum');
+    same((b) => ((d) => (b.squaredError(d, x, y, rows * n, rows), d))(new Float32Array(rows * n)), 'squaredError gradient');
+    same((b) => ((out) => (b.columnSums(out, x, rows, n), out))(new Float32Array(n).fill(9)), 'columnSums');
+    same((b) => b.centeredSquares(x, rows, n), 'centeredSquares');
+    // Adam from the same moments over three steps with a sign change and a zero gradient.
+    same((b) => {
+      const [p, m, vv] = [x.slice(), new Float32Array(x.length), new Float32Array(x.length)];
+      for (let t = 1; t <= 3; t++) {
+        const g = t === 2 ? y.map((e) => -e) : t === 3 ? new Float32Array(y.length) : y;
+        b.adamUpdate(p, g, m, vv, { beta1: 0.9, beta2: 0.999, eps: 1e-8, stepSize: 1e-3 / (1 - 0.9 ** t), sqrtC2: Math.sqrt(1 - 0.999 ** t) });
+      }
+      const all = new Float32Array(3 * p.length);
+      all.set(p);
+      all.set(m, p.length);
+      all.set(vv, 2 * p.length);
+      return all;
+    }, 'adamUpdate');
+    assert.throws(() => nat.columnSums(new Float32Array(3), x, rows, n), /out has 3 elements, needs width = 70/);
+  }
 });
 
 /** An index list [rows, k] into a table of `tableRows` rows, repeats included (several tokens pick one latent). */
@@ -383,6 +392,54 @@ test('gatherRows, gatheredDots, scatterRows, addRowVector: as the reference, zer
     nat.addRowVector(x, table.subarray(0, width), rows, width);
     ref.addRowVector(xr, table.subarray(0, width), rows, width);
     assertRelClose(x, xr, `addRowVector ${what}`);
+  }
+});
+
+/** Backend.sparseDecodeBackward on a fresh copy of every input; all its outputs. */
+function sparseDecode(b: Backend, rows: number, k: number, tableRows: number, width: number, seed: number) {
+  const idx = randomIndices(rows, k, tableRows, seed);
+  const act = random(rows * k, seed + 1).map((v, i) => (i % 5 === 0 ? -Math.abs(v) : i % 7 === 0 ? 0 : v));
+  if (act.length > 3) act[3] = NaN; // not positive: becomes 0, as reluPicks
+  const [x, saeIn, wDec, bDec] = [random(rows * width, seed + 2), random(rows * width, seed + 3), random(tableRows * width, seed + 4), random(width, seed + 5)];
+  const o = {
+    out: new Float32Array(rows * width), dOut: new Float32Array(rows * width), dPre: new Float32Array(rows * k),
+    gradDec: new Float32Array(tableRows * width).fill(7), gradEncT: new Float32Array(tableRows * width).fill(7), gradBias: new Float32Array(tableRows).fill(7),
+    counts: new Int32Array(tableRows).fill(2),
+  };
+  const r = b.sparseDecodeBackward(o, { idx, act, rows, k, x, saeIn, wDec, bDec, width, batch: rows + 3 });
+  return { ...o, act, ...r };
+}
+
+test('sparseDecodeBackward and scatterRowsPair: as the reference composition of reluPicks … scatterRows', { skip }, () => {
+  for (const [rows, k, tableRows, width] of [
+    [1, 1, 1, 1],
+    [3, 5, 7, 17],
+    [64, 32, 1024, 64],
+    [9, 33, 50, 100],
+    [5, 3, 4, 768],
+  ]) {
+    const what = `rows ${rows}, k ${k}, table ${tableRows}×${width}`;
+    const [got, want] = [sparseDecode(nat, rows, k, tableRows, width, rows + k), sparseDecode(ref, rows, k, tableRows, width, rows + k)];
+    assert.deepEqual(got.act, want.act, `${what}: act after ReLU`);
+    assert.deepEqual(got.counts, want.counts, `${what}: counts`);
+    assert.equal(got.active, want.active, `${what}: active`);
+    assert.ok(Math.abs(got.sse - want.sse) <= 1e-5 * want.sse, `${what}: sse ${got.sse} vs ${want.sse}`);
+    for (const name of ['out', 'dOut', 'dPre', 'gradDec', 'gradEncT', 'gradBias'] as const) assertRelClose(got[name], want[name], `${what}: ${name}`);
+    const idx = randomIndices(rows, k, tableRows, rows);
+    const [val, val2, a, a2] = [random(rows * k, 1).map((v, i) => (i % 3 === 0 ? 0 : v)), random(rows * k, 2), random(rows * width, 3), random(rows * width, 4)];
+    const pair = (b: Backend): Float32Array[] => {
+      const [t, t2] = [random(tableRows * width, 5), random(tableRows * width, 6)];
+      b.scatterRowsPair(t, idx, val, rows, k, a, width, t2, val2, a2);
+      return [t, t2];
+    };
+    const [[t, t2], [tr, t2r]] = [pair(nat), pair(ref)];
+    assertRelClose(t, tr, `scatterRowsPair table ${what}`);
+    assertRelClose(t2, t2r, `scatterRowsPair table2 ${what}`);
+  }
+  for (const b of [nat, ref]) {
+    const f = (n: number): Float32Array => new Float32Array(n);
+    const o = { out: f(8), dOut: f(8), dPre: f(2), gradDec: f(8), gradEncT: f(7), gradBias: f(2), counts: new Int32Array(2) };
+    assert.throws(() => b.sparseDecodeBackward(o, { idx: Int32Array.of(0, 1), act: f(2), rows: 2, k: 1, x: f(8), saeIn: f(8), wDec: f(8), bDec: f(4), width: 4, batch: 2 }), /gradEncT has 7 elements/);
   }
 });
 
@@ -591,6 +648,17 @@ test('1 and 2 threads give bit-identical results above the threading threshold',
   runs.push(['gatherRows 2048×32 of 1024×64', () => ((out) => (nat.gatherRows(out, picks, pickVals, 2048, 32, table, 64), out))(new Float32Array(2048 * 64))]);
   runs.push(['gatheredDots 2048×32 of 1024×64', () => ((out) => (nat.gatheredDots(out, acts, picks, 2048, 32, table, 64), out))(new Float32Array(2048 * 32))]);
   runs.push(['scatterRows 2048×32 into 1024×64', () => ((t) => (nat.scatterRows(t, picks, pickVals, 2048, 32, acts, 64), t))(table.slice())]);
+  runs.push(['scatterRowsPair 2048×32 into 1024×64', () => ((t) => (nat.scatterRowsPair(t.subarray(0, 65536), picks, pickVals, 2048, 32, acts, 64, t.subarray(65536), acts.subarray(0, 65536), acts), t))(random(2 * 65536, 15))]);
+  runs.push([
+    'sparseDecodeBackward 2048×32 of 1024×64',
+    () => {
+      const r = sparseDecode(nat, 2048, 32, 1024, 64, 16);
+      const parts = [r.out, r.dOut, r.dPre, r.gradDec, r.gradEncT, r.gradBias, new Float32Array(r.counts.buffer), Float32Array.of(r.sse, r.active)];
+      const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+      parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
+      return all;
+    },
+  ]);
   runs.push([
     'encodeTopK 2048×64 into 1024 latents',
     () => {

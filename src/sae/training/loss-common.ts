@@ -185,26 +185,36 @@ export function decodePicksAndMse(sae: Sae, x: Float32Array, batch: number, f: P
 }
 
 /**
- * grads.W_dec ← Σ over the lists of fᵀ·dOut (a row update per pick; `dOut` the rows of d loss / d x̂
- * that list decoded into), grads.b_dec ← Σ_b of the first `batch` rows of ws.dOut.
+ * One index list's part in the weight gradients: its activations `act` and the rows of d loss / d x̂
+ * it decoded into (`dOut`), and d loss / d pre at its picks (`dPre`).
  */
-export function decoderBackwardPicks(sae: Sae, grads: SaeGradients, batch: number, lists: readonly [PickList, Float32Array][], ws: LossWorkspace, backend: Backend): void {
-  const { d_in } = sae.config;
-  grads.W_dec.fill(0);
-  for (const [f, dOut] of lists) backend.scatterRows(grads.W_dec, f.idx, f.val, batch, f.k, dOut, d_in);
-  backend.columnSums(grads.b_dec, ws.dOut, batch, d_in);
+export interface PickBackward {
+  idx: Int32Array;
+  k: number;
+  act: Float32Array;
+  dOut: Float32Array;
+  dPre: Float32Array;
 }
 
 /**
- * grads.W_enc ← sae_inᵀ·dPre from d loss / d pre at the picks (each list's `val` here is that
- * gradient), built transposed as a row update per pick and transposed back; then b_dec's term
- * through the encoder from colSums = Σ_b dPre_b.
+ * The weight gradients through index lists: grads.W_dec ← Σ over the lists of actᵀ·dOut and
+ * grads.W_enc ← Σ sae_inᵀ·dPre, a row update per pick (the W_enc gradient built transposed, in
+ * ws.gradEncT, and transposed back; one scatterRowsPair per list, so the picks are sorted once for
+ * both); grads.b_dec ← Σ_b of the first `batch` rows of ws.dOut, less b_dec's term through the
+ * encoder from colSums = Σ_b dPre_b. With `started`, grads.W_dec and ws.gradEncT already hold a first
+ * list's part (Backend.sparseDecodeBackward's) and the lists are added to it.
  */
-export function encoderBackwardPicks(sae: Sae, grads: SaeGradients, batch: number, lists: readonly PickList[], colSums: Float32Array, ws: LossWorkspace, backend: Backend): void {
+export function pickBackward(
+  sae: Sae, grads: SaeGradients, batch: number, lists: readonly PickBackward[], colSums: Float32Array, ws: LossWorkspace, backend: Backend, started = false,
+): void {
   const { d_in, d_sae } = sae.config;
-  ws.gradEncT.fill(0);
-  for (const g of lists) backend.scatterRows(ws.gradEncT, g.idx, g.val, batch, g.k, ws.saeIn, d_in);
+  if (!started) {
+    grads.W_dec.fill(0);
+    ws.gradEncT.fill(0);
+  }
+  for (const l of lists) backend.scatterRowsPair(grads.W_dec, l.idx, l.act, batch, l.k, l.dOut, d_in, ws.gradEncT, l.dPre, ws.saeIn);
   transpose(grads.W_enc, ws.gradEncT, d_sae, d_in);
+  backend.columnSums(grads.b_dec, ws.dOut, batch, d_in);
   encoderBiasBackward(sae, grads, colSums, ws, backend);
 }
 

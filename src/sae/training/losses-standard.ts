@@ -11,7 +11,7 @@ import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, PickList, SaeGradients } from './loss-common.js';
 import {
-  addNormGradient, checkBatch, decodePicksAndMse, decoderBackwardPicks, decoderNorms, encodeProduct, encoderBackwardPicks, requireGrad,
+  addNormGradient, checkBatch, decodePicksAndMse, decoderNorms, encodeProduct, pickBackward, requireGrad,
 } from './loss-common.js';
 
 export interface StandardLossOptions {
@@ -39,7 +39,6 @@ export function standardLoss(
   for (let r = 0; r < batch * f.k; r++) l1 += f.val[r] * norms[f.idx[r]];
   const sparsity = (lambda * l1) / batch;
   const mse = decodePicksAndMse(sae, x, batch, f, ws, backend);
-  decoderBackwardPicks(sae, grads, batch, [[f, ws.dOut]], ws, backend);
 
   // d L1 / d f_bj = λ‖W_dec_j‖/B, through the ReLU; d L1 / d‖W_dec_j‖ = λ Σ_b f_bj / B. d loss / d f
   // is one dot product dOut_b · W_dec_j per active entry (gatheredDots); the same loop sums b_enc's
@@ -63,7 +62,7 @@ export function standardLoss(
     ws.fires[j]++;
     nnz++;
   }
+  pickBackward(sae, grads, batch, [{ idx: f.idx, k: f.k, act: f.val, dOut: ws.dOut, dPre: d }], gbEnc, ws, backend);
   addNormGradient(sae, grads, normCoef, norms);
-  encoderBackwardPicks(sae, grads, batch, [{ idx: f.idx, val: d, k: f.k }], gbEnc, ws, backend);
   return { mse, sparsity, aux: 0, total: mse + sparsity, l0: nnz / batch };
 }

@@ -16,8 +16,8 @@ import { encodeTopKOnGrid } from '../../tensor/encode-topk-grid.js';
 import { ShapeError, UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
-import type { LossTerms, LossWorkspace, PickList, SaeGradients } from './loss-common.js';
-import { auxKPlan, checkBatch, decodePicksAndMse, decoderBackwardPicks, decoderNorms, encoderBackwardPicks, encoderInput, requireGrad } from './loss-common.js';
+import type { LossTerms, LossWorkspace, PickBackward, SaeGradients } from './loss-common.js';
+import { auxKPlan, checkBatch, decodePicksAndMse, decoderNorms, encoderInput, pickBackward, requireGrad } from './loss-common.js';
 
 export interface TopKLossOptions {
   /** 1 for each latent counted as dead (no activation over the trainer's window); [d_sae]. Omitted: no AuxK. */
@@ -32,12 +32,20 @@ export interface TopKLossOptions {
    * FUSED_ENCODER_MAX_WEIGHTS encoder weights.
    */
   encoder?: 'fused' | 'grid';
+  /**
+   * How the decoder's forward and backward run: 'fused' (Backend.sparseDecodeBackward) or
+   * 'separate' (one kernel per step, picks sorted by latent for the weight gradients). The same
+   * results up to float rounding; default: fused up to FUSED_ENCODER_MAX_WEIGHTS decoder weights.
+   */
+  decoder?: 'fused' | 'separate';
 }
 
 /**
  * Encoders up to this many weights take the fused encodeTopK (its packed W_enc stays in cache while
- * the batch streams past: 64 × 1024 is 256 KB); larger ones, such as GPT-2 small's 768 × 24,576,
- * run the blocked dense GEMM into the [B, d_sae] grid and rank that.
+ * the batch streams past: 64 × 1024 is 256 KB), and decoders up to it sparseDecodeBackward (which
+ * updates gradient rows in place, pick by pick, so they must stay in cache too); larger ones, such as
+ * GPT-2 small's 768 × 24,576, run the blocked dense GEMM into the [B, d_sae] grid and rank that, and
+ * the sorted scatters.
  */
 const FUSED_ENCODER_MAX_WEIGHTS = 1 << 20;
 
@@ -77,44 +85,51 @@ export function topKLoss(
     encodeTopKOnGrid(backend, { idx: ws.picks, pre: ws.pickAct }, sIn, W_enc, bEnc, batch, d_in, d_sae, k, encodeOpts, grid);
   }
   // From here on only the picks are touched (Gao et al. 2024 §5.1): f = ReLU(pre) at each token's k
-  // picks (what f / ‖W_dec‖ decodes to when rescaling), as an index list the sparse kernels read.
+  // picks (what f / ‖W_dec‖ decodes to when rescaling), as an index list the sparse kernels read; and
+  // d loss / d pre there, one d_in-long dot product dOut_b · W_dec_j each, zero where ReLU is off.
   const picks = ws.picks;
   const f = ws.pickAct;
-  ws.fires.fill(0);
-  const active = backend.reluPicks(f, picks, batch * k, ws.fires);
-
+  const df = ws.pickGrad;
   const W = sae.weights.W_dec;
+  const fusedDecoder = (opts.decoder ?? (d_in * d_sae <= FUSED_ENCODER_MAX_WEIGHTS ? 'fused' : 'separate')) === 'fused';
+  ws.fires.fill(0);
+  let mse: number;
+  let active: number;
+  if (fusedDecoder) {
+    const r = backend.sparseDecodeBackward(
+      { out: ws.out, dOut: ws.dOut, dPre: df, gradDec: grads.W_dec, gradEncT: ws.gradEncT, gradBias: gbEnc, counts: ws.fires },
+      { idx: picks, act: f, rows: batch, k, x, saeIn: ws.saeIn, wDec: W, bDec: sae.weights.b_dec, width: d_in, batch },
+    );
+    mse = r.sse / batch;
+    active = r.active;
+  } else {
+    active = backend.reluPicks(f, picks, batch * k, ws.fires);
+    mse = decodePicksAndMse(sae, x, batch, { idx: picks, val: f, k }, ws, backend);
+    backend.gatheredDots(df, ws.dOut, picks, batch, k, W, d_in);
+    gbEnc.fill(0);
+    backend.scatterAddPicks(gbEnc, picks, df, batch * k, f);
+  }
+  // The lists whose weight gradients are still to be scattered (the fused kernel has done the main one's).
+  const lists: PickBackward[] = fusedDecoder ? [] : [{ idx: picks, k, act: f, dOut: ws.dOut, dPre: df }];
+
   const auxOff = batch * d_in;
-  const main: PickList = { idx: picks, val: f, k };
-  const auxList: PickList = { idx: ws.topIdx, val: z, k: kAux };
-  const mse = decodePicksAndMse(sae, x, batch, main, ws, backend);
-  const dOutAux = ws.dOut.subarray(auxOff, 2 * auxOff);
   let aux = 0;
   if (useAux) {
     // ê − e = ê − (x − x̂); x̂ is a constant here (SAELens detaches the residual).
     // Element-wise passes on the backend (a JavaScript loop over B·d_in was 8% of the 64 × 1024 step):
     // e into dOutAux, then Σ (ê − e)² with its gradient written over e, then scaled by auxScale.
     const outAux = ws.out.subarray(auxOff, 2 * auxOff);
+    const dOutAux = ws.dOut.subarray(auxOff, 2 * auxOff);
     backend.gatherRows(outAux, ws.topIdx, z, batch, kAux, W, d_in);
     backend.scaleInto(dOutAux, ws.out, -1, auxOff);
     backend.addInPlace(dOutAux, x, auxOff);
     aux = (auxScale * backend.squaredError(dOutAux, outAux, dOutAux, auxOff, batch)) / batch;
     backend.scaleInto(dOutAux, dOutAux, auxScale, auxOff);
-  }
-  decoderBackwardPicks(sae, grads, batch, useAux ? [[main, ws.dOut], [auxList, dOutAux]] : [[main, ws.dOut]], ws, backend);
-
-  // d loss / d pre at the picks: one d_in-long dot product dOut_b · W_dec_j each, zero where ReLU is
-  // off (z is not ReLU'd: d z / d pre = 1).
-  const df = ws.pickGrad;
-  backend.gatheredDots(df, ws.dOut, picks, batch, k, W, d_in);
-  gbEnc.fill(0);
-  backend.scatterAddPicks(gbEnc, picks, df, batch * k, f);
-  const gradLists: PickList[] = [{ idx: picks, val: df, k }];
-  if (useAux) {
+    // z is not ReLU'd: d z / d pre = 1.
     backend.gatheredDots(dz, dOutAux, ws.topIdx, batch, kAux, W, d_in);
     backend.scatterAddPicks(gbEnc, ws.topIdx, dz, batch * kAux, null);
-    gradLists.push({ idx: ws.topIdx, val: dz, k: kAux });
+    lists.push({ idx: ws.topIdx, k: kAux, act: z, dOut: dOutAux, dPre: dz });
   }
-  encoderBackwardPicks(sae, grads, batch, gradLists, gbEnc, ws, backend);
+  pickBackward(sae, grads, batch, lists, gbEnc, ws, backend, fusedDecoder);
   return { mse, sparsity: 0, aux, total: mse + aux, l0: active / batch };
 }

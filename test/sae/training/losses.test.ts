@@ -213,16 +213,32 @@ for (const apply of [true, false]) {
 }
 
 for (const rescale of [false, true]) {
-  for (const encoder of ['fused', 'grid'] as const) {
-    test(`topk: gradients with AuxK match central differences (rescale_acts_by_decoder_norm ${rescale}, ${encoder} encoder)`, () => {
+  for (const [encoder, decoder] of [
+    ['fused', 'fused'],
+    ['grid', 'separate'],
+  ] as const) {
+    test(`topk: gradients with AuxK match central differences (rescale_acts_by_decoder_norm ${rescale}, ${encoder} encoder, ${decoder} decoder)`, () => {
       const sae = randomSae(v6Config('topk', D_IN, D_SAE, { k: 3, rescale_acts_by_decoder_norm: rescale }), 31);
       const deadMask = Uint8Array.of(1, 0, 1, 1, 0, 0, 1);
-      gradCheck('topk', sae, batchX(32), { deadMask, auxCoefficient: 0.5, encoder }, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
-      gradCheck('topk', sae, batchX(33), { deadMask: Uint8Array.of(0, 0, 1, 0, 0, 0, 0), kAux: 3, encoder }, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
-      gradCheck('topk', sae, batchX(34), { encoder }, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
+      gradCheck('topk', sae, batchX(32), { deadMask, auxCoefficient: 0.5, encoder, decoder }, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
+      gradCheck('topk', sae, batchX(33), { deadMask: Uint8Array.of(0, 0, 1, 0, 0, 0, 0), kAux: 3, encoder, decoder }, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
+      gradCheck('topk', sae, batchX(34), { encoder, decoder }, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
     });
   }
 }
+
+test('topk: the fused and the separate decoder passes agree at 64 × 1024 with AuxK (to float rounding)', () => {
+  const sae = randomSae(v6Config('topk', 64, 1024, { k: 32 }), 37);
+  const x = randomArray(300 * 64, 38, 2);
+  const deadMask = Uint8Array.from({ length: 1024 }, (_, j) => (j % 7 === 0 ? 1 : 0));
+  const [fused, separate] = (['fused', 'separate'] as const).map((decoder) => run(sae, 'topk', x, 300, { deadMask, decoder }, activeBackend()));
+  assert.equal(fused.terms.l0, separate.terms.l0);
+  for (const key of ['mse', 'aux', 'total'] as const) assert.ok(Math.abs(fused.terms[key] - separate.terms[key]) <= 1e-5 * separate.terms[key], `${key}: ${fused.terms[key]} vs ${separate.terms[key]}`);
+  for (const [name, g] of Object.entries(separate.grads)) {
+    const err = relErr(fused.grads[name as keyof SaeGradients]!, g);
+    assert.ok(err <= 1e-5, `${name} gradient: relative error ${err}`);
+  }
+});
 
 test('topk: the fused encoder and the [B, d_sae] grid give bit-identical losses and gradients at 64 × 1024 with AuxK', () => {
   const sae = randomSae(v6Config('topk', 64, 1024, { k: 32, rescale_acts_by_decoder_norm: true }), 35);
