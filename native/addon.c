@@ -566,6 +566,18 @@ static napi_value AddInPlace(napi_env env, napi_callback_info info) {
   return c.failed ? NULL : undefined(env);
 }
 
+static napi_value Transpose(napi_env env, napi_callback_info info) {
+  call c;
+  size_t lo, la;
+  if (!start(&c, env, info, "transpose", 4)) return NULL;
+  float *out = F32(0, "out", &lo), *a = F32(1, "a", &la);
+  const int rows = arg_int(&c, 2, "rows"), cols = arg_int(&c, 3, "cols");
+  need(&c, "a", la, (double)rows * cols, "rows·cols = %d·%d", rows, cols);
+  need(&c, "out", lo, (double)rows * cols, "rows·cols = %d·%d", rows, cols);
+  if (!c.failed) tm_transpose(out, a, rows, cols);
+  return c.failed ? NULL : undefined(env);
+}
+
 static napi_value Softmax(napi_env env, napi_callback_info info) {
   call c;
   size_t lx;
@@ -783,6 +795,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"swiglu", 0, Swiglu, 0, 0, 0, napi_enumerable, 0},
       {"addInPlace", 0, AddInPlace, 0, 0, 0, napi_enumerable, 0},
       {"softmax", 0, Softmax, 0, 0, 0, napi_enumerable, 0},
+      {"transpose", 0, Transpose, 0, 0, 0, napi_enumerable, 0},
       {"attention", 0, Attention, 0, 0, 0, napi_enumerable, 0},
       {"attentionRows", 0, AttentionRows, 0, 0, 0, napi_enumerable, 0},
       {"attentionPattern", 0, AttentionPattern, 0, 0, 0, napi_enumerable, 0},

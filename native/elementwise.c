@@ -138,3 +138,30 @@ void tm_add(float *x, const float *y, long len) {
   ew_ctx c = {.x = x, .y = y, .len = len};
   tm_parallel(tm_team(2.0 * len), (len + CHUNK - 1) / CHUNK, add_chunks, &c);
 }
+
+/* transpose: out [cols, rows] = aᵀ for a [rows, cols], in 32 × 32 tiles (both sides stay in cache);
+   threads take bands of 32 rows of a. */
+#define TRANSPOSE_TILE 32
+
+typedef struct {
+  float *out;
+  const float *a;
+  int rows, cols;
+} transpose_ctx;
+
+static void transpose_bands(void *p, long lo, long hi) {
+  const transpose_ctx *c = p;
+  for (long band = lo; band < hi; band++) {
+    const int r0 = (int)band * TRANSPOSE_TILE, r1 = r0 + TRANSPOSE_TILE < c->rows ? r0 + TRANSPOSE_TILE : c->rows;
+    for (int c0 = 0; c0 < c->cols; c0 += TRANSPOSE_TILE) {
+      const int c1 = c0 + TRANSPOSE_TILE < c->cols ? c0 + TRANSPOSE_TILE : c->cols;
+      for (int r = r0; r < r1; r++)
+        for (int j = c0; j < c1; j++) c->out[(size_t)j * c->rows + r] = c->a[(size_t)r * c->cols + j];
+    }
+  }
+}
+
+void tm_transpose(float *out, const float *a, int rows, int cols) {
+  transpose_ctx c = {.out = out, .a = a, .rows = rows, .cols = cols};
+  tm_parallel(tm_team(4.0 * rows * cols), (rows + TRANSPOSE_TILE - 1) / TRANSPOSE_TILE, transpose_bands, &c);
+}

@@ -55,6 +55,8 @@ void tm_rope(float *x, const int32_t *positions, int rows, int width, int head_s
 void tm_swiglu(float *gate, const float *up, long len);
 void tm_add(float *x, const float *y, long len);
 void tm_softmax(float *x, long len);
+/* out [cols, rows] = aᵀ for a [rows, cols]. */
+void tm_transpose(float *out, const float *a, int rows, int cols);
 void tm_topk_rows(int32_t *out_idx, float *out_val, const float *x, int rows, int n, int k);
 /* One row of tm_topk_rows on the calling thread (uses TM_SCRATCH_A). */
 void tm_topk_row(const float *x, int n, int k, int32_t *idx, float *val);

@@ -12,6 +12,13 @@
 #include "simd.h"
 #include "tinymorph.h"
 
+/* Ranks are counted in int32 lanes with AVX-512 and in float lanes without. */
+#if defined(__AVX512F__)
+#define RANK_T int32_t
+#else
+#define RANK_T float
+#endif
+
 typedef struct {
   int32_t *idx;
   float *val;
@@ -30,6 +37,21 @@ static inline void insert(int32_t *idx, float *val, int *filled, int k, float v,
   idx[at] = i;
 }
 
+
+/* val/idx[rank[q]] = cv/ci[q] for the candidates ranked below k, the rest stored into a spare slot
+   past them (a branch on rank < k mispredicted on most rows: a quarter of the candidates miss).
+   spare: room for 2(k + 1) floats, free once the ranks are known (the chunk maxima's buffer). */
+static void place_ranked(const float *cv, const int32_t *ci, const RANK_T *rank, int m, int k, float *spare, int32_t *idx, float *val) {
+  float *pv = spare;
+  int32_t *pi = (int32_t *)(spare + k + 1);
+  for (int q = 0; q < m; q++) {
+    const int r = (int)rank[q] < k ? (int)rank[q] : k;
+    pv[r] = cv[q];
+    pi[r] = ci[q];
+  }
+  memcpy(val, pv, (size_t)k * sizeof(float));
+  memcpy(idx, pi, (size_t)k * sizeof(int32_t));
+}
 
 #if defined(__AVX512F__)
 /*
@@ -73,6 +95,83 @@ static void ranks16(const float *v, int m, int32_t *rank) {
   }
 }
 
+/*
+ * The k-th largest of v[0..16·nvec) for nvec = 1, 2, 4 or 8 (1 ≤ k ≤ 16·nvec, no NaN): the vectors
+ * bitonic-sorted in registers, descending (Batcher 1968; the in-register layout of Chhugani et al.
+ * 2008). τ from ranks16 over 64 chunk maxima — 256 compares, each on the one port that writes mask
+ * registers — was a third of the selection; the network is 4·10 permutes and 150 min/max.
+ */
+/* The lanes i (of 16) with i & b ≠ 0, for b a power of two (0 for b ≥ 16). */
+static inline unsigned lanes_with_bit(int b) { return b == 1 ? 0xAAAAu : b == 2 ? 0xCCCCu : b == 4 ? 0xF0F0u : b == 8 ? 0xFF00u : 0u; }
+
+static inline __attribute__((always_inline)) __m512 bitonic_step(__m512 v, int j, int s) {
+  /* Lanes i and i ^ j compare; in blocks of s lanes the lower index keeps the larger (descending). */
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512 p = _mm512_permutexvar_ps(_mm512_xor_si512(lane, _mm512_set1_epi32(j)), v);
+  const __mmask16 take_min = (__mmask16)(lanes_with_bit(j) ^ lanes_with_bit(s)); /* (i & j) ≠ 0 exactly when (i & s) = 0 fails to differ */
+  return _mm512_mask_blend_ps(take_min, _mm512_max_ps(v, p), _mm512_min_ps(v, p));
+}
+
+/* A bitonic run of nvec vectors, sorted descending in place (half-cleaners, strides nvec·8 … 1). */
+static inline __attribute__((always_inline)) void bitonic_clean(__m512 *v, int nvec) {
+#pragma GCC unroll 8
+  for (int st = nvec / 2; st >= 1; st /= 2)
+#pragma GCC unroll 8
+    for (int a0 = 0; a0 < nvec; a0 += 2 * st)
+#pragma GCC unroll 4
+      for (int a = a0; a < a0 + st; a++) {
+        const __m512 hi = _mm512_max_ps(v[a], v[a + st]), lo = _mm512_min_ps(v[a], v[a + st]);
+        v[a] = hi;
+        v[a + st] = lo;
+      }
+#pragma GCC unroll 4
+  for (int j = 8; j >= 1; j /= 2)
+#pragma GCC unroll 8
+    for (int a = 0; a < nvec; a++) v[a] = bitonic_step(v[a], j, 32); /* s = 32: every lane pair descending */
+}
+
+/* Inlined per vector count (a constant there), so the loops unroll and the vectors stay in
+   registers, and the vectors' steps interleave (each step waits on a permute's latency). */
+static inline __attribute__((always_inline)) float kth_largest_sorted(const float *x, int nvec, int k) {
+  __m512 v[8];
+  const __m512i reverse = _mm512_setr_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+#pragma GCC unroll 8
+  for (int a = 0; a < nvec; a++) v[a] = _mm512_loadu_ps(x + 16 * a);
+#pragma GCC unroll 4
+  for (int s = 2; s <= 16; s *= 2)
+#pragma GCC unroll 4
+    for (int j = s / 2; j >= 1; j /= 2)
+#pragma GCC unroll 8
+      for (int a = 0; a < nvec; a++) v[a] = bitonic_step(v[a], j, s);
+  /* Merge sorted runs of r vectors pairwise: the second run reversed, the elementwise max of the two
+     is a bitonic run holding the top half and the min one holding the bottom half. */
+#pragma GCC unroll 4
+  for (int r = 1; r < nvec; r *= 2)
+#pragma GCC unroll 4
+    for (int a = 0; a < nvec; a += 2 * r) {
+#pragma GCC unroll 4
+      for (int q = 0; q < r; q++) {
+        const __m512 b = _mm512_permutexvar_ps(reverse, v[a + 2 * r - 1 - q]);
+        const __m512 hi = _mm512_max_ps(v[a + q], b), lo = _mm512_min_ps(v[a + q], b);
+        v[a + q] = hi;
+        v[a + 2 * r - 1 - q] = lo;
+      }
+      /* The lower half landed reversed across vectors: put it back in order before cleaning. */
+#pragma GCC unroll 2
+      for (int q = 0; q < r / 2; q++) {
+        const __m512 t = v[a + r + q];
+        v[a + r + q] = v[a + 2 * r - 1 - q];
+        v[a + 2 * r - 1 - q] = t;
+      }
+      bitonic_clean(v + a, r);
+      bitonic_clean(v + a + r, r);
+    }
+  float out[128];
+#pragma GCC unroll 8
+  for (int a = 0; a < nvec; a++) _mm512_storeu_ps(out + 16 * a, v[a]);
+  return out[k - 1];
+}
+
 static int topk_row_select(const float *x, int n, int k, int32_t *idx, float *val) {
   const int nv = n / 16, wanted = n >= 8 * k ? 2 * k : k;
   const int groups = (wanted + 15) / 16 <= nv ? (wanted + 15) / 16 : nv;
@@ -102,10 +201,14 @@ static int topk_row_select(const float *x, int n, int k, int32_t *idx, float *va
     nm += tail;
   }
   if (nan) return 0;
-  _mm512_storeu_ps(maxima + nm, _mm512_set1_ps(-INFINITY));
-  ranks16(maxima, nm, rank);
   float tau = -INFINITY;
-  for (int q = 0; q < nm; q++) tau = rank[q] == k - 1 ? maxima[q] : tau;
+  if (!tail && (groups == 1 || groups == 2 || groups == 4 || groups == 8)) {
+    tau = groups == 1 ? kth_largest_sorted(maxima, 1, k) : groups == 2 ? kth_largest_sorted(maxima, 2, k) : groups == 4 ? kth_largest_sorted(maxima, 4, k) : kth_largest_sorted(maxima, 8, k);
+  } else {
+    _mm512_storeu_ps(maxima + nm, _mm512_set1_ps(-INFINITY));
+    ranks16(maxima, nm, rank);
+    for (int q = 0; q < nm; q++) tau = rank[q] == k - 1 ? maxima[q] : tau;
+  }
   int m = 0;
   const __m512 t = _mm512_set1_ps(tau);
   const __m512i step = _mm512_set1_epi32(16);
@@ -115,22 +218,20 @@ static int topk_row_select(const float *x, int n, int k, int32_t *idx, float *va
     const __mmask16 live = (__mmask16)((1u << lanes) - 1u);
     const __m512 v = _mm512_maskz_loadu_ps(live, x + i);
     const __mmask16 keep = _mm512_mask_cmp_ps_mask(live, v, t, _CMP_GE_OQ);
-    /* Compress in registers and store whole vectors (the buffers have a vector of slack): on Zen 4 a
-       compress straight to memory costs over a hundred cycles. */
-    _mm512_storeu_ps(cv + m, _mm512_maskz_compress_ps(keep, v));
+    /* Compress the positions in registers and store whole vectors (the buffers have a vector of
+       slack): on Zen 4 a compress straight to memory costs over a hundred cycles. The values are
+       gathered after: compressing them too doubled this loop's shuffles, its bottleneck. */
     _mm512_storeu_si512(ci + m, _mm512_maskz_compress_epi32(keep, lane));
     m += __builtin_popcount((unsigned)keep);
     lane = _mm512_add_epi32(lane, step);
   }
+  for (int q = 0; q < m; q += 16) {
+    const __mmask16 live = (__mmask16)(m - q >= 16 ? 0xFFFFu : (1u << (m - q)) - 1u);
+    _mm512_storeu_ps(cv + q, _mm512_mask_i32gather_ps(_mm512_set1_ps(-INFINITY), live, _mm512_loadu_si512(ci + q), x, 4));
+  }
   _mm512_storeu_ps(cv + m, _mm512_set1_ps(-INFINITY));
   ranks16(cv, m, rank);
-  for (int q = 0; q < m; q++) {
-    const int r = rank[q];
-    if (r < k) {
-      val[r] = cv[q];
-      idx[r] = ci[q];
-    }
-  }
+  place_ranked(cv, ci, rank, m, k, maxima, idx, val);
   return 1;
 }
 #else
@@ -297,13 +398,7 @@ static int topk_row_select(const float *x, int n, int k, int32_t *idx, float *va
     }
   for (int q = m; q < m + 2 * VL; q++) cv[q] = -INFINITY;
   ranks(cv, m, rank);
-  for (int q = 0; q < m; q++) {
-    const int r = (int)rank[q];
-    if (r < k) {
-      val[r] = cv[q];
-      idx[r] = ci[q];
-    }
-  }
+  place_ranked(cv, ci, rank, m, k, maxima, idx, val);
   return 1;
 }
 

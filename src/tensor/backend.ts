@@ -94,6 +94,9 @@ export interface Backend {
    */
   sparseDecodeBackward(o: SparseDecodeGrads, a: SparseDecodeInputs): { sse: number; active: number };
 
+  /** out [cols, rows] = aᵀ for a [rows, cols] (a weight gradient built transposed, put back). */
+  transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): void;
+
   /** x[r,:] += v for each of `rows` rows of x ([rows, n]; a bias added to a batch). */
   addRowVector(x: Float32Array, v: Float32Array, rows: number, n: number): void;
 

@@ -15,7 +15,7 @@ import { isQ80 } from './weight-matrix.js';
 type AttentionNumbers = [tokenOffset: number, count: number, startPos: number, nHeads: number, nKvHeads: number, headSize: number];
 
 /** The addon's exports (native/addon.c). Shapes are checked in C against the array lengths. */
-interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows' | 'gatherRows' | 'gatheredDots' | 'scatterRows' | 'scatterRowsPair' | 'positiveEntries' | 'reluPicks' | 'scatterAddPicks' | 'addRowVector' | 'scaleInto' | 'subRowVector' | 'squaredError' | 'columnSums' | 'centeredSquares' | 'rmsnorm' | 'rope' | 'swiglu' | 'addInPlace' | 'softmax'> {
+interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows' | 'gatherRows' | 'gatheredDots' | 'scatterRows' | 'scatterRowsPair' | 'transpose' | 'positiveEntries' | 'reluPicks' | 'scatterAddPicks' | 'addRowVector' | 'scaleInto' | 'subRowVector' | 'squaredError' | 'columnSums' | 'centeredSquares' | 'rmsnorm' | 'rope' | 'swiglu' | 'addInPlace' | 'softmax'> {
   readonly simd: 'avx512' | 'avx2' | 'scalar';
   readonly threadPool: boolean;
   matmulF32(out: Float32Array, x: Float32Array, w: Float32Array, rows: number, n: number, d: number): void;
@@ -91,6 +91,7 @@ function makeBackend(a: NativeAddon): Backend {
     scatterRowsPair: (table, idx, val, rows, k, x, width, table2, val2, x2) => a.scatterRowsPair(table, idx, val, rows, k, x, width, table2, val2, x2),
     sparseDecodeBackward: (o, i) =>
       a.sparseDecodeBackward(o.out, o.dOut, o.dPre, o.gradDec, o.gradEncT, o.gradBias, o.counts, i.idx, i.act, i.x, i.saeIn, i.wDec, i.bDec, i.rows, i.k, i.width, i.batch),
+    transpose: (out, x, rows, cols) => a.transpose(out, x, rows, cols),
     positiveEntries: (idx, val, x, rows, n) => a.positiveEntries(idx, val, x, rows, n),
     reluPicks: (val, idx, len, counts) => a.reluPicks(val, idx, len, counts),
     scatterAddPicks: (out, idx, val, len, gate) => a.scatterAddPicks(out, idx, val, len, gate),

@@ -284,6 +284,19 @@ function sparseDecodeBackward(o: SparseDecodeGrads, a: SparseDecodeInputs): { ss
   return { sse, active };
 }
 
+/** In square tiles (both sides stay in cache). */
+function transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): void {
+  if (a.length < rows * cols || out.length < rows * cols) throw new ShapeError(`transpose: a has ${a.length} and out ${out.length} elements, both need rows·cols = ${rows}·${cols}`);
+  const T = 32;
+  for (let r0 = 0; r0 < rows; r0 += T) {
+    const r1 = Math.min(rows, r0 + T);
+    for (let c0 = 0; c0 < cols; c0 += T) {
+      const c1 = Math.min(cols, c0 + T);
+      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = a[r * cols + c];
+    }
+  }
+}
+
 function addRowVector(x: Float32Array, v: Float32Array, rows: number, n: number): void {
   for (let r = 0; r < rows; r++) for (let i = 0; i < n; i++) x[r * n + i] += v[i];
 }
@@ -450,6 +463,7 @@ export const referenceBackend: Backend = {
   scatterRows,
   scatterRowsPair,
   sparseDecodeBackward,
+  transpose,
   positiveEntries,
   reluPicks,
   scatterAddPicks,

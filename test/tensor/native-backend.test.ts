@@ -185,6 +185,9 @@ test('topKRows: same indices and values as the reference, ties to the lower inde
     [3, 3000, 40],
     [4, 129, 32],
     [3, 1027, 16],
+    [3, 1024, 16], // 1, 2, 4 and 8 vectors of chunk maxima: τ from the sorting network
+    [3, 1024, 64],
+    [3, 2048, 8],
     [3, 150, 32], // 4k ≤ n < 8k: k maxima, with a tail
     [3, 4100, 512], // many candidates, several rank blocks
     [2, 7, 1], // n ≥ 4k but shorter than a vector
@@ -359,7 +362,7 @@ test('positiveEntries: the same padded index list and k as the reference', { ski
   assert.throws(() => nat.positiveEntries(new Int32Array(3), new Float32Array(4), new Float32Array(4), 2, 2), /positiveEntries: idx .* 4/);
 });
 
-test('gatherRows, gatheredDots, scatterRows, addRowVector: as the reference, zero values skipped', { skip }, () => {
+test('gatherRows, gatheredDots, scatterRows, addRowVector, transpose: as the reference, zero values skipped', { skip }, () => {
   for (const [rows, k, tableRows, width] of [
     [1, 1, 1, 1],
     [3, 5, 7, 17],
@@ -392,6 +395,10 @@ test('gatherRows, gatheredDots, scatterRows, addRowVector: as the reference, zer
     nat.addRowVector(x, table.subarray(0, width), rows, width);
     ref.addRowVector(xr, table.subarray(0, width), rows, width);
     assertRelClose(x, xr, `addRowVector ${what}`);
+    const [tt, ttr] = [new Float32Array(table.length), new Float32Array(table.length)];
+    nat.transpose(tt, table, tableRows, width);
+    ref.transpose(ttr, table, tableRows, width);
+    assert.deepEqual(tt, ttr, `transpose ${what}`);
   }
 });
 

@@ -213,7 +213,7 @@ export function pickBackward(
     ws.gradEncT.fill(0);
   }
   for (const l of lists) backend.scatterRowsPair(grads.W_dec, l.idx, l.act, batch, l.k, l.dOut, d_in, ws.gradEncT, l.dPre, ws.saeIn);
-  transpose(grads.W_enc, ws.gradEncT, d_sae, d_in);
+  backend.transpose(grads.W_enc, ws.gradEncT, d_sae, d_in);
   backend.columnSums(grads.b_dec, ws.dOut, batch, d_in);
   encoderBiasBackward(sae, grads, colSums, ws, backend);
 }
@@ -232,7 +232,7 @@ export function pickBackward(
 export function encoderBackward(sae: Sae, grads: SaeGradients, batch: number, ws: LossWorkspace, backend: Backend, colSums?: Float32Array): void {
   const { d_in, d_sae, apply_b_dec_to_input } = sae.config;
   backend.matmulTN(ws.gradEncT, ws.dPre, ws.saeIn, d_sae, batch, d_in); // [d_sae, d_in]
-  transpose(grads.W_enc, ws.gradEncT, d_sae, d_in);
+  backend.transpose(grads.W_enc, ws.gradEncT, d_sae, d_in);
   let sums = colSums;
   if (!sums && apply_b_dec_to_input) {
     backend.columnSums(ws.colSums, ws.dPre, batch, d_sae);
@@ -248,18 +248,6 @@ export function encoderBiasBackward(sae: Sae, grads: SaeGradients, sums: Float32
   const t = ws.dBDecEnc;
   backend.matmul(t, sums, sae.weights.W_enc, 1, d_sae, d_in); // [1, d_in]
   for (let i = 0; i < d_in; i++) grads.b_dec[i] -= t[i];
-}
-
-/** out [cols, rows] ← aᵀ for a [rows, cols], in square tiles (both sides stay in cache). */
-export function transpose(out: Float32Array, a: Float32Array, rows: number, cols: number): void {
-  const T = 32;
-  for (let r0 = 0; r0 < rows; r0 += T) {
-    const r1 = Math.min(rows, r0 + T);
-    for (let c0 = 0; c0 < cols; c0 += T) {
-      const c1 = Math.min(cols, c0 + T);
-      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = a[r * cols + c];
-    }
-  }
 }
 
 /** grads.W_dec row j += c[j] · W_dec_j / ‖W_dec_j‖: the gradient of Σ_j c_j ‖W_dec_j‖ (0 for a zero row). */

@@ -61,7 +61,6 @@ export function topKLoss(
   const rescale = sae.config.rescale_acts_by_decoder_norm === true;
   const bEnc = requireWeight(sae, 'b_enc');
   const gbEnc = requireGrad(grads, 'b_enc', 'topk');
-  const norms = decoderNorms(sae, ws);
   const dead = opts.deadMask;
   if (dead && dead.length !== d_sae) throw new UsageError(`deadMask has ${dead.length} entries, expected d_sae = ${d_sae}`);
 
@@ -73,7 +72,7 @@ export function topKLoss(
   const dz = ws.scratch.subarray(batch * kAux, 2 * batch * kAux);
   const deadCols = useAux && dead ? Int32Array.from(dead.keys()).filter((j) => dead[j]) : new Int32Array(0);
   // Each token's k picks by score h (pre, or pre ⊙ ‖W_dec‖ when rescaling) and pre there (ws.pickAct).
-  const encodeOpts = { scale: rescale ? norms : undefined, aux: useAux ? { cols: deadCols, k: kAux, idx: ws.topIdx, pre: z } : undefined };
+  const encodeOpts = { scale: rescale ? decoderNorms(sae, ws) : undefined, aux: useAux ? { cols: deadCols, k: kAux, idx: ws.topIdx, pre: z } : undefined };
   const sIn = encoderInput(sae, x, batch, ws, backend);
   const W_enc = sae.weights.W_enc;
   if ((opts.encoder ?? (d_in * d_sae <= FUSED_ENCODER_MAX_WEIGHTS ? 'fused' : 'grid')) === 'fused') {
