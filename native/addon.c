@@ -492,8 +492,8 @@ static napi_value CenteredSquares(napi_env env, napi_callback_info info) {
   const int rows = arg_int(&c, 1, "rows"), width = arg_int(&c, 2, "width");
   need(&c, "x", lx, (double)rows * width, "rows·width = %d·%d", rows, width);
   if (c.failed) return NULL;
-  double *mean = tm_scratch(TM_SCRATCH_X, (size_t)width * sizeof(double) + 1);
-  return number(env, tm_centered_squares(x, rows, width, mean));
+  double *scratch = tm_scratch(TM_SCRATCH_X, tm_centered_scratch(rows, width) * sizeof(double) + 1);
+  return number(env, tm_centered_squares(x, rows, width, scratch));
 }
 
 static napi_value AdamUpdate(napi_env env, napi_callback_info info) {

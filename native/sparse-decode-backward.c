@@ -29,9 +29,11 @@ typedef struct {
   const tm_sparse_decode *s;
   double *sse;    /* [rows] each token's Σ e² */
   int32_t *fired; /* [rows] each token's active picks */
-  /* The second half's gradients, added to the outputs at the end. */
-  float *part_dec, *part_enc_t, *part_bias;
-  int32_t *part_counts;
+  /* Chunk c ≥ 1's gradients at part + (c − 1)·part_stride floats: [d_sae, width] of W_dec's and of
+     the transposed W_enc's, [d_sae] of b_enc's and [d_sae] int32 firing counts; added to the outputs
+     at the end. */
+  float *part;
+  size_t part_stride;
 } sdb_ctx;
 
 /* Row r of x̂ (bias added after the picks, as gatherRows then addRowVector), its error's gradient,
@@ -124,8 +126,10 @@ static void decode_chunk(void *p, long lo, long hi) {
     /* Counting sort of the chunk's active picks by latent (stable: each latent's in pick order).
        Nearly every TopK pick is active, so the test per pick predicts well. */
     const size_t q0 = (size_t)t0 * k, q1 = (size_t)t1 * k;
-    int32_t *start = tm_scratch(TM_SCRATCH_A, ((size_t)n + 1 + 2 * (q1 - q0)) * sizeof(int32_t));
-    int32_t *sorted = start + n + 1, *token = sorted + (q1 - q0);
+    int32_t *start = tm_scratch(TM_SCRATCH_A, ((size_t)n + 1 + 3 * (q1 - q0)) * sizeof(int32_t));
+    int32_t *token = start + n + 1;
+    /* Each pick's f and d loss / d pre in sorted order: the walk then reads them in sequence. */
+    float *sorted_act = (float *)(token + (q1 - q0)), *sorted_d_pre = sorted_act + (q1 - q0);
     memset(start, 0, ((size_t)n + 1) * sizeof(int32_t));
     for (size_t q = q0; q < q1; q++) start[s->idx[q] + 1] += s->act[q] != 0.0f;
     for (int j = 0; j < n; j++) start[j + 1] += start[j];
@@ -134,39 +138,48 @@ static void decode_chunk(void *p, long lo, long hi) {
         const size_t q = (size_t)r * k + j;
         if (s->act[q] == 0.0f) continue;
         const int32_t at = start[s->idx[q]]++;
-        sorted[at] = (int32_t)q;
+        sorted_act[at] = s->act[q];
+        sorted_d_pre[at] = s->d_pre[q];
         token[at] = (int32_t)r;
       }
     /* start[j] is now the end of latent j's picks. */
-    float *g_dec = ch == 0 ? s->grad_dec : c->part_dec, *g_enc = ch == 0 ? s->grad_enc_t : c->part_enc_t, *g_bias = ch == 0 ? s->grad_bias : c->part_bias;
-    int32_t *counts = ch == 0 ? s->counts : c->part_counts;
+    const size_t cells = (size_t)n * w;
+    float *part = c->part + (size_t)(ch - 1) * c->part_stride;
+    float *g_dec = ch == 0 ? s->grad_dec : part, *g_enc = ch == 0 ? s->grad_enc_t : part + cells, *g_bias = ch == 0 ? s->grad_bias : part + 2 * cells;
+    int32_t *counts = ch == 0 ? s->counts : (int32_t *)(part + 2 * cells + n);
+    if (ch != 0) memset(counts, 0, (size_t)n * sizeof(int32_t));
     memset(g_dec, 0, (size_t)n * w * sizeof(float));
     memset(g_enc, 0, (size_t)n * w * sizeof(float));
+    /* The two gradients in passes of their own: walking both at once kept the half's two
+       [rows, width] inputs, both gradients and the sorted lists live, more than L2 holds. */
+    for (long j = 0, e0 = 0; j < n; e0 = start[j++]) tm_scatter_row(g_dec + (size_t)j * w, s->d_out, sorted_act, token, e0, start[j], w);
     for (long j = 0, e0 = 0; j < n; e0 = start[j++]) {
       const long e1 = start[j];
       float sum = 0.0f; /* float adds in pick order, as scatterAddPicks */
-      for (long e = e0; e < e1; e++) sum += s->d_pre[sorted[e]];
+      for (long e = e0; e < e1; e++) sum += sorted_d_pre[e];
       g_bias[j] = sum;
       counts[j] += (int32_t)(e1 - e0);
-      if (e1 == e0) continue;
-      tm_scatter_row(g_dec + (size_t)j * w, s->d_out, s->act, sorted, token, e0, e1, w);
-      tm_scatter_row(g_enc + (size_t)j * w, s->sae_in, s->d_pre, sorted, token, e0, e1, w);
+      tm_scatter_row(g_enc + (size_t)j * w, s->sae_in, sorted_d_pre, token, e0, e1, w);
     }
   }
 }
 
-/* Task: latent rows [lo, hi) of the outputs += the second chunk's partial sums. */
+/* Task: latent rows [lo, hi) of the outputs += the other chunks' partial sums, in chunk order. */
 static void add_partials(void *p, long lo, long hi) {
   const sdb_ctx *c = p;
   const tm_sparse_decode *s = c->s;
-  const size_t w = (size_t)s->width;
-  for (size_t i = (size_t)lo * w; i < (size_t)hi * w; i++) {
-    s->grad_dec[i] += c->part_dec[i];
-    s->grad_enc_t[i] += c->part_enc_t[i];
-  }
-  for (long j = lo; j < hi; j++) {
-    s->grad_bias[j] += c->part_bias[j];
-    s->counts[j] += c->part_counts[j];
+  const size_t w = (size_t)s->width, n = (size_t)s->d_sae, cells = n * w;
+  for (int ch = 1; ch < TOKEN_CHUNKS; ch++) {
+    const float *part = c->part + (size_t)(ch - 1) * c->part_stride;
+    const int32_t *counts = (const int32_t *)(part + 2 * cells + n);
+    for (size_t i = (size_t)lo * w; i < (size_t)hi * w; i++) {
+      s->grad_dec[i] += part[i];
+      s->grad_enc_t[i] += part[cells + i];
+    }
+    for (long j = lo; j < hi; j++) {
+      s->grad_bias[j] += part[2 * cells + j];
+      s->counts[j] += counts[j];
+    }
   }
 }
 
@@ -177,10 +190,9 @@ double tm_sparse_decode_backward(const tm_sparse_decode *s, long *active) {
   /* The per-token sums and the partial gradients live in the calling thread's scratch (the tasks
      use only TM_SCRATCH_A of their own). */
   double *sse = tm_scratch(TM_SCRATCH_X, (size_t)s->rows * (sizeof(double) + sizeof(int32_t)));
-  float *part = tm_scratch(TM_SCRATCH_B, (2 * cells + 2 * n) * sizeof(float));
-  sdb_ctx c = {.s = s, .sse = sse, .fired = (int32_t *)(sse + s->rows), .part_dec = part, .part_enc_t = part + cells, .part_bias = part + 2 * cells,
-               .part_counts = (int32_t *)(part + 2 * cells + n)};
-  memset(c.part_counts, 0, n * sizeof(int32_t));
+  const size_t stride = 2 * cells + 2 * n;
+  sdb_ctx c = {.s = s, .sse = sse, .fired = (int32_t *)(sse + s->rows), .part = tm_scratch(TM_SCRATCH_B, (TOKEN_CHUNKS - 1) * stride * sizeof(float)),
+               .part_stride = stride};
   const double work = 8.0 * s->rows * s->k * s->width;
   tm_parallel(tm_team(work), TOKEN_CHUNKS, decode_chunk, &c);
   tm_parallel(tm_team(2.0 * cells), s->d_sae, add_partials, &c);

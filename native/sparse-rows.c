@@ -73,10 +73,10 @@ static void gathered_dots(void *p, long lo, long hi) {
   }
 }
 
-/* Row t of a table += Σ over the sorted picks e0..e1 of val[pick] · a[token]: the row's
+/* Row t of a table += Σ over the sorted picks e0..e1 of val[e] · a[token[e]]: the row's
    SCATTER_PANEL columns held in registers across its picks, so each element gets one FMA per pick in
    pick order but the row is loaded and stored once, not once per pick. */
-void tm_scatter_row(float *t, const float *a, const float *val, const int32_t *sorted, const int32_t *token, long e0, long e1, int w) {
+void tm_scatter_row(float *t, const float *a, const float *val, const int32_t *token, long e0, long e1, int w) {
   for (int c0 = 0; c0 < w; c0 += SCATTER_PANEL) {
     const int cols = w - c0 < SCATTER_PANEL ? w - c0 : SCATTER_PANEL;
     vf acc[4];
@@ -84,7 +84,7 @@ void tm_scatter_row(float *t, const float *a, const float *val, const int32_t *s
     for (int v = 0; v < 4; v++) acc[v] = panel_load(t + c0, v, cols);
     for (long e = e0; e < e1; e++) {
       const float *x = a + (size_t)token[e] * w + c0;
-      const vf vv = vset1(val[sorted[e]]);
+      const vf vv = vset1(val[e]);
 #pragma GCC unroll 4
       for (int v = 0; v < 4; v++) acc[v] = vfma(vv, panel_load(x, v, cols), acc[v]);
     }
@@ -113,8 +113,11 @@ static void scatter_rows(void *p, long lo, long hi) {
   const long r0 = lo * c->span, r1 = hi * c->span < s->table_rows ? hi * c->span : s->table_rows;
   const size_t picks = (size_t)s->rows * k;
   const long span = r1 - r0;
-  int32_t *restrict mine = tm_scratch(TM_SCRATCH_A, (4 * picks + (size_t)span + 1) * sizeof(int32_t));
-  int32_t *listed_token = mine + picks, *sorted = listed_token + picks, *token = sorted + picks, *start = token + picks;
+  int32_t *restrict mine = tm_scratch(TM_SCRATCH_A, (5 * picks + (size_t)span + 1) * sizeof(int32_t));
+  int32_t *listed_token = mine + picks, *token = listed_token + picks, *start = token + picks;
+  /* The picks' values in sorted order, so the walk reads them in sequence (a random read per pick
+     into val was a tenth of the walk). */
+  float *sorted_val = (float *)(start + span + 1), *sorted_val2 = sorted_val + picks;
   /* Local restrict copies: otherwise every store to the lists makes the compiler reload s->idx and s->val. */
   const int32_t *restrict idx = s->idx;
   const float *restrict val = s->val, *restrict val2 = s->val2;
@@ -133,15 +136,16 @@ static void scatter_rows(void *p, long lo, long hi) {
   for (size_t e = 0; e < m; e++) {
     const int32_t q = mine[e];
     const int32_t at = start[idx[q] - r0]++;
-    sorted[at] = q;
+    sorted_val[at] = val[q];
+    if (val2) sorted_val2[at] = val2[q];
     token[at] = listed_token[e];
   }
   /* start[i] is now the end of row r0 + i's picks, the start of row r0 + i + 1's. */
-  for (long i = 0, e0 = 0; i < span; e0 = start[i++]) tm_scatter_row(s->table + (size_t)(r0 + i) * w, s->a, val, sorted, token, e0, start[i], w);
+  for (long i = 0, e0 = 0; i < span; e0 = start[i++]) tm_scatter_row(s->table + (size_t)(r0 + i) * w, s->a, sorted_val, token, e0, start[i], w);
   /* The second table in a pass of its own: walking both at once keeps two [rows, width] inputs and
      two tables live, which at 4096 × 64 outgrows L2 (the pass took 3.5× one table's). */
   if (val2)
-    for (long i = 0, e0 = 0; i < span; e0 = start[i++]) tm_scatter_row(s->table2 + (size_t)(r0 + i) * w, s->a2, val2, sorted, token, e0, start[i], w);
+    for (long i = 0, e0 = 0; i < span; e0 = start[i++]) tm_scatter_row(s->table2 + (size_t)(r0 + i) * w, s->a2, sorted_val2, token, e0, start[i], w);
 }
 
 void tm_gather_rows(float *out, const int32_t *idx, const float *val, int rows, int k, const float *table, int width) {

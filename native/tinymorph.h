@@ -85,8 +85,8 @@ typedef struct {
   const float *val, *a, *val2, *a2;
   int table_rows, rows, k, width;
 } tm_scatter_job;
-/* One table row t += Σ_{e0 ≤ e < e1} val[sorted[e]] · a[token[e], :] (width w), in that order. */
-void tm_scatter_row(float *t, const float *a, const float *val, const int32_t *sorted, const int32_t *token, long e0, long e1, int w);
+/* One table row t += Σ_{e0 ≤ e < e1} val[e] · a[token[e], :] (width w), in that order. */
+void tm_scatter_row(float *t, const float *a, const float *val, const int32_t *token, long e0, long e1, int w);
 void tm_scatter(const tm_scatter_job *job);
 void tm_add_row_vector(float *x, const float *v, int rows, int n);
 /* Backend.sparseDecodeBackward (sparse-decode-backward.c): act is ReLU'd in place; the gradients
@@ -109,7 +109,9 @@ double tm_squared_error(float *d_out, const float *out, const float *x, long len
 int tm_relu_picks(float *val, const int32_t *idx, long len, int32_t *counts);
 void tm_scatter_add_picks(float *out, const int32_t *idx, float *val, long len, const float *gate);
 void tm_column_sums(float *out, const float *m, int rows, int width);
-double tm_centered_squares(const float *x, int rows, int width, double *mean);
+/* scratch: tm_centered_scratch(rows, width) doubles. */
+size_t tm_centered_scratch(int rows, int width);
+double tm_centered_squares(const float *x, int rows, int width, double *scratch);
 typedef struct {
   double beta1, beta2, eps, step_size, sqrt_c2;
 } tm_adam_step;

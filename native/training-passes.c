@@ -108,18 +108,64 @@ void tm_column_sums(float *out, const float *m, int rows, int width) {
     for (int j = 0; j < width; j++) out[j] = (float)((double)out[j] + (double)m[(size_t)r * width + j]);
 }
 
-double tm_centered_squares(const float *x, int rows, int width, double *mean) {
-  for (int j = 0; j < width; j++) mean[j] = 0;
-  for (int r = 0; r < rows; r++)
-    for (int j = 0; j < width; j++) mean[j] += x[(size_t)r * width + j];
-  for (int j = 0; j < width; j++) mean[j] /= rows;
-  double s[8] = {0};
-  for (int r = 0; r < rows; r++)
-    for (int j = 0; j < width; j++) {
-      const size_t i = (size_t)r * width + j;
-      const double c = (double)x[i] - mean[j];
-      s[i & 7] += c * c;
+/* centeredSquares: column means (each summed over the rows in order), then Σ (x − mean)² in blocks
+   of CENTERED_BLOCK_ROWS rows, each block's eight lane sums combined in block order
+   (reference-backend.ts does the same), so blocks can run on any thread. */
+#define CENTERED_BLOCK_ROWS 256
+
+typedef struct {
+  const float *x;
+  double *mean, *block_sums; /* [width], [blocks][8] */
+  int rows, width;
+} centered_ctx;
+
+static void column_means(void *p, long lo, long hi) {
+  const centered_ctx *c = p;
+  double *restrict m = c->mean;
+  for (long j = lo; j < hi; j++) m[j] = 0;
+  for (int r = 0; r < c->rows; r++)
+    for (long j = lo; j < hi; j++) m[j] += c->x[(size_t)r * c->width + j];
+  for (long j = lo; j < hi; j++) m[j] /= c->rows;
+}
+
+static void centered_blocks(void *p, long lo, long hi) {
+  const centered_ctx *c = p;
+  const double *restrict mean = c->mean;
+  const float *restrict x = c->x;
+  for (long b = lo; b < hi; b++) {
+    double s[8] = {0}; /* in registers: block_sums shares its type with mean */
+    const int r0 = (int)b * CENTERED_BLOCK_ROWS, r1 = r0 + CENTERED_BLOCK_ROWS < c->rows ? r0 + CENTERED_BLOCK_ROWS : c->rows;
+    if (c->width % 8 == 0) {
+      /* Entry (r, j) is lane j mod 8: whole groups of eight, which the compiler keeps in one vector. */
+      for (int r = r0; r < r1; r++)
+        for (int j = 0; j < c->width; j += 8)
+          for (int l = 0; l < 8; l++) {
+            const double d = (double)x[(size_t)r * c->width + j + l] - mean[j + l];
+            s[l] += d * d;
+          }
+    } else {
+      for (int r = r0; r < r1; r++)
+        for (int j = 0; j < c->width; j++) {
+          const size_t i = (size_t)r * c->width + j;
+          const double d = (double)x[i] - mean[j];
+          s[i & 7] += d * d;
+        }
     }
+    for (int l = 0; l < 8; l++) c->block_sums[8 * b + l] = s[l];
+  }
+}
+
+size_t tm_centered_scratch(int rows, int width) { return (size_t)width + 8 * (((size_t)rows + CENTERED_BLOCK_ROWS - 1) / CENTERED_BLOCK_ROWS); }
+
+double tm_centered_squares(const float *x, int rows, int width, double *scratch) {
+  const long blocks = (rows + CENTERED_BLOCK_ROWS - 1) / CENTERED_BLOCK_ROWS;
+  centered_ctx c = {.x = x, .mean = scratch, .block_sums = scratch + width, .rows = rows, .width = width};
+  const int threads = tm_team(4.0 * rows * width);
+  column_means(&c, 0, width); /* on two threads this ran slower: it is one stream through x */
+  tm_parallel(threads, blocks, centered_blocks, &c);
+  double s[8] = {0};
+  for (long b = 0; b < blocks; b++)
+    for (int l = 0; l < 8; l++) s[l] += c.block_sums[8 * b + l];
   return lane_sum(s);
 }
 

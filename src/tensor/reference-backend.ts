@@ -187,16 +187,24 @@ function columnSums(out: Float32Array, m: Float32Array, rows: number, width: num
   for (let r = 0; r < rows; r++) for (let j = 0; j < width; j++) out[j] += m[r * width + j];
 }
 
+/** Rows per block of centeredSquares' sum: each block's lane sums are formed alone, then added in block order (so a backend may sum blocks on any thread). */
+const CENTERED_BLOCK_ROWS = 256;
+
 function centeredSquares(x: Float32Array, rows: number, width: number): number {
   const mean = new Float64Array(width);
   for (let r = 0; r < rows; r++) for (let j = 0; j < width; j++) mean[j] += x[r * width + j];
   for (let j = 0; j < width; j++) mean[j] /= rows;
   const s = new Float64Array(8);
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < width; j++) {
-      const c = x[r * width + j] - mean[j];
-      s[(r * width + j) & 7] += c * c;
+  const block = new Float64Array(8);
+  for (let r0 = 0; r0 < rows; r0 += CENTERED_BLOCK_ROWS) {
+    block.fill(0);
+    for (let r = r0; r < Math.min(rows, r0 + CENTERED_BLOCK_ROWS); r++) {
+      for (let j = 0; j < width; j++) {
+        const c = x[r * width + j] - mean[j];
+        block[(r * width + j) & 7] += c * c;
+      }
     }
+    for (let l = 0; l < 8; l++) s[l] += block[l];
   }
   return laneSum(s);
 }
