@@ -349,20 +349,24 @@ static napi_value number(napi_env env, double v) {
   return r;
 }
 
-/* sparseDecodeBackward(out, dOut, dPre, gradDec, gradEncT, gradBias, counts, idx, act, x, saeIn, wDec, bDec, rows, k, width, batch) → {sse, active} */
+/* sparseDecodeBackward(out, dOut, dPre, gradDec, gradEncT, gradBias, counts, idx, act, x, saeIn, wDec, bDec, rows, k, width, batch,
+   actSums | null, dPreAddend | null) → {sse, active} */
 static napi_value SparseDecodeBackward(napi_env env, napi_callback_info info) {
   call c;
   size_t lo, ldo, ldp, lgd, lge, lgb, lc, la, lx, ls, lb, lw;
   int32_t *idx;
   int rows, k, width;
   float *w_dec;
-  if (!start(&c, env, info, "sparseDecodeBackward", 17)) return NULL;
+  if (!start(&c, env, info, "sparseDecodeBackward", 19)) return NULL;
   float *out = F32(0, "out", &lo), *d_out = F32(1, "dOut", &ldo), *d_pre = F32(2, "dPre", &ldp), *grad_dec = F32(3, "gradDec", &lgd);
   float *grad_enc_t = F32(4, "gradEncT", &lge), *grad_bias = F32(5, "gradBias", &lgb);
   int32_t *counts = arg_array(&c, 6, "counts", napi_int32_array, &lc);
   float *act = F32(8, "act", &la), *x = F32(9, "x", &lx), *sae_in = F32(10, "saeIn", &ls), *b_dec = F32(12, "bDec", &lb);
   sparse_args(&c, 7, 13, 11, 15, &idx, &rows, &k, &w_dec, &width, &lw);
   const double batch = arg_num(&c, 16, "batch");
+  size_t las, lda;
+  float *act_sums = arg_array_or_null(&c, 17, "actSums", napi_float32_array, &las);
+  float *d_pre_addend = arg_array_or_null(&c, 18, "dPreAddend", napi_float32_array, &lda);
   const double cells = (double)rows * width, picks = (double)rows * k, d_sae = c.failed ? 0 : (double)(lw / (size_t)width);
   need(&c, "act", la, picks, "rows·k = %d·%d", rows, k);
   need(&c, "x", lx, cells, "rows·width = %d·%d", rows, width);
@@ -375,11 +379,13 @@ static napi_value SparseDecodeBackward(napi_env env, napi_callback_info info) {
   need(&c, "gradEncT", lge, (double)lw, "the length of table");
   need(&c, "gradBias", lgb, d_sae, "the table's rows");
   need(&c, "counts", lc, d_sae, "the table's rows");
+  if (act_sums) need(&c, "actSums", las, d_sae, "the table's rows");
+  if (d_pre_addend) need(&c, "dPreAddend", lda, d_sae, "the table's rows");
   if (!c.failed && !(batch > 0)) fail(&c, "batch must be positive, got %g", batch);
   if (c.failed) return NULL;
   const tm_sparse_decode s = {.out = out, .d_out = d_out, .d_pre = d_pre, .grad_dec = grad_dec, .grad_enc_t = grad_enc_t, .grad_bias = grad_bias, .act = act,
-                              .counts = counts, .idx = idx, .x = x, .sae_in = sae_in, .w_dec = w_dec, .b_dec = b_dec, .rows = rows, .k = k, .width = width,
-                              .d_sae = (int)d_sae, .batch = batch};
+                              .act_sums = act_sums, .counts = counts, .idx = idx, .x = x, .sae_in = sae_in, .w_dec = w_dec, .b_dec = b_dec,
+                              .d_pre_addend = d_pre_addend, .rows = rows, .k = k, .width = width, .d_sae = (int)d_sae, .batch = batch};
   long active;
   const double sse = tm_sparse_decode_backward(&s, &active);
   napi_value result;

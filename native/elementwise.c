@@ -155,13 +155,15 @@ static void transpose_bands(void *p, long lo, long hi) {
     const int r0 = (int)band * TRANSPOSE_TILE, r1 = r0 + TRANSPOSE_TILE < c->rows ? r0 + TRANSPOSE_TILE : c->rows;
     for (int c0 = 0; c0 < c->cols; c0 += TRANSPOSE_TILE) {
       const int c1 = c0 + TRANSPOSE_TILE < c->cols ? c0 + TRANSPOSE_TILE : c->cols;
-      for (int r = r0; r < r1; r++)
-        for (int j = c0; j < c1; j++) c->out[(size_t)j * c->rows + r] = c->a[(size_t)r * c->cols + j];
+      /* Writes in sequence, reads strided: the other way round, out's rows (rows·4 bytes apart, 4 KB
+         for 1024 rows) fall into one L1 set and evict each other: 3× slower. */
+      for (int j = c0; j < c1; j++)
+        for (int r = r0; r < r1; r++) c->out[(size_t)j * c->rows + r] = c->a[(size_t)r * c->cols + j];
     }
   }
 }
 
 void tm_transpose(float *out, const float *a, int rows, int cols) {
   transpose_ctx c = {.out = out, .a = a, .rows = rows, .cols = cols};
-  tm_parallel(tm_team(4.0 * rows * cols), (rows + TRANSPOSE_TILE - 1) / TRANSPOSE_TILE, transpose_bands, &c);
+  tm_parallel(tm_team((double)rows * cols), (rows + TRANSPOSE_TILE - 1) / TRANSPOSE_TILE, transpose_bands, &c);
 }

@@ -29,9 +29,9 @@ typedef struct {
   const tm_sparse_decode *s;
   double *sse;    /* [rows] each token's Σ e² */
   int32_t *fired; /* [rows] each token's active picks */
-  /* Chunk c ≥ 1's gradients at part + (c − 1)·part_stride floats: [d_sae, width] of W_dec's and of
-     the transposed W_enc's, [d_sae] of b_enc's and [d_sae] int32 firing counts; added to the outputs
-     at the end. */
+  /* Chunk c ≥ 1's sums at part + (c − 1)·part_stride floats: [d_sae, width] of W_dec's gradient and
+     of the transposed W_enc's, [d_sae] each of b_enc's gradient, the activation sums and (int32) the
+     firing counts; added to the outputs at the end. */
   float *part;
   size_t part_stride;
 } sdb_ctx;
@@ -121,7 +121,10 @@ static void decode_chunk(void *p, long lo, long hi) {
       }
       c->sse[r] = decode_row(s, r, f, idx);
       c->fired[r] = fired;
-      pick_dots(s, s->d_out + (size_t)r * w, f, idx, s->d_pre + (size_t)r * k);
+      float *d_pre = s->d_pre + (size_t)r * k;
+      pick_dots(s, s->d_out + (size_t)r * w, f, idx, d_pre);
+      if (s->d_pre_addend)
+        for (int j = 0; j < k; j++) d_pre[j] += f[j] != 0.0f ? s->d_pre_addend[idx[j]] : 0.0f;
     }
     /* Counting sort of the chunk's active picks by latent (stable: each latent's in pick order).
        Nearly every TopK pick is active, so the test per pick predicts well. */
@@ -146,13 +149,21 @@ static void decode_chunk(void *p, long lo, long hi) {
     const size_t cells = (size_t)n * w;
     float *part = c->part + (size_t)(ch - 1) * c->part_stride;
     float *g_dec = ch == 0 ? s->grad_dec : part, *g_enc = ch == 0 ? s->grad_enc_t : part + cells, *g_bias = ch == 0 ? s->grad_bias : part + 2 * cells;
-    int32_t *counts = ch == 0 ? s->counts : (int32_t *)(part + 2 * cells + n);
+    float *act_sums = !s->act_sums ? NULL : ch == 0 ? s->act_sums : part + 2 * cells + n;
+    int32_t *counts = ch == 0 ? s->counts : (int32_t *)(part + 2 * cells + 2 * n);
     if (ch != 0) memset(counts, 0, (size_t)n * sizeof(int32_t));
     memset(g_dec, 0, (size_t)n * w * sizeof(float));
     memset(g_enc, 0, (size_t)n * w * sizeof(float));
     /* The two gradients in passes of their own: walking both at once kept the half's two
        [rows, width] inputs, both gradients and the sorted lists live, more than L2 holds. */
-    for (long j = 0, e0 = 0; j < n; e0 = start[j++]) tm_scatter_row(g_dec + (size_t)j * w, s->d_out, sorted_act, token, e0, start[j], w);
+    for (long j = 0, e0 = 0; j < n; e0 = start[j++]) {
+      tm_scatter_row(g_dec + (size_t)j * w, s->d_out, sorted_act, token, e0, start[j], w);
+      if (act_sums) {
+        float sum = 0.0f;
+        for (long e = e0; e < start[j]; e++) sum += sorted_act[e];
+        act_sums[j] = sum;
+      }
+    }
     for (long j = 0, e0 = 0; j < n; e0 = start[j++]) {
       const long e1 = start[j];
       float sum = 0.0f; /* float adds in pick order, as scatterAddPicks */
@@ -171,13 +182,14 @@ static void add_partials(void *p, long lo, long hi) {
   const size_t w = (size_t)s->width, n = (size_t)s->d_sae, cells = n * w;
   for (int ch = 1; ch < TOKEN_CHUNKS; ch++) {
     const float *part = c->part + (size_t)(ch - 1) * c->part_stride;
-    const int32_t *counts = (const int32_t *)(part + 2 * cells + n);
+    const int32_t *counts = (const int32_t *)(part + 2 * cells + 2 * n);
     for (size_t i = (size_t)lo * w; i < (size_t)hi * w; i++) {
       s->grad_dec[i] += part[i];
       s->grad_enc_t[i] += part[cells + i];
     }
     for (long j = lo; j < hi; j++) {
       s->grad_bias[j] += part[2 * cells + j];
+      if (s->act_sums) s->act_sums[j] += part[2 * cells + n + j];
       s->counts[j] += counts[j];
     }
   }
@@ -190,7 +202,7 @@ double tm_sparse_decode_backward(const tm_sparse_decode *s, long *active) {
   /* The per-token sums and the partial gradients live in the calling thread's scratch (the tasks
      use only TM_SCRATCH_A of their own). */
   double *sse = tm_scratch(TM_SCRATCH_X, (size_t)s->rows * (sizeof(double) + sizeof(int32_t)));
-  const size_t stride = 2 * cells + 2 * n;
+  const size_t stride = 2 * cells + 3 * n;
   sdb_ctx c = {.s = s, .sse = sse, .fired = (int32_t *)(sse + s->rows), .part = tm_scratch(TM_SCRATCH_B, (TOKEN_CHUNKS - 1) * stride * sizeof(float)),
                .part_stride = stride};
   const double work = 8.0 * s->rows * s->k * s->width;

@@ -94,9 +94,11 @@ void tm_add_row_vector(float *x, const float *v, int rows, int n);
    Returns Σ (x̂ − x)² and writes the number of active picks to *active. */
 typedef struct {
   float *out, *d_out, *d_pre, *grad_dec, *grad_enc_t, *grad_bias, *act;
+  float *act_sums; /* [d_sae] Σ act per latent, or NULL */
   int32_t *counts;
   const int32_t *idx;
   const float *x, *sae_in, *w_dec, *b_dec;
+  const float *d_pre_addend; /* [d_sae] added to d_pre at each active pick, or NULL */
   int rows, k, width, d_sae;
   double batch;
 } tm_sparse_decode;

@@ -86,11 +86,13 @@ export interface Backend {
    *   out = gatherRows(idx, act, W_dec) + b_dec                           x̂ [rows, width]
    *   sse = squaredError(dOut, out, x, rows·width, batch)                 dOut = 2(x̂ − x)/batch
    *   dPre = gatheredDots(dOut, idx, W_dec), 0 where act is 0            d loss / d pre at the picks
+   *   dPre += dPreAddend[idx] where act is not 0                          (if given: an L1 penalty's term)
    *   gradBias = 0, then scatterAddPicks(gradBias, idx, dPre)             [dSae]
+   *   actSums = 0, then scatterAddPicks(actSums, idx, act)                (if given)
    *   gradDec = 0, then scatterRows(gradDec, idx, act, dOut)              [dSae, width]
    *   gradEncT = 0, then scatterRows(gradEncT, idx, dPre, saeIn)          [dSae, width]
-   * Returns sse and active. dSae is W_dec's rows; for decoders that fit in cache (the native kernel
-   * updates gradient rows in place, one pick at a time).
+   * Returns sse and active. dSae is W_dec's rows. The native kernel sums over halves of the batch and
+   * adds the halves, so its sums agree with these to float rounding.
    */
   sparseDecodeBackward(o: SparseDecodeGrads, a: SparseDecodeInputs): { sse: number; active: number };
 
@@ -192,6 +194,8 @@ export interface SparseDecodeGrads {
   gradBias: Float32Array;
   /** Incremented once per active pick. */
   counts: Int32Array;
+  /** [dSae] Σ act per latent. */
+  actSums?: Float32Array;
 }
 
 /** What Backend.sparseDecodeBackward reads (act is also ReLU'd in place). */
@@ -208,6 +212,8 @@ export interface SparseDecodeInputs {
   width: number;
   /** The error's gradient is 2(x̂ − x) / batch. */
   batch: number;
+  /** [dSae] added to dPre at each active pick. */
+  dPreAddend?: Float32Array;
 }
 
 export interface EncodePicks {

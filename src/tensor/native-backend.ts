@@ -24,6 +24,7 @@ interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows'
   sparseDecodeBackward(
     out: Float32Array, dOut: Float32Array, dPre: Float32Array, gradDec: Float32Array, gradEncT: Float32Array, gradBias: Float32Array, counts: Int32Array,
     idx: Int32Array, act: Float32Array, x: Float32Array, saeIn: Float32Array, wDec: Float32Array, bDec: Float32Array, rows: number, k: number, width: number, batch: number,
+    actSums: Float32Array | null, dPreAddend: Float32Array | null,
   ): { sse: number; active: number };
   encodeTopK(
     idx: Int32Array, pre: Float32Array, x: Float32Array, w: Float32Array, bias: Float32Array, scale: Float32Array | null, rows: number, dIn: number, dSae: number, k: number,
@@ -90,7 +91,10 @@ function makeBackend(a: NativeAddon): Backend {
     scatterRows: (table, idx, val, rows, k, x, width) => a.scatterRows(table, idx, val, rows, k, x, width),
     scatterRowsPair: (table, idx, val, rows, k, x, width, table2, val2, x2) => a.scatterRowsPair(table, idx, val, rows, k, x, width, table2, val2, x2),
     sparseDecodeBackward: (o, i) =>
-      a.sparseDecodeBackward(o.out, o.dOut, o.dPre, o.gradDec, o.gradEncT, o.gradBias, o.counts, i.idx, i.act, i.x, i.saeIn, i.wDec, i.bDec, i.rows, i.k, i.width, i.batch),
+      a.sparseDecodeBackward(
+        o.out, o.dOut, o.dPre, o.gradDec, o.gradEncT, o.gradBias, o.counts, i.idx, i.act, i.x, i.saeIn, i.wDec, i.bDec, i.rows, i.k, i.width, i.batch,
+        o.actSums ?? null, i.dPreAddend ?? null,
+      ),
     transpose: (out, x, rows, cols) => a.transpose(out, x, rows, cols),
     positiveEntries: (idx, val, x, rows, n) => a.positiveEntries(idx, val, x, rows, n),
     reluPicks: (val, idx, len, counts) => a.reluPicks(val, idx, len, counts),

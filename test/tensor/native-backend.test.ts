@@ -412,9 +412,9 @@ function sparseDecode(b: Backend, rows: number, k: number, tableRows: number, wi
   const o = {
     out: new Float32Array(rows * width), dOut: new Float32Array(rows * width), dPre: new Float32Array(rows * k),
     gradDec: new Float32Array(tableRows * width).fill(7), gradEncT: new Float32Array(tableRows * width).fill(7), gradBias: new Float32Array(tableRows).fill(7),
-    counts: new Int32Array(tableRows).fill(2),
+    counts: new Int32Array(tableRows).fill(2), actSums: new Float32Array(tableRows).fill(7),
   };
-  const r = b.sparseDecodeBackward(o, { idx, act, rows, k, x, saeIn, wDec, bDec, width, batch: rows + 3 });
+  const r = b.sparseDecodeBackward(o, { idx, act, rows, k, x, saeIn, wDec, bDec, width, batch: rows + 3, dPreAddend: random(tableRows, seed + 6) });
   return { ...o, act, ...r };
 }
 
@@ -432,7 +432,7 @@ test('sparseDecodeBackward and scatterRowsPair: as the reference composition of 
     assert.deepEqual(got.counts, want.counts, `${what}: counts`);
     assert.equal(got.active, want.active, `${what}: active`);
     assert.ok(Math.abs(got.sse - want.sse) <= 1e-5 * want.sse, `${what}: sse ${got.sse} vs ${want.sse}`);
-    for (const name of ['out', 'dOut', 'dPre', 'gradDec', 'gradEncT', 'gradBias'] as const) assertRelClose(got[name], want[name], `${what}: ${name}`);
+    for (const name of ['out', 'dOut', 'dPre', 'gradDec', 'gradEncT', 'gradBias', 'actSums'] as const) assertRelClose(got[name], want[name], `${what}: ${name}`);
     const idx = randomIndices(rows, k, tableRows, rows);
     const [val, val2, a, a2] = [random(rows * k, 1).map((v, i) => (i % 3 === 0 ? 0 : v)), random(rows * k, 2), random(rows * width, 3), random(rows * width, 4)];
     const pair = (b: Backend): Float32Array[] => {
@@ -661,7 +661,7 @@ test('1 and 2 threads give bit-identical results above the threading threshold',
     'sparseDecodeBackward 2048×32 of 1024×64',
     () => {
       const r = sparseDecode(nat, 2048, 32, 1024, 64, 16);
-      const parts = [r.out, r.dOut, r.dPre, r.gradDec, r.gradEncT, r.gradBias, new Float32Array(r.counts.buffer), Float32Array.of(r.sse, r.active)];
+      const parts = [r.out, r.dOut, r.dPre, r.gradDec, r.gradEncT, r.gradBias, r.actSums, new Float32Array(r.counts.buffer), Float32Array.of(r.sse, r.active)];
       const all = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
       parts.reduce((at, p) => (all.set(p, at), at + p.length), 0);
       return all;

@@ -185,6 +185,14 @@ export function decodePicksAndMse(sae: Sae, x: Float32Array, batch: number, f: P
 }
 
 /**
+ * Decoders up to this many weights take Backend.sparseDecodeBackward (its token halves each keep
+ * their gradient sums, two [d_sae, d_in] tables, in L2 beside the batch's rows: 64 × 1024 is
+ * 256 KB each); larger ones, such as GPT-2 small's 768 × 24,576, the separate kernels and the
+ * sorted scatters.
+ */
+export const FUSED_DECODER_MAX_WEIGHTS = 1 << 20;
+
+/**
  * One index list's part in the weight gradients: its activations `act` and the rows of d loss / d x̂
  * it decoded into (`dOut`), and d loss / d pre at its picks (`dPre`).
  */

@@ -11,12 +11,14 @@ import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, PickList, SaeGradients } from './loss-common.js';
 import {
-  addNormGradient, checkBatch, decodePicksAndMse, decoderNorms, encodeProduct, pickBackward, requireGrad,
+  addNormGradient, checkBatch, decodePicksAndMse, decoderNorms, encodeProduct, FUSED_DECODER_MAX_WEIGHTS, pickBackward, requireGrad,
 } from './loss-common.js';
 
 export interface StandardLossOptions {
   /** λ, SAELens `l1_coefficient` (after any warm-up the trainer applies). */
   l1Coefficient: number;
+  /** The decoder's passes: as topKLoss's `decoder` option (default: fused up to FUSED_DECODER_MAX_WEIGHTS). */
+  decoder?: 'fused' | 'separate';
 }
 
 /** Loss terms of batch x [B, d_in]; every gradient buffer is overwritten with d total / d weight. */
@@ -35,34 +37,50 @@ export function standardLoss(
   // f = ReLU(pre + b_enc) as an index list (its positive entries), and every later step visits only the
   // active entries (nnz of B·d_sae), never the dense grid again.
   const f: PickList = { idx: ws.topIdx, val: ws.topVal, k: backend.positiveEntries(ws.topIdx, ws.topVal, ws.pre, batch, d_sae) };
-  let l1 = 0;
-  for (let r = 0; r < batch * f.k; r++) l1 += f.val[r] * norms[f.idx[r]];
-  const sparsity = (lambda * l1) / batch;
-  const mse = decodePicksAndMse(sae, x, batch, f, ws, backend);
-
   // d L1 / d f_bj = λ‖W_dec_j‖/B, through the ReLU; d L1 / d‖W_dec_j‖ = λ Σ_b f_bj / B. d loss / d f
-  // is one dot product dOut_b · W_dec_j per active entry (gatheredDots); the same loop sums b_enc's
-  // gradient and counts firings (ws.fires).
+  // is one dot product dOut_b · W_dec_j per active entry; b_enc's gradient sums it, and the firing
+  // counts (ws.fires) and Σ_b f_bj come with it.
   const d = ws.scratch.subarray(0, batch * f.k);
-  backend.gatheredDots(d, ws.dOut, f.idx, batch, f.k, sae.weights.W_dec, d_in);
   const normCoef = ws.perLatent;
-  normCoef.fill(0);
-  gbEnc.fill(0);
   ws.fires.fill(0);
+  let mse: number;
+  let l1 = 0;
   let nnz = 0;
-  for (let r = 0; r < batch * f.k; r++) {
-    if (f.val[r] === 0) {
-      d[r] = 0; // padding
-      continue;
+  if ((opts.decoder ?? (d_in * d_sae <= FUSED_DECODER_MAX_WEIGHTS ? 'fused' : 'separate')) === 'fused') {
+    const addend = ws.colSums; // λ‖W_dec_j‖/B per latent
+    for (let j = 0; j < d_sae; j++) addend[j] = (lambda * norms[j]) / batch;
+    const r = backend.sparseDecodeBackward(
+      { out: ws.out, dOut: ws.dOut, dPre: d, gradDec: grads.W_dec, gradEncT: ws.gradEncT, gradBias: gbEnc, counts: ws.fires, actSums: normCoef },
+      { idx: f.idx, act: f.val, rows: batch, k: f.k, x, saeIn: ws.saeIn, wDec: sae.weights.W_dec, bDec: sae.weights.b_dec, width: d_in, batch, dPreAddend: addend },
+    );
+    mse = r.sse / batch;
+    nnz = r.active;
+    for (let j = 0; j < d_sae; j++) {
+      l1 += normCoef[j] * norms[j];
+      normCoef[j] = (lambda * normCoef[j]) / batch;
     }
-    const j = f.idx[r];
-    d[r] += (lambda * norms[j]) / batch;
-    gbEnc[j] += d[r];
-    normCoef[j] += (lambda * f.val[r]) / batch;
-    ws.fires[j]++;
-    nnz++;
+    pickBackward(sae, grads, batch, [], gbEnc, ws, backend, true);
+  } else {
+    for (let r = 0; r < batch * f.k; r++) l1 += f.val[r] * norms[f.idx[r]];
+    mse = decodePicksAndMse(sae, x, batch, f, ws, backend);
+    backend.gatheredDots(d, ws.dOut, f.idx, batch, f.k, sae.weights.W_dec, d_in);
+    normCoef.fill(0);
+    gbEnc.fill(0);
+    for (let r = 0; r < batch * f.k; r++) {
+      if (f.val[r] === 0) {
+        d[r] = 0; // padding
+        continue;
+      }
+      const j = f.idx[r];
+      d[r] += (lambda * norms[j]) / batch;
+      gbEnc[j] += d[r];
+      normCoef[j] += (lambda * f.val[r]) / batch;
+      ws.fires[j]++;
+      nnz++;
+    }
+    pickBackward(sae, grads, batch, [{ idx: f.idx, k: f.k, act: f.val, dOut: ws.dOut, dPre: d }], gbEnc, ws, backend);
   }
-  pickBackward(sae, grads, batch, [{ idx: f.idx, k: f.k, act: f.val, dOut: ws.dOut, dPre: d }], gbEnc, ws, backend);
   addNormGradient(sae, grads, normCoef, norms);
+  const sparsity = (lambda * l1) / batch;
   return { mse, sparsity, aux: 0, total: mse + sparsity, l0: nnz / batch };
 }

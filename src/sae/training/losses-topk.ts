@@ -17,7 +17,7 @@ import { ShapeError, UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, PickBackward, SaeGradients } from './loss-common.js';
-import { auxKPlan, checkBatch, decodePicksAndMse, decoderNorms, encoderInput, pickBackward, requireGrad } from './loss-common.js';
+import { auxKPlan, checkBatch, decodePicksAndMse, decoderNorms, encoderInput, FUSED_DECODER_MAX_WEIGHTS, pickBackward, requireGrad } from './loss-common.js';
 
 export interface TopKLossOptions {
   /** 1 for each latent counted as dead (no activation over the trainer's window); [d_sae]. Omitted: no AuxK. */
@@ -35,17 +35,15 @@ export interface TopKLossOptions {
   /**
    * How the decoder's forward and backward run: 'fused' (Backend.sparseDecodeBackward) or
    * 'separate' (one kernel per step, picks sorted by latent for the weight gradients). The same
-   * results up to float rounding; default: fused up to FUSED_ENCODER_MAX_WEIGHTS decoder weights.
+   * results up to float rounding; default: fused up to FUSED_DECODER_MAX_WEIGHTS decoder weights.
    */
   decoder?: 'fused' | 'separate';
 }
 
 /**
  * Encoders up to this many weights take the fused encodeTopK (its packed W_enc stays in cache while
- * the batch streams past: 64 × 1024 is 256 KB), and decoders up to it sparseDecodeBackward (which
- * updates gradient rows in place, pick by pick, so they must stay in cache too); larger ones, such as
- * GPT-2 small's 768 × 24,576, run the blocked dense GEMM into the [B, d_sae] grid and rank that, and
- * the sorted scatters.
+ * the batch streams past: 64 × 1024 is 256 KB); larger ones, such as GPT-2 small's 768 × 24,576, run
+ * the blocked dense GEMM into the [B, d_sae] grid and rank that.
  */
 const FUSED_ENCODER_MAX_WEIGHTS = 1 << 20;
 
@@ -90,7 +88,7 @@ export function topKLoss(
   const f = ws.pickAct;
   const df = ws.pickGrad;
   const W = sae.weights.W_dec;
-  const fusedDecoder = (opts.decoder ?? (d_in * d_sae <= FUSED_ENCODER_MAX_WEIGHTS ? 'fused' : 'separate')) === 'fused';
+  const fusedDecoder = (opts.decoder ?? (d_in * d_sae <= FUSED_DECODER_MAX_WEIGHTS ? 'fused' : 'separate')) === 'fused';
   ws.fires.fill(0);
   let mse: number;
   let active: number;

@@ -66,7 +66,7 @@ function run(sae: Sae, arch: Arch, x: Float32Array, batch: number, opts: Opts, b
   const ws = createLossWorkspace(sae.config, batch);
   const l1Coefficient = opts.l1Coefficient ?? 0;
   let terms: LossTerms;
-  if (arch === 'standard') terms = standardLoss(sae, x, batch, { l1Coefficient }, grads, ws, backend);
+  if (arch === 'standard') terms = standardLoss(sae, x, batch, { l1Coefficient, decoder: opts.decoder }, grads, ws, backend);
   else if (arch === 'gated') terms = gatedLoss(sae, x, batch, { ...opts, l1Coefficient }, grads, ws, backend);
   else if (arch === 'topk') terms = topKLoss(sae, x, batch, opts, grads, ws, backend);
   else terms = jumpReluLoss(sae, x, batch, { l0Coefficient: opts.l0Coefficient ?? 0, bandwidth: opts.bandwidth ?? 0.05, mode: opts.mode ?? 'step', tanhScale: opts.tanhScale }, grads, ws, backend);
@@ -197,9 +197,9 @@ function batchX(seed: number): Float32Array {
 }
 
 for (const apply of [true, false]) {
-  test(`standard: gradients match central differences (apply_b_dec_to_input ${apply})`, () => {
+  test(`standard: gradients match central differences (apply_b_dec_to_input ${apply}, fused and separate decoder)`, () => {
     const sae = randomSae(v6Config('standard', D_IN, D_SAE, { apply_b_dec_to_input: apply }), 11);
-    gradCheck('standard', sae, batchX(12), { l1Coefficient: 0.7 }, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
+    for (const decoder of ['fused', 'separate'] as const) gradCheck('standard', sae, batchX(12), { l1Coefficient: 0.7, decoder }, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
   });
 
   test(`gated: gradients match central differences, frozen and unfrozen aux decoder (apply ${apply})`, () => {
@@ -227,18 +227,24 @@ for (const rescale of [false, true]) {
   }
 }
 
-test('topk: the fused and the separate decoder passes agree at 64 × 1024 with AuxK (to float rounding)', () => {
-  const sae = randomSae(v6Config('topk', 64, 1024, { k: 32 }), 37);
-  const x = randomArray(300 * 64, 38, 2);
-  const deadMask = Uint8Array.from({ length: 1024 }, (_, j) => (j % 7 === 0 ? 1 : 0));
-  const [fused, separate] = (['fused', 'separate'] as const).map((decoder) => run(sae, 'topk', x, 300, { deadMask, decoder }, activeBackend()));
-  assert.equal(fused.terms.l0, separate.terms.l0);
-  for (const key of ['mse', 'aux', 'total'] as const) assert.ok(Math.abs(fused.terms[key] - separate.terms[key]) <= 1e-5 * separate.terms[key], `${key}: ${fused.terms[key]} vs ${separate.terms[key]}`);
-  for (const [name, g] of Object.entries(separate.grads)) {
-    const err = relErr(fused.grads[name as keyof SaeGradients]!, g);
-    assert.ok(err <= 1e-5, `${name} gradient: relative error ${err}`);
-  }
-});
+for (const arch of ['topk', 'standard'] as const) {
+  test(`${arch}: the fused and the separate decoder passes agree at 64 × 1024${arch === 'topk' ? ' with AuxK' : ''} (to float rounding)`, () => {
+    const sae = randomSae(v6Config(arch, 64, 1024, { k: 32 }), 37);
+    const x = randomArray(300 * 64, 38, 2);
+    const deadMask = Uint8Array.from({ length: 1024 }, (_, j) => (j % 7 === 0 ? 1 : 0));
+    const opts = arch === 'topk' ? { deadMask } : { l1Coefficient: 0.3 };
+    const [fused, separate] = (['fused', 'separate'] as const).map((decoder) => run(sae, arch, x, 300, { ...opts, decoder }, activeBackend()));
+    assert.equal(fused.terms.l0, separate.terms.l0);
+    assert.ok(fused.terms.l0 > 0, 'latents fired');
+    for (const key of ['mse', 'sparsity', 'aux', 'total'] as const) {
+      assert.ok(Math.abs(fused.terms[key] - separate.terms[key]) <= 1e-5 * Math.abs(separate.terms[key]), `${key}: ${fused.terms[key]} vs ${separate.terms[key]}`);
+    }
+    for (const [name, g] of Object.entries(separate.grads)) {
+      const err = relErr(fused.grads[name as keyof SaeGradients]!, g);
+      assert.ok(err <= 1e-5, `${name} gradient: relative error ${err}`);
+    }
+  });
+}
 
 test('topk: the fused encoder and the [B, d_sae] grid give bit-identical losses and gradients at 64 × 1024 with AuxK', () => {
   const sae = randomSae(v6Config('topk', 64, 1024, { k: 32, rescale_acts_by_decoder_norm: true }), 35);
