@@ -130,6 +130,12 @@ static napi_value undefined(napi_env env) {
   return u;
 }
 
+static napi_value number(napi_env env, double v) {
+  napi_value r;
+  napi_create_double(env, v, &r);
+  return r;
+}
+
 /* ---- matmul ---- */
 
 static napi_value MatmulF32(napi_env env, napi_callback_info info) {
@@ -194,6 +200,22 @@ static napi_value TopKRows(napi_env env, napi_callback_info info) {
   need(&c, "x", lx, (double)rows * n, "rows·n = %d·%d", rows, n);
   if (!c.failed) tm_topk_rows(idx, val, x, rows, n, k);
   return c.failed ? NULL : undefined(env);
+}
+
+/* encodeRelu(idx, val, x, w, bias, rows, dIn, dSae) → k */
+static napi_value EncodeRelu(napi_env env, napi_callback_info info) {
+  call c;
+  size_t li, lv, lx, lw, lb;
+  if (!start(&c, env, info, "encodeRelu", 8)) return NULL;
+  int32_t *idx = arg_array(&c, 0, "idx", napi_int32_array, &li);
+  float *val = F32(1, "val", &lv), *x = F32(2, "x", &lx), *w = F32(3, "w", &lw), *bias = F32(4, "bias", &lb);
+  const int rows = arg_int(&c, 5, "rows"), d_in = arg_int(&c, 6, "dIn"), d_sae = arg_int(&c, 7, "dSae");
+  need(&c, "x", lx, (double)rows * d_in, "rows·dIn = %d·%d", rows, d_in);
+  need(&c, "w", lw, (double)d_in * d_sae, "dIn·dSae = %d·%d", d_in, d_sae);
+  need(&c, "bias", lb, d_sae, "dSae = %d", d_sae);
+  need(&c, "idx", li, (double)rows * d_sae, "rows·dSae = %d·%d", rows, d_sae);
+  need(&c, "val", lv, (double)rows * d_sae, "rows·dSae = %d·%d", rows, d_sae);
+  return c.failed ? NULL : number(env, tm_encode_relu(idx, val, x, w, bias, rows, d_in, d_sae));
 }
 
 /* encodeTopK(idx, pre, x, w, bias, scale | null, rows, dIn, dSae, k, auxCols | null, auxK, auxIdx | null, auxPre | null) */
@@ -342,12 +364,6 @@ static napi_value AddRowVector(napi_env env, napi_callback_info info) {
 /* ---- element-wise ---- */
 
 /* ---- SAE training passes ---- */
-
-static napi_value number(napi_env env, double v) {
-  napi_value r;
-  napi_create_double(env, v, &r);
-  return r;
-}
 
 /* sparseDecodeBackward(out, dOut, dPre, gradDec, gradEncT, gradBias, counts, idx, act, x, saeIn, wDec, bDec, rows, k, width, batch,
    actSums | null, dPreAddend | null) → {sse, active} */
@@ -781,6 +797,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"matmulTN", 0, MatmulTN, 0, 0, 0, napi_enumerable, 0},
       {"topKRows", 0, TopKRows, 0, 0, 0, napi_enumerable, 0},
       {"encodeTopK", 0, EncodeTopK, 0, 0, 0, napi_enumerable, 0},
+      {"encodeRelu", 0, EncodeRelu, 0, 0, 0, napi_enumerable, 0},
       {"gatherRows", 0, GatherRows, 0, 0, 0, napi_enumerable, 0},
       {"gatheredDots", 0, GatheredDots, 0, 0, 0, napi_enumerable, 0},
       {"positiveEntries", 0, PositiveEntries, 0, 0, 0, napi_enumerable, 0},

@@ -1,5 +1,6 @@
 /*
- * The TopK SAE encoder in one pass (Gao et al. 2024 §5.1 keep the encoder's output off memory the
+ * The TopK SAE encoder in one pass (and the ReLU one, tm_encode_relu: the same blocks, each row's
+ * positive entries listed instead of ranked) (Gao et al. 2024 §5.1 keep the encoder's output off memory the
  * same way): for a block of tokens, pre = x·W_enc + b_enc over every latent is computed into a
  * per-thread buffer that stays in L2, the scores (pre, or pre ⊙ scale) are ranked there, and only each
  * token's k picks and their pre values leave. The separate route — matmulNN writing the
@@ -24,6 +25,7 @@ typedef struct {
   const float *x, *wp, *bias, *scale;
   const int32_t *aux_cols;
   int rows, d_in, d_sae, k, n_aux, aux_k, eb;
+  int32_t *counts; /* encodeRelu: each row's positive entries (NULL: TopK) */
 } enc_ctx;
 
 /* Picks of one token from its scores h: idx and pre there (val is written with the scores first). */
@@ -49,13 +51,18 @@ static void encode_blocks(void *p, long lo, long hi) {
       int i = 0;
       for (; i + VL <= n; i += VL) vstore(row + i, vadd(vload(row + i), vload(c->bias + i)));
       if (i < n) vstore_n(row + i, vadd(vload_n(row + i, n - i), vload_n(c->bias + i, n - i)), n - i);
+      const size_t at = (size_t)(r0 + r);
+      if (c->counts) {
+        /* ReLU: the row's positive entries, in index order, at stride d_sae (compacted after). */
+        c->counts[at] = tm_positive_row(row, n, c->idx + at * n, c->pre + at * n);
+        continue;
+      }
       const float *scores = row;
       if (h) {
         for (i = 0; i + VL <= n; i += VL) vstore(h + i, vmul(vload(row + i), vload(c->scale + i)));
         if (i < n) vstore_n(h + i, vmul(vload_n(row + i, n - i), vload_n(c->scale + i, n - i)), n - i);
         scores = h;
       }
-      const size_t at = (size_t)(r0 + r);
       pick(scores, row, n, c->k, NULL, c->idx + at * c->k, c->pre + at * c->k);
       if (hd) {
         for (int q = 0; q < c->n_aux; q++) hd[q] = scores[c->aux_cols[q]];
@@ -65,15 +72,38 @@ static void encode_blocks(void *p, long lo, long hi) {
   }
 }
 
+/* W_enc packed once per call on the calling thread (d_in·d_sae floats; callers keep these routes for
+   encoders small enough to stay in cache), then read by every block. */
+static void run_blocks(enc_ctx *c, const float *w) {
+  float *wp = tm_scratch(TM_SCRATCH_PACKED, tm_nn_packed_floats(c->d_in, c->d_sae) * sizeof(float));
+  tm_nn_pack(wp, w, c->d_in, c->d_sae);
+  c->wp = wp;
+  c->eb = TILES_PER_BLOCK * tm_nn_row_tile();
+  tm_parallel(tm_team(2.0 * c->rows * c->d_in * c->d_sae), (c->rows + c->eb - 1) / c->eb, encode_blocks, c);
+}
+
 void tm_encode_topk(int32_t *idx, float *pre, const float *x, const float *w, const float *bias, const float *scale, int rows, int d_in, int d_sae, int k,
                     const int32_t *aux_cols, int n_aux, int aux_k, int32_t *aux_idx, float *aux_pre) {
   if (rows <= 0 || k <= 0) return;
-  /* W_enc packed once per call on the calling thread (d_in·d_sae floats; the caller keeps this
-     route for encoders small enough to stay in cache), then read by every block. */
-  float *wp = tm_scratch(TM_SCRATCH_PACKED, tm_nn_packed_floats(d_in, d_sae) * sizeof(float));
-  tm_nn_pack(wp, w, d_in, d_sae);
-  enc_ctx c = {.idx = idx, .aux_idx = aux_idx, .pre = pre, .aux_pre = aux_pre, .x = x, .wp = wp, .bias = bias, .scale = scale,
-               .aux_cols = aux_k > 0 ? aux_cols : NULL, .rows = rows, .d_in = d_in, .d_sae = d_sae, .k = k, .n_aux = aux_k > 0 ? n_aux : 0, .aux_k = aux_k,
-               .eb = TILES_PER_BLOCK * tm_nn_row_tile()};
-  tm_parallel(tm_team(2.0 * rows * d_in * d_sae), (rows + c.eb - 1) / c.eb, encode_blocks, &c);
+  enc_ctx c = {.idx = idx, .aux_idx = aux_idx, .pre = pre, .aux_pre = aux_pre, .x = x, .bias = bias, .scale = scale, .aux_cols = aux_k > 0 ? aux_cols : NULL,
+               .rows = rows, .d_in = d_in, .d_sae = d_sae, .k = k, .n_aux = aux_k > 0 ? n_aux : 0, .aux_k = aux_k};
+  run_blocks(&c, w);
+}
+
+int tm_encode_relu(int32_t *idx, float *val, const float *x, const float *w, const float *bias, int rows, int d_in, int d_sae) {
+  if (rows <= 0 || d_sae <= 0) return 1;
+  enc_ctx c = {.idx = idx, .pre = val, .x = x, .bias = bias, .rows = rows, .d_in = d_in, .d_sae = d_sae, .k = 1,
+               .counts = tm_scratch(TM_SCRATCH_X, (size_t)rows * sizeof(int32_t))};
+  run_blocks(&c, w);
+  int k = 1;
+  for (int r = 0; r < rows; r++) k = c.counts[r] > k ? c.counts[r] : k;
+  /* Row r moves from stride d_sae to stride k (k ≤ d_sae: never onto a row not yet moved), zero-padded. */
+  for (int r = 0; r < rows; r++) {
+    const int m = c.counts[r];
+    memmove(idx + (size_t)r * k, idx + (size_t)r * d_sae, (size_t)m * sizeof(int32_t));
+    memmove(val + (size_t)r * k, val + (size_t)r * d_sae, (size_t)m * sizeof(float));
+    memset(idx + (size_t)r * k + m, 0, (size_t)(k - m) * sizeof(int32_t));
+    memset(val + (size_t)r * k + m, 0, (size_t)(k - m) * sizeof(float));
+  }
+  return k;
 }

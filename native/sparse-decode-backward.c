@@ -29,6 +29,7 @@ typedef struct {
   const tm_sparse_decode *s;
   double *sse;    /* [rows] each token's Σ e² */
   int32_t *fired; /* [rows] each token's active picks */
+  int32_t *used;  /* [rows] past each token's last active pick */
   /* Chunk c ≥ 1's sums at part + (c − 1)·part_stride floats: [d_sae, width] of W_dec's gradient and
      of the transposed W_enc's, [d_sae] each of b_enc's gradient, the activation sums and (int32) the
      firing counts; added to the outputs at the end. */
@@ -38,8 +39,8 @@ typedef struct {
 
 /* Row r of x̂ (bias added after the picks, as gatherRows then addRowVector), its error's gradient,
    and the returned Σ e². */
-static float decode_row(const tm_sparse_decode *s, long r, const float *f, const int32_t *idx) {
-  const int w = s->width, k = s->k;
+static float decode_row(const tm_sparse_decode *s, long r, const float *f, const int32_t *idx, int k) {
+  const int w = s->width;
   const vf two_over_batch = vset1((float)(2.0 / s->batch));
   float *out = s->out + (size_t)r * w, *d_out = s->d_out + (size_t)r * w;
   const float *x = s->x + (size_t)r * w;
@@ -71,8 +72,8 @@ static float decode_row(const tm_sparse_decode *s, long r, const float *f, const
    summed lane-wise into one vector and the VL vectors reduced together (vsum_many), where one
    horizontal reduction per pick cost as much as its multiply-adds; inactive picks are computed too
    and masked (a branch per pick cost more). A row of width ≤ PANEL stays in registers. */
-static void pick_dots(const tm_sparse_decode *s, const float *d_out, const float *f, const int32_t *idx, float *d_pre) {
-  const int w = s->width, k = s->k;
+static void pick_dots(const tm_sparse_decode *s, const float *d_out, const float *f, const int32_t *idx, float *d_pre, int k) {
+  const int w = s->width;
   if (w <= PANEL) {
     const int l0 = clamp_lanes(w), l1 = clamp_lanes(w - VL), l2 = clamp_lanes(w - 2 * VL), l3 = clamp_lanes(w - 3 * VL);
     const vf d0 = vload_n(d_out, l0), d1 = vload_n(d_out + VL, l1), d2 = vload_n(d_out + 2 * VL, l2), d3 = vload_n(d_out + 3 * VL, l3);
@@ -113,18 +114,21 @@ static void decode_chunk(void *p, long lo, long hi) {
     for (long r = t0; r < t1; r++) {
       float *f = s->act + (size_t)r * k;
       const int32_t *idx = s->idx + (size_t)r * k;
-      int fired = 0;
+      int fired = 0, used = 0; /* used: past the last active pick (ReLU lists pad their rows at the end) */
       for (int j = 0; j < k; j++) {
         const int on = f[j] > 0.0f; /* false for NaN, as reluPicks */
         f[j] = on ? f[j] : 0.0f;
         fired += on;
+        used = on ? j + 1 : used;
       }
-      c->sse[r] = decode_row(s, r, f, idx);
+      c->sse[r] = decode_row(s, r, f, idx, used);
       c->fired[r] = fired;
+      c->used[r] = used;
       float *d_pre = s->d_pre + (size_t)r * k;
-      pick_dots(s, s->d_out + (size_t)r * w, f, idx, d_pre);
+      pick_dots(s, s->d_out + (size_t)r * w, f, idx, d_pre, used);
+      memset(d_pre + used, 0, (size_t)(k - used) * sizeof(float));
       if (s->d_pre_addend)
-        for (int j = 0; j < k; j++) d_pre[j] += f[j] != 0.0f ? s->d_pre_addend[idx[j]] : 0.0f;
+        for (int j = 0; j < used; j++) d_pre[j] += f[j] != 0.0f ? s->d_pre_addend[idx[j]] : 0.0f;
     }
     /* Counting sort of the chunk's active picks by latent (stable: each latent's in pick order).
        Nearly every TopK pick is active, so the test per pick predicts well. */
@@ -134,10 +138,13 @@ static void decode_chunk(void *p, long lo, long hi) {
     /* Each pick's f and d loss / d pre in sorted order: the walk then reads them in sequence. */
     float *sorted_act = (float *)(token + (q1 - q0)), *sorted_d_pre = sorted_act + (q1 - q0);
     memset(start, 0, ((size_t)n + 1) * sizeof(int32_t));
-    for (size_t q = q0; q < q1; q++) start[s->idx[q] + 1] += s->act[q] != 0.0f;
+    /* Rows up to their last active pick only: a padded ReLU list's zeros (index 0) would chain
+       read-modify-writes of one counter. */
+    for (long r = t0; r < t1; r++)
+      for (size_t q = (size_t)r * k; q < (size_t)r * k + c->used[r]; q++) start[s->idx[q] + 1] += s->act[q] != 0.0f;
     for (int j = 0; j < n; j++) start[j + 1] += start[j];
     for (long r = t0; r < t1; r++)
-      for (int j = 0; j < k; j++) {
+      for (int j = 0; j < c->used[r]; j++) {
         const size_t q = (size_t)r * k + j;
         if (s->act[q] == 0.0f) continue;
         const int32_t at = start[s->idx[q]]++;
@@ -201,9 +208,9 @@ double tm_sparse_decode_backward(const tm_sparse_decode *s, long *active) {
   const size_t n = (size_t)s->d_sae, cells = n * (size_t)s->width;
   /* The per-token sums and the partial gradients live in the calling thread's scratch (the tasks
      use only TM_SCRATCH_A of their own). */
-  double *sse = tm_scratch(TM_SCRATCH_X, (size_t)s->rows * (sizeof(double) + sizeof(int32_t)));
+  double *sse = tm_scratch(TM_SCRATCH_X, (size_t)s->rows * (sizeof(double) + 2 * sizeof(int32_t)));
   const size_t stride = 2 * cells + 3 * n;
-  sdb_ctx c = {.s = s, .sse = sse, .fired = (int32_t *)(sse + s->rows), .part = tm_scratch(TM_SCRATCH_B, (TOKEN_CHUNKS - 1) * stride * sizeof(float)),
+  sdb_ctx c = {.s = s, .sse = sse, .fired = (int32_t *)(sse + s->rows), .used = (int32_t *)(sse + s->rows) + s->rows, .part = tm_scratch(TM_SCRATCH_B, (TOKEN_CHUNKS - 1) * stride * sizeof(float)),
                .part_stride = stride};
   const double work = 8.0 * s->rows * s->k * s->width;
   tm_parallel(tm_team(work), TOKEN_CHUNKS, decode_chunk, &c);

@@ -183,19 +183,23 @@ static void count_positive(void *p, long lo, long hi) {
   }
 }
 
+int tm_positive_row(const float *x, int n, int32_t *idx, float *val) {
+  int at = 0;
+  for (int i = 0; i < n; i += VL)
+    for (uint32_t bits = vgt_bits(vload_n(x + i, clamp_lanes(n - i)), vzero()); bits; bits &= bits - 1) {
+      const int j = i + __builtin_ctz(bits);
+      idx[at] = j;
+      val[at++] = x[j];
+    }
+  return at;
+}
+
 static void list_positive(void *p, long lo, long hi) {
   const positive_ctx *c = p;
   for (long r = lo; r < hi; r++) {
-    const float *x = c->x + (size_t)r * c->n;
     int32_t *idx = c->idx + (size_t)r * c->k;
     float *val = c->val + (size_t)r * c->k;
-    int at = 0;
-    for (int i = 0; i < c->n; i += VL)
-      for (uint32_t bits = vgt_bits(vload_n(x + i, clamp_lanes(c->n - i)), vzero()); bits; bits &= bits - 1) {
-        const int j = i + __builtin_ctz(bits);
-        idx[at] = j;
-        val[at++] = x[j];
-      }
+    const int at = tm_positive_row(c->x + (size_t)r * c->n, c->n, idx, val);
     memset(idx + at, 0, (size_t)(c->k - at) * sizeof(int32_t));
     memset(val + at, 0, (size_t)(c->k - at) * sizeof(float));
   }

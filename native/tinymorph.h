@@ -71,11 +71,15 @@ void tm_nn_rows(float *out, const float *a, const float *bp, int rows, int k, in
 void tm_encode_topk(int32_t *idx, float *pre, const float *x, const float *w, const float *bias, const float *scale, int rows, int d_in, int d_sae, int k,
                     const int32_t *aux_cols, int n_aux, int aux_k, int32_t *aux_idx, float *aux_pre);
 
+/* ReLU SAE encoder (encode-topk.c): see Backend.encodeRelu; idx and val need rows·d_sae room. Returns k. */
+int tm_encode_relu(int32_t *idx, float *val, const float *x, const float *w, const float *bias, int rows, int d_in, int d_sae);
 /* Sparse row products over an index list [rows, k] (sparse-rows.c). */
 void tm_gather_rows(float *out, const int32_t *idx, const float *val, int rows, int k, const float *table, int width);
 void tm_gathered_dots(float *out, const float *a, const int32_t *idx, int rows, int k, const float *table, int width);
 /* The positive entries of each row of x [rows, n] at stride k = the busiest row's count (returned), zero-padded. */
 int tm_positive_entries(int32_t *idx, float *val, const float *x, int rows, int n);
+/* One row's positive entries of x [n] into idx/val in index order; returns how many. */
+int tm_positive_row(const float *x, int n, int32_t *idx, float *val);
 /* A scatter of one index list into one or two tables: table[idx,:] += val·a[row,:]; with table2
    (else NULL, as val2 and a2), table2[idx,:] += val2·a2[row,:] from the same sort. Picks where val
    and val2 are both 0 are skipped. */

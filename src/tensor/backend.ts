@@ -38,6 +38,14 @@ export interface Backend {
   encodeTopK(out: EncodePicks, x: Float32Array, w: Float32Array, bias: Float32Array, rows: number, dIn: number, dSae: number, k: number, opts?: EncodeTopKOptions): void;
 
   /**
+   * A ReLU SAE's encoder, fused: pre = x·w + bias ([rows, dSae]) and its positive entries as
+   * positiveEntries lists them (idx, val at stride k, the returned busiest row's count, zero-padded;
+   * both need room for rows·dSae). Equals matmulNN, addRowVector and positiveEntries on the same
+   * backend, value for value; the native kernel never writes the [rows, dSae] grid to memory.
+   */
+  encodeRelu(idx: Int32Array, val: Float32Array, x: Float32Array, w: Float32Array, bias: Float32Array, rows: number, dIn: number, dSae: number): number;
+
+  /**
    * Sparse row products over an index list idx [rows, k] into a table [*, width] (a TopK SAE's
    * decoder and gradients touch only each token's k picked latents):
    *   gatherRows:   out[r,:] = Σ_j val[r,j] · table[idx[r,j], :]       out: [rows, width]

@@ -15,7 +15,7 @@ import { isQ80 } from './weight-matrix.js';
 type AttentionNumbers = [tokenOffset: number, count: number, startPos: number, nHeads: number, nKvHeads: number, headSize: number];
 
 /** The addon's exports (native/addon.c). Shapes are checked in C against the array lengths. */
-interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows' | 'gatherRows' | 'gatheredDots' | 'scatterRows' | 'scatterRowsPair' | 'transpose' | 'positiveEntries' | 'reluPicks' | 'scatterAddPicks' | 'addRowVector' | 'scaleInto' | 'subRowVector' | 'squaredError' | 'columnSums' | 'centeredSquares' | 'rmsnorm' | 'rope' | 'swiglu' | 'addInPlace' | 'softmax'> {
+interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows' | 'gatherRows' | 'gatheredDots' | 'scatterRows' | 'scatterRowsPair' | 'transpose' | 'encodeRelu' | 'positiveEntries' | 'reluPicks' | 'scatterAddPicks' | 'addRowVector' | 'scaleInto' | 'subRowVector' | 'squaredError' | 'columnSums' | 'centeredSquares' | 'rmsnorm' | 'rope' | 'swiglu' | 'addInPlace' | 'softmax'> {
   readonly simd: 'avx512' | 'avx2' | 'scalar';
   readonly threadPool: boolean;
   matmulF32(out: Float32Array, x: Float32Array, w: Float32Array, rows: number, n: number, d: number): void;
@@ -96,6 +96,7 @@ function makeBackend(a: NativeAddon): Backend {
         o.actSums ?? null, i.dPreAddend ?? null,
       ),
     transpose: (out, x, rows, cols) => a.transpose(out, x, rows, cols),
+    encodeRelu: (idx, val, x, w, bias, rows, dIn, dSae) => a.encodeRelu(idx, val, x, w, bias, rows, dIn, dSae),
     positiveEntries: (idx, val, x, rows, n) => a.positiveEntries(idx, val, x, rows, n),
     reluPicks: (val, idx, len, counts) => a.reluPicks(val, idx, len, counts),
     scatterAddPicks: (out, idx, val, len, gate) => a.scatterAddPicks(out, idx, val, len, gate),

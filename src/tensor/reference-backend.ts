@@ -104,6 +104,14 @@ function encodeTopK(out: EncodePicks, x: Float32Array, w: Float32Array, bias: Fl
   encodeTopKOnGrid(referenceBackend, out, x, w, bias, rows, dIn, dSae, k, opts, grid);
 }
 
+/** encodeRelu as the composition it is defined by (the [rows, dSae] grid is allocated here). */
+function encodeRelu(idx: Int32Array, val: Float32Array, x: Float32Array, w: Float32Array, bias: Float32Array, rows: number, dIn: number, dSae: number): number {
+  const pre = new Float32Array(rows * dSae);
+  matmulNN(pre, x, w, rows, dIn, dSae);
+  addRowVector(pre, bias, rows, dSae);
+  return positiveEntries(idx, val, pre, rows, dSae);
+}
+
 function positiveEntries(idx: Int32Array, val: Float32Array, x: Float32Array, rows: number, n: number): number {
   if (idx.length < rows * n || val.length < rows * n) throw new ShapeError(`positiveEntries: idx and val need rows·n = ${rows}·${n} entries, have ${idx.length} and ${val.length}`);
   let k = 1;
@@ -480,6 +488,7 @@ export const referenceBackend: Backend = {
   scatterRowsPair,
   sparseDecodeBackward,
   transpose,
+  encodeRelu,
   positiveEntries,
   reluPicks,
   scatterAddPicks,

@@ -206,6 +206,38 @@ test('topKRows: same indices and values as the reference, ties to the lower inde
   }
 });
 
+test('encodeRelu: the fused encoder equals matmulNN + addRowVector + positiveEntries on the same backend, and the reference', { skip }, () => {
+  for (const [rows, dIn, dSae] of [
+    [1, 1, 1],
+    [7, 5, 40],
+    [70, 64, 1024],
+    [33, 300, 130],
+  ] as const) {
+    const what = `rows ${rows}, ${dIn}×${dSae}`;
+    const x = random(rows * dIn, rows + dIn, -2, 2);
+    const w = random(dIn * dSae, dSae + 1);
+    const bias = random(dSae, dIn + 2, -0.5, 0.5);
+    const run = (backend: Backend): [number, Int32Array, Float32Array] => {
+      const [idx, val] = [new Int32Array(rows * dSae).fill(-1), new Float32Array(rows * dSae).fill(NaN)];
+      const k = backend.encodeRelu(idx, val, x, w, bias, rows, dIn, dSae);
+      return [k, idx.subarray(0, rows * k), val.subarray(0, rows * k)];
+    };
+    const pre = new Float32Array(rows * dSae);
+    nat.matmulNN(pre, x, w, rows, dIn, dSae);
+    nat.addRowVector(pre, bias, rows, dSae);
+    const [wi, wv] = [new Int32Array(rows * dSae), new Float32Array(rows * dSae)];
+    const wk = nat.positiveEntries(wi, wv, pre, rows, dSae);
+    const [k, gi, gv] = run(nat);
+    assert.equal(k, wk, `k, ${what}`);
+    assert.deepEqual(gi, wi.subarray(0, rows * wk), `indices, ${what}`);
+    assert.deepEqual(gv, wv.subarray(0, rows * wk), `values, ${what}`);
+    const [rk, ri, rv] = run(ref);
+    assert.equal(k, rk, `k vs reference, ${what}`);
+    assert.deepEqual(gi, ri, `indices vs reference, ${what}`);
+    assertRelClose(gv, rv, `values vs reference, ${what}`);
+  }
+});
+
 test('encodeTopK: the fused encoder equals matmulNN + addRowVector + scaling + topKRows on the same backend, and the reference', { skip }, () => {
   for (const [rows, dIn, dSae, k, withScale, nAux, auxK] of [
     [1, 1, 1, 1, false, 0, 0],
@@ -675,6 +707,7 @@ test('1 and 2 threads give bit-identical results above the threading threshold',
       return out.pre;
     },
   ]);
+  runs.push(['encodeRelu 2048×64 into 1024 latents', () => ((idx, val) => (nat.encodeRelu(idx, val, acts, table, table.subarray(0, 1024), 2048, 64, 1024), val))(new Int32Array(2048 * 1024), new Float32Array(2048 * 1024))]);
   runs.push(['topKRows 100×3000', () => ((idx) => (nat.topKRows(idx, new Float32Array(100 * 40), big, 100, 3000, 40), idx))(new Int32Array(100 * 40))]);
   for (const [name, run] of runs) assertBitIdentical(withThreads(1, run), withThreads(2, run), name);
 });

@@ -185,6 +185,13 @@ export function decodePicksAndMse(sae: Sae, x: Float32Array, batch: number, f: P
 }
 
 /**
+ * Encoders up to this many weights take the fused encoders (encodeTopK, encodeRelu: the packed W_enc
+ * stays in cache while the batch streams past; 64 × 1024 is 256 KB); larger ones, such as GPT-2
+ * small's 768 × 24,576, run the blocked dense GEMM into the [B, d_sae] grid and select from that.
+ */
+export const FUSED_ENCODER_MAX_WEIGHTS = 1 << 20;
+
+/**
  * Decoders up to this many weights take Backend.sparseDecodeBackward (its token halves each keep
  * their gradient sums, two [d_sae, d_in] tables, in L2 beside the batch's rows: 64 × 1024 is
  * 256 KB each); larger ones, such as GPT-2 small's 768 × 24,576, the separate kernels and the

@@ -11,12 +11,14 @@ import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, PickList, SaeGradients } from './loss-common.js';
 import {
-  addNormGradient, checkBatch, decodePicksAndMse, decoderNorms, encodeProduct, FUSED_DECODER_MAX_WEIGHTS, pickBackward, requireGrad,
+  addNormGradient, checkBatch, decodePicksAndMse, decoderNorms, encodeProduct, encoderInput, FUSED_DECODER_MAX_WEIGHTS, FUSED_ENCODER_MAX_WEIGHTS, pickBackward, requireGrad,
 } from './loss-common.js';
 
 export interface StandardLossOptions {
   /** λ, SAELens `l1_coefficient` (after any warm-up the trainer applies). */
   l1Coefficient: number;
+  /** The encoder: 'fused' (Backend.encodeRelu) or 'grid' (the [B, d_sae] pre-activations written out); default as topKLoss's. */
+  encoder?: 'fused' | 'grid';
   /** The decoder's passes: as topKLoss's `decoder` option (default: fused up to FUSED_DECODER_MAX_WEIGHTS). */
   decoder?: 'fused' | 'separate';
 }
@@ -32,11 +34,17 @@ export function standardLoss(
   const lambda = opts.l1Coefficient;
   const norms = decoderNorms(sae, ws);
 
-  encodeProduct(sae, x, batch, ws, backend);
-  backend.addRowVector(ws.pre, bEnc, batch, d_sae);
   // f = ReLU(pre + b_enc) as an index list (its positive entries), and every later step visits only the
-  // active entries (nnz of B·d_sae), never the dense grid again.
-  const f: PickList = { idx: ws.topIdx, val: ws.topVal, k: backend.positiveEntries(ws.topIdx, ws.topVal, ws.pre, batch, d_sae) };
+  // active entries (nnz of B·d_sae), never the dense grid again (with the fused encoder, not even once).
+  let k: number;
+  if ((opts.encoder ?? (d_in * d_sae <= FUSED_ENCODER_MAX_WEIGHTS ? 'fused' : 'grid')) === 'fused') {
+    k = backend.encodeRelu(ws.topIdx, ws.topVal, encoderInput(sae, x, batch, ws, backend), sae.weights.W_enc, bEnc, batch, d_in, d_sae);
+  } else {
+    encodeProduct(sae, x, batch, ws, backend);
+    backend.addRowVector(ws.pre, bEnc, batch, d_sae);
+    k = backend.positiveEntries(ws.topIdx, ws.topVal, ws.pre, batch, d_sae);
+  }
+  const f: PickList = { idx: ws.topIdx, val: ws.topVal, k };
   // d L1 / d f_bj = λ‖W_dec_j‖/B, through the ReLU; d L1 / d‖W_dec_j‖ = λ Σ_b f_bj / B. d loss / d f
   // is one dot product dOut_b · W_dec_j per active entry; b_enc's gradient sums it, and the firing
   // counts (ws.fires) and Σ_b f_bj come with it.

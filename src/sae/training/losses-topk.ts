@@ -17,7 +17,7 @@ import { ShapeError, UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, PickBackward, SaeGradients } from './loss-common.js';
-import { auxKPlan, checkBatch, decodePicksAndMse, decoderNorms, encoderInput, FUSED_DECODER_MAX_WEIGHTS, pickBackward, requireGrad } from './loss-common.js';
+import { auxKPlan, checkBatch, decodePicksAndMse, decoderNorms, encoderInput, FUSED_DECODER_MAX_WEIGHTS, FUSED_ENCODER_MAX_WEIGHTS, pickBackward, requireGrad } from './loss-common.js';
 
 export interface TopKLossOptions {
   /** 1 for each latent counted as dead (no activation over the trainer's window); [d_sae]. Omitted: no AuxK. */
@@ -40,12 +40,6 @@ export interface TopKLossOptions {
   decoder?: 'fused' | 'separate';
 }
 
-/**
- * Encoders up to this many weights take the fused encodeTopK (its packed W_enc stays in cache while
- * the batch streams past: 64 × 1024 is 256 KB); larger ones, such as GPT-2 small's 768 × 24,576, run
- * the blocked dense GEMM into the [B, d_sae] grid and rank that.
- */
-const FUSED_ENCODER_MAX_WEIGHTS = 1 << 20;
 
 /** Loss terms of batch x [B, d_in]; every gradient buffer is overwritten with d total / d weight. */
 export function topKLoss(

@@ -66,7 +66,7 @@ function run(sae: Sae, arch: Arch, x: Float32Array, batch: number, opts: Opts, b
   const ws = createLossWorkspace(sae.config, batch);
   const l1Coefficient = opts.l1Coefficient ?? 0;
   let terms: LossTerms;
-  if (arch === 'standard') terms = standardLoss(sae, x, batch, { l1Coefficient, decoder: opts.decoder }, grads, ws, backend);
+  if (arch === 'standard') terms = standardLoss(sae, x, batch, { l1Coefficient, encoder: opts.encoder, decoder: opts.decoder }, grads, ws, backend);
   else if (arch === 'gated') terms = gatedLoss(sae, x, batch, { ...opts, l1Coefficient }, grads, ws, backend);
   else if (arch === 'topk') terms = topKLoss(sae, x, batch, opts, grads, ws, backend);
   else terms = jumpReluLoss(sae, x, batch, { l0Coefficient: opts.l0Coefficient ?? 0, bandwidth: opts.bandwidth ?? 0.05, mode: opts.mode ?? 'step', tanhScale: opts.tanhScale }, grads, ws, backend);
@@ -197,9 +197,14 @@ function batchX(seed: number): Float32Array {
 }
 
 for (const apply of [true, false]) {
-  test(`standard: gradients match central differences (apply_b_dec_to_input ${apply}, fused and separate decoder)`, () => {
+  test(`standard: gradients match central differences (apply_b_dec_to_input ${apply}, fused and unfused encoder and decoder)`, () => {
     const sae = randomSae(v6Config('standard', D_IN, D_SAE, { apply_b_dec_to_input: apply }), 11);
-    for (const decoder of ['fused', 'separate'] as const) gradCheck('standard', sae, batchX(12), { l1Coefficient: 0.7, decoder }, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
+    for (const [encoder, decoder] of [
+      ['fused', 'fused'],
+      ['grid', 'separate'],
+    ] as const) {
+      gradCheck('standard', sae, batchX(12), { l1Coefficient: 0.7, encoder, decoder }, ['W_enc', 'b_enc', 'W_dec', 'b_dec']);
+    }
   });
 
   test(`gated: gradients match central differences, frozen and unfrozen aux decoder (apply ${apply})`, () => {
