@@ -25,7 +25,11 @@ typedef struct {
   const float *x, *wp, *bias, *scale;
   const int32_t *aux_cols;
   int rows, d_in, d_sae, k, n_aux, aux_k, eb;
-  int32_t *counts; /* encodeRelu: each row's positive entries (NULL: TopK) */
+  /* encodeRelu (NULL for TopK): each row's count of positive entries and where its list starts in
+     the staging lists (block t's rows packed one after another from t·eb·d_sae). */
+  int32_t *counts, *staged_idx;
+  size_t *starts;
+  float *staged_val;
 } enc_ctx;
 
 /* Picks of one token from its scores h: idx and pre there (val is written with the scores first). */
@@ -42,6 +46,7 @@ static void encode_blocks(void *p, long lo, long hi) {
   const int n = c->d_sae, eb = c->eb;
   for (long t = lo; t < hi; t++) {
     const int r0 = (int)t * eb, nr = c->rows - r0 < eb ? c->rows - r0 : eb;
+    size_t staged = (size_t)t * eb * n; /* encodeRelu: the next free staging slot */
     float *pre = tm_scratch(TM_SCRATCH_B, (size_t)eb * n * sizeof(float));
     float *h = c->scale ? tm_scratch(TM_SCRATCH_SCORES, (size_t)n * sizeof(float)) : NULL;
     float *hd = c->n_aux ? tm_scratch(TM_SCRATCH_X, (size_t)c->n_aux * sizeof(float)) : NULL;
@@ -53,8 +58,11 @@ static void encode_blocks(void *p, long lo, long hi) {
       if (i < n) vstore_n(row + i, vadd(vload_n(row + i, n - i), vload_n(c->bias + i, n - i)), n - i);
       const size_t at = (size_t)(r0 + r);
       if (c->counts) {
-        /* ReLU: the row's positive entries, in index order, at stride d_sae (compacted after). */
-        c->counts[at] = tm_positive_row(row, n, c->idx + at * n, c->pre + at * n);
+        /* ReLU: the row's positive entries, in index order, packed after the block's earlier rows
+           (a list at each row's own d_sae-strided place cost a cache miss per row, twice). */
+        c->starts[at] = staged;
+        c->counts[at] = tm_positive_row(row, n, c->staged_idx + staged, c->staged_val + staged);
+        staged += c->counts[at];
         continue;
       }
       const float *scores = row;
@@ -90,20 +98,31 @@ void tm_encode_topk(int32_t *idx, float *pre, const float *x, const float *w, co
   run_blocks(&c, w);
 }
 
+/* Rows [lo, hi) from the staging lists into idx/val at stride k, zero-padded. */
+static void place_rows(void *p, long lo, long hi) {
+  const enc_ctx *c = p;
+  for (long r = lo; r < hi; r++) {
+    const int m = c->counts[r];
+    int32_t *idx = c->idx + (size_t)r * c->k;
+    float *val = c->pre + (size_t)r * c->k;
+    memcpy(idx, c->staged_idx + c->starts[r], (size_t)m * sizeof(int32_t));
+    memcpy(val, c->staged_val + c->starts[r], (size_t)m * sizeof(float));
+    memset(idx + m, 0, (size_t)(c->k - m) * sizeof(int32_t));
+    memset(val + m, 0, (size_t)(c->k - m) * sizeof(float));
+  }
+}
+
 int tm_encode_relu(int32_t *idx, float *val, const float *x, const float *w, const float *bias, int rows, int d_in, int d_sae) {
   if (rows <= 0 || d_sae <= 0) return 1;
-  enc_ctx c = {.idx = idx, .pre = val, .x = x, .bias = bias, .rows = rows, .d_in = d_in, .d_sae = d_sae, .k = 1,
-               .counts = tm_scratch(TM_SCRATCH_X, (size_t)rows * sizeof(int32_t))};
+  /* Staging room for every entry of every block (rows·d_sae, as the caller's); only the pages the
+     lists touch are ever committed. */
+  const size_t cells = (size_t)rows * d_sae;
+  size_t *starts = tm_scratch(TM_SCRATCH_X, (size_t)rows * (sizeof(size_t) + sizeof(int32_t)));
+  int32_t *staged = tm_scratch(TM_SCRATCH_SEGMENTS, cells * (sizeof(int32_t) + sizeof(float)));
+  enc_ctx c = {.idx = idx, .pre = val, .x = x, .bias = bias, .rows = rows, .d_in = d_in, .d_sae = d_sae, .k = 1, .counts = (int32_t *)(starts + rows),
+               .starts = starts, .staged_idx = staged, .staged_val = (float *)(staged + cells)};
   run_blocks(&c, w);
-  int k = 1;
-  for (int r = 0; r < rows; r++) k = c.counts[r] > k ? c.counts[r] : k;
-  /* Row r moves from stride d_sae to stride k (k ≤ d_sae: never onto a row not yet moved), zero-padded. */
-  for (int r = 0; r < rows; r++) {
-    const int m = c.counts[r];
-    memmove(idx + (size_t)r * k, idx + (size_t)r * d_sae, (size_t)m * sizeof(int32_t));
-    memmove(val + (size_t)r * k, val + (size_t)r * d_sae, (size_t)m * sizeof(float));
-    memset(idx + (size_t)r * k + m, 0, (size_t)(k - m) * sizeof(int32_t));
-    memset(val + (size_t)r * k + m, 0, (size_t)(k - m) * sizeof(float));
-  }
-  return k;
+  for (int r = 0; r < rows; r++) c.k = c.counts[r] > c.k ? c.counts[r] : c.k;
+  tm_parallel(tm_team((double)rows * c.k), rows, place_rows, &c);
+  return c.k;
 }
