@@ -1,11 +1,11 @@
 /*
- * The decoder half of a TopK SAE training step over its pick list (Backend.sparseDecodeBackward), in
- * one pass instead of seven kernels. Separately, ReLU at the picks, the decode x̂ = f·W_dec + b_dec,
+ * The decoder half of a TopK or ReLU SAE training step over its pick list (Backend.sparseDecodeBackward),
+ * in one pass instead of seven kernels. Separately, ReLU at the picks, the decode x̂ = f·W_dec + b_dec,
  * the squared error with its gradient, d loss / d pre at the picks, b_enc's gradient and the two
  * weight-gradient scatters each streamed the batch's [rows, width] arrays through memory again (and
  * the scatters sorted the picks twice); together they were half of a 64 × 1024 step.
  *
- * The batch is cut into TOKEN_CHUNKS halves, one task each. Per token: ReLU its picks, decode its row,
+ * The batch is cut into TOKEN_CHUNKS = 2 halves, one task each (four ran slower: more partial sums). Per token: ReLU its picks, decode its row,
  * the error e = x̂ − x, d loss / d x̂ = 2e / batch, the token's Σ e², and d loss / d pre =
  * (d loss / d x̂)·W_dec_j at each active pick (the picked W_dec rows still in L1 from the decode).
  * Then the half's active picks are sorted by latent (a counting sort) and each latent's gradient
@@ -102,7 +102,6 @@ static void pick_dots(const tm_sparse_decode *s, const float *d_out, const float
     vstore_n(d_pre + j0, vkeep_nonzero(vsum_many(part), vload_n(f + j0, n)), n);
   }
 }
-
 
 /* Task: one chunk of tokens, decoded and then scattered into its gradients. */
 static void decode_chunk(void *p, long lo, long hi) {

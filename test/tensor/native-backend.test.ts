@@ -742,5 +742,10 @@ test('shape checks: short arrays, wrong array kinds and bad sizes throw ShapeErr
   for (const backend of [nat, ref]) {
     assert.throws(() => backend.gatherRows(f(4), Int32Array.of(0, 3), f(2), 1, 2, f(6), 2), (e: Error) => e instanceof ShapeError && /idx\[1\] = 3 is outside the table's rows 0\.\.2/.test(e.message));
     assert.throws(() => backend.scatterRows(f(6), Int32Array.of(-1), f(1), 1, 1, f(2), 2), /idx\[0\] = -1 is outside/);
+    assert.throws(() => backend.scatterRowsPair(f(6), Int32Array.of(1), f(1), 1, 1, f(2), 2, f(4), f(1), f(2)), (e: Error) => e instanceof ShapeError && /table2 has 4 elements/.test(e.message));
+    assert.throws(() => backend.encodeRelu(new Int32Array(5), f(6), f(4), f(6), f(3), 2, 2, 3), (e: Error) => e instanceof ShapeError && /idx/.test(e.message));
+    assert.throws(() => backend.transpose(f(3), f(6), 2, 3), (e: Error) => e instanceof ShapeError && /out (has )?3 elements/.test(e.message));
+    const o = { out: f(4), dOut: f(4), dPre: f(1), gradDec: f(4), gradEncT: f(4), gradBias: f(2), counts: new Int32Array(2) };
+    assert.throws(() => backend.sparseDecodeBackward(o, { idx: Int32Array.of(5), act: f(1), rows: 1, k: 1, x: f(2), saeIn: f(2), wDec: f(4), bDec: f(2), width: 2, batch: 1 }), /idx\[0\] = 5 is outside the table's rows 0\.\.1/);
   }
 });
