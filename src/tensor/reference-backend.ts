@@ -282,19 +282,19 @@ function scatterRowsPair(
 function sparseDecodeBackward(o: SparseDecodeGrads, a: SparseDecodeInputs): { sse: number; active: number } {
   const { idx, act, rows, k, width } = a;
   const dSae = a.wDec.length / width;
-  const tables: [string, Float32Array | Int32Array][] = [['gradDec', o.gradDec], ['gradEncT', o.gradEncT]];
-  for (const [name, t] of tables) if (t.length < dSae * width) throw new ShapeError(`sparseDecodeBackward: ${name} has ${t.length} elements, needs the length of table = ${dSae * width}`);
-  for (const [name, t] of [['gradBias', o.gradBias], ['counts', o.counts], ['actSums', o.actSums ?? o.gradBias]] as const) if (t.length < dSae) throw new ShapeError(`sparseDecodeBackward: ${name} has ${t.length} elements, needs the table's rows = ${dSae}`);
+  const need = (name: string, t: ArrayLike<number> | undefined, n: number, what: string): void => {
+    if (t && t.length < n) throw new ShapeError(`sparseDecodeBackward: ${name} has ${t.length} elements, needs ${what} = ${n}`);
+  };
+  need('gradDec', o.gradDec, dSae * width, 'the length of table');
+  need('gradEncT', o.gradEncT, dSae * width, 'the length of table');
+  for (const [name, t] of [['gradBias', o.gradBias], ['counts', o.counts], ['actSums', o.actSums], ['dPreAddend', a.dPreAddend]] as const) need(name, t, dSae, "the table's rows");
   checkIndices('sparseDecodeBackward', idx, rows * k, dSae);
   const active = reluPicks(act, idx, rows * k, o.counts);
   gatherRows(o.out, idx, act, rows, k, a.wDec, width);
   addRowVector(o.out, a.bDec, rows, width);
   const sse = squaredError(o.dOut, o.out, a.x, rows * width, a.batch);
   gatheredDots(o.dPre, o.dOut, idx, rows, k, a.wDec, width);
-  if (a.dPreAddend) {
-    if (a.dPreAddend.length < dSae) throw new ShapeError(`sparseDecodeBackward: dPreAddend has ${a.dPreAddend.length} elements, needs the table's rows = ${dSae}`);
-    for (let i = 0; i < rows * k; i++) if (act[i] !== 0) o.dPre[i] += a.dPreAddend[idx[i]];
-  }
+  if (a.dPreAddend) for (let i = 0; i < rows * k; i++) if (act[i] !== 0) o.dPre[i] += a.dPreAddend[idx[i]];
   if (o.actSums) {
     o.actSums.fill(0, 0, dSae);
     scatterAddPicks(o.actSums, idx, act, rows * k, null);

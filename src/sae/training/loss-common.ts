@@ -199,6 +199,11 @@ export const FUSED_ENCODER_MAX_WEIGHTS = 1 << 20;
  */
 export const FUSED_DECODER_MAX_WEIGHTS = 1 << 20;
 
+/** Whether a loss takes its fused route: as `choice` says, else when the SAE has at most `maxWeights` weights per matrix. */
+export function takesFused(choice: string | undefined, config: SaeConfig, maxWeights: number): boolean {
+  return (choice ?? (config.d_in * config.d_sae <= maxWeights ? 'fused' : 'unfused')) === 'fused';
+}
+
 /**
  * One index list's part in the weight gradients: its activations `act` and the rows of d loss / d x̂
  * it decoded into (`dOut`), and d loss / d pre at its picks (`dPre`).

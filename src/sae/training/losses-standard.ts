@@ -11,7 +11,7 @@ import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, PickList, SaeGradients } from './loss-common.js';
 import {
-  addNormGradient, checkBatch, decodePicksAndMse, decoderNorms, encodeProduct, encoderInput, FUSED_DECODER_MAX_WEIGHTS, FUSED_ENCODER_MAX_WEIGHTS, pickBackward, requireGrad,
+  addNormGradient, checkBatch, decodePicksAndMse, decoderNorms, encodeProduct, encoderInput, FUSED_DECODER_MAX_WEIGHTS, FUSED_ENCODER_MAX_WEIGHTS, pickBackward, requireGrad, takesFused,
 } from './loss-common.js';
 
 export interface StandardLossOptions {
@@ -37,7 +37,7 @@ export function standardLoss(
   // f = ReLU(pre + b_enc) as an index list (its positive entries), and every later step visits only the
   // active entries (nnz of B·d_sae), never the dense grid again (with the fused encoder, not even once).
   let k: number;
-  if ((opts.encoder ?? (d_in * d_sae <= FUSED_ENCODER_MAX_WEIGHTS ? 'fused' : 'grid')) === 'fused') {
+  if (takesFused(opts.encoder, sae.config, FUSED_ENCODER_MAX_WEIGHTS)) {
     k = backend.encodeRelu(ws.topIdx, ws.topVal, encoderInput(sae, x, batch, ws, backend), sae.weights.W_enc, bEnc, batch, d_in, d_sae);
   } else {
     encodeProduct(sae, x, batch, ws, backend);
@@ -54,7 +54,7 @@ export function standardLoss(
   let mse: number;
   let l1 = 0;
   let nnz = 0;
-  if ((opts.decoder ?? (d_in * d_sae <= FUSED_DECODER_MAX_WEIGHTS ? 'fused' : 'separate')) === 'fused') {
+  if (takesFused(opts.decoder, sae.config, FUSED_DECODER_MAX_WEIGHTS)) {
     const addend = ws.colSums; // λ‖W_dec_j‖/B per latent
     for (let j = 0; j < d_sae; j++) addend[j] = (lambda * norms[j]) / batch;
     const r = backend.sparseDecodeBackward(

@@ -17,7 +17,7 @@ import { ShapeError, UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
 import type { LossTerms, LossWorkspace, PickBackward, SaeGradients } from './loss-common.js';
-import { auxKPlan, checkBatch, decodePicksAndMse, decoderNorms, encoderInput, FUSED_DECODER_MAX_WEIGHTS, FUSED_ENCODER_MAX_WEIGHTS, pickBackward, requireGrad } from './loss-common.js';
+import { auxKPlan, checkBatch, decodePicksAndMse, decoderNorms, encoderInput, FUSED_DECODER_MAX_WEIGHTS, FUSED_ENCODER_MAX_WEIGHTS, pickBackward, requireGrad, takesFused } from './loss-common.js';
 
 export interface TopKLossOptions {
   /** 1 for each latent counted as dead (no activation over the trainer's window); [d_sae]. Omitted: no AuxK. */
@@ -39,7 +39,6 @@ export interface TopKLossOptions {
    */
   decoder?: 'fused' | 'separate';
 }
-
 
 /** Loss terms of batch x [B, d_in]; every gradient buffer is overwritten with d total / d weight. */
 export function topKLoss(
@@ -67,7 +66,7 @@ export function topKLoss(
   const encodeOpts = { scale: rescale ? decoderNorms(sae, ws) : undefined, aux: useAux ? { cols: deadCols, k: kAux, idx: ws.topIdx, pre: z } : undefined };
   const sIn = encoderInput(sae, x, batch, ws, backend);
   const W_enc = sae.weights.W_enc;
-  if ((opts.encoder ?? (d_in * d_sae <= FUSED_ENCODER_MAX_WEIGHTS ? 'fused' : 'grid')) === 'fused') {
+  if (takesFused(opts.encoder, sae.config, FUSED_ENCODER_MAX_WEIGHTS)) {
     backend.encodeTopK({ idx: ws.picks, pre: ws.pickAct }, sIn, W_enc, bEnc, batch, d_in, d_sae, k, encodeOpts);
   } else {
     // The grid in ws.pre, scores in ws.scratch (read before z, which shares it, is written); the
@@ -82,7 +81,7 @@ export function topKLoss(
   const f = ws.pickAct;
   const df = ws.pickGrad;
   const W = sae.weights.W_dec;
-  const fusedDecoder = (opts.decoder ?? (d_in * d_sae <= FUSED_DECODER_MAX_WEIGHTS ? 'fused' : 'separate')) === 'fused';
+  const fusedDecoder = takesFused(opts.decoder, sae.config, FUSED_DECODER_MAX_WEIGHTS);
   ws.fires.fill(0);
   let mse: number;
   let active: number;
