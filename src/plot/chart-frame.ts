@@ -37,7 +37,7 @@ export function num(v: number): string {
   return Object.is(r, -0) ? '0' : String(r);
 }
 
-export function esc(s: string): string {
+function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 

@@ -73,16 +73,24 @@ export function lineChartSvg(o: LineChartOptions): string {
   const isRight = (s: LineSeries): boolean => s.axis === 'right';
   const drawableOn = (s: LineSeries) => ([x, y]: Point): boolean => Number.isFinite(x) && Number.isFinite(y) && !(log && !isRight(s) && y <= 0);
   const lines = o.series.map((s) => runs(s.points, drawableOn(s)));
-  const all = (side: 'left' | 'right' | 'both', i: 0 | 1): number[] =>
-    lines.flatMap((r, k) => (side === 'both' || (side === 'right') === isRight(o.series[k]) ? r.flat().map((p) => p[i]) : []));
+  // The axes span what is drawn: every x, and the y values of the series read against each side.
+  const xs: number[] = [];
+  const leftYs: number[] = [];
+  const rightYs: number[] = [...(o.y2?.domain ?? [])];
+  lines.forEach((r, k) => {
+    for (const [x, y] of r.flat()) {
+      xs.push(x);
+      (isRight(o.series[k]) ? rightYs : leftYs).push(y);
+    }
+  });
 
-  const xScale = linearScale(extent(all('both', 0)), [0, width], Math.max(2, Math.round(width / X_TICK_SPACING)));
+  const xScale = linearScale(extent(xs), [0, width], Math.max(2, Math.round(width / X_TICK_SPACING)));
   const yTicks = Math.max(2, Math.round(height / Y_TICK_SPACING));
-  const [ylo, yhi] = extent(all('left', 1));
+  const [ylo, yhi] = extent(leftYs);
   const yScale = log ? logScale([ylo, yhi], [height, 0]) : linearScale([Math.min(0, ylo), Math.max(0, yhi)], [height, 0], yTicks);
   let y2Scale: Scale | undefined;
   if (o.series.some(isRight)) {
-    const [lo, hi] = extent([...all('right', 1), ...(o.y2?.domain ?? [])]);
+    const [lo, hi] = extent(rightYs);
     y2Scale = linearScale(o.y2?.domain ? [lo, hi] : [Math.min(0, lo), Math.max(0, hi)], [height, 0], yTicks);
   }
 
