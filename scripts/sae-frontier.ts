@@ -7,9 +7,10 @@
  * <sweep dir>/frontier.svg (explained_variance vs L0 and ce_loss_score vs L0, one series per
  * architecture) and prints a markdown table.
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lineChartSvg, type LineSeries } from '../src/plot/svg-chart.js';
+import { lineChartSvg, type LineSeries } from '../src/plot/line-chart.js';
+import { writeFileAtomic } from '../src/util/atomic-write.js';
 
 interface Row {
   name: string;
@@ -44,50 +45,48 @@ if (rows.length === 0) throw new Error(`no <arch>-<param>/eval.json under ${dir}
 rows.sort((a, b) => a.arch.localeCompare(b.arch) || a.l0 - b.l0);
 
 const archs = [...new Set(rows.map((r) => r.arch))];
-const seriesOf = (metric: (r: Row) => number, label: string): LineSeries[] =>
+const seriesOf = (metric: (r: Row) => number): LineSeries[] =>
   archs.map((a) => ({
-    name: `${a} ${label}`,
+    name: a,
     points: rows.filter((r) => r.arch === a).map((r) => [r.l0, metric(r)] as const),
   }));
 
-const ev = await lineChartSvg({
+const ev = lineChartSvg({
   title: 'explained_variance vs L0',
   subtitle: 'blocks.2.hook_resid_post, stories260K, held-out TinyStories validation text',
   x: { label: 'L0 (active latents per token)' },
   y: { label: 'explained_variance' },
-  series: seriesOf((r) => r.ev, ''),
+  series: seriesOf((r) => r.ev),
   points: true,
   width: 520,
   height: 260,
 });
-const ce = await lineChartSvg({
+const ce = lineChartSvg({
   title: 'ce_loss_score vs L0',
   subtitle: 'same SAEs; 1 = clean model, 0 = zero-ablation',
   x: { label: 'L0 (active latents per token)' },
   y: { label: 'ce_loss_score' },
-  series: seriesOf((r) => r.ce, ''),
+  series: seriesOf((r) => r.ce),
   points: true,
   width: 520,
   height: 260,
 });
 
-/** Stacks two standalone SVG documents vertically into one. */
+/** Stacks standalone SVG documents vertically into one, each kept whole as a nested <svg> at its offset. */
 function stack(svgs: string[]): string {
   let y = 0;
   let width = 0;
   const parts: string[] = [];
   for (const s of svgs) {
-    const w = Number(/<svg[^>]*\swidth="([\d.]+)"/.exec(s)?.[1] ?? 0);
-    const h = Number(/<svg[^>]*\sheight="([\d.]+)"/.exec(s)?.[1] ?? 0);
-    const inner = s.replace(/^[\s\S]*?<svg[^>]*>/, '').replace(/<\/svg>\s*$/, '');
-    parts.push(`<g transform="translate(0,${y})">${inner}</g>`);
-    y += h;
-    width = Math.max(width, w);
+    const size = (name: string): number => Number(new RegExp(`^<svg[^>]*\\s${name}="([\\d.]+)"`).exec(s)?.[1] ?? 0);
+    parts.push(s.trim().replace(/^<svg/, `<svg y="${y}"`));
+    y += size('height');
+    width = Math.max(width, size('width'));
   }
-  return `<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" version="1.1" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}">${parts.join('')}</svg>\n`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" viewBox="0 0 ${width} ${y}">${parts.join('')}</svg>\n`;
 }
 
-writeFileSync(join(dir, 'frontier.svg'), stack([ev, ce]));
+writeFileAtomic(join(dir, 'frontier.svg'), stack([ev, ce]));
 
 const f = (x: number, d = 3): string => (Number.isFinite(x) ? x.toFixed(d) : String(x));
 const lines = [

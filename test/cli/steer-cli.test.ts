@@ -3,43 +3,75 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { loadModel } from '../../src/model/load-model.js';
+import { generateSteered } from '../../src/steer/generate-steered.js';
+import { SteeringContext } from '../../src/steer/steering-context.js';
+import { parseSteeringSpec } from '../../src/steer/steering-spec.js';
 import { assertOneLineError, runCli } from './run-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tinymorph-steer-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('steer prints DEFAULT and STEERED side by side; the default column is plain generation with the same seed', () => {
-  const r = runCli('steer', 'Once upon a time', '--feature', 'blocks.2.hook_resid_post:248:+3', '--seed', '7', '-n', '30', '--json');
+const { model, tokenizer } = loadModel();
+const ctx = new SteeringContext(model, tokenizer);
+interface SteerJson {
+  default: string;
+  steered: string;
+  seed: number;
+  steering: unknown;
+}
+
+/**
+ * What the library generates for the same prompt, seed and steering request, written here as a
+ * request (not through the CLI's flags), one row alone; sampling as the CLI's defaults (run.c's
+ * temperature 1, top-p 0.9).
+ */
+function libraryText(prompt: string, maxTokens: number, seed: number, request: unknown): string {
+  const [r] = generateSteered(ctx, [{ prompt, maxTokens, seed, sampling: { temperature: 1, topP: 0.9 }, steering: parseSteeringSpec(request) }]);
+  return r.text;
+}
+
+function steerJson(...args: string[]): SteerJson {
+  const r = runCli('steer', ...args, '--json');
   assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { default: string; steered: string; seed: number };
+  return JSON.parse(r.stdout) as SteerJson;
+}
+
+test('steer: STEERED is the library\'s steered generation for the same request and seed; DEFAULT is plain generation', () => {
+  const out = steerJson('Once upon a time', '--feature', 'blocks.2.hook_resid_post:248:+3', '--seed', '7', '-n', '30');
+  assert.equal(out.steered, libraryText('Once upon a time', 30, 7, { features: [{ source: 'blocks.2.hook_resid_post', index: 248, strength: 3 }] }));
   const plain = runCli('generate', 'Once upon a time', '--seed', '7', '-n', '30', '--json');
   assert.equal(out.default, (JSON.parse(plain.stdout) as { text: string }).text);
-  assert.notEqual(out.steered, out.default);
+  assert.equal(out.default, libraryText('Once upon a time', 30, 7, undefined));
+  assert.notEqual(out.steered, out.default, 'the check above would hold for a steering that does nothing');
   const table = runCli('steer', 'Lily', '--feature', '2:248:3', '--scope', 'generated', '--seed', '1', '-n', '20');
   assert.equal(table.code, 0, table.stderr);
   assert.match(table.stdout, /DEFAULT\s+│\s+STEERED/);
 });
 
-test('a JSON spec file and flags combine', () => {
+test('steer: a JSON spec file and flags combine into the request the library is given', () => {
   const spec = join(dir, 'spec.json');
   writeFileSync(spec, JSON.stringify({ features: [{ layer: 2, index: 248, strength: 2 }], steer_method: 'SIMPLE_ADDITIVE' }));
-  const r = runCli('steer', 'Lily', '--spec', spec, '--guide', '2:248:2', '--multiplier', '1.5', '--normalize', '-n', '10', '--seed', '3', '--json');
-  assert.equal(r.code, 0, r.stderr);
-  const out = JSON.parse(r.stdout) as { steering: { features: unknown[]; guide: unknown[]; strength_multiplier: number; normalize_steering: boolean } };
-  assert.equal(out.steering.features.length, 1);
-  assert.equal(out.steering.guide.length, 1);
-  assert.equal(out.steering.strength_multiplier, 1.5);
-  assert.equal(out.steering.normalize_steering, true);
+  const out = steerJson('Lily', '--spec', spec, '--guide', '2:248:2', '--multiplier', '1.5', '--normalize', '-n', '10', '--seed', '3');
+  const request = {
+    features: [{ layer: 2, index: 248, strength: 2 }],
+    guide: [{ source: '2', index: 248, strength: 2 }],
+    steer_method: 'SIMPLE_ADDITIVE',
+    strength_multiplier: 1.5,
+    normalize_steering: true,
+  };
+  assert.deepEqual(out.steering, JSON.parse(JSON.stringify(parseSteeringSpec(request))));
+  assert.equal(out.steered, libraryText('Lily', 10, 3, request));
 });
 
-test('a preset runs at its tuned strength, or at the one given', () => {
-  const tuned = runCli('steer', 'Once upon a time', '--preset', 'dialogue', '--seed', '4', '-n', '30', '--json');
-  assert.equal(tuned.code, 0, tuned.stderr);
-  const out = JSON.parse(tuned.stdout) as { default: string; steered: string; steering: { vectors: { vector: string; strength: number }[] } };
-  assert.deepEqual(out.steering.vectors, [{ vector: 'dialogue', strength: 1 }]);
-  assert.notEqual(out.steered, out.default);
-  const given = JSON.parse(runCli('steer', 'Lily', '--preset', 'animals:0.5', '-n', '5', '--json').stdout) as typeof out;
-  assert.deepEqual(given.steering.vectors, [{ vector: 'animals', strength: 0.5 }]);
+test('steer: a preset runs at its tuned strength, or at the one given, as the library runs that vector', () => {
+  const tuned = steerJson('Once upon a time', '--preset', 'dialogue', '--seed', '4', '-n', '30');
+  assert.deepEqual((tuned.steering as { vectors: unknown }).vectors, [{ vector: 'dialogue', strength: 1 }]);
+  assert.equal(tuned.steered, libraryText('Once upon a time', 30, 4, { vectors: [{ vector: 'dialogue', strength: 1 }] }));
+  // Without --seed the CLI draws one and reports it: the same seed reproduces its text.
+  const given = steerJson('Lily', '--preset', 'animals:0.5', '-n', '5');
+  assert.deepEqual((given.steering as { vectors: unknown }).vectors, [{ vector: 'animals', strength: 0.5 }]);
+  assert.equal(given.steered, libraryText('Lily', 5, given.seed, { vectors: [{ vector: 'animals', strength: 0.5 }] }));
 });
 
 test('bad steering input is one line naming the problem', () => {

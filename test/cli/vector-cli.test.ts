@@ -4,6 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { assertOneLineError, runCli as run } from './run-cli.js';
+import type { HookName } from '../../src/model/hook-points.js';
+import { loadModel } from '../../src/model/load-model.js';
+import { readSteeringVectors } from '../../src/steer/steering-vector-set.js';
+import { contrastVectors } from '../../src/steer/vectors/contrast-vectors.js';
+import { assertAllClose } from '../helpers/assert-all-close.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tinymorph-vector-cli-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,23 +20,31 @@ const file = (name: string, text: string): string => {
 const pos = file('pos.txt', 'Lily was happy and she laughed.\nTom smiled at the sun.\nThey had so much fun!\n');
 const neg = file('neg.txt', 'Lily was sad and she cried.\nTom frowned at the rain.\nThey had no fun at all.\n');
 
-test('vector train → show → export-gguf → import-gguf keeps every vector', () => {
+test('vector train writes the library\'s vectors for the same examples; export-gguf → import-gguf gives back every value', () => {
   const out = join(dir, 'v.safetensors');
-  const r = run('vector', 'train', '--pos', pos, '--neg', neg, '--method', 'pca_center', '--hooks', 'blocks.2.hook_resid_post,blocks.3.hook_resid_post', '--out', out);
+  const hooks: HookName[] = ['blocks.2.hook_resid_post', 'blocks.3.hook_resid_post'];
+  const r = run('vector', 'train', '--pos', pos, '--neg', neg, '--method', 'pca_center', '--hooks', hooks.join(','), '--out', out);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /blocks\.2\.hook_resid_post\s+width 64\s+norm \d/);
   assert.match(r.stderr, /"progress":"vector train"/);
-  const shown = JSON.parse(run('vector', 'show', out, '--json').stdout);
-  assert.equal(shown.metadata.method, 'pca_center');
-  assert.deepEqual(shown.vectors.map((v: { hook: string }) => v.hook), ['blocks.2.hook_resid_post', 'blocks.3.hook_resid_post']);
+  const trained = readSteeringVectors(out);
+  assert.deepEqual([...trained.vectors.keys()], hooks);
+  assert.equal(trained.metadata.method, 'pca_center');
+  // The same contrast set written out here, one example per line, paired line by line.
+  const examples = (text: string, file: string) => text.trim().split('\n').map((t, i) => ({ text: t, where: `${file}:${i + 1}` }));
+  const { model, tokenizer } = loadModel();
+  const library = contrastVectors(model, tokenizer, { positive: examples(readFileSync(pos, 'utf8'), pos), negative: examples(readFileSync(neg, 'utf8'), neg), paired: true }, { method: 'pca_center', hooks });
+  for (const hook of hooks) assertAllClose(trained.vectors.get(hook)!, library.vectors.get(hook)!, { atol: 1e-6 }, hook);
+
   const gguf = join(dir, 'v.gguf');
   assert.equal(run('vector', 'export-gguf', out, gguf).code, 0);
   const back = join(dir, 'back.safetensors');
   const imported = run('vector', 'import-gguf', gguf, back);
   assert.equal(imported.code, 0, imported.stderr);
-  const again = JSON.parse(run('vector', 'show', back, '--json').stdout);
-  assert.deepEqual(again.vectors, shown.vectors);
-  assert.equal(again.metadata.model_hint, 'llama');
+  const again = readSteeringVectors(back);
+  assert.deepEqual([...again.vectors.keys()].sort(), [...hooks].sort());
+  for (const hook of hooks) assert.deepEqual(again.vectors.get(hook), trained.vectors.get(hook), `${hook}: F32 values survive the GGUF round trip exactly`);
+  assert.deepEqual(again.metadata, { ...trained.metadata, model_hint: 'llama' });
 });
 
 test('vector style reads a folder of notes and writes one vector per block', () => {

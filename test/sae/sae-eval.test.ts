@@ -13,6 +13,7 @@ import { runSaeEval } from '../../src/sae/eval/run-sae-eval.js';
 import { writeSaeLensFolder } from '../../src/sae/saelens-format.js';
 import type { Sae } from '../../src/sae/sae.js';
 import { randomSae, v6Config } from './sae-test-helpers.js';
+import { allText, findAll, hasClass, parseSvg, readAxis } from '../plot/svg-reader.js';
 
 const close = (a: number, b: number, tol = 1e-6): void => assert.ok(Math.abs(a - b) <= tol, `${a} vs ${b}`);
 
@@ -88,10 +89,15 @@ test('sae eval on an SAE folder writes JSON with every SAELens key, and feature_
     writeSaeLensFolder(join(dir, 'sae'), randomSae(v6Config('topk', DIM, 256, { k: 8 }), 2));
     const out = join(dir, 'eval.json');
     await saeEval(join(dir, 'sae'), { contexts: '3', contextSize: '32', batch: '2', seed: '1', out });
-    const svg = readFileSync(join(dir, 'feature_density.svg'), 'utf8');
-    assert.ok(svg.startsWith('<svg'));
-    assert.ok(svg.includes('Feature density') && svg.includes('log10 feature density'));
     const j = JSON.parse(readFileSync(out, 'utf8')) as Record<string, Record<string, unknown>>;
+    // The plot's bars are the histogram in eval.json, read back through its count axis.
+    const svg = parseSvg(readFileSync(join(dir, 'feature_density.svg'), 'utf8'));
+    assert.ok(allText(svg).includes('Feature density (3 held-out contexts)'));
+    const countAxis = readAxis(svg, 'axis-y');
+    const bars = findAll(svg, hasClass('bar')).map((b) => Number(b.attrs.height) * countAxis.unitsPerPixel(0));
+    const histogram = j.feature_metrics.feature_density_histogram as { counts: number[] };
+    assert.deepEqual(bars.map(Math.round), histogram.counts);
+    for (const h of bars) assert.ok(Math.abs(h - Math.round(h)) < 0.05, `bar height ${h} counts`);
     const keys: Record<string, string[]> = {
       model_behavior_preservation: ['kl_div_score', 'kl_div_with_ablation', 'kl_div_with_sae'],
       model_performance_preservation: ['ce_loss_score', 'ce_loss_with_ablation', 'ce_loss_with_sae', 'ce_loss_without_sae'],

@@ -11,7 +11,7 @@ import { runSaeEval } from '../../sae/eval/run-sae-eval.js';
 import { readSaeLensFolder } from '../../sae/saelens-format.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { startProgress } from '../progress.js';
-import { DENSITY_PLOT_FILE, densityPlotSvg } from '../../sae/training/training-plots.js';
+import { DENSITY_PLOT_FILE, heldOutDensityPlotSvg } from '../../sae/training/training-plots.js';
 
 /** Where `sae eval --out <file>` puts its density plot: feature_density.svg in the same folder. */
 export const densityPlotPath = (out: string): string => join(dirname(out), DENSITY_PLOT_FILE);
@@ -60,7 +60,7 @@ export async function saeEval(dir: string, o: SaeEvalCliOptions): Promise<SaeEva
   }
   if (o.out) {
     writeFileAtomic(o.out, JSON.stringify(result, null, 2) + '\n');
-    writeFileAtomic(densityPlotPath(o.out), await densityPlotSvg(result.feature_metrics.feature_density_histogram, `Feature density (${result.token_stats.contexts} held-out contexts)`));
+    writeFileAtomic(densityPlotPath(o.out), heldOutDensityPlotSvg(result.feature_metrics.feature_density_histogram, result.token_stats.contexts));
   }
   return result;
 }

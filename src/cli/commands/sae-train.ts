@@ -129,7 +129,7 @@ export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
   trainer.checkpoint(ckptDir);
   trainer.save(o.out);
   const seconds = (Date.now() - start) / 1000;
-  const plots = await writeTrainingPlots(o.out, trainer.history, trainer.featureDensity());
+  const plots = writeTrainingPlots(o.out, trainer.history, trainer.featureDensity());
   return { out: o.out, last, seconds, tokensPerSecond: (trainer.tokens - startTokens) / Math.max(1e-3, seconds), normScale: cfg.normScale, plots };
 }
 

@@ -60,11 +60,13 @@ export function cacheActivations(model: LlamaModel, tokenizer: Tokenizer, docume
 
   mkdirSync(o.dir, { recursive: true });
   const manifest = existsSync(join(o.dir, MANIFEST_FILE)) ? resumable(o.dir, settings) : newManifest(settings, o.tokens);
+  const asRead = JSON.stringify(manifest);
   manifest.target_tokens = Math.max(o.tokens, manifest.total_tokens);
   const resumedTokens = manifest.total_tokens;
   if (manifest.total_tokens >= o.tokens || manifest.corpus_exhausted) {
     manifest.complete = true;
-    writeManifest(o.dir, manifest);
+    // A rerun on a complete cache leaves the folder as it was, manifest included.
+    if (JSON.stringify(manifest) !== asRead) writeManifest(o.dir, manifest);
     return { manifest, resumedTokens };
   }
   manifest.complete = false;

@@ -4,31 +4,36 @@
  * bins as `sae eval`'s feature_density_histogram). Each file is written atomically.
  */
 import { join } from 'node:path';
-import { histogramSvg, lineChartSvg } from '../../plot/svg-chart.js';
+import { histogramSvg } from '../../plot/histogram.js';
+import { lineChartSvg } from '../../plot/line-chart.js';
+import type { LineSeries } from '../../plot/line-chart.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import type { DensityHistogram } from '../eval/feature-density.js';
 import { summarizeDensity } from '../eval/feature-density.js';
-import type { LineSeries } from '../../plot/svg-chart.js';
 import type { TrainingLogEntry } from './trainer.js';
 
 export const LOSS_PLOT_FILE = 'loss.svg';
 export const L0_PLOT_FILE = 'l0.svg';
 export const DENSITY_PLOT_FILE = 'feature_density.svg';
 
-/** loss.svg: total, mse, the sparsity penalty and the auxiliary loss vs tokens (log y; all-zero terms left out). */
-export function lossPlotSvg(history: readonly TrainingLogEntry[], title = 'SAE training loss'): Promise<string> {
-  const terms: [string, keyof TrainingLogEntry][] = [['total', 'total'], ['mse', 'mse'], ['sparsity', 'sparsity'], ['aux', 'aux']];
+/**
+ * loss.svg: mse, the sparsity penalty, the auxiliary loss and their total vs tokens (log y; a step
+ * whose term is 0 leaves a gap in that term's line; all-zero terms are left out). The total is
+ * drawn last and dashed: without a penalty it equals mse and would otherwise hide it.
+ */
+export function lossPlotSvg(history: readonly TrainingLogEntry[], title = 'SAE training loss'): string {
+  const terms = ['mse', 'sparsity', 'aux', 'total'] as const;
   const series: LineSeries[] = [];
-  for (const [name, key] of terms) {
+  for (const key of terms) {
     // Always draw total and mse; the sparsity and aux terms only where the architecture has them.
-    if (name !== 'total' && name !== 'mse' && !history.some((e) => e[key] > 0)) continue;
-    series.push({ name, points: history.map((e) => [e.tokens, e[key]] as const) });
+    if (key !== 'total' && key !== 'mse' && !history.some((e) => e[key] > 0)) continue;
+    series.push({ name: key, points: history.map((e) => [e.tokens, e[key]] as const), dashed: key === 'total' });
   }
   return lineChartSvg({ title, subtitle: 'loss terms per step (coefficients included)', x: { label: 'training tokens' }, y: { label: 'loss' }, yScale: 'log', series });
 }
 
 /** l0.svg: mean L0 (left axis) and the dead-latent fraction (right axis, dashed) vs tokens. */
-export function l0PlotSvg(history: readonly TrainingLogEntry[], title = 'SAE sparsity'): Promise<string> {
+export function l0PlotSvg(history: readonly TrainingLogEntry[], title = 'SAE sparsity'): string {
   return lineChartSvg({
     title,
     subtitle: 'L0 (left axis); dead fraction (right axis, dashed)',
@@ -37,13 +42,13 @@ export function l0PlotSvg(history: readonly TrainingLogEntry[], title = 'SAE spa
     y2: { label: 'dead fraction', domain: [0, 1] },
     series: [
       { name: 'L0', points: history.map((e) => [e.tokens, e.l0] as const) },
-      { name: 'dead fraction', points: history.map((e) => [e.tokens, e.dead_fraction] as const), axis: 'right' },
+      { name: 'dead fraction', points: history.map((e) => [e.tokens, e.dead_fraction] as const), axis: 'right', dashed: true },
     ],
   });
 }
 
 /** feature_density.svg from a DensityHistogram (dead latents, density 0, are named in the subtitle). */
-export function densityPlotSvg(h: DensityHistogram, title = 'Feature density'): Promise<string> {
+export function densityPlotSvg(h: DensityHistogram, title = 'Feature density'): string {
   const total = h.counts.reduce((a, b) => a + b, 0) + h.dead;
   return histogramSvg({
     title,
@@ -55,9 +60,14 @@ export function densityPlotSvg(h: DensityHistogram, title = 'Feature density'): 
   });
 }
 
+/** The feature_density.svg that `sae eval` writes: the density histogram of the held-out eval contexts. */
+export function heldOutDensityPlotSvg(h: DensityHistogram, contexts: number): string {
+  return densityPlotSvg(h, `Feature density (${contexts} held-out contexts)`);
+}
+
 /** Writes loss.svg, l0.svg and feature_density.svg into dir; returns their paths. */
-export async function writeTrainingPlots(dir: string, history: readonly TrainingLogEntry[], featureDensity: ArrayLike<number>): Promise<string[]> {
-  const files: [string, Promise<string>][] = [
+export function writeTrainingPlots(dir: string, history: readonly TrainingLogEntry[], featureDensity: ArrayLike<number>): string[] {
+  const files: [string, string][] = [
     [LOSS_PLOT_FILE, lossPlotSvg(history)],
     [L0_PLOT_FILE, l0PlotSvg(history)],
     [DENSITY_PLOT_FILE, densityPlotSvg(summarizeDensity(featureDensity).feature_density_histogram, 'Feature density over training')],
@@ -65,7 +75,7 @@ export async function writeTrainingPlots(dir: string, history: readonly Training
   const paths: string[] = [];
   for (const [name, svg] of files) {
     const path = join(dir, name);
-    writeFileAtomic(path, await svg);
+    writeFileAtomic(path, svg);
     paths.push(path);
   }
   return paths;
