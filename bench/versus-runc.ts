@@ -60,8 +60,11 @@ export function emitRatios(base: Record<string, unknown>, ratios: readonly Ratio
   for (const r of ratios) emit({ ...base, tinymorph_threads: r.threads, runc_threads: r.runcThreads, ratio: Number(r.median.toFixed(4)), best_ratio: Number(r.best.toFixed(4)), ...extra });
 }
 
-/** "1.23 (best 1.31)". */
-export const fmtRatio = (r: Ratio | undefined): string => (r ? `${r.median.toFixed(2)} (best ${r.best.toFixed(2)})` : '-');
+/** "1.23 (best 1.31)"; two significant digits below 0.1 ("0.011"), where a whole process takes 100× run.c's. */
+export const fmtRatio = (r: Ratio | undefined): string => {
+  const f = (x: number): string => (x >= 0.1 ? x.toFixed(2) : x.toPrecision(2));
+  return r ? `${f(r.median)} (best ${f(r.best)})` : '-';
+};
 
 /**
  * Table cells per thread count: threads, tinymorph, run.c (its best setting marked *), ratio of

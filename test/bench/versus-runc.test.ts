@@ -42,4 +42,5 @@ test('samples map back to thread counts, sides without samples dropped; table ro
     ['1', '250', '500 *', '0.50 (best 0.50)'],
     ['2', '-', '300', '-'],
   ]);
+  assert.deepEqual(threadRows([at(1, 1.3, 1.2)], [at(1, 0.013, 0.012)], 'time', fmt)[0][3], '0.010 (best 0.010)');
 });
