@@ -75,9 +75,6 @@ export function timeStats(xs: readonly number[]): Stats {
   return { median: median(xs), best: Math.min(...xs), runs: xs.length };
 }
 
-/** Stats, or undefined when a side has no samples (every run failed). */
-export const rateStatsOrNone = (xs: readonly number[]): Stats | undefined => (xs.length > 0 ? rateStats(xs) : undefined);
-
 /** "120.1 (best 123.4)": the median first, the best beside it; '-' when there is nothing. */
 export const fmtStats = (s: Stats | undefined, digits = 1): string => (s ? `${s.median.toFixed(digits)} (best ${s.best.toFixed(digits)})` : '-');
 

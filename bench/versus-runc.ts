@@ -61,7 +61,7 @@ export function emitRatios(base: Record<string, unknown>, ratios: readonly Ratio
 }
 
 /** "1.23 (best 1.31)"; two significant digits below 0.1 ("0.011"), where a whole process takes 100× run.c's. */
-export const fmtRatio = (r: Ratio | undefined): string => {
+const fmtRatio = (r: Ratio | undefined): string => {
   const f = (x: number): string => (x >= 0.1 ? x.toFixed(2) : x.toPrecision(2));
   return r ? `${f(r.median)} (best ${f(r.best)})` : '-';
 };
