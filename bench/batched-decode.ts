@@ -5,33 +5,35 @@ import { generate } from '../src/model/generate.js';
 import type { LoadedModel } from '../src/model/load-model.js';
 import { loadModel } from '../src/model/load-model.js';
 import { activeBackend } from '../src/tensor/backend-registry.js';
-import type { RateStats, ShapeName, WeightsKind } from './bench-utils.js';
+import type { ShapeName, WeightsKind } from './bench-utils.js';
 import {
   backendInfo,
   backendLabel,
   backendOption,
   emit,
   firstSentences,
-  fmtRate,
   loadOptions,
   log,
   positiveInt,
   positiveIntList,
   positiveNumber,
   printTable,
-  rateStats,
-  repeatWithin,
   round,
   runMain,
   selectShapes,
   shapeFiles,
   shapeOption,
   threadsOption,
+  tinymorphThreadCounts,
   useBackend,
   weightsOption,
+  withNativeThreads,
 } from './bench-utils.js';
+import { fmtStats, interleave, rateStats, statsFields } from './interleaved-repeats.js';
 import type { Llama2cBaseline } from './llama2c-baseline.js';
 import { benchEveryShape, runCTranscript, sameTranscript } from './llama2c-baseline.js';
+import type { AtThreads } from './versus-runc.js';
+import { atThreads, emitRatios, RATIO_NOTE, ratiosVsBest, threadRows, threadSides } from './versus-runc.js';
 
 /**
  * Aggregate greedy decode tokens/s of tinymorph generating for B rows at once (B different
@@ -55,22 +57,22 @@ interface Opts {
   repeats: number;
   budget: number;
   seed: number;
-  threads: number;
+  threads: number[];
   weights: WeightsKind;
   backend?: string;
 }
 
 interface Point {
   batch: number;
-  ours: RateStats;
-  forward: RateStats;
+  ours: AtThreads[];
+  forward: AtThreads[];
   tokens: number;
 }
 
 interface Row {
   shape: ShapeName;
   points: Point[];
-  runc?: RateStats;
+  runc: AtThreads[];
   sameText?: boolean;
 }
 
@@ -124,62 +126,65 @@ function benchShape(shape: ShapeName, opts: Opts, dir: string, runc: Llama2cBase
   }
   // run.c on row 0's prompt over the same positions as our row 0: -n = P + maxTokens − 1.
   const steps = p0 + opts.maxTokens - 1;
+  const ourThreads = tinymorphThreadCounts(loaded.model.backend.name, opts.threads);
+  // JIT warm-up and the thread pool's start, not timed.
+  for (const t of ourThreads) withNativeThreads(t, () => runBatch(loaded, prompts.slice(0, WARMUP_ROWS), WARMUP_TOKENS));
 
-  runBatch(loaded, prompts.slice(0, WARMUP_ROWS), WARMUP_TOKENS); // JIT warm-up, not timed
-  const theirs: number[] = [];
   let runcStdout: Buffer | undefined;
-  if (runc) {
-    repeatWithin(opts.repeats, opts.budget, () => {
-      const c = runc.tryRun({ ...files, steps, prompt: prompts[0], threads: opts.threads }, shape);
-      if (c) theirs.push(c.rate);
-      runcStdout ??= c?.stdout;
-    });
-  }
-  const row: Row = { shape, points: [] };
-  if (theirs.length > 0) {
-    row.runc = rateStats(theirs);
-    const windowMs = ((steps - 1) / row.runc.best) * 1000;
-    if (windowMs < SHORT_WINDOW_MS) log(`note: ${shape}: run.c's timed window is ~${windowMs.toFixed(0)} ms with a millisecond clock; its rate is coarse (raise --max-tokens)`);
-    emit({ bench: 'batched-decode', shape, runtime: 'llama2c-run.c', batch: 1, threads: opts.threads, tokens_per_s: round(row.runc.best, 2), tokens: steps - 1, median_tokens_per_s: round(row.runc.median, 2), steps, prompt_tokens: p0, repeats: row.runc.runs });
-  }
+  const runcSides = !runc
+    ? []
+    : threadSides('run.c b=1', opts.threads, (threads) => {
+        const c = runc.tryRun({ ...files, steps, prompt: prompts[0], threads }, shape);
+        runcStdout ??= c?.stdout;
+        return c?.rate;
+      });
+  // Every batch size at every thread count is a side of its own; each run is also followed by the
+  // same decode steps' forward passes alone (forwardRates), inside the side's turn.
+  const forwardRates = new Map<string, number[]>();
   let row0: number[] = [];
-  for (const B of batches) {
-    const rates: number[] = [];
-    const forwardRates: number[] = [];
-    let tokens = 0;
-    const runs = repeatWithin(opts.repeats, opts.budget, (r) => {
-      log(`${shape}: batch ${B}: repeat ${r}/${opts.repeats}…`);
-      const o = runBatch(loaded, prompts.slice(0, B), opts.maxTokens);
-      rates.push(o.rate);
-      forwardRates.push(forwardOnly(loaded, prompts.slice(0, B), o.rows));
-      tokens = o.tokens;
-      if (B === opts.rows) row0 = o.rows[0];
-    });
-    const point: Point = { batch: B, ours: rateStats(rates), forward: rateStats(forwardRates), tokens };
-    row.points.push(point);
-    emit({
-      bench: 'batched-decode',
-      shape,
-      runtime: 'tinymorph',
-      ...backendInfo(loaded.model.backend.name),
-      weights: opts.weights,
-      batch: B,
-      tokens_per_s: round(point.ours.best, 2),
-      tokens,
-      median_tokens_per_s: round(point.ours.median, 2),
-      per_row_tokens_per_s: round(point.ours.best / B, 2),
-      forward_only_tokens_per_s: round(point.forward.best, 2),
-      max_tokens: opts.maxTokens,
-      repeats: runs,
-      ...(row.runc ? { ratio: round(point.ours.best / row.runc.best, 4) } : {}),
-    });
+  const tokensAt = new Map<number, number>();
+  const batchSides = batches.map((B) =>
+    threadSides(`b=${B}`, ourThreads, (threads) =>
+      withNativeThreads(threads, () => {
+        const o = runBatch(loaded, prompts.slice(0, B), opts.maxTokens);
+        const key = `${B}/${threads}`;
+        forwardRates.set(key, [...(forwardRates.get(key) ?? []), forwardOnly(loaded, prompts.slice(0, B), o.rows)]);
+        tokensAt.set(B, o.tokens);
+        if (B === opts.rows) row0 = o.rows[0];
+        return o.rate;
+      }),
+    ),
+  );
+  const samples = interleave([...runcSides, ...batchSides.flat()], { repeats: opts.repeats, budgetS: opts.budget, progress: shape });
+  const runcAt = atThreads(samples, opts.threads.slice(0, runcSides.length), rateStats);
+  const row: Row = { shape, points: [], runc: runcAt };
+  if (runcAt.length > 0) {
+    const slowest = Math.min(...runcAt.map((r) => r.stats.median));
+    const windowMs = ((steps - 1) / slowest) * 1000;
+    if (windowMs < SHORT_WINDOW_MS) log(`note: ${shape}: run.c's timed window is ~${windowMs.toFixed(0)} ms with a millisecond clock; its rate is coarse (raise --max-tokens)`);
+    for (const r of runcAt) emit({ bench: 'batched-decode', shape, runtime: 'llama2c-run.c', batch: 1, threads: r.threads, ...statsFields('tokens_per_s', r.stats), tokens: steps - 1, steps, prompt_tokens: p0 });
   }
-  if (row.runc && runcStdout) {
+  let at = runcSides.length;
+  for (const B of batches) {
+    const ours = atThreads(samples.slice(at), ourThreads, rateStats);
+    at += ourThreads.length;
+    const forward = ours.map((o) => ({ threads: o.threads, stats: rateStats(forwardRates.get(`${B}/${o.threads}`)!) }));
+    row.points.push({ batch: B, ours, forward, tokens: tokensAt.get(B) ?? 0 });
+    for (const o of ours) {
+      const f = forward.find((x) => x.threads === o.threads)!.stats;
+      emit({
+        bench: 'batched-decode', shape, runtime: 'tinymorph', ...backendInfo(loaded.model.backend.name, o.threads), threads: o.threads, weights: opts.weights, batch: B,
+        ...statsFields('tokens_per_s', o.stats), tokens: tokensAt.get(B), median_per_row_tokens_per_s: round(o.stats.median / B, 2),
+        median_forward_only_tokens_per_s: round(f.median, 2), best_forward_only_tokens_per_s: round(f.best, 2), max_tokens: opts.maxTokens,
+      });
+    }
+    emitRatios({ bench: 'batched-decode', shape, batch: B }, ratiosVsBest(ours, runcAt, 'rate'));
+  }
+  if (runcAt.length > 0 && runcStdout) {
     // Row 0 of the batch against run.c on the same prompt: batching must not change the text.
     const expected = runCTranscript(loaded.tokenizer, [...loaded.tokenizer.encode(prompts[0]), ...row0], steps);
     row.sameText = sameTranscript(`${shape} row 0`, expected.text, runcStdout.toString('latin1'), { randomWeights: files.random });
-    const target = row.points.find((p) => p.batch === opts.rows)!;
-    emit({ bench: 'batched-decode', shape, rows: opts.rows, ratio: round(target.ours.best / row.runc.best, 4), same_text: row.sameText });
+    emit({ bench: 'batched-decode', shape, rows: opts.rows, same_text_row0: row.sameText });
   }
   return row;
 }
@@ -191,8 +196,8 @@ async function main(): Promise<void> {
     .option('--rows <n>', 'the batch size of the headline ratio (target ≥ 8× run.c on 15m)', positiveInt, 16)
     .option('--batches <list>', 'batch sizes of the throughput curve', positiveIntList, [1, 4, 16, 64])
     .option('--max-tokens <n>', 'tokens generated per row (the first comes from the untimed prefill)', positiveInt, 32)
-    .option('--repeats <n>', 'runs per batch size at most; the best and the median are reported', positiveInt, 5)
-    .option('--budget <s>', 'stop repeating a batch size once this many seconds have passed (after one repeat)', positiveNumber, 20)
+    .option('--repeats <n>', 'interleaved rounds (every batch size and run.c, at every thread count) at most; the median and the best are reported', positiveInt, 5)
+    .option('--budget <s>', 'stop repeating a shape once this many seconds have passed (after one round)', positiveNumber, 120)
     .option('--seed <n>', 'seed of the random weights', positiveInt, 1)
     .addOption(threadsOption())
     .addOption(backendOption())
@@ -203,21 +208,20 @@ async function main(): Promise<void> {
   useBackend(opts.backend);
   const rows = await benchEveryShape('batched-decode', selectShapes(opts.shape, SHAPE_CHOICES), (shape, dir, runc) => benchShape(shape, opts, dir, runc));
   printTable(
-    `aggregate decode tokens/s by batch size (best, median), ${opts.maxTokens} tokens per row; forward only = the same steps' forward passes without sampling; tinymorph ${backendLabel(activeBackend().name)}, ${opts.weights} weights; run.c batch 1 with ${opts.threads} threads; issue 4's target: ratio ≥ 8 at 16 rows on 15m`,
-    ['shape', 'batch', 'tinymorph tok/s', 'per row', 'forward only', 'run.c b=1 tok/s', 'ratio', 'same text (row 0)'],
+    `aggregate decode tokens/s by batch size: median (best) of interleaved repeats, ${opts.maxTokens} tokens per row; forward only = the same steps' forward passes without sampling; tinymorph ${backendLabel(activeBackend().name, false)}, ${opts.weights} weights; run.c at batch 1; issue 4's target: ratio ≥ 8 at 16 rows on 15m`,
+    ['shape', 'batch', 'threads', 'tinymorph tok/s', 'per row', 'forward only', 'run.c b=1 tok/s', 'ratio vs run.c best', 'same text (row 0)'],
     rows.flatMap((r) =>
-      r.points.map((p) => [
-        r.shape,
-        String(p.batch),
-        fmtRate(p.ours),
-        (p.ours.best / p.batch).toFixed(1),
-        fmtRate(p.forward, 0),
-        fmtRate(r.runc),
-        r.runc ? (p.ours.best / r.runc.best).toFixed(2) : '-',
-        p.batch === opts.rows && r.sameText !== undefined ? (r.sameText ? 'yes' : 'NO') : '',
-      ]),
+      r.points.flatMap((p) =>
+        threadRows(p.ours, r.runc, 'rate', fmtStats).map(([threads, ours, theirs, ratio]) => {
+          const o = p.ours.find((x) => String(x.threads) === threads);
+          const f = p.forward.find((x) => String(x.threads) === threads);
+          const same = p.batch === opts.rows && r.sameText !== undefined ? (r.sameText ? 'yes' : 'NO') : '';
+          return [r.shape, String(p.batch), threads, ours, o ? (o.stats.median / p.batch).toFixed(1) : '-', fmtStats(f?.stats, 0), theirs, ratio, same];
+        }),
+      ),
     ),
   );
+  console.log(RATIO_NOTE);
 }
 
 await runMain(main);

@@ -8,13 +8,15 @@ import { splitDocuments } from '../src/model/documents.js';
 import { embeddedModelPath, embeddedTokenizerPath, validationTextPath } from '../src/model/embedded.js';
 import type { LoadOptions } from '../src/model/load-model.js';
 import { availableBackends, setActiveBackend } from '../src/tensor/backend-registry.js';
-import { nativeStatus } from '../src/tensor/native-backend.js';
+import { nativeStatus, nativeThreads, setNativeThreads } from '../src/tensor/native-backend.js';
 import { packageRoot } from '../src/util/package-root.js';
+import { describeMachine, machine } from './machine.js';
 import { benchmarkShapes, writeRandomLlama2c } from './random-llama2c-model.js';
 
 /**
  * What every benchmark script shares (DESIGN.md "Performance"): options, model shapes and their
- * files, timing over repeats, the quiet-machine check, and output as JSON lines then a table.
+ * files, the thread counts, the quiet-machine check, and output as JSON lines then a table
+ * (timing over interleaved repeats is interleaved-repeats.ts).
  */
 
 /** The shipped stories260K, and random weights of the stories15M/110M shapes (random-llama2c-model.ts). */
@@ -41,58 +43,23 @@ export function positiveIntList(v: string): number[] {
   return v.split(',').map((s) => positiveInt(s.trim()));
 }
 
-export function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-/** Best (highest) and median of a set of rates, and how many there were. */
-export interface RateStats {
-  best: number;
-  median: number;
-  runs: number;
-}
-
-export function rateStats(rates: readonly number[]): RateStats {
-  return { best: Math.max(...rates), median: median(rates), runs: rates.length };
-}
-
-/** "123.4 (med 120.1)", or '-' when there is nothing. */
-export const fmtRate = (s: RateStats | undefined, digits = 1): string => (s ? `${s.best.toFixed(digits)} (med ${s.median.toFixed(digits)})` : '-');
-
-/** Milliseconds one call of fn takes. */
-export function timeMs(fn: () => void): number {
-  const t0 = performance.now();
-  fn();
-  return performance.now() - t0;
-}
-
-/**
- * Runs body(1), body(2), … up to `repeats` times, but stops early once `budgetS` seconds have passed
- * (always at least once), so that slow kernels keep a run short. Returns how many repeats ran.
- */
-export function repeatWithin(repeats: number, budgetS: number, body: (repeat: number) => void): number {
-  const t0 = performance.now();
-  let r = 0;
-  while (r < repeats) {
-    body(++r);
-    if (performance.now() - t0 > budgetS * 1000) break;
-  }
-  return r;
-}
-
 /** One JSON line on stdout: the machine-readable record of one measurement. */
 export function emit(record: Record<string, unknown>): void {
   console.log(JSON.stringify(record));
 }
 
-/** A human table on stdout (after the JSON lines), columns padded to their widest cell. */
+/** The first JSON line of every bench: the machine it ran on (machine.ts). */
+export function emitMachine(bench: string): void {
+  emit({ bench, machine: machine() });
+}
+
+/** A human table on stdout (after the JSON lines), under its title and the machine it ran on; columns padded to their widest cell. */
 export function printTable(title: string, header: string[], rows: string[][]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((c) => (c[i] ?? '').length)));
   const line = (c: string[]): string => c.map((x, i) => (x ?? '').padEnd(widths[i])).join(' | ').trimEnd();
   console.log('');
   console.log(title);
+  console.log(`machine: ${describeMachine()}`);
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
   for (const c of rows) console.log(line(c));
@@ -174,16 +141,20 @@ export function backendOption(description = 'tinymorph kernel backend (default: 
   return new Option('--backend <name>', description).choices(availableBackends());
 }
 
-/** JSON fields naming a backend and, for the native one, its SIMD path and thread count ($TINYMORPH_THREADS). */
-export function backendInfo(name: string): { backend: string; backend_simd?: string; backend_threads?: number } {
+/**
+ * JSON fields naming a backend and, for the native one, its SIMD path and thread count: `threads`
+ * when the bench set it for this measurement, else the current one ($TINYMORPH_THREADS or the cores).
+ */
+export function backendInfo(name: string, threads?: number): { backend: string; backend_simd?: string; backend_threads?: number } {
   const native = nativeStatus();
-  return name === 'native' && native.available ? { backend: name, backend_simd: native.simd, backend_threads: native.threads } : { backend: name };
+  return name === 'native' && native.available ? { backend: name, backend_simd: native.simd, backend_threads: threads ?? native.threads } : { backend: name };
 }
 
-/** "native (avx512, 2 threads)" or "reference". */
-export function backendLabel(name: string): string {
+/** "native (avx512, 2 threads)", or without the thread count where a bench varies it; or "reference". */
+export function backendLabel(name: string, withThreads = true): string {
   const i = backendInfo(name);
-  return i.backend_threads ? `${name} (${i.backend_simd}, ${i.backend_threads} thread${i.backend_threads > 1 ? 's' : ''})` : name;
+  if (!i.backend_simd) return name;
+  return withThreads ? `${name} (${i.backend_simd}, ${i.backend_threads} thread${i.backend_threads! > 1 ? 's' : ''})` : `${name} (${i.backend_simd})`;
 }
 
 /** Makes `name` the active backend (when given), so that loadModel builds models on it. */
@@ -199,8 +170,35 @@ export const weightsOption = (): Option =>
 /** loadModel's options for a shape's files and a --weights choice. */
 export const loadOptions = (files: ModelFiles, weights: WeightsKind): LoadOptions => ({ model: files.model, tokenizer: files.tokenizer, ...(weights === 'q8_0' && { quantize: 'q8_0' }) });
 
+/**
+ * `--threads`: the thread counts both sides run at, run.c as OMP_NUM_THREADS and tinymorph's native
+ * kernels as TINYMORPH_THREADS (setNativeThreads in process). Default 1 and the core count: on a
+ * tiny model run.c's OpenMP fork/join per matmul can cost more than a second thread gains, so its
+ * best setting is not known in advance, and ratios are taken against its best.
+ */
 export const threadsOption = (): Option =>
-  new Option('--threads <n>', "llama2.c run.c's OMP_NUM_THREADS").argParser(positiveInt).default(availableParallelism());
+  new Option('--threads <list>', 'thread counts for both: run.c OMP_NUM_THREADS and tinymorph TINYMORPH_THREADS')
+    .argParser((v) => [...new Set(positiveIntList(v))])
+    .default([...new Set([1, availableParallelism()])], `1,${availableParallelism()}`);
+
+/**
+ * The thread counts tinymorph runs at: all of them on the native kernels; the reference kernels are
+ * single-threaded, so there one count, labelled 1.
+ */
+export function tinymorphThreadCounts(backend: string, counts: readonly number[]): number[] {
+  return backend === 'native' ? [...counts] : [1];
+}
+
+/** Runs fn with the native kernels at `threads` threads (what TINYMORPH_THREADS sets at startup), then restores the count. */
+export function withNativeThreads<T>(threads: number, fn: () => T): T {
+  const before = nativeThreads();
+  setNativeThreads(threads);
+  try {
+    return fn();
+  } finally {
+    setNativeThreads(before);
+  }
+}
 
 /** Path of a file in ../shared (beside the repo), or undefined with a note when it is missing. */
 export function sharedPath(...parts: string[]): string | undefined {

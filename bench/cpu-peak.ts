@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
+import { cpuinfo, cpuinfoField, cpuIsa } from './machine.js';
 
 /**
  * The machine's theoretical fp32 peak, read from the machine itself: cores × clock × SIMD lanes ×
@@ -56,30 +57,20 @@ export interface PeakOverrides {
   measuredFmaGflops?: number;
 }
 
-function cpuinfo(): string {
-  try {
-    return readFileSync('/proc/cpuinfo', 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-const field = (info: string, name: string): string | undefined => new RegExp(`^${name}\\s*:\\s*(.*)$`, 'm').exec(info)?.[1]?.trim();
-
 /** Physical cores: logical CPUs ÷ SMT threads per core ("siblings" / "cpu cores" per package). */
 function physicalCores(info: string): number {
   const logical = availableParallelism();
-  const siblings = Number(field(info, 'siblings'));
-  const perPackage = Number(field(info, 'cpu cores'));
+  const siblings = Number(cpuinfoField(info, 'siblings'));
+  const perPackage = Number(cpuinfoField(info, 'cpu cores'));
   if (siblings > 0 && perPackage > 0 && siblings >= perPackage) return Math.max(1, Math.round((logical * perPackage) / siblings));
   return logical;
 }
 
 function clock(info: string): { ghz: number; source: string } {
-  const model = field(info, 'model name') ?? '';
+  const model = cpuinfoField(info, 'model name') ?? '';
   const named = /@\s*([0-9.]+)\s*GHz/i.exec(model);
   if (named) return { ghz: Number(named[1]), source: `model name "${model}"` };
-  const mhz = Number(field(info, 'cpu MHz'));
+  const mhz = Number(cpuinfoField(info, 'cpu MHz'));
   if (mhz > 0) return { ghz: mhz / 1000, source: '/proc/cpuinfo "cpu MHz"' };
   const speed = cpus()[0]?.speed ?? 0;
   return { ghz: speed / 1000, source: 'os.cpus() speed' };
@@ -97,8 +88,7 @@ function llcBytes(): number {
 
 export function cpuPeak(o: PeakOverrides = {}): CpuPeak {
   const info = cpuinfo();
-  const flags = new Set((field(info, 'flags') ?? field(info, 'Features') ?? '').split(/\s+/));
-  const isa = flags.has('avx512f') ? 'avx512f' : flags.has('avx2') ? (flags.has('fma') ? 'avx2+fma' : 'avx2') : flags.has('asimd') ? 'neon' : flags.has('sse2') ? 'sse2' : 'unknown';
+  const isa = cpuIsa(info);
   const lanes = o.lanes ?? (isa === 'avx512f' ? 16 : isa.startsWith('avx2') ? 8 : 4);
   const cores = o.cores ?? physicalCores(info);
   const m = o.measuredGhz;
@@ -112,7 +102,7 @@ export function cpuPeak(o: PeakOverrides = {}): CpuPeak {
     `clock ${c.ghz.toFixed(3)} GHz from ${c.source} (the base clock a VM reports; turbo may be higher); ` +
     'WebAssembly SIMD ceiling: same formula with 4 lanes';
   return {
-    model: field(info, 'model name') ?? cpus()[0]?.model ?? 'unknown',
+    model: cpuinfoField(info, 'model name') ?? cpus()[0]?.model ?? 'unknown',
     cores,
     ghz: c.ghz,
     clockSource: c.source,

@@ -5,10 +5,13 @@ import { generate } from '../src/model/generate.js';
 import type { LoadedModel } from '../src/model/load-model.js';
 import { loadModel } from '../src/model/load-model.js';
 import { activeBackend } from '../src/tensor/backend-registry.js';
-import type { RateStats, ShapeName, WeightsKind } from './bench-utils.js';
-import { backendInfo, backendLabel, backendOption, emit, fmtRate, loadOptions, log, positiveInt, printTable, rateStats, round, runMain, selectShapes, shapeFiles, shapeOption, threadsOption, useBackend, weightsOption } from './bench-utils.js';
+import type { ShapeName, WeightsKind } from './bench-utils.js';
+import { backendInfo, backendLabel, backendOption, emit, loadOptions, log, positiveInt, printTable, runMain, selectShapes, shapeFiles, shapeOption, threadsOption, tinymorphThreadCounts, useBackend, weightsOption, withNativeThreads } from './bench-utils.js';
+import { fmtStats, interleave, rateStats, statsFields } from './interleaved-repeats.js';
 import type { Llama2cBaseline } from './llama2c-baseline.js';
 import { benchEveryShape, runCTranscript, sameTranscript } from './llama2c-baseline.js';
+import type { AtThreads } from './versus-runc.js';
+import { atThreads, emitRatios, RATIO_NOTE, ratiosVsBest, threadRows, threadSides } from './versus-runc.js';
 
 /**
  * Decode tokens/s of greedy generation at batch 1: tinymorph and llama2.c run.c on the same model
@@ -26,14 +29,14 @@ interface Opts {
   prompt: string;
   seed: number;
   backend?: string;
-  threads: number;
+  threads: number[];
   weights: WeightsKind;
 }
 
 interface Row {
   shape: ShapeName;
-  ours: RateStats;
-  runc?: RateStats;
+  ours: AtThreads[];
+  runc: AtThreads[];
   sameText?: boolean;
 }
 
@@ -70,35 +73,39 @@ function benchShape(shape: ShapeName, opts: Opts, dir: string, runc: Llama2cBase
   const maxTokens = steps - promptTokens + 1;
   if (maxTokens < 2) throw new UsageError(`${shape}: --steps ${steps} leaves no decode step after a ${promptTokens}-token prompt`);
 
-  runOurs(loaded, opts.prompt, Math.min(maxTokens, WARMUP_TOKENS)); // JIT warm-up, not timed
-  const ours: number[] = [];
-  const theirs: number[] = [];
+  const ourThreads = tinymorphThreadCounts(loaded.model.backend.name, opts.threads);
+  // JIT warm-up and the thread pool's start, not timed.
+  for (const t of ourThreads) withNativeThreads(t, () => runOurs(loaded, opts.prompt, Math.min(maxTokens, WARMUP_TOKENS)));
   let ourIds: number[] = [];
   let oursTokens = 0;
   let runcStdout: Buffer | undefined;
-  for (let r = 1; r <= opts.repeats; r++) {
-    const c = runc?.tryRun({ ...files, steps, prompt: opts.prompt, threads: opts.threads }, shape);
-    if (c) theirs.push(c.rate);
-    runcStdout ??= c?.stdout;
-    log(`${shape}: repeat ${r}/${opts.repeats}: ${runc ? `run.c ${c?.rate.toFixed(1) ?? 'failed'} tok/s; ` : ''}tinymorph running…`);
-    const o = runOurs(loaded, opts.prompt, maxTokens);
-    ours.push(o.rate);
+  const runcSides = !runc
+    ? []
+    : threadSides('run.c', opts.threads, (threads) => {
+        const c = runc.tryRun({ ...files, steps, prompt: opts.prompt, threads }, shape);
+        runcStdout ??= c?.stdout;
+        return c?.rate;
+      });
+  const ourSides = threadSides('tinymorph', ourThreads, (threads) => {
+    const o = withNativeThreads(threads, () => runOurs(loaded, opts.prompt, maxTokens));
     ourIds = o.ids;
     oursTokens = o.tokens;
-  }
-  const row: Row = { shape, ours: rateStats(ours) };
-  // tokens_per_s is the best of the repeats; tokens is the count the rate divides by.
-  const report = (who: Record<string, string | number>, rate: RateStats, tokens: number | null): void =>
-    emit({ bench: 'decode', shape, ...who, tokens_per_s: round(rate.best, 2), tokens, median_tokens_per_s: round(rate.median, 2), steps, prompt_tokens: promptTokens, repeats: rate.runs });
-  report({ runtime: 'tinymorph', ...backendInfo(loaded.model.backend.name), weights: opts.weights }, row.ours, oursTokens);
+    return o.rate;
+  });
+  const samples = interleave([...runcSides, ...ourSides], { repeats: opts.repeats, progress: shape });
+  const theirs = atThreads(samples, opts.threads.slice(0, runcSides.length), rateStats);
+  const ours = atThreads(samples.slice(runcSides.length), ourThreads, rateStats);
+  const row: Row = { shape, ours, runc: theirs };
+  const common = { bench: 'decode', shape, steps, prompt_tokens: promptTokens };
+  // tokens is the count each rate divides by.
+  for (const o of ours) emit({ ...common, runtime: 'tinymorph', ...backendInfo(loaded.model.backend.name, o.threads), threads: o.threads, weights: opts.weights, ...statsFields('tokens_per_s', o.stats), tokens: oursTokens });
   if (theirs.length > 0 && runcStdout) {
     const expected = runCTranscript(loaded.tokenizer, [...loaded.tokenizer.encode(opts.prompt), ...ourIds], steps);
     row.sameText = sameTranscript(shape, expected.text, runcStdout.toString('latin1'), { randomWeights: files.random });
-    row.runc = rateStats(theirs);
     // With the same text we know where run.c stopped (BOS ends it early); otherwise we cannot count.
     if (row.sameText && expected.timed < steps - 1) log(`note: ${shape}: run.c stopped at BOS after ${expected.timed + 1} positions of ${steps}; its tok/s is still a rate`);
-    report({ runtime: 'llama2c-run.c', threads: opts.threads }, row.runc, row.sameText ? expected.timed : null);
-    emit({ bench: 'decode', shape, ratio: round(row.ours.best / row.runc.best, 4), same_text: row.sameText });
+    for (const r of theirs) emit({ ...common, runtime: 'llama2c-run.c', threads: r.threads, ...statsFields('tokens_per_s', r.stats), tokens: row.sameText ? expected.timed : null });
+    emitRatios({ bench: 'decode', shape }, ratiosVsBest(ours, theirs, 'rate'), { same_text: row.sameText });
   }
   return row;
 }
@@ -108,7 +115,7 @@ async function main(): Promise<void> {
     .description('Greedy batch-1 decode tokens/s of tinymorph and llama2.c run.c on the same model file, and their ratio.')
     .addOption(shapeOption('260k'))
     .option('--steps <n>', 'positions including prompt tokens, as run.c -n (default 256; 128 for 110m)', positiveInt)
-    .option('--repeats <n>', 'runs per side; the best and the median are reported', positiveInt, 3)
+    .option('--repeats <n>', 'interleaved runs per side and thread count; the median and the best are reported', positiveInt, 3)
     .option('--prompt <text>', 'prompt for both runtimes', 'Once upon a time')
     .option('--seed <n>', 'seed of the random weights', positiveInt, 1)
     .addOption(threadsOption())
@@ -119,10 +126,11 @@ async function main(): Promise<void> {
   useBackend(opts.backend);
   const rows = await benchEveryShape('decode', selectShapes(opts.shape), (shape, dir, runc) => benchShape(shape, opts, dir, runc));
   printTable(
-    `decode, batch 1 (best, median of the repeats); tinymorph ${backendLabel(activeBackend().name)}, ${opts.weights} weights; run.c with ${opts.threads} threads`,
-    ['shape', 'tinymorph tok/s', 'run.c tok/s', 'ratio', 'same text'],
-    rows.map((r) => [r.shape, fmtRate(r.ours), fmtRate(r.runc), r.runc ? (r.ours.best / r.runc.best).toFixed(3) : '-', r.sameText === undefined ? '-' : r.sameText ? 'yes' : 'NO']),
+    `decode, batch 1, tokens/s: median (best) of ${opts.repeats} interleaved repeats; tinymorph ${backendLabel(activeBackend().name, false)}, ${opts.weights} weights`,
+    ['shape', 'threads', 'tinymorph tok/s', 'run.c tok/s', 'ratio vs run.c best', 'same text'],
+    rows.flatMap((r) => threadRows(r.ours, r.runc, 'rate', fmtStats).map((cells) => [r.shape, ...cells, r.sameText === undefined ? '-' : r.sameText ? 'yes' : 'NO'])),
   );
+  console.log(RATIO_NOTE);
 }
 
 await runMain(main);

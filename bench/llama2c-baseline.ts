@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { Tokenizer } from '../src/model/tokenizer.js';
 import type { ShapeName } from './bench-utils.js';
-import { emit, log, round, sharedPath, startQuietCheck, withTempDir } from './bench-utils.js';
+import { emit, emitMachine, log, round, sharedPath, startQuietCheck, withTempDir } from './bench-utils.js';
 
 /**
  * Karpathy's llama2.c run.c (../shared/baselines/llama2c) as the baseline of the benchmarks: compiled
@@ -125,9 +125,10 @@ export function sameTranscript(label: string, expected: string, actual: string, 
 
 /**
  * Runs `body` for each shape in one temp dir with one run.c build, under the quiet-machine check
- * (whose result is emitted as a JSON line), and keeps the rows it returns.
+ * (whose result is emitted as a JSON line, after the machine's), and keeps the rows it returns.
  */
 export async function benchEveryShape<R>(bench: string, shapes: readonly ShapeName[], body: (shape: ShapeName, dir: string, runc: Llama2cBaseline | undefined) => R | undefined): Promise<R[]> {
+  emitMachine(bench);
   const load = await startQuietCheck();
   const rows = await withTempDir(bench, (dir) => {
     const runc = Llama2cBaseline.build(dir);

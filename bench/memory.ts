@@ -8,7 +8,7 @@ import { MATRIX_NAMES } from '../src/model/llama-weights.js';
 import { loadModel } from '../src/model/load-model.js';
 import { isQ80, weightBytes } from '../src/tensor/weight-matrix.js';
 import type { ShapeName } from './bench-utils.js';
-import { backendInfo, backendOption, emit, log, positiveInt, printTable, round, runMain, selectShapes, shapeFiles, shapeOption, withTempDir } from './bench-utils.js';
+import { backendInfo, backendOption, emit, emitMachine, log, positiveInt, printTable, round, runMain, selectShapes, shapeFiles, shapeOption, withTempDir } from './bench-utils.js';
 
 /**
  * Peak resident memory of loading a model and generating at batch 1, each case in a fresh child
@@ -103,6 +103,7 @@ async function main(): Promise<void> {
     .parse();
   const opts = program.opts<Opts>();
   if (opts.child) return child(opts);
+  emitMachine('memory');
 
   const base = runChild('baseline', opts);
   emit({ bench: 'memory', case: 'node baseline (code imported, nothing loaded)', peak_rss_bytes: base.peakRss, source: base.source });

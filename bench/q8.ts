@@ -11,7 +11,7 @@ import { loadModel } from '../src/model/load-model.js';
 import { meanCrossEntropy } from '../src/model/perplexity.js';
 import { quantizeWeights } from '../src/model/quantize-weights.js';
 import { activeBackend } from '../src/tensor/backend-registry.js';
-import { backendOption, emit, log, positiveInt, printTable, round, runMain, useBackend } from './bench-utils.js';
+import { backendOption, emit, emitMachine, log, positiveInt, printTable, round, runMain, useBackend } from './bench-utils.js';
 
 /**
  * What Q8_0 weights cost in quality on the shipped stories260K (issue 4's acceptance: validation
@@ -69,6 +69,7 @@ async function main(): Promise<void> {
     .parse();
   const opts = program.opts<Opts>();
   useBackend(opts.backend);
+  emitMachine('q8');
   const backend = activeBackend().name;
   const { fp32, q8, tokenizer } = variants();
   const seqLen = fp32.config.seqLen;

@@ -6,15 +6,16 @@ import type { TrainableArchitecture } from '../src/sae/training/trainer.js';
 import { SaeTrainer, TRAINABLE_ARCHITECTURES } from '../src/sae/training/trainer.js';
 import { gaussian } from '../src/sae/training/init.js';
 import { Prng } from '../src/model/sampling/prng.js';
-import type { RateStats } from './bench-utils.js';
-import { backendInfo, backendLabel, backendOption, emit, log, positiveInt, positiveNumber, printTable, rateStats, round, runMain, startQuietCheck, useBackend } from './bench-utils.js';
+import { backendInfo, backendLabel, backendOption, emit, emitMachine, log, positiveInt, positiveNumber, printTable, round, runMain, startQuietCheck, useBackend } from './bench-utils.js';
+import type { Stats } from './interleaved-repeats.js';
+import { fmtStats, interleave, rateStats, statsFields } from './interleaved-repeats.js';
 
 /**
  * SAE training throughput (issue 5, DESIGN.md "Performance"): tokens/s of SaeTrainer.trainStep on
  * random activations at two shapes — d_in 64 × 1024 latents (the embedded model's SAEs) and GPT-2
  * small's residual, d_in 768 × 24,576 latents — beside the GFLOP/s the active backend's dense
  * matmulNN reaches on the encoder's GEMM shape [B, d_in]·[d_in, d_sae], measured in the same run
- * (alternating with the trainer, so both see the same machine load).
+ * (interleaved with the trainer's steps, so both see the same machine load).
  *
  * FLOPs a step must do (the count behind "effective GFLOP/s"): the encoder GEMM 2·B·d_in·d_sae is
  * dense; every other product touches only the active latents, so a sparse-aware step needs
@@ -87,9 +88,9 @@ interface Result {
   batch: number;
   l0: number;
   flopsPerStep: number;
-  tokensPerS: RateStats;
-  trainGflops: RateStats;
-  denseGflops: RateStats;
+  tokensPerS: Stats;
+  trainGflops: Stats;
+  denseGflops: Stats;
 }
 
 function measureShape(shape: Shape, arch: TrainableArchitecture, o: Opts, backend: Backend): Result {
@@ -109,22 +110,26 @@ function measureShape(shape: Shape, arch: TrainableArchitecture, o: Opts, backen
   };
   dense(); // warm-up (first touch of `pre`)
   let l0 = trainer.trainStep(x).l0;
-  const stepTimes: number[] = [];
   // Each step's FLOPs from its own L0: the standard SAE's L0 drifts as b_enc trains.
   const stepFlops: number[] = [];
-  const denseTimes: number[] = [];
   const flopsAt = (stepL0: number): number => 2 * batch * dIn * dSae + 4 * 2 * stepL0 * batch * dIn + 2 * dIn * dSae;
-  const t0 = performance.now();
-  while (stepTimes.length < o.steps || (performance.now() - t0) / 1000 < o.minS) {
-    denseTimes.push(dense());
+  const step = (): number => {
     // Untimed: on random activations the L1 SAE's b_enc climbs within a few steps (L0 ≈ 180 of 1024
     // by the end of a 2 s run), far from the sparsity it trains at on real activations.
     if (arch === 'standard') presetSparsity(trainer, x, batch, o.k, backend);
     const s = performance.now();
     l0 = trainer.trainStep(x).l0;
-    stepTimes.push((performance.now() - s) / 1000);
+    const t = (performance.now() - s) / 1000;
     stepFlops.push(flopsAt(l0));
-  }
+    return t;
+  };
+  const [denseTimes, stepTimes] = interleave(
+    [
+      { label: 'dense matmulNN', run: dense },
+      { label: 'train step', run: step },
+    ],
+    { repeats: o.steps, minS: o.minS },
+  );
   const denseFlops = 2 * batch * dIn * dSae;
   return {
     shape, arch, batch, l0, flopsPerStep: flopsAt(l0),
@@ -141,13 +146,14 @@ async function main(): Promise<void> {
     .option('--archs <list>', 'architectures, comma-separated', listOf(TRAINABLE_ARCHITECTURES, (a) => a), ['topk', 'standard'] as TrainableArchitecture[])
     .option('--k <n>', 'topk: latents per token; standard: latents firing per token after the b_enc preset', positiveInt, 32)
     .option('--batch <n>', 'tokens per step for every shape (default: 4096)', positiveInt)
-    .option('--steps <n>', 'timed steps per case at least; best and median are reported', positiveInt, 3)
+    .option('--steps <n>', 'timed steps per case at least; the median and the best are reported', positiveInt, 3)
     .option('--min-s <s>', 'keep stepping a case until this many seconds have passed', positiveNumber, 2)
     .option('--shapes <list>', 'which shapes: small, gpt2 (comma-separated)', listOf(SHAPES, (sh) => sh.key), SHAPES)
     .parse();
   const o = program.opts<Opts>();
   useBackend(o.backend);
   const backend = activeBackend();
+  emitMachine('sae-train');
   const load = await startQuietCheck();
   const results: Result[] = [];
   for (const shape of o.shapes) {
@@ -157,23 +163,21 @@ async function main(): Promise<void> {
       results.push(r);
       emit({
         bench: 'sae-train', ...backendInfo(backend.name), architecture: arch, d_in: shape.dIn, d_sae: shape.dSae, batch: r.batch, k: o.k, l0: round(r.l0, 2),
-        gflop_per_step: round(r.flopsPerStep / 1e9, 3), tokens_per_s: round(r.tokensPerS.best, 1), median_tokens_per_s: round(r.tokensPerS.median, 1),
-        train_gflops: round(r.trainGflops.best, 2), median_train_gflops: round(r.trainGflops.median, 2),
-        dense_matmul_gflops: round(r.denseGflops.best, 2), median_dense_matmul_gflops: round(r.denseGflops.median, 2),
-        ratio: round(r.trainGflops.best / r.denseGflops.best, 3), median_ratio: round(r.trainGflops.median / r.denseGflops.median, 3), steps: r.tokensPerS.runs,
+        gflop_per_step: round(r.flopsPerStep / 1e9, 3), ...statsFields('tokens_per_s', r.tokensPerS, 1), ...statsFields('train_gflops', r.trainGflops),
+        ...statsFields('dense_matmul_gflops', r.denseGflops), ratio: round(r.trainGflops.median / r.denseGflops.median, 3), best_ratio: round(r.trainGflops.best / r.denseGflops.best, 3), steps: r.tokensPerS.runs,
       });
     }
   }
   emit({ bench: 'sae-train', other_load_cores: round(load.finish(), 2) });
   printTable(
-    `SAE training on random activations, ${backendLabel(backend.name)}: best (median); trainer GFLOP/s count the FLOPs a sparse-aware step needs (see bench/sae-train.ts); dense = matmulNN [B, d_in]·[d_in, d_sae] in the same run`,
+    `SAE training on random activations, ${backendLabel(backend.name)}: median (best) of interleaved steps; trainer GFLOP/s count the FLOPs a sparse-aware step needs (see bench/sae-train.ts); dense = matmulNN [B, d_in]·[d_in, d_sae] in the same run`,
     ['shape', 'arch', 'batch', 'L0 (last step)', 'GFLOP/step (last)', 'tokens/s', 'trainer GFLOP/s', 'dense GFLOP/s', 'ratio'],
     results.map((r) => [
       r.shape.name, r.arch, String(r.batch), r.l0.toFixed(1), (r.flopsPerStep / 1e9).toFixed(2),
-      `${r.tokensPerS.best.toFixed(0)} (${r.tokensPerS.median.toFixed(0)})`,
-      `${r.trainGflops.best.toFixed(1)} (${r.trainGflops.median.toFixed(1)})`,
-      `${r.denseGflops.best.toFixed(1)} (${r.denseGflops.median.toFixed(1)})`,
-      `${((100 * r.trainGflops.best) / r.denseGflops.best).toFixed(0)}% (${((100 * r.trainGflops.median) / r.denseGflops.median).toFixed(0)}%)`,
+      fmtStats(r.tokensPerS, 0),
+      fmtStats(r.trainGflops),
+      fmtStats(r.denseGflops),
+      `${((100 * r.trainGflops.median) / r.denseGflops.median).toFixed(0)}% (best ${((100 * r.trainGflops.best) / r.denseGflops.best).toFixed(0)}%)`,
     ]),
   );
 }
