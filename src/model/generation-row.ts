@@ -80,6 +80,11 @@ export class GenerationRow {
     this.stopAtEndOfText = req.stopAtEndOfText ?? true;
   }
 
+  /** The last accepted token: an unfinished row's next decode input. */
+  get lastToken(): number {
+    return this.tokens[this.tokens.length - 1];
+  }
+
   /** Records a sampled token; returns the text it releases. Sets finishReason when the row is done. */
   accept(token: GeneratedToken, roomLeft: boolean): string {
     if (this.stopAtEndOfText && (token.token === this.tokenizer.bosId || token.token === this.tokenizer.eosId)) {
