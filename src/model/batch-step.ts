@@ -45,6 +45,10 @@ export class BatchStep {
     const vocab = this.model.config.vocabSize;
     const out = this.model.forward(cache, inputs);
     for (const p of this.o.logitsProcessors ?? []) p.process(out.logits, out.rows);
+    for (let s = 0; s < out.rows.length; s++) {
+      const bias = rows[out.rows[s]]?.logitBias;
+      if (bias) for (let i = 0; i < bias.ids.length; i++) out.logits[s * vocab + bias.ids[i]] += bias.values[i];
+    }
     // Greedy rows' argmaxes in one threaded call rather than one call per row.
     const batched = out.rows.length > 1 && rows.some((r) => r !== undefined && Sampler.isPlainGreedy(r.params, r.counts));
     const argmaxes = batched ? this.sampler.argmaxRows(out.logits, out.rows.length) : undefined;
