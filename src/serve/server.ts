@@ -4,14 +4,16 @@
  * order — stop accepting connections, let running generations finish for a grace period, cancel
  * the rest, then close the sockets.
  */
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, extname } from 'node:path';
-import { createAdaptorServer } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { UsageError } from '../errors.js';
 import type { LoadedModel, LoadOptions } from '../model/load-model.js';
 import { loadModel } from '../model/load-model.js';
 import { SteeringContext } from '../steer/steering-context.js';
+import { ApiError } from './api-error.js';
 import { createApp } from './app.js';
 import type { SchedulerOptions } from './scheduler.js';
 import { Scheduler } from './scheduler.js';
@@ -59,10 +61,15 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   if (!isLoopback(host) && o.apiKey === undefined) {
     throw new UsageError(`refusing to listen on ${host} without an API key: anyone who can reach it could use the model (give --api-key, or bind 127.0.0.1)`);
   }
+  const loopback = isLoopback(host);
   const engines = new EngineRef();
   const loopbackNames = ['localhost', '127.0.0.1', '[::1]', host.includes(':') ? `[${host}]` : host];
-  const app = createApp({ engines, allowedHosts: isLoopback(host) ? loopbackNames : undefined, apiKey: o.apiKey, corsOrigins: o.corsOrigins, maxBodyBytes: o.maxBodyBytes });
-  const server = createAdaptorServer({ fetch: app.fetch });
+  const app = createApp({ engines, allowedHosts: loopback ? loopbackNames : undefined, apiKey: o.apiKey, corsOrigins: o.corsOrigins, maxBodyBytes: o.maxBodyBytes });
+  // A request too malformed to become a Request (no Host, a bad one, a bad target) never reaches
+  // the app; it is answered here, in the same error JSON. Node's own 400 for a missing Host is off
+  // so that a loopback server can refuse it as the Host allow-list would (403).
+  const listener = getRequestListener(app.fetch, { errorHandler: (e) => malformedRequest(e, loopback) });
+  const server = createServer({ requireHostHeader: false }, listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new UsageError(`cannot listen on ${host}:${port}: ${e.code ?? e.message}`)));
     server.listen(port, host, resolve);
@@ -89,4 +96,12 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     clearTimeout(force);
   };
   return { url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`, host, port: bound, app, engine: engines.current, close };
+}
+
+function malformedRequest(e: unknown, loopback: boolean): Response {
+  const message = e instanceof Error ? e.message : String(e);
+  const error = loopback && /host/i.test(message)
+    ? new ApiError(403, `${message}: a loopback server answers only to localhost, 127.0.0.1 and [::1]`, 'permission_error', null, 'host_not_allowed')
+    : ApiError.badRequest(`malformed request: ${message}`, null, 'malformed_request');
+  return Response.json(error.body(), { status: error.status });
 }
