@@ -4,6 +4,7 @@
  * default, as OpenAI's), vLLM's extensions onto the rest. With `n` > 1 and a seed, choice i is
  * seeded seed + i, so the choices differ and the request still reproduces.
  */
+import { ApiError } from './api-error.js';
 import type { SamplingParams } from '../model/sampling/sampling-params.js';
 import type { CompletionRequest } from './api-schemas.js';
 import type { CompiledSteering } from '../steer/compile-steering.js';
@@ -16,6 +17,8 @@ export type GenerationFields = Pick<
 >;
 
 export interface ChoiceSettings {
+  /** The model's vocabulary size, for logit_bias keys. */
+  vocabSize: number;
   maxTokens: number;
   /** Alternatives per token; undefined = no logprobs at all. */
   topLogprobs: number | undefined;
@@ -25,6 +28,9 @@ export interface ChoiceSettings {
 }
 
 export function choiceRequests(body: GenerationFields, prompt: readonly number[], s: ChoiceSettings): JobRequest[] {
+  for (const key of Object.keys(body.logit_bias ?? {})) {
+    if (Number(key) >= s.vocabSize) throw ApiError.badRequest(`logit_bias: token id ${key} is outside the vocabulary 0..${s.vocabSize - 1}`, `logit_bias.${key}`);
+  }
   const stop = [...(typeof body.stop === 'string' ? [body.stop] : (body.stop ?? [])), ...(s.extraStops ?? [])].filter((x) => x !== '');
   const sampling: Partial<SamplingParams> = {
     temperature: body.temperature ?? 1,

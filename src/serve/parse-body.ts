@@ -17,10 +17,28 @@ export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Pro
   }
   const parsed = schema.safeParse(raw, { reportInput: true });
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
+  const issue = specific(parsed.error.issues[0]);
   const param = fieldPath(issue.path);
-  const got = 'input' in issue ? ` (got ${describe(issue.input)})` : '';
+  const got = 'input' in issue && issue.input !== undefined ? ` (got ${describe(issue.input)})` : '';
   throw ApiError.badRequest(`${param ?? 'the request body'}: ${issue.message}${got}`, param, issue.code);
+}
+
+/**
+ * For a value that matches no branch of a union, the problem inside the branch it came closest to
+ * (the first whose complaint is not about the value's type itself), with the full path; zod's own
+ * message for a union is only "Invalid input" (and for a record key "Invalid key in record").
+ */
+function specific(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  // A bad record key: the key's own complaint, at the key's path.
+  if (issue.code === 'invalid_key' && issue.issues[0]) return { ...issue.issues[0], path: issue.path };
+  if (issue.code !== 'invalid_union') return issue;
+  for (const branch of issue.errors) {
+    const inner = branch[0];
+    if (inner && !(inner.code === 'invalid_type' && inner.path.length === 0)) return specific({ ...inner, path: [...issue.path, ...inner.path] });
+  }
+  if (issue.message !== 'Invalid input') return issue; // the schema's own words
+  const expected = issue.errors.map((b) => (b[0]?.code === 'invalid_type' ? b[0].expected : undefined)).filter((x) => x !== undefined);
+  return { ...issue, message: `expected ${[...new Set(expected)].join(' or ')}` };
 }
 
 /** `messages[0].content` from ['messages', 0, 'content']; null for the body itself. */

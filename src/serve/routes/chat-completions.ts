@@ -32,7 +32,7 @@ export function chatCompletionsRoute(engines: EngineRef): Hono {
     const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? Math.max(1, seqLen - prompt.length);
     checkFits(prompt.length, maxTokens, seqLen, 'messages');
     const steering = compileRequestSteering(body.steering, e.steering);
-    const requests = choiceRequests(body, prompt, { maxTokens, topLogprobs, extraStops: [CHAT_STOP], steering });
+    const requests = choiceRequests(body, prompt, { vocabSize: e.model.config.vocabSize, maxTokens, topLogprobs, extraStops: [CHAT_STOP], steering });
     const stream = body.stream ?? false;
     const run = new ChoiceRun(e.scheduler, requests, c.req.raw.signal, stream);
 

@@ -42,7 +42,7 @@ export function completionsRoute(engines: EngineRef): Hono {
     prompts.forEach((p, i) => checkFits(p.ids.length, maxTokens, e.model.config.seqLen, prompts.length > 1 ? `prompt[${i}]` : 'prompt'));
     const steering = compileRequestSteering(body.steering, e.steering);
     const n = body.n ?? 1;
-    const requests = prompts.flatMap((p) => choiceRequests(body, p.ids, { maxTokens, topLogprobs: logprobs, steering }));
+    const requests = prompts.flatMap((p) => choiceRequests(body, p.ids, { vocabSize: e.model.config.vocabSize, maxTokens, topLogprobs: logprobs, steering }));
     const stream = body.stream ?? false;
     const run = new ChoiceRun(e.scheduler, requests, c.req.raw.signal, stream);
 
