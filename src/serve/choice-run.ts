@@ -4,6 +4,7 @@
  * connection, a streaming client's `break` included), and read either as a stream of events in
  * the order they happened or as final results.
  */
+import { ApiError } from './api-error.js';
 import { EventQueue } from './event-queue.js';
 import type { Job, JobRequest, JobResult, JobToken } from './scheduler-job.js';
 import type { Scheduler } from './scheduler.js';
@@ -45,4 +46,10 @@ export class ChoiceRun {
   results(): Promise<JobResult[]> {
     return Promise.all(this.jobs.map((j) => j.done));
   }
+}
+
+/** The OpenAI finish reason; a generation cut short by shutdown is an error for the client. */
+export function finishReason(r: JobResult): 'stop' | 'length' {
+  if (r.finishReason === 'abort') throw new ApiError(503, 'the generation was cancelled (the server is shutting down)', 'service_unavailable_error', null, 'cancelled');
+  return r.finishReason;
 }

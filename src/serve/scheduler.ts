@@ -18,6 +18,7 @@ import type { Tokenizer } from '../model/tokenizer.js';
 import { SaeGuidance } from '../steer/sae-guided-decoding.js';
 import { SteeringSession } from '../steer/steering-session.js';
 import { ApiError } from './api-error.js';
+import { checkFits, checkTokenIds } from './prompt-checks.js';
 import type { JobFinishReason, JobRequest, JobToken } from './scheduler-job.js';
 import { Job } from './scheduler-job.js';
 
@@ -274,22 +275,4 @@ export class Scheduler {
     if (!this.idle()) return;
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
-}
-
-/** A 400 naming the numbers when prompt + max_tokens do not fit the context (vLLM's rule: their sum ≤ the context). */
-export function checkFits(promptTokens: number, maxTokens: number, contextLength: number, promptParam: string): void {
-  if (promptTokens === 0) throw ApiError.badRequest(`${promptParam} has no tokens`, promptParam);
-  if (promptTokens >= contextLength) {
-    throw ApiError.badRequest(`${promptParam} has ${promptTokens} tokens; the model's context is ${contextLength} tokens`, promptParam, 'context_length_exceeded');
-  }
-  if (promptTokens + maxTokens > contextLength) {
-    const message = `${promptParam} (${promptTokens} tokens) + max_tokens (${maxTokens}) = ${promptTokens + maxTokens} exceeds the model's context of ${contextLength} tokens`;
-    throw ApiError.badRequest(message, 'max_tokens', 'context_length_exceeded');
-  }
-}
-
-/** A 400 naming the first entry of `ids` that is not a token id of a vocabulary of `vocab`. */
-export function checkTokenIds(ids: readonly number[], vocab: number, param: string): void {
-  const bad = ids.findIndex((t) => !Number.isInteger(t) || t < 0 || t >= vocab);
-  if (bad >= 0) throw ApiError.badRequest(`${param}[${bad}] = ${ids[bad]} is not a token id (0..${vocab - 1})`, `${param}[${bad}]`);
 }

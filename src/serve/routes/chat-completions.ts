@@ -10,15 +10,14 @@ import { ApiError } from '../api-error.js';
 import { chatCompletionRequestSchema } from '../api-schemas.js';
 import { chatLogprobs } from '../chat-format.js';
 import { CHAT_STOP, renderChat } from '../chat-template.js';
-import { ChoiceRun } from '../choice-run.js';
+import { ChoiceRun, finishReason } from '../choice-run.js';
 import { usage } from '../completion-format.js';
 import { choiceRequests } from '../generation-params.js';
 import { openAiStream } from '../openai-stream.js';
 import { parseBody } from '../parse-body.js';
 import { compileRequestSteering } from '../request-steering.js';
-import { checkFits } from '../scheduler.js';
+import { checkFits } from '../prompt-checks.js';
 import type { EngineRef } from '../serve-engine.js';
-import { finishReason } from './completions.js';
 
 export function chatCompletionsRoute(engines: EngineRef): Hono {
   return new Hono().post('/chat/completions', async (c) => {

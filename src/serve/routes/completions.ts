@@ -9,15 +9,14 @@ import type { Tokenizer } from '../../model/tokenizer.js';
 import { ApiError } from '../api-error.js';
 import type { CompletionRequest } from '../api-schemas.js';
 import { completionRequestSchema } from '../api-schemas.js';
-import { ChoiceRun } from '../choice-run.js';
+import { ChoiceRun, finishReason } from '../choice-run.js';
 import type { CompletionChoice } from '../completion-format.js';
 import { legacyLogprobs, usage } from '../completion-format.js';
 import { choiceRequests } from '../generation-params.js';
 import { openAiStream } from '../openai-stream.js';
 import { parseBody } from '../parse-body.js';
 import { compileRequestSteering } from '../request-steering.js';
-import { checkFits, checkTokenIds } from '../scheduler.js';
-import type { JobResult } from '../scheduler-job.js';
+import { checkFits, checkTokenIds } from '../prompt-checks.js';
 import type { EngineRef } from '../serve-engine.js';
 
 const DEFAULT_MAX_TOKENS = 16;
@@ -103,10 +102,4 @@ function promptsOf(prompt: CompletionRequest['prompt'], tokenizer: Tokenizer, vo
   if (typeof prompt === 'string') return [one(prompt, 'prompt')];
   if (prompt.every((x) => typeof x === 'number')) return [one(prompt as number[], 'prompt')];
   return (prompt as (string | number[])[]).map((p, i) => one(p, `prompt[${i}]`));
-}
-
-/** The OpenAI finish reason; a generation cut short by shutdown is an error for the client. */
-export function finishReason(r: JobResult): 'stop' | 'length' {
-  if (r.finishReason === 'abort') throw new ApiError(503, 'the generation was cancelled (the server is shutting down)', 'service_unavailable_error', null, 'cancelled');
-  return r.finishReason;
 }

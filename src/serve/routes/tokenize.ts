@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { detokenizeRequestSchema, tokenizeRequestSchema } from '../api-schemas.js';
 import { renderChat } from '../chat-template.js';
 import { parseBody } from '../parse-body.js';
-import { checkTokenIds } from '../scheduler.js';
+import { checkTokenIds } from '../prompt-checks.js';
 import type { EngineRef } from '../serve-engine.js';
 import { tokenText } from '../token-text.js';
 
