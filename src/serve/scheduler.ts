@@ -106,7 +106,8 @@ export class Scheduler {
       checkFits(row.promptIds.length, row.maxTokens, seqLen, 'prompt');
       return { job, row, fed: 0, kept: 0 };
     });
-    if (this.waiting.length + entries.length > this.options.maxQueue) {
+    // Requests beyond the free rows wait; at most maxQueue of them.
+    if (this.waiting.length + entries.length - (this.options.maxBatch - this.running()) > this.options.maxQueue) {
       const message = `the queue is full (${this.waiting.length} of ${this.options.maxQueue} waiting, ${this.running()} running); retry later`;
       throw new ApiError(429, message, 'rate_limit_error', null, 'queue_full', 1);
     }

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
+import { ApiError } from '../../src/serve/api-error.js';
+import { Scheduler } from '../../src/serve/scheduler.js';
 import { generateSteered } from '../../src/steer/generate-steered.js';
 import type { SteeredRequest } from '../../src/steer/generate-steered.js';
 import { parseSteeringSpec } from '../../src/steer/steering-spec.js';
@@ -154,6 +156,19 @@ test('with a queue of N, request N+1 gets 429 with Retry-After in OpenAI\'s erro
     assert.equal((await post(small, '/v1/completions', { prompt: 'Zoo', max_tokens: 2 })).status, 200);
   } finally {
     await small.close();
+  }
+});
+
+test('the queue counts only requests beyond the free rows: with no queue at all, a free row still takes a request', async () => {
+  const s = new Scheduler(reference.model, tokenizer, { maxBatch: 1, maxQueue: 0, stepTokens: 8 });
+  try {
+    const [a] = s.submit([{ prompt: tokenizer.encode('Zoo'), maxTokens: 3, sampling: { temperature: 0 } }]);
+    assert.throws(() => s.submit([{ prompt: tokenizer.encode('Zoo'), maxTokens: 3 }]), (e: unknown) => e instanceof ApiError && e.status === 429);
+    await a.done;
+    const [b] = s.submit([{ prompt: tokenizer.encode('Zoo'), maxTokens: 3, sampling: { temperature: 0 } }]);
+    assert.equal((await b.done).tokens.length, 3);
+  } finally {
+    await s.close(0);
   }
 });
 
