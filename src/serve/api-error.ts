@@ -17,7 +17,7 @@ export interface OpenAiErrorBody {
 
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 405 | 413 | 429 | 500 | 503,
+    readonly status: 400 | 401 | 403 | 404 | 413 | 429 | 500 | 503,
     message: string,
     readonly type: ApiErrorType,
     readonly param: string | null = null,

@@ -48,8 +48,8 @@ export class Job {
   constructor(
     readonly request: JobRequest,
     /** Called for each sampled token, inside the scheduler's step: must not throw or block. */
-    readonly onToken: (t: JobToken) => void = () => {},
-    private readonly onCancel: (job: Job) => void = () => {},
+    readonly onToken: (t: JobToken) => void,
+    private readonly onCancel: (job: Job) => void,
   ) {
     this.done = new Promise((resolve, reject) => {
       this.settle = resolve;

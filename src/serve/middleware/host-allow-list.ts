@@ -7,7 +7,7 @@ import type { MiddlewareHandler } from 'hono';
 import { ApiError } from '../api-error.js';
 
 /** The host name of a Host header value, without the port: `[::1]:8080` → `[::1]`. */
-export function hostName(host: string): string {
+function hostName(host: string): string {
   const m = /^(\[[^\]]*\]|[^:]*)(?::\d*)?$/.exec(host.trim());
   return (m ? m[1] : host).toLowerCase();
 }
