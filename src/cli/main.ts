@@ -9,6 +9,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerPerplexity } from './commands/perplexity.js';
 import { registerQuantize } from './commands/quantize.js';
 import { registerSae } from './commands/sae.js';
+import { registerServe } from './commands/serve.js';
 import { registerSteer } from './commands/steer.js';
 import { registerTokenize } from './commands/tokenize.js';
 import { registerVector } from './commands/vector.js';
@@ -30,6 +31,7 @@ registerActivations(program);
 registerFeatures(program);
 registerSteer(program);
 registerVector(program);
+registerServe(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 // `tinymorph generate | head` closes stdout early: that is the reader's choice, not an error.

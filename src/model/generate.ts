@@ -1,27 +1,13 @@
 import { UsageError } from '../errors.js';
-import type { KVCache } from './kv-cache.js';
 import type { LlamaModel } from './llama-model.js';
-import type { GenerationRequest, GenerationResult, TokenEvent } from './generation-row.js';
+import type { GenerationRequest, GenerationResult } from './generation-row.js';
 import { GenerationRow } from './generation-row.js';
-import { Sampler } from './sampling/sampler.js';
+import type { GenerateOptions } from './batch-step.js';
+import { BatchStep } from './batch-step.js';
 import type { Tokenizer } from './tokenizer.js';
 
+export type { GenerateOptions, LogitsProcessor } from './batch-step.js';
 export type { FinishReason, GeneratedToken, GenerationRequest, GenerationResult, TokenEvent } from './generation-row.js';
-
-/**
- * Adjusts one step's next-token logits for the whole batch at once, before sampling: `logits` is
- * [segments, vocab] and `rows[s]` the batch row (request index) of segment s.
- */
-export interface LogitsProcessor {
-  process(logits: Float32Array, rows: Int32Array): void;
-}
-
-export interface GenerateOptions {
-  /** Called for every sampled token of every request, as it is accepted. */
-  onToken?: (e: TokenEvent) => void;
-  /** Applied in order to each step's logits (e.g. SAE-guided decoding). */
-  logitsProcessors?: readonly LogitsProcessor[];
-}
 
 /**
  * Generates for several requests at once: every prompt is prefilled in one batched forward pass
@@ -46,36 +32,13 @@ export function generate(
     if (!Number.isInteger(row.maxTokens) || row.maxTokens < 1) throw new UsageError(`request ${row.request}: maxTokens must be a positive integer, got ${row.maxTokens}`);
   }
   const capacity = Math.min(seqLen, Math.max(...rows.map((r) => r.promptIds.length + r.maxTokens)));
-  const sampler = new Sampler(model.config.vocabSize, model.backend);
+  const step = new BatchStep(model, o);
   model.withCache(rows.length, capacity, (cache) => {
     let inputs: (number[] | undefined)[] = rows.map((r) => r.promptIds);
-    while (inputs.some((x) => x !== undefined)) inputs = step(model, cache, sampler, rows, inputs, o);
+    while (inputs.some((x) => x !== undefined)) {
+      step.run(cache, inputs, rows);
+      inputs = rows.map((r) => (r.finishReason ? undefined : [r.lastToken]));
+    }
   });
   return rows.map((r) => r.result());
-}
-
-/** One forward over the pending inputs, one sampled token per row; returns the next inputs. */
-function step(
-  model: LlamaModel,
-  cache: KVCache,
-  sampler: Sampler,
-  rows: GenerationRow[],
-  inputs: (number[] | undefined)[],
-  o: GenerateOptions,
-): (number[] | undefined)[] {
-  const vocab = model.config.vocabSize;
-  const out = model.forward(cache, inputs);
-  for (const p of o.logitsProcessors ?? []) p.process(out.logits, out.rows);
-  const next: (number[] | undefined)[] = new Array(rows.length).fill(undefined);
-  // Greedy rows' argmaxes in one threaded call rather than one call per row.
-  const batched = out.rows.length > 1 && rows.some((r) => Sampler.isPlainGreedy(r.params, r.counts));
-  const argmaxes = batched ? sampler.argmaxRows(out.logits, out.rows.length) : undefined;
-  for (let s = 0; s < out.rows.length; s++) {
-    const row = rows[out.rows[s]];
-    const sampled = sampler.sample(out.logits.subarray(s * vocab, (s + 1) * vocab), row.params, row.counts, row.rng, row.wantLogprobs, argmaxes?.[s]);
-    const text = row.accept(sampled, cache.lengths[out.rows[s]] < cache.capacity);
-    o.onToken?.({ request: row.request, token: sampled, text });
-    if (!row.finishReason) next[out.rows[s]] = [sampled.token];
-  }
-  return next;
 }

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { UsageError } from '../errors.js';
 import type { TokenLogprob } from './sampling/logprobs.js';
 import { Prng } from './sampling/prng.js';
 import type { SamplingParams } from './sampling/sampling-params.js';
@@ -22,6 +23,14 @@ export interface GenerationRequest {
   stopAtEndOfText?: boolean;
   /** Report each generated token's log-probability (implied by sampling.logprobs > 0). Default false: logprob is NaN. */
   logprobs?: boolean;
+  /** OpenAI `logit_bias`: added to these token ids' logits before sampling (and before logprobs are read). */
+  logitBias?: Readonly<Record<number, number>>;
+}
+
+/** A logit bias as parallel arrays, so a step adds it without a hash lookup per token. */
+export interface LogitBiasEntries {
+  ids: Int32Array;
+  values: Float32Array;
 }
 
 export type FinishReason = 'stop' | 'length';
@@ -54,6 +63,7 @@ export class GenerationRow {
   readonly wantLogprobs: boolean;
   readonly rng: Prng;
   readonly counts: TokenCounts;
+  readonly logitBias: LogitBiasEntries | undefined;
   readonly tokens: number[] = [];
   readonly logprobs: GeneratedToken[] = [];
   text = '';
@@ -78,6 +88,12 @@ export class GenerationRow {
     this.decoder = new StreamingTokenDecoder(tokenizer, last);
     this.stops = new StopSequenceFilter(req.stop ?? []);
     this.stopAtEndOfText = req.stopAtEndOfText ?? true;
+    this.logitBias = req.logitBias && logitBiasEntries(req.logitBias, tokenizer.vocabSize);
+  }
+
+  /** The last accepted token: an unfinished row's next decode input. */
+  get lastToken(): number {
+    return this.tokens[this.tokens.length - 1];
   }
 
   /** Records a sampled token; returns the text it releases. Sets finishReason when the row is done. */
@@ -115,4 +131,19 @@ export class GenerationRow {
     this.finishReason = stopped ? 'stop' : reason;
     return rest;
   }
+}
+
+function logitBiasEntries(bias: Readonly<Record<number, number>>, vocabSize: number): LogitBiasEntries | undefined {
+  const entries = Object.entries(bias);
+  if (entries.length === 0) return undefined;
+  const ids = new Int32Array(entries.length);
+  const values = new Float32Array(entries.length);
+  entries.forEach(([key, value], i) => {
+    const id = Number(key);
+    if (!Number.isInteger(id) || id < 0 || id >= vocabSize) throw new UsageError(`logit bias token id ${JSON.stringify(key)} is outside 0..${vocabSize - 1}`);
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new UsageError(`logit bias for token ${id} must be a finite number, got ${JSON.stringify(value)}`);
+    ids[i] = id;
+    values[i] = value;
+  });
+  return { ids, values };
 }

@@ -218,3 +218,17 @@ test('withCache: a nested call gets memory of its own, and the spare is taken ov
   const first = model.withCache(1, 8, (c) => c.keys[0].buffer);
   assert.equal(model.withCache(1, 8, (c) => c.keys[0].buffer), first, 'the same spare memory serves consecutive calls');
 });
+
+test('logit bias: −100 on the greedy first token gives the runner-up the model ranked second; +100 forces a token; ids are checked', () => {
+  const plain = one({ ...GREEDY, maxTokens: 1, sampling: { temperature: 0, logprobs: 2 } });
+  const [first, second] = plain.logprobs[0].top.map((t) => t.token);
+  assert.equal(one({ ...GREEDY, maxTokens: 1, logitBias: { [first]: -100 } }).tokens[0], second);
+  const forced = tokenizer.encode(' dog', { bos: false })[0];
+  assert.deepEqual(one({ ...GREEDY, maxTokens: 3, logitBias: { [forced]: 100 } }).tokens, [forced, forced, forced]);
+  // only the biased row moves in a batch
+  const [biased, clean] = generate(model, tokenizer, [{ ...GREEDY, maxTokens: 5, logitBias: { [forced]: 100 } }, { ...GREEDY, maxTokens: 5 }]);
+  assert.deepEqual(biased.tokens, Array(5).fill(forced));
+  assert.deepEqual(clean.tokens, greedy.tokens.slice(0, 5));
+  assert.throws(() => one({ ...GREEDY, logitBias: { 512: 1 } }), (e: unknown) => e instanceof UsageError && /logit bias token id "512" is outside 0\.\.511/.test(e.message));
+  assert.throws(() => one({ ...GREEDY, logitBias: { 5: Number.NaN } }), (e: unknown) => e instanceof UsageError && /logit bias for token 5 must be a finite number/.test(e.message));
+});

@@ -1,0 +1,87 @@
+/**
+ * Every request body the server accepts, as zod schemas: the one typed description of the API that
+ * the server validates with and the editor (src/app) will import, so a field renamed on one side
+ * fails the type-check on the other. Field names, ranges and defaults follow OpenAI's API reference
+ * (v1/completions, v1/chat/completions) and vLLM's extensions (top_k, min_p, repetition_penalty,
+ * ignore_eos; /tokenize, /detokenize); `steering` is tinymorph's own (the spec parseSteeringSpec
+ * reads, which validates it). Unknown fields are ignored, as vLLM does; fields that ask for
+ * something this server cannot do (tools, JSON mode, suffix) are refused rather than ignored.
+ */
+import { z } from 'zod';
+import { MAX_LOGPROBS } from '../model/sampling/sampling-params.js';
+
+/** A field the server refuses: absent or null passes, anything else is a 400 with `reason`. */
+const unsupported = (reason: string) => z.null({ error: reason }).optional();
+
+const tokenIds = z.array(z.number().int().min(0)).min(1);
+
+/** The sampling and output fields shared by both generation endpoints. */
+const generationFields = {
+  model: z.string().optional(),
+  n: z.number().int().min(1).max(128).nullish(),
+  stop: z.union([z.string(), z.array(z.string()).max(4)]).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  seed: z.number().int().nullish(),
+  frequency_penalty: z.number().min(-2).max(2).nullish(),
+  presence_penalty: z.number().min(-2).max(2).nullish(),
+  /** Token id (as a string, JSON object keys are strings) → bias added to its logit. */
+  logit_bias: z.record(z.string().regex(/^\d+$/, 'keys must be token ids'), z.number().min(-100).max(100)).nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),
+  user: z.string().optional(),
+  // vLLM's sampling extensions.
+  top_k: z.number().int().min(-1).nullish(),
+  min_p: z.number().min(0).max(1).nullish(),
+  repetition_penalty: z.number().gt(0).max(10).nullish(),
+  ignore_eos: z.boolean().nullish(),
+  /** tinymorph: a steering spec (features, vectors, presets, scope, guide), validated by parseSteeringSpec. */
+  steering: z.unknown().optional(),
+  tools: unsupported('tool calling is not supported by this server'),
+  functions: unsupported('function calling is not supported by this server'),
+};
+
+export const completionRequestSchema = z.object({
+  ...generationFields,
+  /** One prompt (text or token ids) or several, each giving `n` choices. */
+  prompt: z.union([z.string(), tokenIds, z.array(z.string()).min(1), z.array(tokenIds).min(1)], {
+    error: 'must be a string, an array of token ids (integers ≥ 0), or a non-empty array of either',
+  }),
+  max_tokens: z.number().int().min(1).nullish(),
+  echo: z.boolean().nullish(),
+  /** Legacy logprobs: how many alternatives per token (OpenAI allows 5, vLLM more). */
+  logprobs: z.number().int().min(0).max(MAX_LOGPROBS).nullish(),
+  best_of: z.number().int().min(1).max(1, 'best_of > 1 is not supported by this server').nullish(),
+  suffix: unsupported('suffix (insertion) is not supported by this server'),
+});
+export type CompletionRequest = z.infer<typeof completionRequestSchema>;
+
+const textPart = z.object({ type: z.literal('text'), text: z.string() });
+
+export const chatMessageSchema = z.object({
+  role: z.enum(['system', 'developer', 'user', 'assistant']),
+  content: z.union([z.string(), z.array(textPart)]).nullable(),
+  name: z.string().optional(),
+});
+export type ChatMessage = z.infer<typeof chatMessageSchema>;
+
+export const chatCompletionRequestSchema = z.object({
+  ...generationFields,
+  messages: z.array(chatMessageSchema).min(1),
+  max_tokens: z.number().int().min(1).nullish(),
+  max_completion_tokens: z.number().int().min(1).nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: z.number().int().min(0).max(MAX_LOGPROBS).nullish(),
+  response_format: z.object({ type: z.literal('text', 'only {"type": "text"} is supported') }).nullish(),
+  tool_choice: z.literal('none', 'tool calling is not supported by this server').nullish(),
+});
+export type ChatCompletionRequest = z.infer<typeof chatCompletionRequestSchema>;
+
+/** vLLM's /tokenize: text (BOS first unless add_special_tokens is false) or chat messages through the template. */
+export const tokenizeRequestSchema = z
+  .object({ model: z.string().optional(), prompt: z.string().optional(), messages: z.array(chatMessageSchema).min(1).optional(), add_special_tokens: z.boolean().nullish() })
+  .refine((b) => (b.prompt === undefined) !== (b.messages === undefined), { message: 'give exactly one of prompt (text) or messages (chat)', path: ['prompt'] });
+export type TokenizeRequest = z.infer<typeof tokenizeRequestSchema>;
+
+export const detokenizeRequestSchema = z.object({ model: z.string().optional(), tokens: z.array(z.number().int().min(0)) });
+export type DetokenizeRequest = z.infer<typeof detokenizeRequestSchema>;

@@ -1,0 +1,105 @@
+/**
+ * POST /v1/completions (OpenAI's legacy completions API): a prompt as text or token ids (or a list
+ * of either, `n` choices each), `echo`, legacy logprobs, streaming. Defaults as OpenAI's:
+ * max_tokens 16, temperature 1.
+ */
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import type { Tokenizer } from '../../model/tokenizer.js';
+import { ApiError } from '../api-error.js';
+import type { CompletionRequest } from '../api-schemas.js';
+import { completionRequestSchema } from '../api-schemas.js';
+import { ChoiceRun, finishReason } from '../choice-run.js';
+import type { CompletionChoice } from '../completion-format.js';
+import { legacyLogprobs, usage } from '../completion-format.js';
+import { choiceRequests } from '../generation-params.js';
+import { openAiStream } from '../openai-stream.js';
+import { parseBody } from '../parse-body.js';
+import { compileRequestSteering } from '../request-steering.js';
+import { checkFits, checkTokenIds } from '../prompt-checks.js';
+import type { EngineRef } from '../serve-engine.js';
+
+const DEFAULT_MAX_TOKENS = 16;
+
+interface Prompt {
+  ids: number[];
+  /** What `echo` puts before the completion. */
+  text: string;
+}
+
+export function completionsRoute(engines: EngineRef): Hono {
+  return new Hono().post('/completions', async (c) => {
+    const body = await parseBody(c, completionRequestSchema);
+    const e = engines.forModel(body.model);
+    const { tokenizer } = e;
+    const logprobs = body.logprobs ?? undefined;
+    if (body.echo && logprobs !== undefined) {
+      throw ApiError.badRequest('echo together with logprobs would need the prompt tokens\' logprobs, which this server does not compute; ask for one or the other', 'echo');
+    }
+    const prompts = promptsOf(body.prompt, tokenizer, e.model.config.vocabSize);
+    const maxTokens = body.max_tokens ?? DEFAULT_MAX_TOKENS;
+    prompts.forEach((p, i) => checkFits(p.ids.length, maxTokens, e.model.config.seqLen, prompts.length > 1 ? `prompt[${i}]` : 'prompt'));
+    const steering = compileRequestSteering(body.steering, e.steering);
+    const n = body.n ?? 1;
+    const requests = prompts.flatMap((p) => choiceRequests(body, p.ids, { vocabSize: e.model.config.vocabSize, maxTokens, topLogprobs: logprobs, steering }));
+    const stream = body.stream ?? false;
+    const run = new ChoiceRun(e.scheduler, requests, c.req.raw.signal, stream);
+
+    const head = { id: `cmpl-${randomUUID()}`, object: 'text_completion' as const, created: Math.floor(Date.now() / 1000), model: e.modelId };
+    const promptOf = (choice: number): Prompt => prompts[Math.floor(choice / n)];
+    const echoOf = (choice: number): string => (body.echo ? promptOf(choice).text : '');
+    const lastPromptId = (choice: number): number => promptOf(choice).ids[promptOf(choice).ids.length - 1];
+    const promptTokens = prompts.reduce((s, p) => s + p.ids.length, 0);
+
+    if (!stream) {
+      const results = await run.results();
+      const choices: CompletionChoice[] = results.map((r, index) => ({
+        text: echoOf(index) + r.text,
+        index,
+        logprobs: logprobs === undefined ? null : legacyLogprobs(tokenizer, lastPromptId(index), r.logprobs, 0).logprobs,
+        finish_reason: finishReason(r),
+      }));
+      return c.json({ ...head, choices, usage: usage(promptTokens, results.reduce((s, r) => s + r.tokens.length, 0)) });
+    }
+
+    const includeUsage = body.stream_options?.include_usage ?? false;
+    const chunk = (choice: CompletionChoice): unknown => ({ ...head, choices: [choice], ...(includeUsage ? { usage: null } : {}) });
+    return openAiStream(c, async (send) => {
+      const state = requests.map((_, index) => ({ prevId: lastPromptId(index), offset: echoOf(index).length }));
+      if (body.echo) for (let index = 0; index < requests.length; index++) await send(chunk({ text: echoOf(index), index, logprobs: null, finish_reason: null }));
+      let completionTokens = 0;
+      for await (const ev of run.events()) {
+        if ('error' in ev) throw ev.error;
+        const { index } = ev;
+        if ('result' in ev) {
+          await send(chunk({ text: '', index, logprobs: null, finish_reason: finishReason(ev.result) }));
+          continue;
+        }
+        const { token, text, kept } = ev.token;
+        let lp = null;
+        if (kept) {
+          completionTokens++;
+          if (logprobs !== undefined) {
+            const s = state[index];
+            const next = legacyLogprobs(tokenizer, s.prevId, [token], s.offset);
+            [lp, s.offset, s.prevId] = [next.logprobs, next.offset, token.token];
+          }
+        }
+        if (text !== '' || lp) await send(chunk({ text, index, logprobs: lp, finish_reason: null }));
+      }
+      if (includeUsage) await send({ ...head, choices: [], usage: usage(promptTokens, completionTokens) });
+    });
+  });
+}
+
+/** `prompt` as token-id lists, each with its echo text (the text as sent, or the ids decoded). */
+function promptsOf(prompt: CompletionRequest['prompt'], tokenizer: Tokenizer, vocab: number): Prompt[] {
+  const one = (p: string | number[], param: string): Prompt => {
+    if (typeof p === 'string') return { ids: tokenizer.encode(p), text: p };
+    checkTokenIds(p, vocab, param);
+    return { ids: p, text: tokenizer.decode(p) };
+  };
+  if (typeof prompt === 'string') return [one(prompt, 'prompt')];
+  if (prompt.every((x) => typeof x === 'number')) return [one(prompt as number[], 'prompt')];
+  return (prompt as (string | number[])[]).map((p, i) => one(p, `prompt[${i}]`));
+}

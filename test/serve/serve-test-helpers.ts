@@ -1,0 +1,47 @@
+import OpenAI from 'openai';
+import { loadModel } from '../../src/model/load-model.js';
+import type { RunningServer, ServerOptions } from '../../src/serve/server.js';
+import { startServer } from '../../src/serve/server.js';
+import { SteeringContext } from '../../src/steer/steering-context.js';
+
+/** A model instance of its own for reference generations, so nothing the server installs on its model can touch them. */
+export const reference = loadModel();
+export const referenceSteering = new SteeringContext(reference.model, reference.tokenizer);
+export const MODEL_ID = 'stories260K';
+
+/** The real server on a free loopback port, over its own copy of the embedded model. */
+export function startTestServer(o: ServerOptions = {}): Promise<RunningServer> {
+  return startServer({ port: 0, loaded: loadModel(), ...o });
+}
+
+/** The official client, unchanged; no retries, so a 429 or 503 is seen as it is sent. */
+export function openaiClient(server: RunningServer, apiKey = 'no-key-needed'): OpenAI {
+  return new OpenAI({ baseURL: `${server.url}/v1`, apiKey, maxRetries: 0 });
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  json: () => any;
+}
+
+/** A plain fetch (for what the client does not send: raw bodies, odd headers). */
+export async function post(server: RunningServer, path: string, body: unknown, headers: Record<string, string> = {}): Promise<RawResponse> {
+  const res = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, json: () => JSON.parse(text) };
+}
+
+/** Resolves once `done()` holds, checking after every turn of the event loop (the scheduler steps once per turn). */
+export async function until(done: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const start = Date.now();
+  while (!done()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
