@@ -20,7 +20,7 @@ import { z } from 'zod';
 import { SteeringError } from '../errors.js';
 import { describeValue } from '../util/describe-value.js';
 import type { FieldPath } from '../util/validate-json.js';
-import { joinFieldPath, mustBe, validateJson } from '../util/validate-json.js';
+import { joinFieldPath, mustBe, nonNegativeInt, validateJson } from '../util/validate-json.js';
 
 export const STEER_METHODS = ['SIMPLE_ADDITIVE', 'ORTHOGONAL_DECOMP', 'PROJECTION_CAP'] as const;
 export type SteerMethod = (typeof STEER_METHODS)[number];
@@ -105,10 +105,8 @@ export function parseSteeringSpec(raw: unknown, name: string | SpecFieldNamer = 
 // zod 4's number() refuses Infinity and NaN, which JSON.parse gives for 1e400 and which JS callers can pass.
 const finite = z.number(mustBe('a finite number'));
 const strength = finite.nullish().transform((s) => s ?? 0);
-const indexError = mustBe('a non-negative integer');
-const nonNegativeInt = z.int(indexError).min(0, indexError);
 // Neuronpedia sends feature indices as strings.
-const index = z.union([nonNegativeInt, z.string().regex(/^\d+$/).transform(Number).pipe(nonNegativeInt)], indexError);
+const index = z.union([nonNegativeInt, z.string().regex(/^\d+$/).transform(Number).pipe(nonNegativeInt)], mustBe('a non-negative integer'));
 
 const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values, mustBe(`one of ${values.join(', ')}`));
 

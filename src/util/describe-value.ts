@@ -67,3 +67,9 @@ function cut(s: string, n: number): string {
   const code = s.charCodeAt(n - 1);
   return s.slice(0, code >= 0xd800 && code <= 0xdbff ? n - 1 : n);
 }
+
+/** Names from a file, for "it has …": the first `maxItems` quoted by describeValue, then how many more. */
+export function describeList(items: readonly unknown[], maxItems = 8): string {
+  const shown = items.slice(0, maxItems).map((item) => describeValue(item, 40));
+  return items.length > maxItems ? `${shown.join(', ')}, … (${items.length} in all)` : shown.join(', ');
+}

@@ -7,16 +7,19 @@
  */
 export const MAX_JSON_DEPTH = 64;
 
-/** `text` parsed; every problem goes to `fail` as one short line (the caller's typed error). */
+/**
+ * `text` parsed; a problem goes to `fail` as one short predicate ("is not valid JSON: …", "nests
+ * deeper than 64 levels") for the caller to put after its subject, in its typed error.
+ */
 export function parseJson(text: string, maxChars: number, fail: (problem: string) => Error): unknown {
-  if (text.length > maxChars) throw fail(`JSON text of ${text.length} characters is over the ${maxChars}-character limit`);
+  if (text.length > maxChars) throw fail(`is ${text.length} characters long, over the ${maxChars}-character limit`);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
     // V8's messages quote at most a few characters of the text; the cut is a second guard.
     const message = (err as Error).message;
-    throw fail(`not valid JSON: ${message.length > 120 ? `${message.slice(0, 119)}…` : message}`);
+    throw fail(`is not valid JSON: ${message.length > 120 ? `${message.slice(0, 119)}…` : message}`);
   }
   checkJsonDepth(value, MAX_JSON_DEPTH, fail);
   return value;
@@ -28,7 +31,7 @@ export function checkJsonDepth(value: unknown, maxDepth: number, fail: (problem:
   for (let top = stack.pop(); top; top = stack.pop()) {
     const [v, depth] = top;
     if (typeof v !== 'object' || v === null) continue;
-    if (depth === maxDepth) throw fail(`JSON nests deeper than ${maxDepth} levels`);
+    if (depth === maxDepth) throw fail(`nests deeper than ${maxDepth} levels`);
     for (const child of Array.isArray(v) ? v : Object.values(v)) if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
   }
 }

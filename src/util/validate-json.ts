@@ -5,7 +5,7 @@
  * a huge or deeply nested value is shown bounded and Infinity as Infinity. Zod's own ZodError is
  * never turned into a string: its message stringifies the issues whole.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { describeValue } from './describe-value.js';
 
 export type FieldPath = readonly PropertyKey[];
@@ -14,6 +14,9 @@ export type FieldPath = readonly PropertyKey[];
 export function mustBe(what: string): { error: (issue: { input?: unknown }) => string } {
   return { error: (issue) => `must be ${what}, got ${describeValue(issue.input)}` };
 }
+
+export const positiveInt = z.int(mustBe('a positive integer')).min(1, mustBe('a positive integer'));
+export const nonNegativeInt = z.int(mustBe('a non-negative integer')).min(0, mustBe('a non-negative integer'));
 
 /**
  * `raw` checked and transformed by `schema`; the first problem is thrown as `fail(path, problem)`.

@@ -82,7 +82,7 @@ test('a deeply nested or huge spec file is one short line', () => {
   ]) {
     const path = join(dir, name);
     writeFileSync(path, text);
-    assertOneLineError(runCli('steer', 'Lily', '--spec', path), 1, /not a steering request \(JSON nests deeper than 64 levels\)$/);
+    assertOneLineError(runCli('steer', 'Lily', '--spec', path), 1, /not a steering request \(it nests deeper than 64 levels\)$/);
   }
   const long = join(dir, 'long.json');
   writeFileSync(long, JSON.stringify({ steer_method: 'x'.repeat(1 << 20) }));

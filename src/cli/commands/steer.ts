@@ -129,9 +129,9 @@ function readSpecFile(path: string): Record<string, unknown> {
   } catch (e) {
     throw new UsageError(`--spec ${path}: ${describeFsError(e)}`);
   }
-  const fail = (problem: string) => new UsageError(`--spec ${path}: not a steering request (${problem})`);
+  const fail = (problem: string) => new UsageError(`--spec ${path}: not a steering request (it ${problem})`);
   const raw = parseJson(text, MAX_SPEC_CHARS, fail);
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw fail(`expected a JSON object, got ${describeValue(raw)}`);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw fail(`is ${describeValue(raw)}, not a JSON object`);
   return raw as Record<string, unknown>;
 }
 
