@@ -3,6 +3,8 @@
  * these classes: a stable `code`, and a message that names the file/field and the values that
  * were wrong. The CLI prints `message` as one line; the server maps them to OpenAI's error JSON.
  */
+import { describeValue } from './util/describe-value.js';
+
 export class TinymorphError extends Error {
   constructor(
     readonly code: string,
@@ -43,7 +45,7 @@ export class ShapeError extends TinymorphError {
 /** A hook name that the model does not have. */
 export class UnknownHookError extends TinymorphError {
   constructor(name: string, hint: string) {
-    super('unknown_hook', `unknown hook point "${name}" (${hint})`);
+    super('unknown_hook', `unknown hook point ${describeValue(name)} (${hint})`);
   }
 }
 

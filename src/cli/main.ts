@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { TinymorphError } from '../errors.js';
+import { TINYMORPH_VERSION } from '../util/version.js';
 import { registerActivations } from './commands/activations.js';
 import { registerDemo } from './commands/demo.js';
 import { registerFeatures } from './commands/features.js';
@@ -17,7 +18,7 @@ import { registerVector } from './commands/vector.js';
 /** The `tinymorph` command: thin wrappers over the library; user mistakes end as one line and exit code 1 (2 for bad flags). */
 const program = new Command('tinymorph')
   .description('a language model you can look into and steer: runtime with hook points, generation, evaluation')
-  .version('0.1.0')
+  .version(TINYMORPH_VERSION)
   .exitOverride()
   .showSuggestionAfterError();
 registerDemo(program);

@@ -12,7 +12,9 @@ import { readFileSync } from 'node:fs';
 import { ModelFileError, ShapeError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../tensor/half-float.js';
+import { describeList, describeValue } from '../util/describe-value.js';
 import { describeFsError } from '../util/fs-error.js';
+import { parseJson } from '../util/parse-json.js';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -102,9 +104,7 @@ export class SafetensorsFile {
     const t = this.tensors.get(name);
     if (t === undefined) {
       const names = this.names();
-      const some = names.slice(0, 5).map((n) => JSON.stringify(n)).join(', ');
-      const more = names.length > 5 ? ', …' : '';
-      throw new ModelFileError(this.file, `no tensor ${JSON.stringify(name)} (it has ${names.length}: ${some}${more})`);
+      throw new ModelFileError(this.file, `no tensor ${describeValue(name)} (it has ${names.length}: ${describeList(names, 5)})`);
     }
     return t;
   }
@@ -132,7 +132,7 @@ export class SafetensorsFile {
         return new Float32Array(new Float64Array(at.buffer, at.byteOffset, count));
       }
       default:
-        throw new ModelFileError(this.file, `tensor ${JSON.stringify(name)}: dtype ${t.dtype} cannot be read as float`);
+        throw new ModelFileError(this.file, `tensor ${describeValue(name)}: dtype ${t.dtype} cannot be read as float`);
     }
   }
 
@@ -166,7 +166,7 @@ export class SafetensorsFile {
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new ModelFileError(
         this.file,
-        `tensor ${JSON.stringify(name)} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`,
+        `tensor ${describeValue(name)} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`,
       );
     }
     return this.readF32(name);
@@ -197,7 +197,7 @@ export function serializeSafetensors(
     const numel = checkedNumel(name, t.shape);
     if (t.data.length !== numel) {
       throw new ShapeError(
-        `tensor ${JSON.stringify(name)}: shape [${t.shape.join(', ')}] has ${numel} elements, data has ${t.data.length}`,
+        `tensor ${describeValue(name)}: shape [${t.shape.join(', ')}] has ${numel} elements, data has ${t.data.length}`,
       );
     }
     const dtype = t.dtype ?? 'F32';
@@ -233,7 +233,7 @@ function encode(data: Float32Array, dtype: 'F32' | 'F16' | 'BF16'): Uint8Array {
 
 function checkedNumel(name: string, shape: number[]): number {
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new ShapeError(`tensor ${JSON.stringify(name)}: shape [${shape.join(', ')}] must be non-negative integers`);
+    throw new ShapeError(`tensor ${describeValue(name)}: shape [${shape.join(', ')}] must be non-negative integers`);
   }
   return shape.reduce((a, b) => a * b, 1);
 }
@@ -247,14 +247,9 @@ function parseHeaderJson(headerBytes: Uint8Array, fail: Fail): Record<string, un
   } catch {
     throw fail(`header (${headerBytes.length} bytes) is not valid UTF-8`);
   }
-  let header: unknown;
-  try {
-    header = JSON.parse(text);
-  } catch (err) {
-    throw fail(`header is not valid JSON: ${(err as Error).message}`);
-  }
+  const header = parseJson(text, MAX_HEADER_BYTES, (problem) => fail(`header ${problem}`));
   if (!isPlainObject(header)) {
-    throw fail(`header must be a JSON object, got ${describe(header)}`);
+    throw fail(`header must be a JSON object, got ${describeValue(header)}`);
   }
   return header;
 }
@@ -262,27 +257,27 @@ function parseHeaderJson(headerBytes: Uint8Array, fail: Fail): Record<string, un
 function parseMetadata(entry: unknown, fail: Fail): Record<string, string> {
   // null means "no metadata", as it does to the reference reader (an Option in serde).
   if (entry === null) return {};
-  if (!isPlainObject(entry)) throw fail(`${METADATA_KEY} must be an object, got ${describe(entry)}`);
+  if (!isPlainObject(entry)) throw fail(`${METADATA_KEY} must be an object, got ${describeValue(entry)}`);
   for (const [key, value] of Object.entries(entry)) {
     if (typeof value !== 'string') {
-      throw fail(`${METADATA_KEY}[${JSON.stringify(key)}] must be a string, got ${describe(value)}`);
+      throw fail(`${METADATA_KEY}[${describeValue(key)}] must be a string, got ${describeValue(value)}`);
     }
   }
   return Object.fromEntries(Object.entries(entry)) as Record<string, string>;
 }
 
 function parseEntry(name: string, entry: unknown, dataStart: number, dataLength: number, fail: Fail): SafetensorsTensorInfo {
-  const what = `tensor ${JSON.stringify(name)}`;
-  if (!isPlainObject(entry)) throw fail(`${what}: entry must be an object, got ${describe(entry)}`);
+  const what = `tensor ${describeValue(name)}`;
+  if (!isPlainObject(entry)) throw fail(`${what}: entry must be an object, got ${describeValue(entry)}`);
   const { dtype, shape, data_offsets: offsets } = entry;
   if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) {
-    throw fail(`${what}: unknown dtype ${describe(dtype)} (known: ${Object.keys(DTYPE_BYTES).join(', ')})`);
+    throw fail(`${what}: unknown dtype ${describeValue(dtype)} (known: ${Object.keys(DTYPE_BYTES).join(', ')})`);
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw fail(`${what}: shape must be an array of non-negative integers, got ${describe(shape)}`);
+    throw fail(`${what}: shape must be an array of non-negative integers, got ${describeValue(shape)}`);
   }
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-    throw fail(`${what}: data_offsets must be two non-negative integers [begin, end], got ${describe(offsets)}`);
+    throw fail(`${what}: data_offsets must be two non-negative integers [begin, end], got ${describeValue(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   if (begin > end) throw fail(`${what}: data_offsets [${begin}, ${end}] has begin > end`);
@@ -305,7 +300,7 @@ function parseEntry(name: string, entry: unknown, dataStart: number, dataLength:
 
 /** Fails if two tensors (sorted by offset) share a byte; offsets in the message are data_offsets. */
 function checkNoOverlap(sorted: SafetensorsTensorInfo[], dataStart: number, fail: Fail): void {
-  const range = (t: SafetensorsTensorInfo) => `${JSON.stringify(t.name)} [${t.begin - dataStart}, ${t.end - dataStart}]`;
+  const range = (t: SafetensorsTensorInfo) => `${describeValue(t.name)} [${t.begin - dataStart}, ${t.end - dataStart}]`;
   let previous: SafetensorsTensorInfo | undefined;
   for (const t of sorted) {
     if (t.begin === t.end) continue; // an empty tensor occupies no bytes
@@ -318,10 +313,4 @@ function checkNoOverlap(sorted: SafetensorsTensorInfo[], dataStart: number, fail
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** A short rendering of a JSON value for error messages. */
-function describe(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

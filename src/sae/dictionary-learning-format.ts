@@ -23,12 +23,16 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { z } from 'zod';
 import { SaeFileError } from '../errors.js';
 import type { SafetensorsFile } from '../model/safetensors.js';
+import { describeList } from '../util/describe-value.js';
+import { mustBe, positiveInt, validateJson } from '../util/validate-json.js';
 import type { ForeignConfigFields, ReadForeignSaeOptions } from './foreign-sae.js';
 import { checkedTensor, finishForeignSae, foreignConfig, transpose } from './foreign-sae.js';
 import { asSaeFileError, openSafetensors, readJson } from './saelens-format.js';
 import type { SaeConfig } from './sae-config.js';
+import { cfgFieldError } from './sae-config.js';
 import type { Sae, SaeWeights } from './sae.js';
 
 export const DICTIONARY_LEARNING_FILENAMES = ['model.safetensors', 'ae.safetensors'];
@@ -91,11 +95,11 @@ export function readDictionaryLearning(path: string, opts: ReadDictionaryLearnin
       fields.architecture = 'jumprelu';
     }
     const unknown = st.names().filter((n) => !expected.has(n));
-    if (unknown.length > 0) throw new SaeFileError(file, `unexpected tensor(s) ${unknown.map((n) => JSON.stringify(n)).join(', ')} for a dictionary_learning ${kind} SAE (expected ${[...expected].join(', ')})`);
+    if (unknown.length > 0) throw new SaeFileError(file, `unexpected tensor(s) ${describeList(unknown)} for a dictionary_learning ${kind} SAE (expected ${[...expected].join(', ')})`);
 
     const config = foreignConfig(fields, file, opts);
     const get = (name: string, f: ('d_in' | 'd_sae')[]) => {
-      if (!st.has(name)) throw new SaeFileError(file, `no tensor "${name}", which a dictionary_learning ${kind} SAE needs (it has ${st.names().join(', ')})`);
+      if (!st.has(name)) throw new SaeFileError(file, `no tensor "${name}", which a dictionary_learning ${kind} SAE needs (it has ${describeList(st.names())})`);
       return checkedTensor(file, name, dims(name), st.readF32(name), f, config).slice();
     };
     const weights = readWeights(kind, get, config, globalThreshold);
@@ -126,7 +130,7 @@ function readWeights(kind: Kind, get: (name: string, f: ('d_in' | 'd_sae')[]) =>
 
 function detectKind(st: SafetensorsFile): Kind {
   if (st.has('W_enc')) return st.has('threshold') && st.info('threshold').shape.length === 1 && !st.has('k') ? 'jumprelu' : 'matryoshka';
-  if (!st.has('encoder.weight')) throw new SaeFileError(st.file, `neither "encoder.weight" nor "W_enc": not a dictionary_learning SAE (it has ${st.names().join(', ')})`);
+  if (!st.has('encoder.weight')) throw new SaeFileError(st.file, `neither "encoder.weight" nor "W_enc": not a dictionary_learning SAE (it has ${describeList(st.names())})`);
   if (st.has('gate_bias') || st.has('mag_bias') || st.has('r_mag')) return 'gated';
   if (st.has('b_dec') || st.has('k')) return 'topk';
   return 'standard';
@@ -140,18 +144,19 @@ function scalar(st: SafetensorsFile, name: string, file: string): number | undef
   return values[0];
 }
 
-function kValue(st: SafetensorsFile, file: string, hub: Record<string, unknown> | undefined, opts: ReadDictionaryLearningOptions): number {
-  const k = scalar(st, 'k', file) ?? (hub?.k as number | undefined) ?? opts.k;
+function kValue(st: SafetensorsFile, file: string, hub: HubConfig | undefined, opts: ReadDictionaryLearningOptions): number {
+  const k = scalar(st, 'k', file) ?? hub?.k ?? opts.k;
   if (k === undefined) throw new SaeFileError(file, 'no tensor "k" and no k in config.json: give k as an option');
   if (!Number.isSafeInteger(k) || k < 1) throw new SaeFileError(file, `k must be a positive integer, got ${k}`);
   return k;
 }
 
-function readHubConfig(path: string): Record<string, unknown> | undefined {
-  if (!existsSync(path)) return undefined;
-  const raw = readJson(path);
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SaeFileError(path, 'config.json must be a JSON object');
-  return raw as Record<string, unknown>;
+/** The config.json fields read here (PyTorchModelHubMixin writes the dictionary's constructor arguments; the others are ignored). */
+const HUB_CONFIG_SCHEMA = z.looseObject({ k: positiveInt.nullish(), dict_class: z.string(mustBe('a string')).nullish() }, mustBe('a JSON object'));
+type HubConfig = z.infer<typeof HUB_CONFIG_SCHEMA>;
+
+function readHubConfig(path: string): HubConfig | undefined {
+  return existsSync(path) ? validateJson(HUB_CONFIG_SCHEMA, readJson(path), cfgFieldError(path)) : undefined;
 }
 
 function resolveFile(path: string): string {

@@ -7,7 +7,7 @@ import type { ReadSaeOptions } from './saelens-format.js';
 import { checkFinite, checkSaeConfig, checkTensorShape } from './saelens-format.js';
 import type { Dim } from './saelens-format.js';
 import type { SaeConfig, SaeMetadata } from './sae-config.js';
-import { parseSaeConfig } from './sae-config.js';
+import { parseSaeConfig, SAE_LENS_V6_VERSION } from './sae-config.js';
 import type { Sae, SaeWeights } from './sae.js';
 
 export interface ReadForeignSaeOptions extends ReadSaeOptions {
@@ -42,7 +42,7 @@ export function foreignConfig(fields: ForeignConfigFields, file: string, opts: R
     dtype: 'float32',
     apply_b_dec_to_input: fields.apply_b_dec_to_input,
     normalize_activations: 'none',
-    metadata: { ...metadata, sae_lens_version: '6.0.0' },
+    metadata: { ...metadata, sae_lens_version: SAE_LENS_V6_VERSION },
   };
   if (fields.k !== undefined) raw.k = fields.k;
   const config = parseSaeConfig(raw, file);

@@ -14,6 +14,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SaeFileError } from '../errors.js';
+import { describeValue } from '../util/describe-value.js';
 import type { ReadForeignSaeOptions } from './foreign-sae.js';
 import { checkedTensor, finishForeignSae, foreignConfig } from './foreign-sae.js';
 import type { NpyArray } from './npz.js';
@@ -31,7 +32,7 @@ export function readGemmaScope(path: string, opts: ReadForeignSaeOptions = {}): 
   for (const [name, array] of arrays) {
     const canonical = name.startsWith('w_') ? `W_${name.slice(2)}` : name;
     if (!(ARRAYS as readonly string[]).includes(canonical)) {
-      throw new SaeFileError(file, `unexpected array ${JSON.stringify(name)} in a Gemma Scope SAE (expected ${ARRAYS.join(', ')})`);
+      throw new SaeFileError(file, `unexpected array ${describeValue(name)} in a Gemma Scope SAE (expected ${ARRAYS.join(', ')})`);
     }
     byName.set(canonical, array);
   }

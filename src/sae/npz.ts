@@ -14,6 +14,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import { SaeFileError } from '../errors.js';
 import { f16ToF32 } from '../tensor/half-float.js';
+import { describeValue } from '../util/describe-value.js';
 import { describeFsError } from '../util/fs-error.js';
 
 export type NpyDtype = 'f2' | 'f4' | 'f8';
@@ -54,7 +55,7 @@ export function parseNpz(bytes: Uint8Array, file: string): Map<string, NpyArray>
     members = unzipSync(bytes, {
       filter: (entry) => {
         if (entry.originalSize > MAX_ARRAY_BYTES + 65536) {
-          throw new SaeFileError(file, `member ${JSON.stringify(entry.name)} is ${entry.originalSize} bytes uncompressed, over the ${MAX_ARRAY_BYTES}-byte limit`);
+          throw new SaeFileError(file, `member ${describeValue(entry.name)} is ${entry.originalSize} bytes uncompressed, over the ${MAX_ARRAY_BYTES}-byte limit`);
         }
         return true;
       },
@@ -66,7 +67,7 @@ export function parseNpz(bytes: Uint8Array, file: string): Map<string, NpyArray>
   const arrays = new Map<string, NpyArray>();
   for (const [member, data] of Object.entries(members)) {
     if (member.endsWith('/')) continue; // a directory entry
-    if (!member.endsWith('.npy')) throw new SaeFileError(file, `member ${JSON.stringify(member)} is not an .npy array`);
+    if (!member.endsWith('.npy')) throw new SaeFileError(file, `member ${describeValue(member)} is not an .npy array`);
     const name = member.slice(0, -'.npy'.length);
     arrays.set(name, parseNpy(data, file, name));
   }
@@ -75,7 +76,7 @@ export function parseNpz(bytes: Uint8Array, file: string): Map<string, NpyArray>
 
 /** Parses one .npy array; `file` and `name` say where it came from in errors. */
 export function parseNpy(bytes: Uint8Array, file: string, name: string): NpyArray {
-  const fail = (problem: string) => new SaeFileError(file, `array ${JSON.stringify(name)}: ${problem}`);
+  const fail = (problem: string) => new SaeFileError(file, `array ${describeValue(name)}: ${problem}`);
   if (bytes.length < 10 || MAGIC.some((b, i) => bytes[i] !== b)) throw fail('not an .npy array (no \\x93NUMPY magic)');
   const major = bytes[6];
   if (major !== 1 && major !== 2 && major !== 3) throw fail(`unsupported .npy format version ${major}.${bytes[7]} (known: 1, 2, 3)`);
@@ -99,10 +100,10 @@ export function parseNpy(bytes: Uint8Array, file: string, name: string): NpyArra
   const fortran = header.get('fortran_order');
   const shape = header.get('shape');
   const dtype = parseDescr(descr);
-  if (dtype === undefined) throw fail(`descr ${JSON.stringify(descr)} is not a little-endian float dtype ('<f2', '<f4' or '<f8')`);
+  if (dtype === undefined) throw fail(`descr ${describeValue(descr)} is not a little-endian float dtype ('<f2', '<f4' or '<f8')`);
   if (fortran !== false) throw fail(`fortran_order is ${String(fortran)}; only C-order (fortran_order False) arrays are read`);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw fail(`shape must be a tuple of non-negative integers, got ${JSON.stringify(shape)}`);
+    throw fail(`shape must be a tuple of non-negative integers, got ${describeValue(shape)}`);
   }
   const numel = (shape as number[]).reduce((a, b) => a * b, 1);
   const byteLength = numel * DTYPE_BYTES[dtype];

@@ -8,7 +8,10 @@
  * does (sae_lens/loading/pretrained_sae_loaders.py `handle_config_defaulting`): no `sae_lens_version`
  * at the top level or in `metadata`, or one below 6.0.
  */
+import { z } from 'zod';
 import { SaeFileError } from '../errors.js';
+import type { FieldPath } from '../util/validate-json.js';
+import { formatFieldPath, mustBe, nonNegativeInt, positiveInt, validateJson } from '../util/validate-json.js';
 
 /**
  * How activations are normalised before encoding. SAELens applies `constant_norm_rescale` and
@@ -69,54 +72,101 @@ const PRE6_RENAMES: Record<string, string> = {
   hook_point_head_index: 'hook_head_index',
   activation_fn_str: 'activation_fn',
 };
+const PRE6_SPELLINGS: Record<string, string> = Object.fromEntries(Object.entries(PRE6_RENAMES).map(([old, renamed]) => [renamed, old]));
+/** The sae_lens_version written into configs that need one to be read as v6. */
+export const SAE_LENS_V6_VERSION = '6.0.0';
 /** Keys this module reads into typed fields (everything else goes to `extra`). */
 const TYPED_KEYS = new Set([
   'architecture', 'd_in', 'd_sae', 'dtype', 'apply_b_dec_to_input', 'normalize_activations', 'reshape_activations',
   'k', 'rescale_acts_by_decoder_norm', 'metadata',
 ]);
 
-/** Parses a cfg.json object (v6 or pre-6.0); `file` names the file in errors. */
+/** Parses a cfg.json object (v6 or pre-6.0); `file` names the file in errors, which name fields as the file spells them. */
 export function parseSaeConfig(raw: unknown, file: string): SaeConfig {
-  const fail = (problem: string) => new SaeFileError(file, problem);
-  if (!isObject(raw)) throw fail(`cfg must be a JSON object, got ${describe(raw)}`);
-  const nested = raw.metadata;
-  if (nested !== undefined && nested !== null && !isObject(nested)) throw fail(`field "metadata" must be an object, got ${describe(nested)}`);
-  const pre6 = isPre6(raw, nested ?? undefined);
-  const cfg: Record<string, unknown> = pre6 ? Object.fromEntries(Object.entries(raw).map(([k, v]) => [PRE6_RENAMES[k] ?? k, v])) : { ...raw };
+  /** Where a field of the v6 view sits in a pre-6.0 file ("metadata.hook_name" ← "hook_point"). */
+  const spelled = new Map<string, string>();
+  const fail = cfgFieldError(file, spelled);
+  validateJson(OUTER_SCHEMA, raw, fail);
+  // The file's own objects from here on (key order and all), not zod's copies.
+  const top = raw as Record<string, unknown>;
+  const nested = (top.metadata ?? undefined) as Record<string, unknown> | undefined;
+  const pre6 = isPre6(top, nested);
+  const cfg: Record<string, unknown> = pre6 ? Object.fromEntries(Object.entries(top).map(([k, v]) => [PRE6_RENAMES[k] ?? k, v])) : { ...top };
 
-  const metadata: SaeMetadata = { ...(nested ?? {}) };
+  const metadata: SaeMetadata = { ...nested };
   if (pre6) {
     // Flat keys fill in metadata (a nested value, where a file has both, wins).
-    for (const key of METADATA_KEYS) if (key in cfg && !(key in metadata)) metadata[key] = cfg[key];
+    for (const key of METADATA_KEYS) {
+      if (key in cfg && !(key in metadata)) {
+        metadata[key] = cfg[key];
+        spelled.set(`metadata.${key}`, PRE6_SPELLINGS[key] ?? key);
+      }
+    }
   }
-  checkMetadata(metadata, fail);
-
-  const archField = cfg.architecture ?? (pre6 ? 'standard' : undefined);
-  if (typeof archField !== 'string' || archField === '') throw fail(`field "architecture" must be a non-empty string, got ${describe(archField)}`);
-  let architecture: string = archField;
+  let architecture = cfg.architecture ?? (pre6 ? 'standard' : undefined);
   let k = cfg.k;
   const kwargs = cfg.activation_fn_kwargs;
-  if (pre6 && k === undefined && isObject(kwargs) && kwargs.k !== undefined) k = kwargs.k;
+  if (pre6 && k === undefined && isObject(kwargs) && kwargs.k !== undefined) {
+    k = kwargs.k;
+    spelled.set('k', 'activation_fn_kwargs.k');
+  }
   // Some pre-6.0 files mark a TopK SAE by its activation function alone.
   if (pre6 && architecture === 'standard' && cfg.activation_fn === 'topk') architecture = 'topk';
 
+  const typed = validateJson(CFG_SCHEMA, { ...cfg, architecture, k, metadata }, fail);
   const config: SaeConfig = {
-    architecture,
-    d_in: positiveInt(cfg.d_in, 'd_in', fail),
-    d_sae: positiveInt(cfg.d_sae, 'd_sae', fail),
-    dtype: parseDtype(cfg.dtype, fail),
-    apply_b_dec_to_input: bool(cfg.apply_b_dec_to_input, 'apply_b_dec_to_input', true, fail),
-    normalize_activations: parseNormalize(cfg.normalize_activations, fail),
-    reshape_activations: parseReshape(cfg.reshape_activations, metadata.hook_name, fail),
+    architecture: typed.architecture,
+    d_in: typed.d_in,
+    d_sae: typed.d_sae,
+    dtype: (typed.dtype?.replace(/^torch\./, '') ?? 'float32') as SaeDtype,
+    apply_b_dec_to_input: typed.apply_b_dec_to_input ?? true,
+    // Booleans and null are pre-6.0 spellings (SAELens maps them the same way).
+    normalize_activations: typed.normalize_activations === true ? 'expected_average_only_in' : (typed.normalize_activations || 'none'),
+    reshape_activations: typed.reshape_activations ?? (metadata.hook_name?.includes('hook_z') ? 'hook_z' : 'none'),
     metadata,
     extra: Object.fromEntries(Object.entries(cfg).filter(([key]) => !TYPED_KEYS.has(key) && !(pre6 && METADATA_KEYS.includes(key)))),
   };
-  if (k !== undefined && k !== null) config.k = positiveInt(k, 'k', fail);
-  if (cfg.rescale_acts_by_decoder_norm !== undefined) {
-    config.rescale_acts_by_decoder_norm = bool(cfg.rescale_acts_by_decoder_norm, 'rescale_acts_by_decoder_norm', false, fail);
-  }
+  if (typed.k != null) config.k = typed.k;
+  if (typed.rescale_acts_by_decoder_norm !== undefined) config.rescale_acts_by_decoder_norm = typed.rescale_acts_by_decoder_norm ?? false;
   return config;
 }
+
+/** A cfg.json problem as a SaeFileError: `field "d_in" must be …` (as `spelled` maps it), or `cfg must be …` for the whole file. */
+export function cfgFieldError(file: string, spelled = new Map<string, string>()): (path: FieldPath, problem: string) => SaeFileError {
+  return (path, problem) => {
+    const field = formatFieldPath(path);
+    return new SaeFileError(file, field === '' ? `cfg ${problem}` : `field "${spelled.get(field) ?? field}" ${problem}`);
+  };
+}
+
+// A field given as null is unset (SAELens writes Python's None as null).
+const optionalString = z.string(mustBe('a string')).nullish();
+const optionalBool = z.boolean(mustBe('true or false')).nullish();
+
+const OUTER_SCHEMA = z.looseObject({ metadata: z.looseObject({}, mustBe('an object')).nullish() }, mustBe('a JSON object'));
+
+/** The typed fields of the v6 view of a cfg.json (other keys are kept as they are); SAEMetadata's typed keys. */
+const CFG_SCHEMA = z.looseObject({
+  architecture: z.string(mustBe('a non-empty string')).min(1, mustBe('a non-empty string')),
+  d_in: positiveInt,
+  d_sae: positiveInt,
+  dtype: z.enum([...SAE_DTYPES, ...SAE_DTYPES.map((d) => `torch.${d}`)], mustBe(`one of ${SAE_DTYPES.join(', ')}`)).nullish(),
+  apply_b_dec_to_input: optionalBool,
+  normalize_activations: z.union([z.enum(NORMALIZE_ACTIVATIONS), z.boolean()], mustBe(`one of ${NORMALIZE_ACTIVATIONS.join(', ')}`)).nullish(),
+  reshape_activations: z.enum(['none', 'hook_z'], mustBe('"none" or "hook_z"')).nullish(),
+  k: positiveInt.nullish(),
+  rescale_acts_by_decoder_norm: optionalBool,
+  metadata: z.looseObject({
+    model_name: optionalString,
+    hook_name: optionalString,
+    dataset_path: optionalString,
+    neuronpedia_id: optionalString,
+    hook_layer: nonNegativeInt.nullish(),
+    hook_head_index: nonNegativeInt.nullish(),
+    context_size: nonNegativeInt.nullish(),
+    prepend_bos: optionalBool,
+  }),
+});
 
 /**
  * The cfg.json object SAELens v6 writes for `config`: typed fields, architecture fields, then
@@ -141,70 +191,14 @@ export function saeConfigToJson(config: SaeConfig): Record<string, unknown> {
 }
 
 function isPre6(raw: Record<string, unknown>, nested: Record<string, unknown> | undefined): boolean {
-  const version = raw.sae_lens_version ?? nested?.sae_lens_version;
-  if (typeof version !== 'string' || version === '') return true;
-  const major = Number(/^v?(\d+)/.exec(version)?.[1]);
-  return !(major >= 6);
+  return !isSaeLensV6Version(raw.sae_lens_version ?? nested?.sae_lens_version);
 }
 
-type Fail = (problem: string) => SaeFileError;
-
-function checkMetadata(metadata: SaeMetadata, fail: Fail): void {
-  const str = (key: string) => {
-    const v = metadata[key];
-    if (v !== undefined && v !== null && typeof v !== 'string') throw fail(`field "metadata.${key}" must be a string, got ${describe(v)}`);
-  };
-  const int = (key: string) => {
-    const v = metadata[key];
-    if (v !== undefined && v !== null && !(Number.isSafeInteger(v) && (v as number) >= 0)) {
-      throw fail(`field "metadata.${key}" must be a non-negative integer, got ${describe(v)}`);
-    }
-  };
-  for (const key of ['model_name', 'hook_name', 'dataset_path', 'neuronpedia_id']) str(key);
-  for (const key of ['hook_layer', 'hook_head_index', 'context_size']) int(key);
-  const bos = metadata.prepend_bos;
-  if (bos !== undefined && bos !== null && typeof bos !== 'boolean') throw fail(`field "metadata.prepend_bos" must be a boolean, got ${describe(bos)}`);
-}
-
-function positiveInt(v: unknown, field: string, fail: Fail): number {
-  if (!Number.isSafeInteger(v) || (v as number) < 1) throw fail(`field "${field}" must be a positive integer, got ${describe(v)}`);
-  return v as number;
-}
-
-function bool(v: unknown, field: string, fallback: boolean, fail: Fail): boolean {
-  if (v === undefined || v === null) return fallback;
-  if (typeof v !== 'boolean') throw fail(`field "${field}" must be true or false, got ${describe(v)}`);
-  return v;
-}
-
-function parseDtype(v: unknown, fail: Fail): SaeDtype {
-  if (v === undefined || v === null) return 'float32';
-  const name = typeof v === 'string' ? v.replace(/^torch\./, '') : v;
-  if (!(SAE_DTYPES as readonly unknown[]).includes(name)) throw fail(`field "dtype" must be one of ${SAE_DTYPES.join(', ')}, got ${describe(v)}`);
-  return name as SaeDtype;
-}
-
-function parseNormalize(v: unknown, fail: Fail): NormalizeActivations {
-  // Booleans and null are pre-6.0 spellings (SAELens maps them the same way).
-  if (v === undefined || v === null || v === false) return 'none';
-  if (v === true) return 'expected_average_only_in';
-  if (!(NORMALIZE_ACTIVATIONS as readonly unknown[]).includes(v)) {
-    throw fail(`field "normalize_activations" must be one of ${NORMALIZE_ACTIVATIONS.join(', ')}, got ${describe(v)}`);
-  }
-  return v as NormalizeActivations;
-}
-
-function parseReshape(v: unknown, hookName: unknown, fail: Fail): 'none' | 'hook_z' {
-  if (v === undefined || v === null) return typeof hookName === 'string' && hookName.includes('hook_z') ? 'hook_z' : 'none';
-  if (v !== 'none' && v !== 'hook_z') throw fail(`field "reshape_activations" must be "none" or "hook_z", got ${describe(v)}`);
-  return v;
+/** True for a `sae_lens_version` of 6.0 or later (SAELens reads a config without one as pre-6.0). */
+export function isSaeLensV6Version(version: unknown): boolean {
+  return typeof version === 'string' && Number(/^v?(\d+)/.exec(version)?.[1]) >= 6;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function describe(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -15,12 +15,14 @@ import type { LlamaConfig } from '../model/llama-config.js';
 import type { TensorToWrite } from '../model/safetensors.js';
 import { SafetensorsFile, writeSafetensors } from '../model/safetensors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { describeList, describeValue } from '../util/describe-value.js';
 import { describeFsError } from '../util/fs-error.js';
+import { parseJson } from '../util/parse-json.js';
 import type { SaeArchitecture } from './architecture-registry.js';
 import { architectureNames, findArchitecture } from './architecture-registry.js';
 import { hookWidth } from './hook-width.js';
 import type { SaeConfig } from './sae-config.js';
-import { parseSaeConfig, saeConfigToJson } from './sae-config.js';
+import { isSaeLensV6Version, parseSaeConfig, SAE_LENS_V6_VERSION, saeConfigToJson } from './sae-config.js';
 import type { Sae, SaeTensorName, SaeWeights } from './sae.js';
 import { saeTensorShape } from './sae.js';
 
@@ -28,11 +30,8 @@ export const SAE_CFG_FILENAME = 'cfg.json';
 export const SAE_WEIGHTS_FILENAME = 'sae_weights.safetensors';
 export const SPARSITY_FILENAME = 'sparsity.safetensors';
 
-/** A cfg.json larger than this is not a config. */
+/** A cfg.json (or other SAE JSON file) larger than this is not a config. */
 const MAX_CFG_BYTES = 16 * 1024 * 1024;
-/** Written into metadata.sae_lens_version when a config has none (or a pre-6.0 one): SAELens reads
- * a config without a version ≥ 6 as pre-6.0 and would then ignore the nested metadata. */
-const V6_FORMAT_VERSION = '6.0.0';
 
 export interface ReadSaeOptions {
   /** The model the SAE is for: its hook `hookName` (default: cfg metadata.hook_name) must exist and be d_in wide. */
@@ -63,7 +62,7 @@ export function readSaeLensFolder(dir: string, opts: ReadSaeOptions = {}): Sae {
 export function writeSaeLensFolder(dir: string, sae: Sae): void {
   const { config, weights } = sae;
   const arch = findArchitecture(config.architecture);
-  if (!arch) throw new SaeFileError(dir, `cannot write architecture ${JSON.stringify(config.architecture)} (known: ${architectureNames().join(', ')})`);
+  if (!arch) throw new SaeFileError(dir, `cannot write architecture ${describeValue(config.architecture)} (known: ${architectureNames().join(', ')})`);
   const dtype = config.dtype === 'float16' ? 'F16' : config.dtype === 'bfloat16' ? 'BF16' : 'F32';
   const tensors: Record<string, TensorToWrite> = {};
   for (const name of ['W_enc', 'W_dec', 'b_dec', ...arch.tensors] as SaeTensorName[]) {
@@ -76,8 +75,8 @@ export function writeSaeLensFolder(dir: string, sae: Sae): void {
   if (sae.sparsity) writeSafetensors(join(dir, SPARSITY_FILENAME), { sparsity: { shape: [config.d_sae], data: sae.sparsity } });
   const json = saeConfigToJson(config);
   const metadata = json.metadata as Record<string, unknown>;
-  const version = metadata.sae_lens_version;
-  if (typeof version !== 'string' || !(Number(/^v?(\d+)/.exec(version)?.[1]) >= 6)) metadata.sae_lens_version = V6_FORMAT_VERSION;
+  // SAELens reads a config without a version ≥ 6 as pre-6.0, and would then ignore the nested metadata.
+  if (!isSaeLensV6Version(metadata.sae_lens_version)) metadata.sae_lens_version = SAE_LENS_V6_VERSION;
   writeFileAtomic(join(dir, SAE_CFG_FILENAME), `${JSON.stringify(json, null, 2)}\n`);
 }
 
@@ -89,7 +88,7 @@ export function writeSaeLensFolder(dir: string, sae: Sae): void {
 export function checkSaeConfig(config: SaeConfig, cfgPath: string, opts: ReadSaeOptions): SaeArchitecture {
   const arch = findArchitecture(config.architecture);
   if (!arch) {
-    throw new SaeFileError(cfgPath, `field "architecture" is ${JSON.stringify(config.architecture)} (known: ${architectureNames().join(', ')})`);
+    throw new SaeFileError(cfgPath, `field "architecture" is ${describeValue(config.architecture)} (known: ${architectureNames().join(', ')})`);
   }
   const problem = arch.configProblem?.(config);
   if (problem) throw new SaeFileError(cfgPath, problem);
@@ -113,7 +112,7 @@ export function checkModelFit(config: SaeConfig, cfgPath: string, opts: ReadSaeO
     if (err instanceof UnknownHookError) throw new SaeFileError(cfgPath, `${field}: ${err.message}`);
     throw err;
   }
-  if (width === undefined) throw new SaeFileError(cfgPath, `${field} ${JSON.stringify(hook)} has no fixed width for an SAE to read`);
+  if (width === undefined) throw new SaeFileError(cfgPath, `${field} ${describeValue(hook)} has no fixed width for an SAE to read`);
   if (width !== config.d_in) throw new SaeFileError(cfgPath, `cfg d_in=${config.d_in} but the model's ${hook} has width ${width}`);
 }
 
@@ -129,14 +128,14 @@ function readWeights(file: SafetensorsFile, config: SaeConfig, archTensors: read
       continue;
     }
     if (!file.has(name)) {
-      throw new SaeFileError(file.file, `no tensor "${name}", which a ${config.architecture} SAE needs (it has ${file.names().join(', ')})`);
+      throw new SaeFileError(file.file, `no tensor "${name}", which a ${config.architecture} SAE needs (it has ${describeList(file.names())})`);
     }
     weights[name] = read(name);
   }
   foldScalingFactor(file, config, weights, known);
   const unknown = file.names().filter((n) => !known.has(n));
   if (unknown.length > 0) {
-    throw new SaeFileError(file.file, `unexpected tensor(s) ${unknown.map((n) => JSON.stringify(n)).join(', ')} for a ${config.architecture} SAE (expected ${[...known].join(', ')})`);
+    throw new SaeFileError(file.file, `unexpected tensor(s) ${describeList(unknown)} for a ${config.architecture} SAE (expected ${[...known].join(', ')})`);
   }
   return weights;
 }
@@ -224,11 +223,7 @@ export function readJson(path: string): unknown {
     if (err instanceof SaeFileError) throw err;
     throw new SaeFileError(path, describeFsError(err));
   }
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new SaeFileError(path, `not valid JSON: ${(err as Error).message}`);
-  }
+  return parseJson(text, MAX_CFG_BYTES, (problem) => new SaeFileError(path, problem));
 }
 
 function exists(path: string): boolean {

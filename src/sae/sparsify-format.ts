@@ -14,37 +14,47 @@
  * blocks.N.hook_resid_post, as in SAELens' `get_sparsify_config_from_disk`.
  */
 import { basename, join, resolve } from 'node:path';
+import { z } from 'zod';
 import { SaeFileError } from '../errors.js';
+import { describeList, describeValue } from '../util/describe-value.js';
+import { mustBe, nonNegativeInt, positiveInt, validateJson } from '../util/validate-json.js';
 import type { ReadForeignSaeOptions } from './foreign-sae.js';
 import { checkedTensor, finishForeignSae, foreignConfig, transpose } from './foreign-sae.js';
 import { asSaeFileError, openSafetensors, readJson } from './saelens-format.js';
+import { cfgFieldError } from './sae-config.js';
 import type { Sae } from './sae.js';
 
 export const SPARSIFY_CFG_FILENAME = 'cfg.json';
 export const SPARSIFY_WEIGHTS_FILENAME = 'sae.safetensors';
 const TENSORS = ['encoder.weight', 'encoder.bias', 'W_dec', 'b_dec'];
 
+/** The cfg.json fields read here (sparsify's SparseCoderConfig; the others are ignored). */
+const refused = z.unknown().refine((v) => v !== true, 'is true: such sparsify coders have no SAELens equivalent').optional();
+const SPARSIFY_CFG_SCHEMA = z
+  .looseObject(
+    {
+      d_in: positiveInt,
+      k: positiveInt,
+      // 0 (the default) means d_in × expansion_factor.
+      num_latents: nonNegativeInt.default(0),
+      expansion_factor: positiveInt.optional(),
+      transcode: refused,
+      signed: refused,
+      skip_connection: refused,
+      activation: z.literal('topk', { error: (issue) => `is ${describeValue(issue.input)}; only "topk" sparsify coders can be read` }).optional(),
+    },
+    mustBe('a JSON object'),
+  )
+  .superRefine((cfg, ctx) => {
+    if (cfg.num_latents === 0 && cfg.expansion_factor === undefined) ctx.addIssue({ code: 'custom', path: ['expansion_factor'], message: 'must be a positive integer when num_latents is 0 or missing, got undefined' });
+  });
+
 /** Reads a sparsify SAE folder as a SAELens topk SAE. */
 export function readSparsify(dir: string, opts: ReadForeignSaeOptions = {}): Sae {
   const cfgPath = join(dir, SPARSIFY_CFG_FILENAME);
-  const raw = readJson(cfgPath);
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SaeFileError(cfgPath, 'cfg must be a JSON object');
-  const cfg = raw as Record<string, unknown>;
-  const int = (field: string, min: number): number => {
-    const v = cfg[field];
-    if (!Number.isSafeInteger(v) || (v as number) < min) throw new SaeFileError(cfgPath, `field "${field}" must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
-    return v as number;
-  };
-  const d_in = int('d_in', 1);
-  const k = int('k', 1);
-  const numLatents = cfg.num_latents === undefined ? 0 : int('num_latents', 0);
-  const d_sae = numLatents > 0 ? numLatents : d_in * int('expansion_factor', 1);
-  for (const flag of ['transcode', 'signed', 'skip_connection']) {
-    if (cfg[flag] === true) throw new SaeFileError(cfgPath, `field "${flag}" is true: such sparsify coders have no SAELens equivalent`);
-  }
-  if (cfg.activation !== undefined && cfg.activation !== 'topk') {
-    throw new SaeFileError(cfgPath, `field "activation" is ${JSON.stringify(cfg.activation)}; only "topk" sparsify coders can be read`);
-  }
+  const cfg = validateJson(SPARSIFY_CFG_SCHEMA, readJson(cfgPath), cfgFieldError(cfgPath));
+  const { d_in, k } = cfg;
+  const d_sae = cfg.num_latents > 0 ? cfg.num_latents : d_in * (cfg.expansion_factor as number);
   const layer = /^layers[._](\d+)$/.exec(basename(resolve(dir)))?.[1];
   const config = foreignConfig(
     { architecture: 'topk', d_in, d_sae, k, apply_b_dec_to_input: true, hookName: layer === undefined ? undefined : `blocks.${layer}.hook_resid_post`, metadata: { source_format: 'sparsify' } },
@@ -55,9 +65,9 @@ export function readSparsify(dir: string, opts: ReadForeignSaeOptions = {}): Sae
   const weights = asSaeFileError(() => {
     const file = openSafetensors(weightsPath);
     const unknown = file.names().filter((n) => !TENSORS.includes(n));
-    if (unknown.length > 0) throw new SaeFileError(weightsPath, `unexpected tensor(s) ${unknown.map((n) => JSON.stringify(n)).join(', ')} (expected ${TENSORS.join(', ')})`);
+    if (unknown.length > 0) throw new SaeFileError(weightsPath, `unexpected tensor(s) ${describeList(unknown)} (expected ${TENSORS.join(', ')})`);
     const get = (name: string, fields: ('d_in' | 'd_sae')[]) => {
-      if (!file.has(name)) throw new SaeFileError(weightsPath, `no tensor "${name}", which a sparsify SAE needs (it has ${file.names().join(', ')})`);
+      if (!file.has(name)) throw new SaeFileError(weightsPath, `no tensor "${name}", which a sparsify SAE needs (it has ${describeList(file.names())})`);
       return checkedTensor(weightsPath, name, file.info(name).shape, file.readF32(name), fields, config);
     };
     return {

@@ -9,9 +9,12 @@ import { hookIndex } from '../model/hook-points.js';
 import type { HookName } from '../model/hook-points.js';
 import { hookWidth } from '../sae/hook-width.js';
 import { architectureByName } from '../sae/architecture-registry.js';
+import { describeValue } from '../util/describe-value.js';
+import type { FieldPath } from '../util/validate-json.js';
+import { joinFieldPath } from '../util/validate-json.js';
 import type { SaeSource, SteeringContext } from './steering-context.js';
 import { inField } from './steering-context.js';
-import type { SaeSpaceMethod, SteerMethod, SteeringScope, SteeringSpec } from './steering-spec.js';
+import type { SaeSpaceMethod, SpecFieldNamer, SteerMethod, SteeringScope, SteeringSpec } from './steering-spec.js';
 import { isEmptySteering, SAE_SPACE_METHODS } from './steering-spec.js';
 
 /** x ↦ one of the three direction methods of steering-spec.ts, with d = `dir`. */
@@ -68,7 +71,9 @@ export interface CompiledSteering {
   guide: CompiledGuide | undefined;
 }
 
-export function compileSteering(spec: SteeringSpec, ctx: SteeringContext, field = 'steering'): CompiledSteering {
+/** Errors name the spec's fields as spec.fieldName says (the spec file, flag or request field the user wrote). */
+export function compileSteering(spec: SteeringSpec, ctx: SteeringContext): CompiledSteering {
+  const name = spec.fieldName ?? ((path: FieldPath) => joinFieldPath('steering', path));
   const byHook = new Map<HookName, HookSteering>();
   const at = (hook: HookName): HookSteering => {
     let h = byHook.get(hook);
@@ -78,10 +83,9 @@ export function compileSteering(spec: SteeringSpec, ctx: SteeringContext, field 
   const m = spec.strength_multiplier;
 
   spec.features.forEach((f, i) => {
-    const where = `${field}.features[${i}]`;
-    const src = inField(`${where}.source`, () => ctx.sae(f.source));
+    const src = inField(name(['features', i, 'source']), () => ctx.sae(f.source));
     const { d_sae, d_in } = src.sae.config;
-    if (f.index >= d_sae) throw new SteeringError(`${where}.index ${f.index} is outside 0..${d_sae - 1} (${src.id} has ${d_sae} features)`);
+    if (f.index >= d_sae) throw new SteeringError(`${name(['features', i, 'index'])} ${f.index} is outside 0..${d_sae - 1} (${src.id} has ${d_sae} features)`);
     const method = f.method ?? spec.steer_method;
     const s = f.strength * m;
     if ((SAE_SPACE_METHODS as readonly string[]).includes(method)) {
@@ -99,16 +103,16 @@ export function compileSteering(spec: SteeringSpec, ctx: SteeringContext, field 
   });
 
   spec.vectors.forEach((v, i) => {
-    const where = `${field}.vectors[${i}]`;
+    const where = name(['vectors', i]);
     const method = v.method ?? spec.steer_method;
     const s = v.strength * m;
-    for (const [hook, dir] of inField(where, () => resolveVector(ctx, v.vector, v.hook, where))) {
+    for (const [hook, dir] of inField(where, () => resolveVector(ctx, v.vector, v.hook, (field) => name(['vectors', i, field])))) {
       addDirection(at(hook), method, dir, s);
     }
   });
 
   const hooks = [...byHook.values()].filter((h) => h.saeEdits.length > 0 || h.directions.length > 0);
-  return { hooks, scope: spec.scope, normalize: spec.normalize_steering, guide: compileGuide(spec, ctx, field) };
+  return { hooks, scope: spec.scope, normalize: spec.normalize_steering, guide: compileGuide(spec, ctx, name) };
 }
 
 /** True when steering with `c` is exactly the clean model. */
@@ -128,30 +132,30 @@ function addDirection(h: HookSteering, method: SteerMethod, dir: Float32Array, s
 }
 
 /** The (hook, vector) pairs a vector edit names: inline numbers at `hook`, or one or all vectors of a set. */
-function resolveVector(ctx: SteeringContext, vector: readonly number[] | Float32Array | string, hook: string | undefined, where: string): [HookName, Float32Array][] {
+function resolveVector(ctx: SteeringContext, vector: readonly number[] | Float32Array | string, hook: string | undefined, field: (key: string) => string): [HookName, Float32Array][] {
   const nLayers = ctx.model.config.nLayers;
   if (typeof vector !== 'string') {
     const name = hook as HookName; // parseSteeringSpec requires a hook for inline vectors
     const width = hookWidth(ctx.model.config, name);
-    if (width !== vector.length) throw new SteeringError(`${where}.vector has ${vector.length} numbers but ${name} is ${width ?? 'not a fixed'} wide`);
+    if (width !== vector.length) throw new SteeringError(`${field('vector')} has ${vector.length} numbers but ${name} is ${width ?? 'not a fixed'} wide`);
     return [[name, Float32Array.from(vector)]];
   }
   const set = ctx.vectorSet(vector);
   if (hook === undefined) return [...set.vectors];
   hookIndex(nLayers, hook);
   const v = set.vectors.get(hook as HookName);
-  if (!v) throw new SteeringError(`${where}: "${vector}" has no vector for ${hook} (it has ${[...set.vectors.keys()].join(', ')})`);
+  if (!v) throw new SteeringError(`${field('hook')}: ${describeValue(vector)} has no vector for ${hook} (it has ${[...set.vectors.keys()].join(', ')})`);
   return [[hook as HookName, v]];
 }
 
-function compileGuide(spec: SteeringSpec, ctx: SteeringContext, field: string): CompiledGuide | undefined {
+function compileGuide(spec: SteeringSpec, ctx: SteeringContext, name: SpecFieldNamer): CompiledGuide | undefined {
   const active = spec.guide.filter((g) => g.strength * spec.strength_multiplier !== 0);
   if (active.length === 0) return undefined;
   const sources = new Set(active.map((g) => g.source));
-  if (sources.size > 1) throw new SteeringError(`${field}.guide: all guide features must come from one SAE (got ${[...sources].join(', ')})`);
-  const src = inField(`${field}.guide[0].source`, () => ctx.sae(active[0].source));
+  if (sources.size > 1) throw new SteeringError(`${name(['guide'])}: all guide features must come from one SAE (got ${[...sources].map((s) => describeValue(s)).join(', ')})`);
+  const src = inField(name(['guide', spec.guide.indexOf(active[0]), 'source']), () => ctx.sae(active[0].source));
   spec.guide.forEach((g, i) => {
-    if (g.index >= src.sae.config.d_sae) throw new SteeringError(`${field}.guide[${i}].index ${g.index} is outside 0..${src.sae.config.d_sae - 1}`);
+    if (g.index >= src.sae.config.d_sae) throw new SteeringError(`${name(['guide', i, 'index'])} ${g.index} is outside 0..${src.sae.config.d_sae - 1}`);
   });
   const means = ctx.featureMeans(src);
   const terms = active.map((g) => ({
@@ -164,8 +168,8 @@ function compileGuide(spec: SteeringSpec, ctx: SteeringContext, field: string): 
 }
 
 /** A spec with nothing in it needs no compile: the clean model. */
-export function compileIfAny(spec: SteeringSpec, ctx: SteeringContext, field?: string): CompiledSteering | undefined {
+export function compileIfAny(spec: SteeringSpec, ctx: SteeringContext): CompiledSteering | undefined {
   if (isEmptySteering(spec)) return undefined;
-  const c = compileSteering(spec, ctx, field);
+  const c = compileSteering(spec, ctx);
   return isIdentity(c) ? undefined : c;
 }

@@ -14,6 +14,7 @@ import { GgufFile } from '../model/gguf/gguf-reader.js';
 import type { GgufValue } from '../model/gguf/gguf-types.js';
 import { writeGguf } from '../model/gguf/gguf-writer.js';
 import type { HookName } from '../model/hook-points.js';
+import { describeValue } from '../util/describe-value.js';
 import type { SteeringVectorSet } from './steering-vector-set.js';
 
 const ARCH = 'controlvector';
@@ -53,13 +54,13 @@ export function readControlVectorGguf(path: string, nLayers?: number): SteeringV
   const file = GgufFile.open(path);
   const arch = file.metadata.get('general.architecture');
   if (arch?.type !== 'string' || arch.value !== ARCH) {
-    throw new ModelFileError(path, `general.architecture is ${arch?.type === 'string' ? JSON.stringify(arch.value) : 'missing'}, a control vector has "${ARCH}"`);
+    throw new ModelFileError(path, `general.architecture is ${arch?.type === 'string' ? describeValue(arch.value) : 'missing'}, a control vector has "${ARCH}"`);
   }
   const vectors = new Map<HookName, Float32Array>();
   let width: number | undefined;
   for (const t of file.tensors) {
     const m = DIRECTION.exec(t.name);
-    if (!m) throw new ModelFileError(path, `tensor ${JSON.stringify(t.name)} is not a direction.N tensor`);
+    if (!m) throw new ModelFileError(path, `tensor ${describeValue(t.name)} is not a direction.N tensor`);
     const layer = Number(m[1]);
     if (layer === 0) throw new ModelFileError(path, 'direction.0 is not allowed (llama.cpp steers block outputs from layer 1 on)');
     if (nLayers !== undefined && layer >= nLayers) throw new SteeringError(`${path}: direction.${layer} is past the model's last layer ${nLayers - 1}`);

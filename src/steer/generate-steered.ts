@@ -18,7 +18,7 @@ export interface SteeredRequest extends GenerationRequest {
 
 export function generateSteered(ctx: SteeringContext, requests: readonly SteeredRequest[], opts: GenerateOptions = {}): GenerationResult[] {
   const { model, tokenizer } = ctx;
-  const compiled = requests.map((r, i) => (r.steering ? compileIfAny(r.steering, ctx, `requests[${i}].steering`) : undefined));
+  const compiled = requests.map((r) => (r.steering ? compileIfAny(r.steering, ctx) : undefined));
   const prompts = requests.map((r) => (typeof r.prompt === 'string' ? tokenizer.encode(r.prompt) : [...r.prompt]));
   const session = new SteeringSession(model, tokenizer);
   const guidance = new SaeGuidance(model);

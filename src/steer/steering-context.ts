@@ -18,6 +18,7 @@ import { meanActivations } from '../sae/feature-means.js';
 import type { FeatureMeans } from '../sae/feature-means.js';
 import { readSaeLensFolder } from '../sae/saelens-format.js';
 import type { Sae } from '../sae/sae.js';
+import { describeValue } from '../util/describe-value.js';
 import { assetPath } from '../util/package-root.js';
 import { readControlVectorGguf } from './control-vector-gguf.js';
 import { readSteeringVectors } from './steering-vector-set.js';
@@ -50,7 +51,7 @@ export class SteeringContext {
     if (hit) return hit;
     const dir = /^\d+$/.test(source) ? shippedSaeDir(`blocks.${source}.hook_resid_post`) : existsSync(shippedSaeDir(source)) ? shippedSaeDir(source) : source;
     if (!existsSync(join(dir, 'cfg.json'))) {
-      throw new SteeringError(`SAE source "${source}": no shipped SAE for that hook or layer, and ${join(dir, 'cfg.json')} does not exist`);
+      throw new SteeringError(`SAE source ${describeValue(source)}: no shipped SAE for that hook or layer, and there is no ${describeValue(join(dir, 'cfg.json'), 160)}`);
     }
     const sae = readSaeLensFolder(dir, { model: this.model.config });
     const hook = sae.config.metadata.hook_name as HookName; // checked against the model by readSaeLensFolder
@@ -64,7 +65,7 @@ export class SteeringContext {
     const hit = this.vectorSets.get(name);
     if (hit) return hit;
     const path = existsSync(presetPath(name)) ? presetPath(name) : name;
-    if (!existsSync(path)) throw new SteeringError(`vector "${name}" is neither a preset (${presetPath(name)}) nor a file`);
+    if (!existsSync(path)) throw new SteeringError(`vector ${describeValue(name)} is neither a preset (${describeValue(presetPath(name), 160)}) nor a file`);
     const nLayers = this.model.config.nLayers;
     const set = path.toLowerCase().endsWith('.gguf') ? readControlVectorGguf(path, nLayers) : readSteeringVectors(path, nLayers);
     this.vectorSets.set(name, set);

@@ -16,7 +16,11 @@
  * strong edit turns the residual stream rather than inflating it.
  * Strength 0 with SIMPLE_ADDITIVE is the identity (bit for bit); for the other methods 0 is a value.
  */
+import { z } from 'zod';
 import { SteeringError } from '../errors.js';
+import { describeValue } from '../util/describe-value.js';
+import type { FieldPath } from '../util/validate-json.js';
+import { joinFieldPath, mustBe, nonNegativeInt, validateJson } from '../util/validate-json.js';
 
 export const STEER_METHODS = ['SIMPLE_ADDITIVE', 'ORTHOGONAL_DECOMP', 'PROJECTION_CAP'] as const;
 export type SteerMethod = (typeof STEER_METHODS)[number];
@@ -64,7 +68,12 @@ export interface SteeringSpec {
   normalize_steering: boolean;
   scope: SteeringScope;
   guide: GuideFeature[];
+  /** How errors name this spec's fields, as its author wrote them (default `steering.features[0].index`); not part of the request. */
+  fieldName?: SpecFieldNamer;
 }
+
+/** Names a field of a steering request from its path in the request (['features', 0, 'index']): a spec file's field, a CLI flag, a request body's field. */
+export type SpecFieldNamer = (path: FieldPath) => string;
 
 export const EMPTY_STEERING: SteeringSpec = {
   features: [],
@@ -81,122 +90,92 @@ export function isEmptySteering(spec: SteeringSpec): boolean {
   return spec.features.length === 0 && spec.vectors.length === 0 && spec.guide.length === 0;
 }
 
-const SPEC_KEYS = ['features', 'vectors', 'strength_multiplier', 'steer_method', 'normalize_steering', 'scope', 'guide'];
-
 /**
  * Validates a steering request (parsed JSON) and fills in defaults. Every problem is a
- * SteeringError naming the field, e.g. `steering.features[1].strength must be a finite number`.
+ * SteeringError naming the field as `name` says (a root such as "steering", or a namer), e.g.
+ * `steering.features[1].strength must be a finite number, got Infinity`.
  */
-export function parseSteeringSpec(raw: unknown, field = 'steering'): SteeringSpec {
+export function parseSteeringSpec(raw: unknown, name: string | SpecFieldNamer = 'steering'): SteeringSpec {
   if (raw === undefined || raw === null) return EMPTY_STEERING;
-  const o = object(raw, field);
-  for (const key of Object.keys(o)) {
-    if (!SPEC_KEYS.includes(key)) throw new SteeringError(`${field}.${key} is not a steering field (known: ${SPEC_KEYS.join(', ')})`);
-  }
-  const steerMethod = o.steer_method === undefined ? 'SIMPLE_ADDITIVE' : oneOf(o.steer_method, STEER_METHODS, `${field}.steer_method`);
-  return {
-    features: list(o.features, `${field}.features`).map((f, i) => parseFeature(f, `${field}.features[${i}]`)),
-    vectors: list(o.vectors, `${field}.vectors`).map((v, i) => parseVector(v, `${field}.vectors[${i}]`)),
-    strength_multiplier: o.strength_multiplier === undefined ? 1 : finite(o.strength_multiplier, `${field}.strength_multiplier`),
-    steer_method: steerMethod,
-    normalize_steering: o.normalize_steering === undefined ? false : bool(o.normalize_steering, `${field}.normalize_steering`),
-    scope: parseScope(o.scope, `${field}.scope`),
-    guide: list(o.guide, `${field}.guide`).map((g, i) => parseGuide(g, `${field}.guide[${i}]`)),
-  };
+  const fieldName = typeof name === 'string' ? (path: FieldPath) => joinFieldPath(name, path) : name;
+  const spec = validateJson(SPEC_SCHEMA, raw, (path, problem) => new SteeringError(`${fieldName(path)} ${problem}`));
+  return { ...spec, fieldName };
 }
 
-function parseFeature(raw: unknown, field: string): FeatureEdit {
-  const o = object(raw, field);
-  const edit: FeatureEdit = { source: source(o, field), index: index(o.index, `${field}.index`), strength: strengthOf(o, field) };
-  if (o.method !== undefined) edit.method = oneOf(o.method, [...STEER_METHODS, ...SAE_SPACE_METHODS], `${field}.method`);
-  return edit;
+// zod 4's number() refuses Infinity and NaN, which JSON.parse gives for 1e400 and which JS callers can pass.
+const finite = z.number(mustBe('a finite number'));
+const strength = finite.nullish().transform((s) => s ?? 0);
+// Neuronpedia sends feature indices as strings.
+const index = z.union([nonNegativeInt, z.string().regex(/^\d+$/).transform(Number).pipe(nonNegativeInt)], mustBe('a non-negative integer'));
+
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) => z.enum(values, mustBe(`one of ${values.join(', ')}`));
+
+const sourceError = { error: (issue: { input?: unknown }) => `(or .layer) must name an SAE: a hook name such as "blocks.2.hook_resid_post", a layer number, or an SAE folder, got ${describeValue(issue.input)}` };
+/** An SAE named by `source`, or by Neuronpedia's `layer` (a layer number means that layer's shipped residual-stream SAE). */
+function saeFeature<S extends z.ZodRawShape>(shape: S) {
+  const source = z.union([z.int(sourceError).min(0, sourceError).transform(String), z.string(sourceError).min(1, sourceError)], sourceError);
+  return z.preprocess(
+    (o) => (isRecord(o) && o.source == null ? { ...o, source: o.layer } : o),
+    z.object({ source, index, strength, ...shape }, mustBe('an object')),
+  );
 }
 
-function parseVector(raw: unknown, field: string): VectorEdit {
-  const o = object(raw, field);
-  let vector: VectorEdit['vector'];
-  if (typeof o.vector === 'string' && o.vector !== '') vector = o.vector;
-  else if (Array.isArray(o.vector) && o.vector.length > 0) vector = o.vector.map((x, i) => finite(x, `${field}.vector[${i}]`));
-  else throw new SteeringError(`${field}.vector must be a non-empty array of numbers, or the name of a preset or vector file`);
-  const edit: VectorEdit = { vector, strength: strengthOf(o, field) };
-  if (o.hook !== undefined) edit.hook = str(o.hook, `${field}.hook`);
-  else if (typeof vector !== 'string') throw new SteeringError(`${field}.hook is required for an inline vector`);
-  if (o.method !== undefined) edit.method = oneOf(o.method, STEER_METHODS, `${field}.method`);
-  return edit;
-}
+const vectorError = mustBe('a non-empty array of numbers, or the name of a preset or vector file');
+const inlineVector = z
+  .array(z.unknown(), vectorError)
+  .min(1, vectorError)
+  .superRefine((xs, ctx) => {
+    // Checked here rather than as array(finite) so that the error names the element (a union hides it).
+    const i = xs.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
+    if (i >= 0) ctx.addIssue({ code: 'custom', path: [i], message: `must be a finite number, got ${describeValue(xs[i])}` });
+  });
 
-function parseGuide(raw: unknown, field: string): GuideFeature {
-  const o = object(raw, field);
-  return { source: source(o, field), index: index(o.index, `${field}.index`), strength: strengthOf(o, field) };
-}
+const vectorEdit = z
+  .object(
+    {
+      hook: z.string(mustBe('a string')).optional(),
+      vector: z.union([z.string(vectorError).min(1, vectorError), inlineVector], vectorError),
+      strength,
+      method: oneOf(STEER_METHODS).optional(),
+    },
+    mustBe('an object'),
+  )
+  .superRefine((v, ctx) => {
+    if (typeof v.vector !== 'string' && v.hook === undefined) ctx.addIssue({ code: 'custom', path: ['hook'], message: 'is required for an inline vector' });
+  })
+  .transform((v) => v as VectorEdit);
 
-function parseScope(raw: unknown, field: string): SteeringScope {
-  if (raw === undefined || raw === 'all') return { kind: 'all' };
-  if (raw === 'prompt' || raw === 'generated') return { kind: raw };
-  if (typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
-    const o = raw as Record<string, unknown>;
-    if (o.after !== undefined) {
-      const marker = str(o.after, `${field}.after`);
-      if (marker === '') throw new SteeringError(`${field}.after must not be empty`);
-      return { kind: 'after', marker };
-    }
-    if (o.start !== undefined || o.end !== undefined) {
-      const start = o.start === undefined ? 0 : index(o.start, `${field}.start`);
-      const end = o.end === undefined ? Number.MAX_SAFE_INTEGER : index(o.end, `${field}.end`);
-      if (end <= start) throw new SteeringError(`${field}: end (${end}) must be greater than start (${start})`);
-      return { kind: 'range', start, end };
-    }
-  }
-  throw new SteeringError(`${field} must be "all", "prompt", "generated", {"start": i, "end": j} (token positions) or {"after": "marker text"}`);
-}
+const scopeForms = mustBe('"all", "prompt", "generated", {"start": i, "end": j} (token positions) or {"after": "marker text"}');
+const scope = z.union(
+  [
+    z.enum(['all', 'prompt', 'generated']).transform((kind) => ({ kind })),
+    z.object({ after: z.string().min(1) }).transform(({ after }) => ({ kind: 'after' as const, marker: after })),
+    z
+      .object({ start: index.optional(), end: index.optional() })
+      .refine((r) => r.start !== undefined || r.end !== undefined, scopeForms)
+      .transform(({ start = 0, end = Number.MAX_SAFE_INTEGER }) => ({ kind: 'range' as const, start, end }))
+      .superRefine((r, ctx) => {
+        if (r.end <= r.start) ctx.addIssue({ code: 'custom', path: ['end'], message: `must be greater than start (${r.start}), got ${r.end}` });
+      }),
+  ],
+  scopeForms,
+);
 
-/** `source`, or Neuronpedia's `layer` (a layer number means that layer's shipped residual-stream SAE). */
-function source(o: Record<string, unknown>, field: string): string {
-  const v = o.source ?? o.layer;
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return String(v);
-  if (typeof v === 'string' && v !== '') return v;
-  throw new SteeringError(`${field}.source (or .layer) must name an SAE: a hook name such as "blocks.2.hook_resid_post", a layer number, or an SAE folder`);
-}
+const listOf = <T extends z.ZodType>(item: T) => z.array(item, mustBe('an array')).default([]);
+const specFields = {
+  features: listOf(saeFeature({ method: oneOf([...STEER_METHODS, ...SAE_SPACE_METHODS]).optional() })),
+  vectors: listOf(vectorEdit),
+  strength_multiplier: finite.default(1),
+  steer_method: oneOf(STEER_METHODS).default('SIMPLE_ADDITIVE'),
+  normalize_steering: z.boolean(mustBe('true or false')).default(false),
+  scope: scope.default({ kind: 'all' }),
+  guide: listOf(saeFeature({})),
+};
+const knownFields = Object.keys(specFields).join(', ');
+const SPEC_SCHEMA: z.ZodType<Omit<SteeringSpec, 'fieldName'>> = z.strictObject(specFields, {
+  error: (issue) => (issue.code === 'unrecognized_keys' ? `is not a steering field (known: ${knownFields})` : `must be an object, got ${describeValue(issue.input)}`),
+});
 
-function strengthOf(o: Record<string, unknown>, field: string): number {
-  return finite(o.strength ?? 0, `${field}.strength`);
-}
-
-function object(raw: unknown, field: string): Record<string, unknown> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SteeringError(`${field} must be an object`);
-  return raw as Record<string, unknown>;
-}
-
-function list(raw: unknown, field: string): unknown[] {
-  if (raw === undefined) return [];
-  if (!Array.isArray(raw)) throw new SteeringError(`${field} must be an array`);
-  return raw;
-}
-
-function finite(raw: unknown, field: string): number {
-  if (typeof raw !== 'number' || !Number.isFinite(raw)) throw new SteeringError(`${field} must be a finite number, got ${JSON.stringify(raw)}`);
-  return raw;
-}
-
-function index(raw: unknown, field: string): number {
-  if (typeof raw === 'string' && /^\d+$/.test(raw)) return Number(raw); // Neuronpedia sends indices as strings
-  if (typeof raw !== 'number' || !Number.isSafeInteger(raw) || raw < 0) throw new SteeringError(`${field} must be a non-negative integer, got ${JSON.stringify(raw)}`);
-  return raw;
-}
-
-function str(raw: unknown, field: string): string {
-  if (typeof raw !== 'string') throw new SteeringError(`${field} must be a string, got ${JSON.stringify(raw)}`);
-  return raw;
-}
-
-function bool(raw: unknown, field: string): boolean {
-  if (typeof raw !== 'boolean') throw new SteeringError(`${field} must be true or false, got ${JSON.stringify(raw)}`);
-  return raw;
-}
-
-function oneOf<T extends string>(raw: unknown, allowed: readonly T[], field: string): T {
-  if (typeof raw !== 'string' || !(allowed as readonly string[]).includes(raw)) {
-    throw new SteeringError(`${field} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
-  }
-  return raw as T;
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

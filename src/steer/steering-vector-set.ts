@@ -8,6 +8,7 @@ import { ModelFileError, SteeringError } from '../errors.js';
 import { hookIndex } from '../model/hook-points.js';
 import type { HookName } from '../model/hook-points.js';
 import { SafetensorsFile, writeSafetensors } from '../model/safetensors.js';
+import { describeValue } from '../util/describe-value.js';
 
 export interface SteeringVectorSet {
   /** One vector per hook point, each [width of that hook]. */
@@ -33,10 +34,10 @@ export function readSteeringVectors(path: string, nLayers?: number): SteeringVec
   const vectors = new Map<HookName, Float32Array>();
   for (const name of file.names()) {
     const info = file.info(name);
-    if (info.shape.length !== 1) throw new ModelFileError(path, `tensor ${JSON.stringify(name)} has shape [${info.shape.join(', ')}], a steering vector is 1-D`);
+    if (info.shape.length !== 1) throw new ModelFileError(path, `tensor ${describeValue(name)} has shape [${info.shape.join(', ')}], a steering vector is 1-D`);
     if (nLayers !== undefined) checkHook(path, name, nLayers);
     const v = file.readF32(name).slice();
-    if (!v.every(Number.isFinite)) throw new ModelFileError(path, `tensor ${JSON.stringify(name)} holds NaN or Inf`);
+    if (!v.every(Number.isFinite)) throw new ModelFileError(path, `tensor ${describeValue(name)} holds NaN or Inf`);
     vectors.set(name as HookName, v);
   }
   if (vectors.size === 0) throw new ModelFileError(path, 'holds no vectors');
@@ -48,6 +49,6 @@ function checkHook(path: string, name: string, nLayers: number): void {
   try {
     hookIndex(nLayers, name);
   } catch (e) {
-    throw new SteeringError(`${path}: tensor ${JSON.stringify(name)} is not a hook point of this model (${(e as Error).message})`);
+    throw new SteeringError(`${path}: tensor ${describeValue(name)} is not a hook point of this model (${(e as Error).message})`);
   }
 }

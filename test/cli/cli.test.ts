@@ -174,6 +174,19 @@ test('sae convert: a SAELens folder round-trips through the CLI, checked against
   assertOneLineError(run('sae', 'convert', join(dir, 'in'), '--from', 'pickle', '--out', join(dir, 'o3')), 2, /--from/);
   // The hook must exist on the model and be d_in wide.
   assertOneLineError(run('sae', 'convert', join(dir, 'in'), '--from', 'saelens', '--out', join(dir, 'o4'), '--hook', 'blocks.2.mlp.hook_post', '--model', assetPath('models', 'stories260K.bin')), 1, /172|64/);
+  // A cfg.json nested 100,000 deep, or with a 1e400 or a megabyte value, is one short line (the stack and the line stay bounded).
+  const cfg = join(dir, 'in', 'cfg.json');
+  const good = readFileSync(cfg, 'utf8');
+  for (const [text, what] of [
+    [`{"d_in": 64, "extra": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`, /cfg\.json: nests deeper than 64 levels$/],
+    [good.replace(/"d_sae": \d+/, '"d_sae": 1e400'), /cfg\.json: field "d_sae" must be a positive integer, got Infinity$/],
+    [good.replace(/"architecture": "topk"/, `"architecture": "${'x'.repeat(1 << 20)}"`), /cfg\.json: field "architecture" is "x+… \(known: /],
+  ] as [string, RegExp][]) {
+    writeFileSync(cfg, text);
+    const bad = run('sae', 'convert', join(dir, 'in'), '--from', 'saelens', '--out', join(dir, 'o5'));
+    assertOneLineError(bad, 1, what);
+    assert.ok(bad.stderr.length < 300, `${bad.stderr.length} characters`);
+  }
 });
 
 test('activations cache: shards a hook activation to disk; bad hooks are one line', () => {

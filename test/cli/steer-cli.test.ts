@@ -80,11 +80,45 @@ test('bad steering input is one line naming the problem', () => {
   assertOneLineError(runCli('steer', 'Lily', '--feature', '2:248:1:push'), 1, /unknown method "push"/);
   assertOneLineError(runCli('steer', 'Lily', '--feature', '2:5000:1'), 1, /index 5000 is outside 0\.\.1023/);
   assertOneLineError(runCli('steer', 'Lily', '--feature', 'nowhere:1:1'), 1, /no shipped SAE/);
-  assertOneLineError(runCli('steer', 'Lily', '--scope', 'middle'), 1, /steering\.scope must be/);
+  assertOneLineError(runCli('steer', 'Lily', '--scope', 'middle'), 1, /^tinymorph: --scope must be "all", .*, got "middle"$/);
   assertOneLineError(runCli('steer', 'Lily', '--vector', join(dir, 'missing.safetensors')), 1, /neither a preset .* nor a file/);
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, '{"features": [');
   assertOneLineError(runCli('steer', 'Lily', '--spec', bad), 1, /--spec .*bad\.json: not a steering request/);
   writeFileSync(bad, '{"features": [{"source": 2, "index": 1, "strength": "x"}]}');
   assertOneLineError(runCli('steer', 'Lily', '--spec', bad), 1, /features\[0\]\.strength must be a finite number/);
+});
+
+test('spec-file errors name the file and the field as written there, flag errors the flag; never an internal row', () => {
+  const spec = (name: string, text: string): string => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const big = spec('big.json', '{"features": [{"source": 2, "index": 1, "strength": 1e400}]}');
+  assertOneLineError(runCli('steer', 'Lily', '--spec', big), 1, /big\.json: features\[0\]\.strength must be a finite number, got Infinity$/);
+  const idx = spec('idx.json', '{"features": [{"layer": 2, "index": 1, "strength": 1}, {"layer": 2, "index": 6000, "strength": 1}]}');
+  const both = runCli('steer', 'Lily', '--spec', idx, '--feature', '2:3:1', '-n', '2');
+  assertOneLineError(both, 1, /idx\.json: features\[1\]\.index 6000 is outside 0\.\.1023/);
+  const flag = runCli('steer', 'Lily', '--feature', '2:5000:1', '-n', '2');
+  assertOneLineError(flag, 1, /^tinymorph: --feature "2:5000:1": index 5000 is outside 0\.\.1023/);
+  for (const r of [both, flag]) assert.doesNotMatch(r.stderr, /requests|steering\./);
+  const notList = spec('not-list.json', '{"features": {}}');
+  assertOneLineError(runCli('steer', 'Lily', '--spec', notList, '--feature', '2:3:1'), 1, /not-list\.json: features must be an array, got \{\}$/);
+});
+
+test('a deeply nested or huge spec file is one short line', () => {
+  for (const [name, text] of [
+    ['deep-array.json', `${'['.repeat(100_000)}${']'.repeat(100_000)}`],
+    ['deep-object.json', `${'{"a":'.repeat(5_000)}1${'}'.repeat(5_000)}`],
+  ]) {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    assertOneLineError(runCli('steer', 'Lily', '--spec', path), 1, /not a steering request \(it nests deeper than 64 levels\)$/);
+  }
+  const long = join(dir, 'long.json');
+  writeFileSync(long, JSON.stringify({ steer_method: 'x'.repeat(1 << 20) }));
+  const r = runCli('steer', 'Lily', '--spec', long);
+  assertOneLineError(r, 1, /long\.json: steer_method must be one of .*, got "x+…$/);
+  assert.ok(r.stderr.length < 400, `${r.stderr.length} characters`);
 });

@@ -211,3 +211,20 @@ test('bad headers are ModelFileErrors naming the file and the problem', () => {
   assertFileError(parse(fileBytes('{"__metadata__":{"format":"pt","n":3}}')), label, '__metadata__["n"] must be a string, got 3');
   assertFileError(parse(fileBytes('{"__metadata__":["pt"]}')), label, '__metadata__ must be an object');
 });
+
+test('a deeply nested or huge header value is one short error line (no stack overflow, no echo of the value)', () => {
+  const label = 'deep.safetensors';
+  for (const depth of [5_000, 100_000]) {
+    for (const [open, close] of [['[', ']'], ['{"a":', '}']]) {
+      const header = `{"t":{"dtype":"F32","shape":${open.repeat(depth)}1${close.repeat(depth)},"data_offsets":[0,4]}}`;
+      assertFileError(() => SafetensorsFile.parse(fileBytes(header, new Uint8Array(4)), label), label, 'header nests deeper than 64 levels');
+    }
+  }
+  const mb = 'x'.repeat(1 << 20);
+  for (const header of [`{"t":{"dtype":"${mb}","shape":[1],"data_offsets":[0,4]}}`, `{"${mb}":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}`, `{"__metadata__":{"k":["${mb}"]}}`]) {
+    assert.throws(
+      () => SafetensorsFile.parse(fileBytes(header, new Uint8Array(4)), label),
+      (e: unknown) => e instanceof ModelFileError && e.message.length < 300 && /xxxx…/.test(e.message) && !e.message.includes('\n'),
+    );
+  }
+});

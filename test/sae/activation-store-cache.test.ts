@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -81,5 +81,26 @@ test('missing, corrupt or mismatched manifest: an error naming the file', () => 
   assert.throws(() => cacheActivations(model, tokenizer, docs, { ...base, dir, contextSize: 64 }), /cannot resume, settings differ \(context_size: the cache has 48, this run asks for 64\)/);
   writeFileSync(join(dir, 'shard-00001.safetensors'), 'truncated');
   assert.throws(() => [...cachedActivations(dir)], (e: unknown) => e instanceof ActivationCacheError && e.message.includes('shard-00001.safetensors'));
+  rmSync(dir, { recursive: true });
+});
+
+test('a manifest nested 5,000 or 100,000 deep, or holding a megabyte string or 1e400, is one short error naming the field', () => {
+  const dir = tmp();
+  cacheActivations(model, tokenizer, docs, { ...base, dir, tokens: 200 });
+  const path = join(dir, 'manifest.json');
+  const good = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+  const expectError = (text: string, what: RegExp) =>
+    assert.throws(
+      () => openActivationCache(dir),
+      (e: unknown) => e instanceof ActivationCacheError && e.message.startsWith(`${path}: `) && e.message.length < 300 && what.test(e.message),
+      (writeFileSync(path, text), text.slice(0, 60)),
+    );
+  for (const depth of [5_000, 100_000]) {
+    for (const [open, close] of [['[', ']'], ['{"a":', '}']]) expectError(`{"format": ${open.repeat(depth)}1${close.repeat(depth)}}`, /: nests deeper than 64 levels$/);
+  }
+  expectError(JSON.stringify({ ...good, format: 'x'.repeat(1 << 20) }), /"format" is "x+…, expected "tinymorph-activation-cache"$/);
+  expectError(JSON.stringify(good).replace(/"d_in":\d+/, '"d_in":1e400'), /"d_in" must be a non-negative integer, got Infinity$/);
+  expectError(JSON.stringify({ ...good, shards: [{ file: '../x' }] }), /"shards\[0\]\.file" must be a file name inside the folder, got "\.\.\/x"$/);
+  expectError(JSON.stringify({ ...good, total_tokens: 5 }), /"total_tokens" is 5 but the shards hold \d+$/);
   rmSync(dir, { recursive: true });
 });

@@ -216,3 +216,39 @@ test('loading against the model checks the hook exists and is d_in wide', () => 
   writeSaeLensFolder(fitsDir, fits);
   assert.equal(readSaeLensFolder(fitsDir, { model: model.config }).config.d_in, hidden);
 });
+
+test('a cfg.json nested 5,000 or 100,000 deep, or holding a megabyte string, is one short SaeFileError', () => {
+  for (const depth of [5_000, 100_000]) {
+    for (const [open, close] of [['[', ']'], ['{"a":', '}']]) {
+      const text = `{"d_in": 8, "d_sae": 16, "extra": ${open.repeat(depth)}1${close.repeat(depth)}}`;
+      assertSaeFileError(() => readSaeLensFolder(handFolder(text, standardTensors())), 'cfg.json', /: nests deeper than 64 levels$/);
+    }
+  }
+  const mb = 'x'.repeat(1 << 20);
+  for (const [cfg, what] of [
+    [{ ...V6_CFG, architecture: mb }, /field "architecture" is "x+… \(known: /],
+    [{ ...V6_CFG, dtype: mb }, /field "dtype" must be one of float32, float16, bfloat16, float64, got "x+…$/],
+    [{ ...V6_CFG, metadata: { ...V6_CFG.metadata, hook_name: [mb] } }, /field "metadata\.hook_name" must be a string, got \["x+…$/],
+    [{ d_in: 8, d_sae: 16, hook_point: { [mb]: 1 } }, /field "hook_point" must be a string, got \{"x+…$/],
+  ] as [unknown, RegExp][]) {
+    assert.throws(
+      () => readSaeLensFolder(handFolder(cfg, standardTensors())),
+      (e: unknown) => e instanceof SaeFileError && e.message.length < 400 && what.test(e.message),
+    );
+  }
+});
+
+test('cfg errors report Infinity as Infinity and name pre-6.0 fields as the file spells them', () => {
+  const error = (text: string): string => {
+    try {
+      readSaeLensFolder(handFolder(text, standardTensors()));
+    } catch (e) {
+      assert.ok(e instanceof SaeFileError);
+      return e.message;
+    }
+    return assert.fail('loaded');
+  };
+  assert.match(error('{"architecture": "standard", "d_in": 8, "d_sae": 1e400, "metadata": {"sae_lens_version": "6.0.0"}}'), /field "d_sae" must be a positive integer, got Infinity$/);
+  assert.match(error('{"d_in": 8, "d_sae": 16, "hook_point": 7}'), /field "hook_point" must be a string, got 7$/);
+  assert.match(error('{"d_in": 8, "d_sae": 16, "activation_fn_kwargs": {"k": 0}}'), /field "activation_fn_kwargs\.k" must be a positive integer, got 0$/);
+});

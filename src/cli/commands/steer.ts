@@ -6,8 +6,13 @@ import { UsageError } from '../../errors.js';
 import { generateSteered } from '../../steer/generate-steered.js';
 import { SteeringContext } from '../../steer/steering-context.js';
 import { presetByName, PRESETS } from '../../steer/presets.js';
+import type { SpecFieldNamer } from '../../steer/steering-spec.js';
 import { parseSteeringSpec, SAE_SPACE_METHODS, STEER_METHODS } from '../../steer/steering-spec.js';
+import { describeValue } from '../../util/describe-value.js';
 import { describeFsError } from '../../util/fs-error.js';
+import { parseJson } from '../../util/parse-json.js';
+import type { FieldPath } from '../../util/validate-json.js';
+import { formatFieldPath, joinFieldPath } from '../../util/validate-json.js';
 import type { ModelOptions } from '../options.js';
 import { addModelOptions, collect, loadFromOptions, parseNumber } from '../options.js';
 import type { SamplingOptions } from '../sampling-options.js';
@@ -25,6 +30,9 @@ interface SteerOptions extends ModelOptions, SamplingOptions {
   spec?: string;
   json?: boolean;
 }
+
+/** A steering request larger than this is not one (an inline 4096-wide vector is about 80 KB). */
+const MAX_SPEC_CHARS = 16 * 1024 * 1024;
 
 const METHOD_ALIASES: Record<string, string> = {
   add: 'SIMPLE_ADDITIVE',
@@ -58,7 +66,8 @@ export function registerSteer(program: Command): void {
   )
     .option('--json', 'print one JSON object with both texts and the spec')
     .action((prompt: string, o: SteerOptions) => {
-      const spec = parseSteeringSpec(buildRequest(o), o.spec ? `${o.spec}: steering` : 'steering');
+      const { request, fieldName } = buildRequest(o);
+      const spec = parseSteeringSpec(request, fieldName);
       const { model, tokenizer } = loadFromOptions(o);
       const ctx = new SteeringContext(model, tokenizer);
       const seed = o.seed ?? randomInt(2 ** 31);
@@ -75,18 +84,42 @@ export function registerSteer(program: Command): void {
     });
 }
 
-/** The flags as a steering request (merged into --spec when given). */
-function buildRequest(o: SteerOptions): Record<string, unknown> {
+/**
+ * The flags as a steering request (merged into --spec when given), and how errors name its fields:
+ * by the flag that set them (`--feature "2:5000:1": index`), else by their place in the spec file
+ * (`my-spec.json: features[0].strength`); the request's rows and merged lists are never named.
+ */
+function buildRequest(o: SteerOptions): { request: Record<string, unknown>; fieldName: SpecFieldNamer } {
   const req: Record<string, unknown> = o.spec ? readSpecFile(o.spec) : {};
-  const list = (key: string): unknown[] => (Array.isArray(req[key]) ? (req[key] as unknown[]) : []);
-  req.features = [...list('features'), ...o.feature.map((f) => parseFeatureFlag(f, '--feature'))];
-  req.vectors = [...list('vectors'), ...o.vector.map((v) => parseVectorFlag(v, '--vector')), ...o.preset.map(parsePresetFlag)];
-  req.guide = [...list('guide'), ...o.guide.map((g) => parseFeatureFlag(g, '--guide'))];
-  if (o.method !== undefined) req.steer_method = methodName(o.method, '--method');
-  if (o.multiplier !== undefined) req.strength_multiplier = o.multiplier;
-  if (o.normalize) req.normalize_steering = true;
-  if (o.scope !== undefined) req.scope = parseScopeFlag(o.scope);
-  return req;
+  /** "features.3" or "scope" → the flag that set it. */
+  const flags = new Map<string, string>();
+  const extend = <T>(key: string, items: T[], flag: string, made: (item: T) => unknown): void => {
+    // A spec file's list that is not a list is left for parseSteeringSpec to report.
+    if (items.length === 0 || (req[key] !== undefined && !Array.isArray(req[key]))) return;
+    const list = (req[key] ?? []) as unknown[];
+    for (const item of items) flags.set(`${key}.${list.push(made(item)) - 1}`, `${flag} ${describeValue(item)}`);
+    req[key] = list;
+  };
+  extend('features', o.feature, '--feature', (f) => parseFeatureFlag(f, '--feature'));
+  extend('vectors', o.vector, '--vector', (v) => parseVectorFlag(v, '--vector'));
+  extend('vectors', o.preset, '--preset', parsePresetFlag);
+  extend('guide', o.guide, '--guide', (g) => parseFeatureFlag(g, '--guide'));
+  const set = (key: string, value: unknown, flag: string): void => {
+    req[key] = value;
+    flags.set(key, flag);
+  };
+  if (o.method !== undefined) set('steer_method', methodName(o.method, '--method'), '--method');
+  if (o.multiplier !== undefined) set('strength_multiplier', o.multiplier, '--multiplier');
+  if (o.normalize) set('normalize_steering', true, '--normalize');
+  if (o.scope !== undefined) set('scope', parseScopeFlag(o.scope), '--scope');
+  const fieldName = (path: FieldPath): string => {
+    const element = flags.get(`${String(path[0])}.${String(path[1])}`);
+    if (element !== undefined) return path.length > 2 ? `${element}: ${formatFieldPath(path.slice(2))}` : element;
+    const top = flags.get(String(path[0]));
+    if (top !== undefined) return path.length > 1 ? `${top}: ${formatFieldPath(path.slice(1))}` : top;
+    return o.spec ? (path.length > 0 ? `${o.spec}: ${formatFieldPath(path)}` : o.spec) : joinFieldPath('steering', path);
+  };
+  return { request: req, fieldName };
 }
 
 function readSpecFile(path: string): Record<string, unknown> {
@@ -96,22 +129,19 @@ function readSpecFile(path: string): Record<string, unknown> {
   } catch (e) {
     throw new UsageError(`--spec ${path}: ${describeFsError(e)}`);
   }
-  try {
-    const raw: unknown = JSON.parse(text);
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('expected a JSON object');
-    return raw as Record<string, unknown>;
-  } catch (e) {
-    throw new UsageError(`--spec ${path}: not a steering request (${(e as Error).message})`);
-  }
+  const fail = (problem: string) => new UsageError(`--spec ${path}: not a steering request (it ${problem})`);
+  const raw = parseJson(text, MAX_SPEC_CHARS, fail);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw fail(`is ${describeValue(raw)}, not a JSON object`);
+  return raw as Record<string, unknown>;
 }
 
 /** `source:index:strength[:method]`; the source may itself contain no colon (hook names and layer numbers do not). */
 function parseFeatureFlag(flag: string, name: string): Record<string, unknown> {
   const parts = flag.split(':');
-  if (parts.length < 3 || parts.length > 4) throw new UsageError(`${name} "${flag}": expected source:index:strength[:method], e.g. blocks.2.hook_resid_post:248:+4`);
+  if (parts.length < 3 || parts.length > 4) throw new UsageError(`${name} ${describeValue(flag)}: expected source:index:strength[:method], e.g. blocks.2.hook_resid_post:248:+4`);
   const [source, index, strength, method] = parts;
   const out: Record<string, unknown> = { source, index: Number(index), strength: Number(strength) };
-  if (!/^\d+$/.test(index) || !Number.isFinite(out.strength as number)) throw new UsageError(`${name} "${flag}": index must be an integer and strength a number`);
+  if (!/^\d+$/.test(index) || !Number.isFinite(out.strength as number)) throw new UsageError(`${name} ${describeValue(flag)}: index must be an integer and strength a number`);
   if (method !== undefined) out.method = methodName(method, name);
   return out;
 }
@@ -119,14 +149,14 @@ function parseFeatureFlag(flag: string, name: string): Record<string, unknown> {
 function parseVectorFlag(flag: string, name: string, defaultStrength = 1): { vector: string; strength: number } {
   const m = /^(.*?)(?::([+-]?[\d.]+(?:e[+-]?\d+)?))?$/i.exec(flag) as RegExpExecArray;
   const strength = m[2] === undefined ? defaultStrength : Number(m[2]);
-  if (m[1] === '' || !Number.isFinite(strength)) throw new UsageError(`${name} "${flag}": expected a preset name or file, optionally :strength`);
+  if (m[1] === '' || !Number.isFinite(strength)) throw new UsageError(`${name} ${describeValue(flag)}: expected a preset name or file, optionally :strength`);
   return { vector: m[1], strength };
 }
 
 function parsePresetFlag(flag: string): { vector: string; strength: number } {
   const name = flag.replace(/:[^:]*$/, '');
   const preset = presetByName(name) ?? presetByName(flag);
-  if (!preset) throw new UsageError(`--preset "${flag}": no such preset (available: ${PRESETS.map((p) => p.name).join(', ')})`);
+  if (!preset) throw new UsageError(`--preset ${describeValue(flag)}: no such preset (available: ${PRESETS.map((p) => p.name).join(', ')})`);
   return parseVectorFlag(flag, '--preset', preset.strength);
 }
 
@@ -139,7 +169,7 @@ function parseScopeFlag(flag: string): unknown {
 function methodName(v: string, flag: string): string {
   const name = METHOD_ALIASES[v.toLowerCase()] ?? v.toUpperCase();
   if (![...STEER_METHODS, ...SAE_SPACE_METHODS].includes(name as never)) {
-    throw new UsageError(`${flag}: unknown method "${v}" (use ${Object.keys(METHOD_ALIASES).join(', ')})`);
+    throw new UsageError(`${flag}: unknown method ${describeValue(v)} (use ${Object.keys(METHOD_ALIASES).join(', ')})`);
   }
   return name;
 }

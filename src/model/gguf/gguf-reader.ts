@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { ModelFileError } from '../../errors.js';
 import { f16ToF32 } from '../../tensor/half-float.js';
+import { describeValue } from '../../util/describe-value.js';
 import { describeFsError } from '../../util/fs-error.js';
 import type { GgmlFloatType, GgufValue, GgufValueType } from './gguf-types.js';
 import {
@@ -68,8 +69,8 @@ export class GgufFile {
     const metadata = new Map<string, GgufValue>();
     for (let i = 0; i < kvCount; i++) {
       const key = c.string(`metadata key ${i}`);
-      if (metadata.has(key)) throw c.fail(`metadata key ${JSON.stringify(key)} appears twice`);
-      metadata.set(key, c.value(c.valueType(`metadata ${JSON.stringify(key)}`), key, 0));
+      if (metadata.has(key)) throw c.fail(`metadata key ${describeValue(key)} appears twice`);
+      metadata.set(key, c.value(c.valueType(`metadata ${describeValue(key)}`), key, 0));
     }
     const alignment = readAlignment(metadata, c);
 
@@ -77,23 +78,23 @@ export class GgufFile {
     const names = new Set<string>();
     for (let i = 0; i < tensorCount; i++) {
       const name = c.string(`tensor ${i} name`);
-      if (names.has(name)) throw c.fail(`tensor ${JSON.stringify(name)} appears twice`);
+      if (names.has(name)) throw c.fail(`tensor ${describeValue(name)} appears twice`);
       names.add(name);
       const nDims = c.u32();
-      if (nDims < 1 || nDims > GGML_MAX_DIMS) throw c.fail(`tensor ${JSON.stringify(name)} has ${nDims} dimensions (1..${GGML_MAX_DIMS} allowed)`);
+      if (nDims < 1 || nDims > GGML_MAX_DIMS) throw c.fail(`tensor ${describeValue(name)} has ${nDims} dimensions (1..${GGML_MAX_DIMS} allowed)`);
       const shape: number[] = [];
       let numel = 1;
       for (let d = 0; d < nDims; d++) {
-        const n = c.u64(`tensor ${JSON.stringify(name)} dimension ${d}`);
+        const n = c.u64(`tensor ${describeValue(name)} dimension ${d}`);
         numel *= n;
-        if (!Number.isSafeInteger(numel)) throw c.fail(`tensor ${JSON.stringify(name)} has too many elements`);
+        if (!Number.isSafeInteger(numel)) throw c.fail(`tensor ${describeValue(name)} has too many elements`);
         shape.push(n);
       }
       const typeId = c.u32();
       const type = GGML_TYPE_NAMES[typeId];
-      if (type === undefined) throw c.fail(`tensor ${JSON.stringify(name)} has ggml type ${typeId}; only F32 (0) and F16 (1) are read`);
-      const offset = c.u64(`tensor ${JSON.stringify(name)} offset`);
-      if (offset % alignment !== 0) throw c.fail(`tensor ${JSON.stringify(name)} offset ${offset} is not a multiple of the alignment ${alignment}`);
+      if (type === undefined) throw c.fail(`tensor ${describeValue(name)} has ggml type ${typeId}; only F32 (0) and F16 (1) are read`);
+      const offset = c.u64(`tensor ${describeValue(name)} offset`);
+      if (offset % alignment !== 0) throw c.fail(`tensor ${describeValue(name)} offset ${offset} is not a multiple of the alignment ${alignment}`);
       infos.push({ name, type, shape, offset, bytes: numel * GGML_TYPE_BYTES[type] });
     }
 
@@ -101,7 +102,7 @@ export class GgufFile {
     const dataLength = bytes.length - dataStart;
     const tensors = infos.map((t) => {
       if (t.offset + t.bytes > dataLength) {
-        throw c.fail(`truncated: tensor ${JSON.stringify(t.name)} needs bytes ${t.offset}..${t.offset + t.bytes} of the data section, which has ${Math.max(0, dataLength)}`);
+        throw c.fail(`truncated: tensor ${describeValue(t.name)} needs bytes ${t.offset}..${t.offset + t.bytes} of the data section, which has ${Math.max(0, dataLength)}`);
       }
       return { name: t.name, type: t.type, shape: t.shape, begin: dataStart + t.offset, bytes: t.bytes };
     });
@@ -116,7 +117,7 @@ export class GgufFile {
   /** A tensor's data as float32 (F16 is widened exactly); a copy, independent of the file bytes. */
   readF32(name: string): Float32Array {
     const t = this.tensor(name);
-    if (t === undefined) throw new ModelFileError(this.file, `has no tensor ${JSON.stringify(name)}`);
+    if (t === undefined) throw new ModelFileError(this.file, `has no tensor ${describeValue(name)}`);
     // Copied into a fresh buffer: the data offset is a multiple of the alignment inside the file,
     // but the file's bytes may start anywhere in their buffer (readFileSync pools small files), so
     // a typed-array view could be misaligned. (Buffer#slice would be a view, hence set().)
@@ -140,7 +141,7 @@ function checkNoOverlap(tensors: GgufTensorInfo[], c: Cursor): void {
   const sorted = [...tensors].sort((a, b) => a.begin - b.begin);
   for (let i = 1; i < sorted.length; i++) {
     const prev = sorted[i - 1];
-    if (sorted[i].begin < prev.begin + prev.bytes) throw c.fail(`tensors ${JSON.stringify(prev.name)} and ${JSON.stringify(sorted[i].name)} overlap`);
+    if (sorted[i].begin < prev.begin + prev.bytes) throw c.fail(`tensors ${describeValue(prev.name)} and ${describeValue(sorted[i].name)} overlap`);
   }
 }
 
@@ -210,7 +211,7 @@ class Cursor {
   value(type: GgufValueType, key: string, depth: number): GgufValue {
     const v = this.view;
     const size = GGUF_SCALAR_BYTES[type];
-    if (size !== undefined) this.need(size, `metadata ${JSON.stringify(key)}`);
+    if (size !== undefined) this.need(size, `metadata ${describeValue(key)}`);
     const at = this.at;
     this.at += size ?? 0;
     switch (type) {
@@ -236,17 +237,17 @@ class Cursor {
         return { type, value: v.getBigInt64(at, true) };
       case 'bool': {
         const b = v.getUint8(at);
-        if (b > 1) throw this.fail(`metadata ${JSON.stringify(key)} is a bool holding ${b}`);
+        if (b > 1) throw this.fail(`metadata ${describeValue(key)} is a bool holding ${b}`);
         return { type, value: b === 1 };
       }
       case 'string':
-        return { type, value: this.string(`metadata ${JSON.stringify(key)}`) };
+        return { type, value: this.string(`metadata ${describeValue(key)}`) };
       case 'array': {
-        if (depth >= MAX_ARRAY_DEPTH) throw this.fail(`metadata ${JSON.stringify(key)} nests arrays deeper than ${MAX_ARRAY_DEPTH}`);
-        const itemType = this.valueType(`metadata ${JSON.stringify(key)} items`);
+        if (depth >= MAX_ARRAY_DEPTH) throw this.fail(`metadata ${describeValue(key)} nests arrays deeper than ${MAX_ARRAY_DEPTH}`);
+        const itemType = this.valueType(`metadata ${describeValue(key)} items`);
         // Each string takes at least its 8-byte length, each array its 12-byte type and count.
         const minBytes = GGUF_SCALAR_BYTES[itemType] ?? (itemType === 'string' ? 8 : 12);
-        const n = this.count(`metadata ${JSON.stringify(key)} array length`, minBytes);
+        const n = this.count(`metadata ${describeValue(key)} array length`, minBytes);
         const items: GgufValue[] = new Array(n);
         for (let i = 0; i < n; i++) items[i] = this.value(itemType, key, depth + 1);
         return { type, itemType, items };

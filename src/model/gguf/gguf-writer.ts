@@ -5,6 +5,7 @@
  */
 import { ShapeError, UsageError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
+import { describeValue } from '../../util/describe-value.js';
 import type { GgufValue } from './gguf-types.js';
 import { GGML_MAX_DIMS, GGML_TYPE_F32, GGUF_ALIGNMENT_KEY, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VALUE_TYPES, GGUF_VERSION } from './gguf-types.js';
 
@@ -25,7 +26,7 @@ export function serializeGguf(metadata: readonly (readonly [string, GgufValue])[
   head.u64(metadata.length);
   const keys = new Set<string>();
   for (const [key, value] of metadata) {
-    if (keys.has(key)) throw new UsageError(`GGUF metadata key ${JSON.stringify(key)} given twice`);
+    if (keys.has(key)) throw new UsageError(`GGUF metadata key ${describeValue(key)} given twice`);
     keys.add(key);
     head.string(key);
     head.u32(GGUF_VALUE_TYPES.indexOf(value.type));
@@ -35,11 +36,11 @@ export function serializeGguf(metadata: readonly (readonly [string, GgufValue])[
   let offset = 0;
   const padded: number[] = [];
   for (const t of tensors) {
-    if (names.has(t.name)) throw new UsageError(`GGUF tensor ${JSON.stringify(t.name)} given twice`);
+    if (names.has(t.name)) throw new UsageError(`GGUF tensor ${describeValue(t.name)} given twice`);
     names.add(t.name);
     const numel = t.shape.reduce((a, b) => a * b, 1);
     if (t.shape.length < 1 || t.shape.length > GGML_MAX_DIMS || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || numel !== t.data.length) {
-      throw new ShapeError(`GGUF tensor ${JSON.stringify(t.name)}: shape [${t.shape.join(', ')}] does not fit ${t.data.length} values in 1..${GGML_MAX_DIMS} dimensions`);
+      throw new ShapeError(`GGUF tensor ${describeValue(t.name)}: shape [${t.shape.join(', ')}] does not fit ${t.data.length} values in 1..${GGML_MAX_DIMS} dimensions`);
     }
     head.string(t.name);
     head.u32(t.shape.length);

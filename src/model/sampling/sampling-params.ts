@@ -1,4 +1,5 @@
 import { UsageError } from '../../errors.js';
+import { describeValue } from '../../util/describe-value.js';
 
 /**
  * How one request picks its next token. Names follow the OpenAI / vLLM request fields
@@ -53,10 +54,6 @@ const rules: { [K in keyof SamplingParams]: [Rule, string] } = {
   logprobs: [(v) => Number.isInteger(v) && v >= 0 && v <= MAX_LOGPROBS, `an integer in [0, ${MAX_LOGPROBS}]`],
 };
 
-function describe(value: unknown): string {
-  return typeof value === 'number' ? String(value) : JSON.stringify(value) ?? String(value);
-}
-
 /**
  * Fills missing fields from `defaultSamplingParams` and checks every field, throwing a
  * `UsageError` that names the first bad field and its value. Input may come straight from a
@@ -69,7 +66,7 @@ export function validateSamplingParams(p: Partial<SamplingParams>): SamplingPara
     if (value === undefined) continue;
     const [ok, expected] = rules[field];
     if (typeof value !== 'number' || !ok(value)) {
-      throw new UsageError(`sampling parameter ${field} must be ${expected}, got ${describe(value)}`);
+      throw new UsageError(`sampling parameter ${field} must be ${expected}, got ${describeValue(value)}`);
     }
     out[field] = value;
   }

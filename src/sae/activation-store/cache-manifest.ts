@@ -6,13 +6,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { ActivationCacheError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
+import { describeValue } from '../../util/describe-value.js';
 import { describeFsError } from '../../util/fs-error.js';
+import { parseJson } from '../../util/parse-json.js';
+import { formatFieldPath, mustBe, nonNegativeInt, validateJson } from '../../util/validate-json.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 const FORMAT = 'tinymorph-activation-cache';
 const VERSION = 1;
+/** A manifest longer than this is not one (a shard entry is about 120 characters). */
+const MAX_MANIFEST_CHARS = 64 * 1024 * 1024;
 
 export interface CacheShard {
   file: string;
@@ -66,36 +72,53 @@ export function readManifest(dir: string): CacheManifest {
   } catch (e) {
     throw new ActivationCacheError(path, `${describeFsError(e)} (not an activation cache folder, or caching never finished a shard)`);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ActivationCacheError(path, `is not valid JSON: ${(e as Error).message}`);
-  }
   const fail = (problem: string) => new ActivationCacheError(path, problem);
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw fail('must be a JSON object');
-  const m = raw as Record<string, unknown>;
-  if (m.format !== FORMAT) throw fail(`"format" is ${JSON.stringify(m.format)}, expected "${FORMAT}"`);
-  if (m.version !== VERSION) throw fail(`"version" is ${JSON.stringify(m.version)}, this build reads version ${VERSION}`);
-  if (m.dtype !== 'F32') throw fail(`"dtype" is ${JSON.stringify(m.dtype)}, expected "F32"`);
-  for (const k of ['model', 'corpus', 'hook'] as const) if (typeof m[k] !== 'string') throw fail(`"${k}" must be a string`);
-  for (const k of ['prepend_bos', 'exclude_special_tokens', 'complete', 'corpus_exhausted'] as const) if (typeof m[k] !== 'boolean') throw fail(`"${k}" must be true or false`);
-  for (const k of ['d_in', 'context_size', 'shard_tokens', 'target_tokens', 'total_tokens'] as const) {
-    if (!Number.isSafeInteger(m[k]) || (m[k] as number) < 0) throw fail(`"${k}" must be a non-negative integer, got ${JSON.stringify(m[k])}`);
-  }
-  if (!Array.isArray(m.shards)) throw fail('"shards" must be an array');
-  let sum = 0;
-  m.shards.forEach((s: unknown, i: number) => {
-    const e = s as Record<string, unknown>;
-    if (typeof e !== 'object' || e === null || typeof e.file !== 'string' || !/^[\w.-]+$/.test(e.file)) throw fail(`shards[${i}] must name a file inside the folder`);
-    for (const k of ['tokens', 'bytes', 'next_context', 'next_offset'] as const) {
-      if (!Number.isSafeInteger(e[k]) || (e[k] as number) < 0) throw fail(`shards[${i}].${k} must be a non-negative integer, got ${JSON.stringify(e[k])}`);
-    }
-    sum += e.tokens as number;
-  });
-  if (sum !== m.total_tokens) throw fail(`"total_tokens" is ${m.total_tokens} but the shards hold ${sum}`);
-  return m as unknown as CacheManifest;
+  const raw = parseJson(text, MAX_MANIFEST_CHARS, fail);
+  validateJson(MANIFEST_SCHEMA, raw, (field, problem) => fail(field.length === 0 ? problem : `"${formatFieldPath(field)}" ${problem}`));
+  return raw as CacheManifest;
 }
+
+const is = <T extends string | number>(value: T, expected: string) => z.literal(value, { error: (issue) => `is ${describeValue(issue.input)}, ${expected}` });
+const string = z.string(mustBe('a string'));
+const bool = z.boolean(mustBe('true or false'));
+const MANIFEST_SCHEMA = z
+  .looseObject(
+    {
+      format: is(FORMAT, `expected "${FORMAT}"`),
+      version: is(VERSION, `this build reads version ${VERSION}`),
+      dtype: is('F32', 'expected "F32"'),
+      model: string,
+      corpus: string,
+      hook: string,
+      prepend_bos: bool,
+      exclude_special_tokens: bool,
+      complete: bool,
+      corpus_exhausted: bool,
+      d_in: nonNegativeInt,
+      context_size: nonNegativeInt,
+      shard_tokens: nonNegativeInt,
+      target_tokens: nonNegativeInt,
+      total_tokens: nonNegativeInt,
+      shards: z.array(
+        z.looseObject(
+          {
+            file: z.string(mustBe('a file name inside the folder')).regex(/^[\w.-]+$/, mustBe('a file name inside the folder')),
+            tokens: nonNegativeInt,
+            bytes: nonNegativeInt,
+            next_context: nonNegativeInt,
+            next_offset: nonNegativeInt,
+          },
+          mustBe('an object'),
+        ),
+        mustBe('an array'),
+      ),
+    },
+    mustBe('a JSON object'),
+  )
+  .superRefine((m, ctx) => {
+    const sum = m.shards.reduce((total, s) => total + s.tokens, 0);
+    if (sum !== m.total_tokens) ctx.addIssue({ code: 'custom', path: ['total_tokens'], message: `is ${m.total_tokens} but the shards hold ${sum}` });
+  });
 
 /** The first setting where `m` and `s` differ, as "key: cached X, asked Y", or undefined. */
 export function settingsMismatch(m: CacheSettings, s: CacheSettings): string | undefined {

@@ -14,6 +14,7 @@ import type { LlamaModel } from '../../model/llama-model.js';
 import type { Tokenizer } from '../../model/tokenizer.js';
 import { corpusDocuments } from '../activation-store/activation-store.js';
 import { DEFAULT_CONTEXT_SIZE } from '../activation-store/token-contexts.js';
+import { TINYMORPH_VERSION } from '../../util/version.js';
 import type { Sae } from '../sae.js';
 import { AUTO_LABEL_SOURCE, autoLabel, wordAt } from './auto-label.js';
 import { decoderNeighbours } from './decoder-neighbours.js';
@@ -88,6 +89,7 @@ export function buildFeatureIndex(model: LlamaModel, tokenizer: Tokenizer, sae: 
 
   const meta: Record<string, string | number> = {
     schema_version: SCHEMA_VERSION,
+    tinymorph_version: TINYMORPH_VERSION,
     model: String(sae.config.metadata.model_name ?? 'unknown'),
     model_config: JSON.stringify(model.config),
     sae_path: o.saePath ?? '',

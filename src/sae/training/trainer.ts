@@ -24,6 +24,8 @@ import type { SaeConfig, SaeMetadata } from '../sae-config.js';
 import type { Sae, SaeTensorName } from '../sae.js';
 import { writeSaeLensFolder } from '../saelens-format.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
+import { describeValue } from '../../util/describe-value.js';
+import { parseJson } from '../../util/parse-json.js';
 import { foldNormScale } from './activation-normalizer.js';
 import { Adam } from './adam.js';
 import { initSae } from './init.js';
@@ -417,13 +419,13 @@ export class SaeTrainer {
     const file = SafetensorsFile.open(path);
     const raw = file.metadata.tinymorph_sae_trainer;
     if (raw === undefined) throw new UsageError(`${path} is not a tinymorph SAE trainer checkpoint (no trainer state in its metadata)`);
-    const state = JSON.parse(raw) as {
+    const state = parseJson(raw, raw.length, (problem) => new UsageError(`${path}: the trainer state in its metadata ${problem}`)) as {
       version: number; config: SaeTrainerConfig; step: number; tokens: number; adam_t: number;
       prng: [number, number, number, number]; tokens_since_fired: number[]; fire_counts: number[];
       /** Absent in checkpoints written before the history was kept. */
       history?: TrainingLogEntry[]; history_stride?: number; threshold?: number;
     };
-    if (state.version !== CHECKPOINT_VERSION) throw new UsageError(`${path}: checkpoint version ${state.version}, expected ${CHECKPOINT_VERSION}`);
+    if (state.version !== CHECKPOINT_VERSION) throw new UsageError(`${path}: checkpoint version ${describeValue(state.version)}, expected ${CHECKPOINT_VERSION}`);
     const t = new SaeTrainer(state.config, backend);
     t.paramNames.forEach((name, i) => {
       t.adam.params[i].set(file.readF32(`sae.${name}`));

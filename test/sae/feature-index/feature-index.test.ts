@@ -73,6 +73,7 @@ test('firing counts, density, mean and max equal an independent recount over the
       });
     });
     assert.equal(Number(index.meta.scored_tokens), scored);
+    assert.equal(index.meta.tinymorph_version, (JSON.parse(readFileSync(assetPath('..', 'package.json'), 'utf8')) as { version: string }).version);
     for (let j = 0; j < d; j++) {
       const s = index.summary(j);
       assert.equal(s.fireCount, count[j], `feature ${j} fire count`);

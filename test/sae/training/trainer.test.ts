@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { UsageError } from '../../../src/errors.js';
+import { writeSafetensors } from '../../../src/model/safetensors.js';
 import { Prng } from '../../../src/model/sampling/prng.js';
 import { foldNormScale, estimateNormScale } from '../../../src/sae/training/activation-normalizer.js';
 import { Adam } from '../../../src/sae/training/adam.js';
@@ -227,4 +229,14 @@ test('dead-latent tracking: a latent that never fires is dead after deadAfterTok
   t.trainStep(batchOf(2));
   assert.ok(t.tokensSinceFired[0] >= 128);
   assert.ok(t.deadFraction() >= 1 / 32);
+});
+
+test('a checkpoint whose trainer state is not JSON, or nests 100,000 deep, is a UsageError naming the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tm-ckpt-'));
+  const path = join(dir, 'checkpoint.safetensors');
+  for (const [state, what] of [['{"version": 1,', /is not valid JSON/], [`${'['.repeat(100_000)}${']'.repeat(100_000)}`, /nests deeper than 64 levels/]] as [string, RegExp][]) {
+    writeSafetensors(path, { x: { shape: [1], data: new Float32Array(1) } }, { tinymorph_sae_trainer: state });
+    assert.throws(() => SaeTrainer.resume(dir), (e: unknown) => e instanceof UsageError && e.message.startsWith(`${path}: the trainer state in its metadata `) && what.test(e.message));
+  }
+  rmSync(dir, { recursive: true });
 });
