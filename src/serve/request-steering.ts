@@ -15,12 +15,13 @@ import type { SteeringContext } from '../steer/steering-context.js';
 import { shippedSaeDir } from '../steer/steering-context.js';
 import type { SteeringSpec } from '../steer/steering-spec.js';
 import { parseSteeringSpec } from '../steer/steering-spec.js';
+import { describeValue } from '../util/describe-value.js';
 
 export function compileRequestSteering(raw: unknown, ctx: SteeringContext): CompiledSteering | undefined {
   if (raw === undefined || raw === null) return undefined;
   const spec = parseSteeringSpec(raw, 'steering');
   confine(spec);
-  return compileIfAny(spec, ctx, 'steering');
+  return compileIfAny(spec, ctx);
 }
 
 function confine(spec: SteeringSpec): void {
@@ -28,12 +29,12 @@ function confine(spec: SteeringSpec): void {
   for (const [source, field] of sources) {
     if (/^\d+$/.test(source)) continue;
     if (!/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(source) || !existsSync(join(shippedSaeDir(source), 'cfg.json'))) {
-      throw new SteeringError(`${field} "${source}" is not a shipped SAE: a request names an SAE by its hook (e.g. blocks.2.hook_resid_post) or layer number, not by a path on the server`);
+      throw new SteeringError(`${field} ${describeValue(source)} is not a shipped SAE: a request names an SAE by its hook (e.g. blocks.2.hook_resid_post) or layer number, not by a path on the server`);
     }
   }
   spec.vectors.forEach((v, i) => {
     if (typeof v.vector === 'string' && !presetByName(v.vector)) {
-      throw new SteeringError(`steering.vectors[${i}].vector "${v.vector}" is not a preset (${PRESETS.map((p) => p.name).join(', ')}); a request gives a preset name or the numbers themselves, not a file on the server`);
+      throw new SteeringError(`steering.vectors[${i}].vector ${describeValue(v.vector)} is not a preset (${PRESETS.map((p) => p.name).join(', ')}); a request gives a preset name or the numbers themselves, not a file on the server`);
     }
   });
 }
