@@ -4,7 +4,7 @@
  * make a file's meaning depend on import order.
  */
 import { UsageError } from '../errors.js';
-import type { Backend } from '../tensor/backend.js';
+import type { SaeKernels } from '../tensor/sae-kernels.js';
 import { gatedArchitecture } from './architectures/gated.js';
 import { jumpReluArchitecture } from './architectures/jumprelu.js';
 import { standardArchitecture } from './architectures/standard.js';
@@ -22,13 +22,13 @@ export interface SaeArchitecture {
    * out [T, d_sae] ← latent activations of saeIn [T, d_in], the input already normalised and with
    * b_dec subtracted (SAELens `process_sae_in`).
    */
-  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: Backend): void;
+  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: SaeKernels): void;
   /**
    * out [T, indices.length] ← the activations encode() would give for just the listed latents, when
    * that is cheaper than a full encode (a column per latent, or one product and no selection);
    * `scratch` holds at least T·d_sae floats. Absent: callers encode fully and pick the columns.
    */
-  encodeSelected?(sae: Sae, saeIn: Float32Array, tokens: number, indices: readonly number[], out: Float32Array, backend: Backend, scratch: Float32Array): void;
+  encodeSelected?(sae: Sae, saeIn: Float32Array, tokens: number, indices: readonly number[], out: Float32Array, backend: SaeKernels, scratch: Float32Array): void;
   /** A per-latent factor applied to the activations before W_dec, or undefined for none. */
   decodeScale?(sae: Sae): Float32Array | undefined;
 }

@@ -9,14 +9,14 @@ import type { NormState } from '../sae/activation-norm.js';
 import { architectureByName } from '../sae/architecture-registry.js';
 import { encodeWithNorm } from '../sae/sae-forward.js';
 import type { Sae } from '../sae/sae.js';
-import type { Backend } from '../tensor/backend.js';
+import type { SaeKernels } from '../tensor/sae-kernels.js';
 import type { LatentEdit } from './compile-steering.js';
 
 /**
  * Applies `edits[i]` to token `tokens[i]` of `data` ([T, d_in], modified in place), encoding all
  * listed tokens in one batched call.
  */
-export function applyLatentEdits(sae: Sae, data: Float32Array, tokens: readonly number[], edits: readonly (readonly LatentEdit[])[], backend: Backend): void {
+export function applyLatentEdits(sae: Sae, data: Float32Array, tokens: readonly number[], edits: readonly (readonly LatentEdit[])[], backend: SaeKernels): void {
   const { d_in, d_sae } = sae.config;
   const n = tokens.length;
   const x = new Float32Array(n * d_in);

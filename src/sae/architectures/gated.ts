@@ -7,7 +7,7 @@
  * One product serves both paths: sae_in · (W_enc ⊙ exp(r_mag)) = (sae_in · W_enc) ⊙ exp(r_mag),
  * scaling columns after instead of before the product (equal up to float rounding).
  */
-import type { Backend } from '../../tensor/backend.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
 import type { SaeArchitecture } from '../architecture-registry.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
@@ -15,7 +15,7 @@ import { requireWeight } from '../sae.js';
 export const gatedArchitecture: SaeArchitecture = {
   name: 'gated',
   tensors: ['b_gate', 'b_mag', 'r_mag'],
-  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: Backend): void {
+  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: SaeKernels): void {
     const { d_in, d_sae } = sae.config;
     const bGate = requireWeight(sae, 'b_gate');
     const bMag = requireWeight(sae, 'b_mag');

@@ -3,7 +3,7 @@
  * pre = sae_in · W_enc + b_enc;  acts = ReLU(pre) · 1[pre > threshold]  (strictly greater).
  * BatchTopK and Matryoshka SAEs are saved in this form, their global threshold per latent.
  */
-import type { Backend } from '../../tensor/backend.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
 import type { SaeArchitecture } from '../architecture-registry.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
@@ -12,7 +12,7 @@ import { columnPreActivation } from './column-pre-activation.js';
 export const jumpReluArchitecture: SaeArchitecture = {
   name: 'jumprelu',
   tensors: ['b_enc', 'threshold'],
-  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: Backend): void {
+  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: SaeKernels): void {
     const { d_in, d_sae } = sae.config;
     const bEnc = requireWeight(sae, 'b_enc');
     const threshold = requireWeight(sae, 'threshold');

@@ -2,7 +2,7 @@
  * SAELens `standard` (sae_lens/saes/standard_sae.py): acts = ReLU(sae_in · W_enc + b_enc)
  * (Bricken et al. 2023, "Towards Monosemanticity").
  */
-import type { Backend } from '../../tensor/backend.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
 import type { SaeArchitecture } from '../architecture-registry.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
@@ -11,7 +11,7 @@ import { columnPreActivation } from './column-pre-activation.js';
 export const standardArchitecture: SaeArchitecture = {
   name: 'standard',
   tensors: ['b_enc'],
-  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: Backend): void {
+  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: SaeKernels): void {
     const { d_in, d_sae } = sae.config;
     const bEnc = requireWeight(sae, 'b_enc');
     backend.matmulNN(out, saeIn, sae.weights.W_enc, tokens, d_in, d_sae); // [T, d_sae]

@@ -10,7 +10,7 @@
  *   ∂f/∂t ≈ −(t/ε) K((pre − t)/ε),   ∂H(pre − t)/∂t ≈ −(1/ε) K((pre − t)/ε),
  *   ∂f/∂pre = H(pre − t) (no STE towards the input), ∂H/∂pre = 0 (SAELens `Step` passes nothing to x).
  */
-import type { Backend } from '../../tensor/backend.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
 import { activeBackend } from '../../tensor/backend-registry.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
@@ -40,7 +40,7 @@ export function rectangle(u: number): number {
 
 /** Loss terms of batch x [B, d_in]; every gradient buffer is overwritten with d total / d weight. */
 export function jumpReluLoss(
-  sae: Sae, x: Float32Array, batch: number, opts: JumpReluLossOptions, grads: SaeGradients, ws: LossWorkspace, backend: Backend = activeBackend(),
+  sae: Sae, x: Float32Array, batch: number, opts: JumpReluLossOptions, grads: SaeGradients, ws: LossWorkspace, backend: SaeKernels = activeBackend(),
 ): LossTerms {
   checkBatch(sae, x, batch, ws);
   const { d_sae } = sae.config;

@@ -17,7 +17,7 @@ import { UsageError } from '../../errors.js';
 import { Prng } from '../../model/sampling/prng.js';
 import { SafetensorsFile, writeSafetensors } from '../../model/safetensors.js';
 import type { TensorToWrite } from '../../model/safetensors.js';
-import type { Backend } from '../../tensor/backend.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
 import { activeBackend } from '../../tensor/backend-registry.js';
 import { architectureByName } from '../architecture-registry.js';
 import type { SaeConfig, SaeMetadata } from '../sae-config.js';
@@ -145,7 +145,7 @@ const CHECKPOINT_VERSION = 2;
 
 export class SaeTrainer {
   readonly sae: Sae;
-  readonly backend: Backend;
+  readonly backend: SaeKernels;
   readonly prng: Prng;
   readonly adam: Adam;
   /** Adam's parameters and gradients, by name, in a fixed order. */
@@ -180,7 +180,7 @@ export class SaeTrainer {
   /** Steps between history rows: cfg.logEvery, doubled each time the history is thinned. */
   historyStride: number;
 
-  constructor(readonly cfg: SaeTrainerConfig, backend: Backend = activeBackend()) {
+  constructor(readonly cfg: SaeTrainerConfig, backend: SaeKernels = activeBackend()) {
     if (!(TRAINABLE_ARCHITECTURES as readonly string[]).includes(cfg.architecture)) {
       throw new UsageError(`cannot train architecture "${cfg.architecture}" (trainable: ${TRAINABLE_ARCHITECTURES.join(', ')})`);
     }
@@ -412,7 +412,7 @@ export class SaeTrainer {
   }
 
   /** A trainer continuing from checkpoint(dir) exactly where it stopped. */
-  static resume(dir: string, backend: Backend = activeBackend()): SaeTrainer {
+  static resume(dir: string, backend: SaeKernels = activeBackend()): SaeTrainer {
     const path = join(dir, CHECKPOINT_FILE);
     const file = SafetensorsFile.open(path);
     const raw = file.metadata.tinymorph_sae_trainer;
@@ -475,7 +475,7 @@ export class SaeTrainer {
 }
 
 /** 1 − Σ_b ‖x̂_b − x_b‖² / Σ_b ‖x_b − x̄‖² over rows 0..n of x [·, d], given the first sum (`sse`). */
-export function explainedVarianceOf(x: Float32Array, sse: number, n: number, d: number, backend: Backend = activeBackend()): number {
+export function explainedVarianceOf(x: Float32Array, sse: number, n: number, d: number, backend: SaeKernels = activeBackend()): number {
   const total = backend.centeredSquares(x, n, d);
   return total === 0 ? 0 : 1 - sse / total;
 }
