@@ -10,10 +10,12 @@ import { estimateNormScale } from '../../sae/training/activation-normalizer.js';
 import { usesPenalisedInit } from '../../sae/training/init.js';
 import { LR_SCHEDULES } from '../../sae/training/schedules.js';
 import type { LrSchedule } from '../../sae/training/schedules.js';
-import type { StepStats, TrainableArchitecture } from '../../sae/training/trainer.js';
-import { DEFAULT_JUMPRELU_MODE, DEFAULT_L0_COEFFICIENT, DEFAULT_L1_COEFFICIENT, SaeTrainer, TRAINABLE_ARCHITECTURES } from '../../sae/training/trainer.js';
+import type { StepStats } from '../../sae/training/trainer.js';
+import { SaeTrainer } from '../../sae/training/trainer.js';
 import type { JumpReluSparsityMode } from '../../sae/training/losses-jumprelu.js';
-import { JUMPRELU_SPARSITY_MODES } from '../../sae/training/losses-jumprelu.js';
+import { DEFAULT_JUMPRELU_MODE, DEFAULT_L0_COEFFICIENT, JUMPRELU_SPARSITY_MODES } from '../../sae/training/losses-jumprelu.js';
+import { DEFAULT_L1_COEFFICIENT } from '../../sae/training/losses-standard.js';
+import { trainingArchitectureNames } from '../../sae/architecture-registry.js';
 import { writeTrainingPlots } from '../../sae/training/training-plots.js';
 import { trainSampleTextPath } from '../../model/embedded.js';
 import { startProgress } from '../progress.js';
@@ -80,7 +82,7 @@ export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
   if (o.resume) {
     trainer = SaeTrainer.resume(o.resume);
   } else {
-    if (!(TRAINABLE_ARCHITECTURES as readonly string[]).includes(o.architecture)) throw new UsageError(`--architecture must be one of ${TRAINABLE_ARCHITECTURES.join(', ')}`);
+    if (!trainingArchitectureNames().includes(o.architecture)) throw new UsageError(`--architecture must be one of ${trainingArchitectureNames().join(', ')}`);
     const first = modelActivations(model, tokenizer, cycleDocuments(docs), source);
     const sample: Float32Array[] = [];
     let n = 0;
@@ -94,7 +96,7 @@ export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
     if (matryoshkaPrefixes !== undefined && o.architecture !== 'matryoshka') throw new UsageError('--matryoshka-prefixes needs --architecture matryoshka');
     const normScale = o.normalize ? estimateNormScale(sample, d_in) : 1;
     trainer = new SaeTrainer({
-      architecture: o.architecture as TrainableArchitecture, d_in, d_sae: flagNumber('--d-sae', o.dSae, true), k: flagNumber('--k', o.k, true), matryoshkaPrefixes,
+      architecture: o.architecture, d_in, d_sae: flagNumber('--d-sae', o.dSae, true), k: flagNumber('--k', o.k, true), matryoshkaPrefixes,
       batchSize: batch, totalSteps, lr: flagNumber('--lr', o.lr), lrSchedule: o.lrSchedule as LrSchedule, lrWarmupSteps: flagNumber('--lr-warmup', o.lrWarmup, true),
       l1Coefficient: flagNumber('--l1', o.l1), l0Coefficient: flagNumber('--l0', o.l0), sparsityWarmupSteps: flagNumber('--sparsity-warmup', o.sparsityWarmup, true),
       deadAfterTokens: flagNumber('--dead-after', o.deadAfter, true), normScale, seed, logEvery: Math.max(1, flagNumber('--log-every', o.logEvery ?? '10', true)),
@@ -139,7 +141,7 @@ export function registerSaeTrain(sae: Command): void {
     .command('train')
     .description('train a sparse autoencoder on the model\'s activations at a hook point and write a SAELens v6 folder')
     .option('--hook <name>', 'hook point', 'blocks.2.hook_resid_post')
-    .addOption(new Option('--architecture <name>', 'SAE architecture').choices(TRAINABLE_ARCHITECTURES).default('topk'))
+    .addOption(new Option('--architecture <name>', 'SAE architecture').choices(trainingArchitectureNames()).default('topk'))
     .option('--d-sae <n>', 'latents', '512')
     .option('--k <n>', 'topk: latents per token; batchtopk/matryoshka: mean latents per token (k·batch kept per batch)', '16')
     .option('--matryoshka-prefixes <sizes>', 'matryoshka: nested prefix sizes, comma-separated (default d_sae/8,d_sae/4,d_sae/2,d_sae)')

@@ -5,9 +5,10 @@
  * multiplied by ‖W_dec row‖ before the selection and the activations divided by it before decoding.
  */
 import type { SaeKernels } from '../../tensor/sae-kernels.js';
-import type { SaeArchitecture } from '../architecture-registry.js';
+import type { SaeArchitecture, SaeTrainingArchitecture } from '../architecture-registry.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
+import { topKLoss } from '../training/losses-topk.js';
 
 export const topKArchitecture: SaeArchitecture = {
   name: 'topk',
@@ -61,6 +62,17 @@ export const topKArchitecture: SaeArchitecture = {
   decodeScale(sae: Sae): Float32Array | undefined {
     return sae.config.rescale_acts_by_decoder_norm ? decoderRowNorms(sae).map((n) => 1 / n) : undefined;
   },
+};
+
+/** Training (losses-topk.ts): MSE plus AuxK on the latents that have been dead for deadAfterTokens tokens. */
+export const topKTraining: SaeTrainingArchitecture = {
+  name: 'topk',
+  trainsAs: 'topk',
+  usesK: true,
+  configProblem: (cfg) => (Number.isSafeInteger(cfg.k) && (cfg.k as number) >= 1 && (cfg.k as number) <= cfg.d_sae ? undefined : `topk needs an integer k in 1..d_sae = ${cfg.d_sae}, got k = ${cfg.k}`),
+  loss: ({ sae, x, batch, grads, ws, backend, cfg, deadMask }) => ({
+    terms: topKLoss(sae, x, batch, { deadMask, kAux: cfg.kAux, auxCoefficient: cfg.auxCoefficient }, grads, ws, backend),
+  }),
 };
 
 function decoderRowNorms(sae: Sae): Float32Array {
