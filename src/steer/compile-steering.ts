@@ -9,6 +9,7 @@ import { hookIndex } from '../model/hook-points.js';
 import type { HookName } from '../model/hook-points.js';
 import { hookWidth } from '../sae/hook-width.js';
 import { architectureByName } from '../sae/architecture-registry.js';
+import type { LatentEdit } from '../sae/sae-splice.js';
 import type { SaeSource, SteeringContext } from './steering-context.js';
 import { inField } from './steering-context.js';
 import type { SaeSpaceMethod, SteerMethod, SteeringScope, SteeringSpec } from './steering-spec.js';
@@ -24,13 +25,6 @@ export interface DirectionEdit {
   norm: number;
   /** strength × strength_multiplier. */
   s: number;
-}
-
-export interface LatentEdit {
-  index: number;
-  method: SaeSpaceMethod;
-  /** Clamp target, multiplier, or (MEAN_ABLATE) the feature's mean activation; unused for ABLATE. */
-  value: number;
 }
 
 export interface SaeEdits {
