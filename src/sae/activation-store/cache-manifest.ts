@@ -12,7 +12,8 @@ import { describeFsError } from '../../util/fs-error.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 const FORMAT = 'tinymorph-activation-cache';
-const VERSION = 1;
+/** 2: shards hold `context_ends` (version 1 caches: cache again into a new folder). */
+const VERSION = 2;
 
 export interface CacheShard {
   file: string;
@@ -76,7 +77,7 @@ export function readManifest(dir: string): CacheManifest {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw fail('must be a JSON object');
   const m = raw as Record<string, unknown>;
   if (m.format !== FORMAT) throw fail(`"format" is ${JSON.stringify(m.format)}, expected "${FORMAT}"`);
-  if (m.version !== VERSION) throw fail(`"version" is ${JSON.stringify(m.version)}, this build reads version ${VERSION}`);
+  if (m.version !== VERSION) throw fail(`"version" is ${JSON.stringify(m.version)}, this build reads version ${VERSION} (run \`tinymorph activations cache\` into a new folder)`);
   if (m.dtype !== 'F32') throw fail(`"dtype" is ${JSON.stringify(m.dtype)}, expected "F32"`);
   for (const k of ['model', 'corpus', 'hook'] as const) if (typeof m[k] !== 'string') throw fail(`"${k}" must be a string`);
   for (const k of ['prepend_bos', 'exclude_special_tokens', 'complete', 'corpus_exhausted'] as const) if (typeof m[k] !== 'boolean') throw fail(`"${k}" must be true or false`);

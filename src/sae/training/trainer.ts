@@ -25,6 +25,7 @@ import type { SaeConfig, SaeMetadata } from '../sae-config.js';
 import type { Sae, SaeTensorName } from '../sae.js';
 import { writeSaeLensFolder } from '../saelens-format.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
+import type { MixingBufferState } from '../activation-store/mixing-buffer.js';
 import { foldNormScale } from './activation-normalizer.js';
 import { Adam } from './adam.js';
 import { defaultDecoderInitNorm, initSae } from './init.js';
@@ -153,6 +154,8 @@ export class SaeTrainer {
   history: TrainingLogEntry[] = [];
   /** Steps between history rows: cfg.logEvery, doubled each time the history is thinned. */
   historyStride: number;
+  /** After resume(): the activation stream's state saved with the checkpoint, if it was. */
+  resumedStream: MixingBufferState | undefined;
 
   constructor(readonly cfg: SaeTrainerConfig, backend: SaeKernels = activeBackend()) {
     this.arch = trainingArchitectureByName(cfg.architecture);
@@ -323,9 +326,10 @@ export class SaeTrainer {
 
   /**
    * Writes everything a resume needs to dir/checkpoint.safetensors in one atomic file: weights, Adam
-   * moments, step, tokens, the Prng state and the dead-latent counters (in the file's metadata).
+   * moments, step, tokens, the Prng state and the dead-latent counters (in the file's metadata), and
+   * the state of the activation stream the batches come from, when given.
    */
-  checkpoint(dir: string): void {
+  checkpoint(dir: string, stream?: MixingBufferState): void {
     const tensors: Record<string, TensorToWrite> = {};
     this.paramNames.forEach((name, i) => {
       const w = this.adam.params[i]; // log θ for jumprelu's threshold
@@ -345,7 +349,9 @@ export class SaeTrainer {
       history: this.history,
       history_stride: this.historyStride,
       threshold: this.threshold,
+      stream: stream && { serving: stream.serving, consumed: stream.consumed, source_done: stream.sourceDone, prng: stream.prng },
     };
+    if (stream) tensors['stream.rows'] = { shape: [stream.rows.length], data: stream.rows };
     mkdirSync(dir, { recursive: true });
     writeSafetensors(join(dir, CHECKPOINT_FILE), tensors, { tinymorph_sae_trainer: JSON.stringify(state) });
   }
@@ -361,6 +367,8 @@ export class SaeTrainer {
       prng: [number, number, number, number]; tokens_since_fired: number[]; fire_counts: number[];
       /** Absent in checkpoints written before the history was kept. */
       history?: TrainingLogEntry[]; history_stride?: number; threshold?: number;
+      /** Absent when checkpoint() was given no stream state. */
+      stream?: { serving: number; consumed: number; source_done: boolean; prng: [number, number, number, number] };
     };
     if (state.version !== CHECKPOINT_VERSION) throw new UsageError(`${path}: checkpoint version ${state.version}, expected ${CHECKPOINT_VERSION}`);
     const t = new SaeTrainer(state.config, backend);
@@ -382,6 +390,10 @@ export class SaeTrainer {
     t.history = state.history ?? [];
     if (state.history_stride !== undefined) t.historyStride = state.history_stride;
     if (state.threshold !== undefined) t.threshold = state.threshold;
+    if (state.stream) {
+      const { serving, consumed, source_done: sourceDone, prng } = state.stream;
+      t.resumedStream = { rows: file.readF32('stream.rows').slice(), serving, consumed, sourceDone, prng };
+    }
     return t;
   }
 
