@@ -116,7 +116,7 @@ export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
 export function registerSaeTrain(sae: Command): void {
   sae
     .command('train')
-    .description('train a sparse autoencoder on the model\'s activations at a hook point and write a SAELens v6 folder')
+    .description('train a sparse autoencoder on the activations at a hook point (the model\'s, or a cache\'s with --activations) and write a SAELens v6 folder')
     .option('--hook <name>', `hook point (default: ${DEFAULT_HOOK}, or the cache's with --activations)`)
     .addOption(new Option('--architecture <name>', 'SAE architecture').choices(trainingArchitectureNames()).default('topk'))
     .option('--d-sae <n>', 'latents', '512')
