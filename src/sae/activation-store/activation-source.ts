@@ -50,20 +50,22 @@ export function liveActivationSource(model: LlamaModel, tokenizer: Tokenizer, do
     total: undefined,
     *rows(from = 0) {
       const contexts = tokenContexts(tokenizer, documents(), ctx);
+      let rest: Iterable<Int32Array> = contexts;
       let skip = 0; // activations of the first context run that come before `from`
-      let first: Int32Array | undefined;
-      for (let at = 0; from > 0; ) {
-        const next = contexts.next();
-        if (next.done) return;
-        const k = kept(next.value);
-        if (at + k > from) {
-          first = next.value;
-          skip = from - at;
-          break;
+      if (from > 0) {
+        // Count each context's kept tokens up to the one that holds activation `from`: tokenization only.
+        for (let at = 0; ; ) {
+          const next = contexts.next();
+          if (next.done) return;
+          const k = kept(next.value);
+          if (at + k > from) {
+            rest = prepend(next.value, contexts);
+            skip = from - at;
+            break;
+          }
+          at += k;
         }
-        at += k;
       }
-      const rest = first ? prepend(first, contexts) : contexts;
       for (const b of hookActivations(model, rest, { hook: o.hook, batchContexts: o.batchContexts, excludeTokenIds: exclude })) {
         yield skip > 0 ? b.data.subarray(skip * width) : b.data;
         skip = 0;
