@@ -2,8 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Backend } from '../src/tensor/backend.js';
 import { activeBackend } from '../src/tensor/backend-registry.js';
-import type { TrainableArchitecture } from '../src/sae/training/trainer.js';
-import { SaeTrainer, TRAINABLE_ARCHITECTURES } from '../src/sae/training/trainer.js';
+import { trainingArchitectureNames } from '../src/sae/architecture-registry.js';
+import { SaeTrainer } from '../src/sae/training/trainer.js';
 import { gaussian } from '../src/sae/training/init.js';
 import { Prng } from '../src/model/sampling/prng.js';
 import { backendInfo, backendLabel, backendOption, emit, emitMachine, log, positiveInt, positiveNumber, printTable, round, runMain, startQuietCheck, useBackend } from './bench-utils.js';
@@ -45,7 +45,7 @@ const SHAPES: Shape[] = [
 
 interface Opts {
   backend?: string;
-  archs: TrainableArchitecture[];
+  archs: string[];
   k: number;
   batch?: number;
   steps: number;
@@ -84,7 +84,7 @@ function presetSparsity(trainer: SaeTrainer, x: Float32Array, rows: number, k: n
 
 interface Result {
   shape: Shape;
-  arch: TrainableArchitecture;
+  arch: string;
   batch: number;
   l0: number;
   flopsPerStep: number;
@@ -93,7 +93,7 @@ interface Result {
   denseGflops: Stats;
 }
 
-function measureShape(shape: Shape, arch: TrainableArchitecture, o: Opts, backend: Backend): Result {
+function measureShape(shape: Shape, arch: string, o: Opts, backend: Backend): Result {
   const batch = o.batch ?? shape.batch;
   const { dIn, dSae } = shape;
   const trainer = new SaeTrainer({
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
   const program = new Command('sae-train')
     .description("SAE training tokens/s on random activations (64×1024 and GPT-2 small's 768×24576), and the trainer's effective GFLOP/s as a fraction of the backend's dense matmulNN GFLOP/s on the encoder GEMM, measured in the same run.")
     .addOption(backendOption())
-    .option('--archs <list>', 'architectures, comma-separated', listOf(TRAINABLE_ARCHITECTURES, (a) => a), ['topk', 'standard'] as TrainableArchitecture[])
+    .option('--archs <list>', 'architectures, comma-separated', listOf(trainingArchitectureNames(), (a) => a), ['topk', 'standard'])
     .option('--k <n>', 'topk: latents per token; standard: latents firing per token after the b_enc preset', positiveInt, 32)
     .option('--batch <n>', 'tokens per step for every shape (default: 4096)', positiveInt)
     .option('--steps <n>', 'timed steps per case at least; the median and the best are reported', positiveInt, 3)

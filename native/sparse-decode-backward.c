@@ -1,5 +1,5 @@
 /*
- * The decoder half of a TopK or ReLU SAE training step over its pick list (Backend.sparseDecodeBackward),
+ * The decoder half of a TopK or ReLU SAE training step over its pick list (SaeKernels.sparseDecodeBackward),
  * in one pass instead of seven kernels. Separately, ReLU at the picks, the decode x̂ = f·W_dec + b_dec,
  * the squared error with its gradient, d loss / d pre at the picks, b_enc's gradient and the two
  * weight-gradient scatters each streamed the batch's [rows, width] arrays through memory again (and

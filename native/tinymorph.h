@@ -1,7 +1,7 @@
 /*
- * tinymorph's native kernels: the contract of src/tensor/backend.ts in C. Every kernel trusts its
- * shapes (addon.c checks them against the array lengths before calling), allocates nothing per
- * call beyond per-thread scratch that grows once, and computes each output element on one thread
+ * tinymorph's native kernels: the contract of src/tensor/model-kernels.ts and sae-kernels.ts in C.
+ * Every kernel trusts its shapes (addon.c checks them against the array lengths before calling),
+ * allocates nothing per call beyond per-thread scratch that grows once, and computes each output element on one thread
  * in an order that does not depend on the thread count, so results are bit-identical for 1 and N
  * threads.
  */

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
-import type { AttentionArgs, Backend } from '../tensor/backend.js';
+import type { Backend } from '../tensor/backend.js';
+import type { AttentionArgs, ModelKernels } from '../tensor/model-kernels.js';
 import { activeBackend } from '../tensor/backend-registry.js';
 import { ForwardWorkspace } from './forward-workspace.js';
 import type { HookName } from './hook-points.js';
@@ -56,6 +57,7 @@ export class LlamaModel {
   constructor(
     readonly config: LlamaConfig,
     readonly weights: LlamaWeights,
+    /** The whole backend, not only ModelKernels: SAE work on this model's activations (steering, feature statistics) runs on the same one. */
     readonly backend: Backend = activeBackend(),
   ) {
     this.hooks = new HookRegistry(config.nLayers);
@@ -99,7 +101,7 @@ export class LlamaModel {
    */
   forward(cache: KVCache, inputs: readonly (ArrayLike<number> | undefined)[], opts: ForwardOptions = {}): ForwardResult {
     const c = this.config;
-    const b = this.backend;
+    const b: ModelKernels = this.backend;
     const ws = this.ws;
     const { rows, rowStart } = this.segments(cache, inputs);
     const T = rowStart[rowStart.length - 1];

@@ -34,6 +34,13 @@ export interface TensorToWrite {
   data: Float32Array;
 }
 
+/** An integer tensor for the writer, stored as I32. */
+export interface I32TensorToWrite {
+  dtype: 'I32';
+  shape: number[];
+  data: Int32Array;
+}
+
 const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
   F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1,
 };
@@ -183,10 +190,10 @@ export class SafetensorsFile {
 
 /**
  * Serialize tensors (in the order given) as safetensors file bytes, in chunks to be written one
- * after another. F32 chunks are views on the given data, not copies.
+ * after another. F32 and I32 chunks are views on the given data, not copies.
  */
 export function serializeSafetensors(
-  tensors: Record<string, TensorToWrite>,
+  tensors: Record<string, TensorToWrite | I32TensorToWrite>,
   metadata?: Record<string, string>,
 ): Uint8Array[] {
   const entries: [string, unknown][] = metadata === undefined ? [] : [[METADATA_KEY, metadata]];
@@ -201,7 +208,7 @@ export function serializeSafetensors(
       );
     }
     const dtype = t.dtype ?? 'F32';
-    const data = encode(t.data, dtype);
+    const data = t.dtype === 'I32' ? new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength) : encode(t.data, t.dtype ?? 'F32');
     entries.push([name, { dtype, shape: t.shape, data_offsets: [offset, offset + data.byteLength] }]);
     chunks.push(data);
     offset += data.byteLength;
@@ -220,7 +227,7 @@ export function serializeSafetensors(
 /** Write a safetensors file atomically (see writeFileAtomic). */
 export function writeSafetensors(
   path: string,
-  tensors: Record<string, TensorToWrite>,
+  tensors: Record<string, TensorToWrite | I32TensorToWrite>,
   metadata?: Record<string, string>,
 ): void {
   writeFileAtomic(path, serializeSafetensors(tensors, metadata));

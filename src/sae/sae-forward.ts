@@ -5,7 +5,7 @@
  * as SAELens' `SAE.encode` / `SAE.decode`. The products run on the active kernel backend.
  */
 import { ShapeError, UsageError } from '../errors.js';
-import type { Backend } from '../tensor/backend.js';
+import type { SaeKernels } from '../tensor/sae-kernels.js';
 import { activeBackend } from '../tensor/backend-registry.js';
 import type { NormState } from './activation-norm.js';
 import { needsRunTimeNorm, normalizeIn, normalizeOut } from './activation-norm.js';
@@ -19,7 +19,7 @@ export interface SaeEncoding {
 }
 
 /** Latent activations of x [tokens, d_in], with the normalisation state for decode. */
-export function encodeWithNorm(sae: Sae, x: Float32Array, tokens: number, backend: Backend = activeBackend()): SaeEncoding {
+export function encodeWithNorm(sae: Sae, x: Float32Array, tokens: number, backend: SaeKernels = activeBackend()): SaeEncoding {
   const { saeIn, norm } = saeInput(sae, x, tokens);
   const acts = new Float32Array(tokens * sae.config.d_sae);
   architectureByName(sae.config.architecture).encode(sae, saeIn, tokens, acts, backend);
@@ -32,7 +32,7 @@ export function encodeWithNorm(sae: Sae, x: Float32Array, tokens: number, backen
  * top-k membership count for topk — what a per-step reader of a few features (SAE-guided
  * decoding) needs. `scratch` (≥ tokens·d_sae floats) is reused between calls when given.
  */
-export function encodeSelected(sae: Sae, x: Float32Array, tokens: number, indices: readonly number[], backend: Backend = activeBackend(), scratch?: Float32Array): Float32Array {
+export function encodeSelected(sae: Sae, x: Float32Array, tokens: number, indices: readonly number[], backend: SaeKernels = activeBackend(), scratch?: Float32Array): Float32Array {
   const { d_sae } = sae.config;
   const arch = architectureByName(sae.config.architecture);
   const out = new Float32Array(tokens * indices.length);
@@ -61,7 +61,7 @@ function saeInput(sae: Sae, x: Float32Array, tokens: number): { saeIn: Float32Ar
 }
 
 /** Latent activations [tokens, d_sae] of x [tokens, d_in]. */
-export function encode(sae: Sae, x: Float32Array, tokens: number, backend: Backend = activeBackend()): Float32Array {
+export function encode(sae: Sae, x: Float32Array, tokens: number, backend: SaeKernels = activeBackend()): Float32Array {
   return encodeWithNorm(sae, x, tokens, backend).acts;
 }
 
@@ -69,7 +69,7 @@ export function encode(sae: Sae, x: Float32Array, tokens: number, backend: Backe
  * Reconstruction x̂ [tokens, d_in] of acts [tokens, d_sae]. An SAE that normalises at run time
  * (constant_norm_rescale, layer_norm) needs the `norm` its encodeWithNorm returned.
  */
-export function decode(sae: Sae, acts: Float32Array, tokens: number, norm?: NormState, backend: Backend = activeBackend()): Float32Array {
+export function decode(sae: Sae, acts: Float32Array, tokens: number, norm?: NormState, backend: SaeKernels = activeBackend()): Float32Array {
   const { d_in, d_sae } = sae.config;
   checkLength(acts, tokens, d_sae, 'SAE activations');
   if (needsRunTimeNorm(sae.config) && norm === undefined) {
@@ -90,7 +90,7 @@ export function decode(sae: Sae, acts: Float32Array, tokens: number, norm?: Norm
 }
 
 /** SAE(x) = decode(encode(x)) for x [tokens, d_in]. */
-export function reconstruct(sae: Sae, x: Float32Array, tokens: number, backend: Backend = activeBackend()): Float32Array {
+export function reconstruct(sae: Sae, x: Float32Array, tokens: number, backend: SaeKernels = activeBackend()): Float32Array {
   const { acts, norm } = encodeWithNorm(sae, x, tokens, backend);
   return decode(sae, acts, tokens, norm, backend);
 }

@@ -12,6 +12,7 @@ import { architectureByName } from '../sae/architecture-registry.js';
 import { describeValue } from '../util/describe-value.js';
 import type { FieldPath } from '../util/validate-json.js';
 import { joinFieldPath } from '../util/validate-json.js';
+import type { LatentEdit } from '../sae/sae-splice.js';
 import type { SaeSource, SteeringContext } from './steering-context.js';
 import { inField } from './steering-context.js';
 import type { SaeSpaceMethod, SpecFieldNamer, SteerMethod, SteeringScope, SteeringSpec } from './steering-spec.js';
@@ -27,13 +28,6 @@ export interface DirectionEdit {
   norm: number;
   /** strength × strength_multiplier. */
   s: number;
-}
-
-export interface LatentEdit {
-  index: number;
-  method: SaeSpaceMethod;
-  /** Clamp target, multiplier, or (MEAN_ABLATE) the feature's mean activation; unused for ABLATE. */
-  value: number;
 }
 
 export interface SaeEdits {

@@ -10,8 +10,9 @@ import type { HookActivation, HookHandle } from '../model/hook-registry.js';
 import type { LlamaModel } from '../model/llama-model.js';
 import type { Tokenizer } from '../model/tokenizer.js';
 import type { Sae } from '../sae/sae.js';
-import type { CompiledSteering, DirectionEdit, HookSteering, LatentEdit } from './compile-steering.js';
-import { applyLatentEdits } from './latent-edits.js';
+import type { LatentEdit } from '../sae/sae-splice.js';
+import { spliceSae } from '../sae/sae-splice.js';
+import type { CompiledSteering, DirectionEdit, HookSteering } from './compile-steering.js';
 import { ScopeTracker } from './steering-scope.js';
 
 interface RowSteering {
@@ -87,7 +88,7 @@ export class SteeringSession {
         b.edits.push(g.edits);
       }
     }
-    for (const [sae, b] of bySae) applyLatentEdits(sae, act.data, b.tokens, b.edits, this.model.backend);
+    for (const [sae, b] of bySae) spliceSae(sae, act.data, { tokens: b.tokens, edits: b.edits, errorTerm: true, backend: this.model.backend });
 
     targets.forEach(({ t, row, at }, i) => {
       const x = act.data.subarray(t * width, (t + 1) * width);

@@ -21,11 +21,14 @@ import { SteeringError } from '../errors.js';
 import { describeValue } from '../util/describe-value.js';
 import type { FieldPath } from '../util/validate-json.js';
 import { joinFieldPath, mustBe, nonNegativeInt, validateJson } from '../util/validate-json.js';
+import type { LatentEditMethod } from '../sae/sae-splice.js';
+import { LATENT_EDIT_METHODS } from '../sae/sae-splice.js';
 
 export const STEER_METHODS = ['SIMPLE_ADDITIVE', 'ORTHOGONAL_DECOMP', 'PROJECTION_CAP'] as const;
 export type SteerMethod = (typeof STEER_METHODS)[number];
-export const SAE_SPACE_METHODS = ['CLAMP', 'MULTIPLY', 'ABLATE', 'MEAN_ABLATE'] as const;
-export type SaeSpaceMethod = (typeof SAE_SPACE_METHODS)[number];
+/** The SAE-space methods are latent edits spliced with the error term (sae/sae-splice.ts). */
+export const SAE_SPACE_METHODS = LATENT_EDIT_METHODS;
+export type SaeSpaceMethod = LatentEditMethod;
 export type FeatureMethod = SteerMethod | SaeSpaceMethod;
 
 export interface FeatureEdit {

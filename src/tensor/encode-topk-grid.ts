@@ -1,5 +1,5 @@
 import { ShapeError } from '../errors.js';
-import type { Backend, EncodePicks, EncodeTopKOptions } from './backend.js';
+import type { EncodePicks, EncodeTopKOptions, SaeKernels } from './sae-kernels.js';
 
 /** Buffers of the grid route: pre and scores [rows, dSae], vals [rows, k], gathered [rows, aux.cols.length], auxVals [rows, aux.k]. */
 export interface EncodeTopKGrid {
@@ -11,13 +11,13 @@ export interface EncodeTopKGrid {
 }
 
 /**
- * Backend.encodeTopK by its definition, on backend b's kernels: the [rows, dSae] grid written out
+ * SaeKernels.encodeTopK by its definition, on backend b's kernels: the [rows, dSae] grid written out
  * (matmulNN, addRowVector, the scaling), ranked by topKRows, and pre read back at the picks. The
  * reference backend's encodeTopK is this; SAE losses take it for encoders too large for the fused
  * kernel's cache blocking. aux.pre may share memory with grid.scores: scores are read before it is written.
  */
 export function encodeTopKOnGrid(
-  b: Backend, out: EncodePicks, x: Float32Array, w: Float32Array, bias: Float32Array, rows: number, dIn: number, dSae: number, k: number,
+  b: SaeKernels, out: EncodePicks, x: Float32Array, w: Float32Array, bias: Float32Array, rows: number, dIn: number, dSae: number, k: number,
   opts: EncodeTopKOptions, grid: EncodeTopKGrid,
 ): void {
   if (!(k >= 1 && k <= dSae)) throw new ShapeError(`encodeTopK: k = ${k} must be in 1..dSae = ${dSae}`);

@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { ShapeError, UsageError } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
-import type { AttentionArgs, AttentionHeads, Backend } from './backend.js';
+import type { Backend } from './backend.js';
+import type { AttentionArgs, AttentionHeads } from './model-kernels.js';
 import { isQ80 } from './weight-matrix.js';
 
 /**

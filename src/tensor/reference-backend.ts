@@ -1,5 +1,7 @@
 import { ShapeError } from '../errors.js';
-import type { AdamStep, AttentionArgs, AttentionHeads, Backend, EncodePicks, EncodeTopKOptions, SparseDecodeGrads, SparseDecodeInputs } from './backend.js';
+import type { Backend } from './backend.js';
+import type { AttentionArgs, AttentionHeads } from './model-kernels.js';
+import type { AdamStep, EncodePicks, EncodeTopKOptions, SparseDecodeGrads, SparseDecodeInputs } from './sae-kernels.js';
 import { encodeTopKOnGrid } from './encode-topk-grid.js';
 import type { Q80Matrix, WeightMatrix } from './weight-matrix.js';
 import { isQ80 } from './weight-matrix.js';

@@ -9,6 +9,8 @@ import { cachedActivations, corpusDocuments, modelActivations } from '../../src/
 import type { CacheActivationsOptions } from '../../src/sae/activation-store/cache-writer.js';
 import { cacheActivations } from '../../src/sae/activation-store/cache-writer.js';
 import { cacheDiskBytes, openActivationCache } from '../../src/sae/activation-store/cache-reader.js';
+import { cachedActivationSource } from '../../src/sae/activation-store/activation-source.js';
+import { writeSafetensors } from '../../src/model/safetensors.js';
 
 const { model, tokenizer } = loadModel();
 const docs = corpusDocuments().slice(0, 60);
@@ -54,11 +56,13 @@ test('resume after an interruption gives the same shards as an uninterrupted run
   assert.equal(resumedTokens, 1400);
   assert.deepEqual(manifest.shards, openActivationCache(whole).manifest.shards);
   assert.deepEqual(concat([...cachedActivations(dir)]), concat([...cachedActivations(whole)]));
+  assert.deepEqual([...cachedActivationSource(dir).contextRows()], [...cachedActivationSource(whole).contextRows()]);
   // A larger target extends the cache; the extension equals a fresh run to that target.
   cacheActivations(model, tokenizer, docs, { ...base, dir, tokens: 4000 });
   const fresh = tmp();
   cacheActivations(model, tokenizer, docs, { ...base, dir: fresh, tokens: 4000 });
   assert.deepEqual(concat([...cachedActivations(dir)]), concat([...cachedActivations(fresh)]));
+  assert.deepEqual([...cachedActivationSource(dir).contextRows()], [...cachedActivationSource(fresh).contextRows()]);
   for (const x of [whole, dir, fresh]) rmSync(x, { recursive: true });
 });
 
@@ -102,5 +106,24 @@ test('a manifest nested 5,000 or 100,000 deep, or holding a megabyte string or 1
   expectError(JSON.stringify(good).replace(/"d_in":\d+/, '"d_in":1e400'), /"d_in" must be a non-negative integer, got Infinity$/);
   expectError(JSON.stringify({ ...good, shards: [{ file: '../x' }] }), /"shards\[0\]\.file" must be a file name inside the folder, got "\.\.\/x"$/);
   expectError(JSON.stringify({ ...good, total_tokens: 5 }), /"total_tokens" is 5 but the shards hold \d+$/);
+  rmSync(dir, { recursive: true });
+});
+
+test('a version 1 cache, or a shard whose context ends are missing or out of order: an error naming the file', () => {
+  const dir = tmp();
+  cacheActivations(model, tokenizer, docs, { ...base, dir, tokens: 800 });
+  const manifestPath = join(dir, 'manifest.json');
+  const manifest = readFileSync(manifestPath, 'utf8');
+  writeFileSync(manifestPath, manifest.replace('"version": 2', '"version": 1'));
+  assert.throws(() => openActivationCache(dir), (e: unknown) => e instanceof ActivationCacheError && /"version" is 1, this build reads version 2 \(run `tinymorph activations cache` into a new folder\)/.test(e.message));
+  writeFileSync(manifestPath, manifest);
+  const shard = join(dir, 'shard-00001.safetensors');
+  const activations = { shape: [100, d], data: new Float32Array(100 * d) };
+  writeSafetensors(shard, { activations });
+  assert.throws(() => openActivationCache(dir).shard(1), (e: unknown) => e instanceof ActivationCacheError && e.message.startsWith(shard) && /no "context_ends" tensor/.test(e.message));
+  writeSafetensors(shard, { activations, context_ends: { dtype: 'I32', shape: [2], data: Int32Array.of(40, 30) } });
+  assert.throws(() => openActivationCache(dir).shard(1), (e: unknown) => e instanceof ActivationCacheError && /context_ends\[1\] = 30 is out of order/.test(e.message));
+  writeSafetensors(shard, { activations, context_ends: { dtype: 'I32', shape: [1], data: Int32Array.of(101) } });
+  assert.throws(() => openActivationCache(dir).shard(1), /context_ends\[0\] = 101 is out of order or past the shard's 100 activations/);
   rmSync(dir, { recursive: true });
 });

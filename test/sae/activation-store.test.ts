@@ -4,6 +4,7 @@ import { loadModel } from '../../src/model/load-model.js';
 import { runWithCache } from '../../src/model/run-with-cache.js';
 import { corpusDocuments, modelActivations, shuffledActivations } from '../../src/sae/activation-store/activation-store.js';
 import { hookActivations } from '../../src/sae/activation-store/hook-activations.js';
+import { MixingBuffer, mixingBuffer } from '../../src/sae/activation-store/mixing-buffer.js';
 import { tokenContexts } from '../../src/sae/activation-store/token-contexts.js';
 
 const { model, tokenizer } = loadModel();
@@ -77,4 +78,33 @@ test('mixing buffer: a permutation of the input, deterministic per seed, differe
   assert.deepEqual([...out].sort(), [...input].sort());
   assert.notDeepEqual(out, input, 'rows are shuffled');
   assert.notDeepEqual(rowsOf(c), out, 'another seed, another order');
+});
+
+test('mixing buffer state: restored at any batch, on the source from the rows it had taken, it serves exactly the batches the original would have', () => {
+  const width = 3;
+  // A source of uneven chunks (1 to 40 rows), 500 rows in all, each row distinct.
+  const chunks: Float32Array[] = [];
+  for (let at = 0, c = 0; at < 500; c++) {
+    const n = Math.min(500 - at, 1 + ((c * 17) % 40));
+    chunks.push(Float32Array.from({ length: n * width }, (_, i) => at * width + i));
+    at += n;
+  }
+  const from = (row: number): Float32Array[] => {
+    const all = new Float32Array(chunks.reduce((n, c) => n + c.length, 0));
+    let at = 0;
+    for (const c of chunks) (all.set(c, at), (at += c.length));
+    return [all.subarray(row * width)];
+  };
+  const o = { width, batchSize: 16, bufferSize: 70, seed: 4 };
+  const whole = [...mixingBuffer(chunks, o)];
+  assert.equal(whole.reduce((n, b) => n + b.length, 0), 500 * width);
+  for (let cut = 0; cut <= whole.length; cut++) {
+    const m = new MixingBuffer(chunks, o);
+    for (let i = 0; i < cut; i++) m.next();
+    const state = m.state();
+    const restored = new MixingBuffer(from(state.consumed), o, state);
+    const rest: Float32Array[] = [];
+    for (let b = restored.next(); b !== undefined; b = restored.next()) rest.push(b);
+    assert.deepEqual(rest, whole.slice(cut), `restored after ${cut} batches`);
+  }
 });

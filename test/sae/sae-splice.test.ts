@@ -4,7 +4,9 @@ import { test } from 'node:test';
 import { ShapeError } from '../../src/errors.js';
 import type { HookActivation } from '../../src/model/hook-registry.js';
 import { loadModel } from '../../src/model/load-model.js';
-import { saeSpliceHook } from '../../src/sae/sae-splice.js';
+import { decode, encodeWithNorm } from '../../src/sae/sae-forward.js';
+import type { LatentEdit } from '../../src/sae/sae-splice.js';
+import { saeSpliceHook, spliceSae } from '../../src/sae/sae-splice.js';
 import { assetPath } from '../../src/util/package-root.js';
 import type { Sae } from '../../src/sae/sae.js';
 import { assertAllClose, maxAbsDiff } from '../helpers/assert-all-close.js';
@@ -75,22 +77,85 @@ function standardSaeByHand(sae: Sae, x: Float32Array, tokens: number): { acts: F
   return { acts, recon };
 }
 
-test('the hook gives SAE(x) without the error term, and x − a_j·W_dec[j] when latent j is ablated with it', () => {
+test('the hook gives SAE(x) without the error term, and x − a_j·W_dec[j] on every token when latent j is ablated with it', () => {
   const sae = randomSae(v6Config('standard', 8, 32), 5);
   const x = randomArray(3 * 8, 21, 2);
   const { acts, recon } = standardSaeByHand(sae, x, 3);
-  assertAllClose(saeSpliceHook(sae)(activation(x.slice(), 8)) as Float32Array, recon, { atol: 1e-5 }, 'SAE(x)');
+  const plain = activation(x.slice(), 8);
+  saeSpliceHook(sae)(plain);
+  assertAllClose(plain.data, recon, { atol: 1e-5 }, 'SAE(x)');
 
   const j = acts.subarray(0, 32).findIndex((a) => a > 0);
   assert.ok(j >= 0, 'token 0 has an active latent');
-  const ablate = saeSpliceHook(sae, { errorTerm: true, edit: (a) => void (a[j] = 0) });
-  const out = ablate(activation(x.slice(), 8)) as Float32Array;
-  for (let i = 0; i < 8; i++) {
-    const expected = x[i] - acts[j] * sae.weights.W_dec[j * 8 + i];
-    assert.ok(Math.abs(out[i] - expected) <= 1e-5, `token 0 [${i}]: ${out[i]} vs ${expected}`);
+  const ablated = activation(x.slice(), 8);
+  saeSpliceHook(sae, { errorTerm: true, edits: [{ index: j, method: 'ABLATE', value: 0 }] })(ablated);
+  let untouched = 0;
+  for (let t = 0; t < 3; t++) {
+    const a = acts[t * 32 + j];
+    if (a === 0) untouched++;
+    for (let i = 0; i < 8; i++) {
+      const expected = x[t * 8 + i] - a * sae.weights.W_dec[j * 8 + i];
+      if (a === 0) assert.equal(ablated.data[t * 8 + i], x[t * 8 + i], `token ${t} has latent ${j} off: x exactly`);
+      else assert.ok(Math.abs(ablated.data[t * 8 + i] - expected) <= 1e-5, `token ${t} [${i}]: ${ablated.data[t * 8 + i]} vs ${expected}`);
+    }
   }
-  // The edit zeroed flat index j, a latent of token 0 only: tokens 1 and 2 come back as x exactly.
-  assert.deepEqual(out.subarray(8), x.subarray(8));
+  assert.ok(untouched < 3, 'the ablation moved some token');
+});
+
+test('the error-term splice from the edits alone equals x + SAE_dec(a′) − SAE_dec(a) from two full decodes, for every architecture and run-time normalisation', () => {
+  const T = 5;
+  const x = randomArray(T * 8, 33, 2);
+  const cases: [string, Record<string, unknown>][] = [
+    ['standard', {}], ['gated', {}], ['jumprelu', {}], ['topk', { k: 4 }], ['topk', { k: 4, rescale_acts_by_decoder_norm: true }],
+    ['standard', { normalize_activations: 'constant_norm_rescale' }], ['standard', { normalize_activations: 'layer_norm' }],
+  ];
+  for (const [arch, extra] of cases) {
+    const sae = randomSae(v6Config(arch, 8, 24, extra), 9);
+    if (sae.weights.threshold) sae.weights.threshold.fill(0.05);
+    const { acts, norm } = encodeWithNorm(sae, x, T);
+    // Token 1 keeps x; tokens 0, 2, 4 get different edits (two of the same latent on token 4, in order).
+    const tokens = [0, 2, 4];
+    const edits: LatentEdit[][] = [
+      [{ index: 3, method: 'CLAMP', value: 2.5 }, { index: 7, method: 'ABLATE', value: 0 }],
+      [{ index: 11, method: 'MULTIPLY', value: -1.5 }],
+      [{ index: 5, method: 'MEAN_ABLATE', value: 0.7 }, { index: 5, method: 'MULTIPLY', value: 3 }],
+    ];
+    const edited = acts.slice();
+    tokens.forEach((t, i) => {
+      for (const e of edits[i]) {
+        const a = edited[t * 24 + e.index];
+        edited[t * 24 + e.index] = e.method === 'CLAMP' ? e.value : e.method === 'MULTIPLY' ? a * e.value : e.method === 'MEAN_ABLATE' ? e.value : 0;
+      }
+    });
+    const want = decode(sae, edited, T, norm).map((v, i) => x[i] + v - decode(sae, acts, T, norm)[i]);
+    const got = x.slice();
+    const r = spliceSae(sae, got, { tokens, edits, errorTerm: true });
+    const label = `${arch} ${JSON.stringify(extra)}`;
+    assert.deepEqual(got.subarray(8, 16), x.subarray(8, 16), `${label}: an unlisted token is x exactly`);
+    for (const t of tokens) for (let i = t * 8; i < (t + 1) * 8; i++) assert.ok(Math.abs(got[i] - want[i]) <= 1e-5 * (1 + Math.abs(want[i])), `${label} [${i}]: ${got[i]} vs ${want[i]}`);
+    tokens.forEach((t, i) => assert.deepEqual(r.acts.subarray(i * 24, (i + 1) * 24), edited.subarray(t * 24, (t + 1) * 24), `${label}: edited latents of token ${t}`));
+
+    // Without the error term the listed tokens become SAE_dec(a′); the reconstruction asked for is SAE(x), before the edits.
+    const replaced = x.slice();
+    const s = spliceSae(sae, replaced, { tokens, edits, reconstruction: true });
+    const full = decode(sae, edited, T, norm);
+    const clean = decode(sae, acts, T, norm);
+    tokens.forEach((t, i) => {
+      assert.deepEqual(replaced.subarray(t * 8, (t + 1) * 8), full.subarray(t * 8, (t + 1) * 8), `${label}: token ${t} replaced`);
+      assert.deepEqual(s.reconstruction?.subarray(i * 8, (i + 1) * 8), clean.subarray(t * 8, (t + 1) * 8), `${label}: reconstruction of token ${t}`);
+    });
+    assert.deepEqual(replaced.subarray(8, 16), x.subarray(8, 16));
+  }
+});
+
+test('an empty edit with the error term leaves x bit for bit, −0 included', () => {
+  const sae = randomSae(v6Config('topk', 8, 16, { k: 3 }), 2);
+  const x = randomArray(2 * 8, 4, 1);
+  x[3] = -0;
+  const out = x.slice();
+  spliceSae(sae, out, { errorTerm: true, edits: [{ index: 0, method: 'MULTIPLY', value: 1 }] });
+  assert.deepEqual(out, x);
+  assert.ok(Object.is(out[3], -0));
 });
 
 test('a width mismatch fails with ShapeError naming the hook', () => {

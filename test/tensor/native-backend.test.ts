@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ShapeError } from '../../src/errors.js';
-import type { AttentionArgs, Backend } from '../../src/tensor/backend.js';
+import type { Backend } from '../../src/tensor/backend.js';
+import type { AttentionArgs } from '../../src/tensor/model-kernels.js';
 import { alignedFloat32Array } from '../../src/tensor/aligned-array.js';
 import { cacheLineOffset, nativeBackend, nativeStatus, nativeThreads, setNativeThreads } from '../../src/tensor/native-backend.js';
 import { quantizeQ80 } from '../../src/tensor/q80.js';
@@ -435,7 +436,7 @@ test('gatherRows, gatheredDots, scatterRows, addRowVector, transpose: as the ref
   }
 });
 
-/** Backend.sparseDecodeBackward on a fresh copy of every input; all its outputs. */
+/** SaeKernels.sparseDecodeBackward on a fresh copy of every input; all its outputs. */
 function sparseDecode(b: Backend, rows: number, k: number, tableRows: number, width: number, seed: number) {
   const idx = randomIndices(rows, k, tableRows, seed);
   const act = random(rows * k, seed + 1).map((v, i) => (i % 5 === 0 ? -Math.abs(v) : i % 7 === 0 ? 0 : v));

@@ -1,27 +1,25 @@
-import { basename, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { UsageError } from '../../errors.js';
-import type { HookName } from '../../model/hook-points.js';
-import { loadModel } from '../../model/load-model.js';
-import { corpusDocuments, modelActivations, shuffledActivations } from '../../sae/activation-store/activation-store.js';
+import { trainingArchitectureNames } from '../../sae/architecture-registry.js';
 import { DEFAULT_CONTEXT_SIZE } from '../../sae/activation-store/token-contexts.js';
-import { estimateNormScale } from '../../sae/training/activation-normalizer.js';
-import { usesPenalisedInit } from '../../sae/training/init.js';
+import type { JumpReluSparsityMode } from '../../sae/training/losses-jumprelu.js';
+import { DEFAULT_JUMPRELU_MODE, DEFAULT_L0_COEFFICIENT, JUMPRELU_SPARSITY_MODES } from '../../sae/training/losses-jumprelu.js';
+import { DEFAULT_L1_COEFFICIENT } from '../../sae/training/losses-standard.js';
 import { LR_SCHEDULES } from '../../sae/training/schedules.js';
 import type { LrSchedule } from '../../sae/training/schedules.js';
-import type { StepStats, TrainableArchitecture } from '../../sae/training/trainer.js';
-import { DEFAULT_JUMPRELU_MODE, DEFAULT_L0_COEFFICIENT, DEFAULT_L1_COEFFICIENT, SaeTrainer, TRAINABLE_ARCHITECTURES } from '../../sae/training/trainer.js';
-import type { JumpReluSparsityMode } from '../../sae/training/losses-jumprelu.js';
-import { JUMPRELU_SPARSITY_MODES } from '../../sae/training/losses-jumprelu.js';
+import { newTrainerOnSource, trainOnSource } from '../../sae/training/train-on-source.js';
+import type { StepStats } from '../../sae/training/trainer.js';
+import { SaeTrainer } from '../../sae/training/trainer.js';
 import { writeTrainingPlots } from '../../sae/training/training-plots.js';
-import { trainSampleTextPath } from '../../model/embedded.js';
+import { flagNumber } from '../options.js';
 import { startProgress } from '../progress.js';
-import { cycleDocuments, flagNumber } from '../options.js';
-import { packageRoot } from '../../util/package-root.js';
+import type { TrainingStream } from './sae-train-source.js';
+import { DEFAULT_HOOK, trainingStream } from './sae-train-source.js';
 
 export interface SaeTrainOptions {
-  hook: string;
+  hook?: string;
   architecture: string;
   dSae: string;
   k: string;
@@ -35,10 +33,12 @@ export interface SaeTrainOptions {
   lrWarmup: string;
   sparsityWarmup: string;
   deadAfter: string;
-  contextSize: string;
+  contextSize?: string;
   seed: string;
   out: string;
   resume?: string;
+  /** An activation cache folder to train from. */
+  activations?: string;
   checkpointEvery: string;
   /** History row interval in steps (training_log.jsonl and the plots); default 10. */
   logEvery?: string;
@@ -62,71 +62,50 @@ export interface SaeTrainResult {
 }
 
 /**
- * Trains an SAE on the model's activations at --hook and writes a SAELens folder to --out
- * (checkpoints in --out/checkpoint), with training_log.jsonl, loss.svg, l0.svg and feature_density.svg.
+ * Trains an SAE on the activations at --hook (the model's, or a cache's with --activations) and
+ * writes a SAELens folder to --out (checkpoints in --out/checkpoint), with training_log.jsonl,
+ * loss.svg, l0.svg and feature_density.svg.
  */
 export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
-  const { model, tokenizer, modelPath } = loadModel({ model: o.model });
-  const corpus = o.corpus ?? trainSampleTextPath();
-  const docs = corpusDocuments(corpus);
-  const contextSize = flagNumber('--context-size', o.contextSize, true);
-  const source = { hook: o.hook as HookName, contextSize, prependBos: true };
-  const d_in = model.config.dim; // resid hooks; other hooks checked on the first batch below
-  const batch = flagNumber('--batch', o.batch, true);
-  const tokens = flagNumber('--tokens', o.tokens, true);
-  const totalSteps = Math.max(1, Math.floor(tokens / batch));
-  const seed = flagNumber('--seed', o.seed, true);
+  const flags = { hook: o.hook, contextSize: o.contextSize, model: o.model, corpus: o.corpus, activations: o.activations };
   let trainer: SaeTrainer;
+  let stream: TrainingStream;
   if (o.resume) {
     trainer = SaeTrainer.resume(o.resume);
+    stream = trainingStream(flags, { dir: o.resume, metadata: trainer.cfg.metadata });
   } else {
-    if (!(TRAINABLE_ARCHITECTURES as readonly string[]).includes(o.architecture)) throw new UsageError(`--architecture must be one of ${TRAINABLE_ARCHITECTURES.join(', ')}`);
-    const first = modelActivations(model, tokenizer, cycleDocuments(docs), source);
-    const sample: Float32Array[] = [];
-    let n = 0;
-    for (const b of first) {
-      sample.push(b);
-      n += b.length;
-      if (n >= 64 * 1024 * d_in) break;
-    }
-    if (!Number.isInteger(sample[0].length / d_in)) throw new UsageError(`hook ${o.hook} is not ${d_in} wide`);
+    if (!trainingArchitectureNames().includes(o.architecture)) throw new UsageError(`--architecture must be one of ${trainingArchitectureNames().join(', ')}`);
     const matryoshkaPrefixes = o.matryoshkaPrefixes === undefined ? undefined : o.matryoshkaPrefixes.split(',').map((v) => flagNumber('--matryoshka-prefixes', v.trim(), true));
     if (matryoshkaPrefixes !== undefined && o.architecture !== 'matryoshka') throw new UsageError('--matryoshka-prefixes needs --architecture matryoshka');
-    const normScale = o.normalize ? estimateNormScale(sample, d_in) : 1;
-    trainer = new SaeTrainer({
-      architecture: o.architecture as TrainableArchitecture, d_in, d_sae: flagNumber('--d-sae', o.dSae, true), k: flagNumber('--k', o.k, true), matryoshkaPrefixes,
-      batchSize: batch, totalSteps, lr: flagNumber('--lr', o.lr), lrSchedule: o.lrSchedule as LrSchedule, lrWarmupSteps: flagNumber('--lr-warmup', o.lrWarmup, true),
-      l1Coefficient: flagNumber('--l1', o.l1), l0Coefficient: flagNumber('--l0', o.l0), sparsityWarmupSteps: flagNumber('--sparsity-warmup', o.sparsityWarmup, true),
-      deadAfterTokens: flagNumber('--dead-after', o.deadAfter, true), normScale, seed, logEvery: Math.max(1, flagNumber('--log-every', o.logEvery ?? '10', true)),
-      jumpReluMode: o.jumpreluMode as JumpReluSparsityMode,
-      metadata: { model_name: basename(modelPath, '.bin'), hook_name: o.hook, context_size: contextSize, prepend_bos: true, dataset_path: portableName(corpus), exclude_special_tokens: true },
-    });
-    if (usesPenalisedInit(o.architecture)) trainer.initDecoderBiasToMean(sample);
+    const batch = flagNumber('--batch', o.batch, true);
+    stream = trainingStream(flags);
+    trainer = newTrainerOnSource(stream.source, {
+      architecture: o.architecture, d_sae: flagNumber('--d-sae', o.dSae, true), k: flagNumber('--k', o.k, true), matryoshkaPrefixes,
+      batchSize: batch, totalSteps: Math.max(1, Math.floor(flagNumber('--tokens', o.tokens, true) / batch)), lr: flagNumber('--lr', o.lr), lrSchedule: o.lrSchedule as LrSchedule,
+      lrWarmupSteps: flagNumber('--lr-warmup', o.lrWarmup, true), l1Coefficient: flagNumber('--l1', o.l1), l0Coefficient: flagNumber('--l0', o.l0),
+      sparsityWarmupSteps: flagNumber('--sparsity-warmup', o.sparsityWarmup, true), deadAfterTokens: flagNumber('--dead-after', o.deadAfter, true), seed: flagNumber('--seed', o.seed, true),
+      logEvery: Math.max(1, flagNumber('--log-every', o.logEvery ?? '10', true)), jumpReluMode: o.jumpreluMode as JumpReluSparsityMode, metadata: stream.metadata,
+    }, { normalize: o.normalize });
   }
   const cfg = trainer.cfg;
-  const stream = shuffledActivations(modelActivations(model, tokenizer, cycleDocuments(docs), source), { width: cfg.d_in, batchSize: cfg.batchSize, seed: cfg.seed });
-  // A resumed run replays the (deterministic) stream up to where it stopped.
-  for (let i = 0; i < trainer.step; i++) stream.next();
   const stepsTotal = Math.max(cfg.totalSteps, trainer.step);
-  const every = flagNumber('--checkpoint-every', o.checkpointEvery, true);
-  const ckptDir = join(o.out, 'checkpoint');
+  const total = stream.source.total;
+  if (total !== undefined && total < stepsTotal * cfg.batchSize) {
+    throw new UsageError(`${stream.describe}, fewer than the ${stepsTotal * cfg.batchSize} this run trains on (${stepsTotal} steps of ${cfg.batchSize}): lower --tokens, or cache more`);
+  }
   const progress = startProgress('training', stepsTotal * cfg.batchSize, 'tokens', ['loss', 'l0', 'ev', 'dead']);
   const start = Date.now();
   const startTokens = trainer.tokens;
   let last: StepStats | undefined;
   try {
-    while (trainer.step < stepsTotal) {
-      const next = stream.next();
-      if (next.done) break;
-      if (next.value.length !== cfg.batchSize * cfg.d_in) continue;
-      last = trainer.trainStep(next.value);
-      progress.update(trainer.tokens, { loss: `loss ${last.total.toFixed(3)}`, l0: `L0 ${last.l0.toFixed(1)}`, ev: `EV ${last.explainedVariance.toFixed(3)}`, dead: `dead ${(100 * last.deadFraction).toFixed(1)}%` });
-      if (every > 0 && trainer.step % every === 0) trainer.checkpoint(ckptDir);
-    }
+    last = trainOnSource(trainer, stream.source, {
+      checkpointDir: join(o.out, 'checkpoint'),
+      checkpointEvery: flagNumber('--checkpoint-every', o.checkpointEvery, true),
+      onStep: (l) => progress.update(trainer.tokens, { loss: `loss ${l.total.toFixed(3)}`, l0: `L0 ${l.l0.toFixed(1)}`, ev: `EV ${l.explainedVariance.toFixed(3)}`, dead: `dead ${(100 * l.deadFraction).toFixed(1)}%` }),
+    });
   } finally {
     progress.stop();
   }
-  trainer.checkpoint(ckptDir);
   trainer.save(o.out);
   const seconds = (Date.now() - start) / 1000;
   const plots = writeTrainingPlots(o.out, trainer.history, trainer.featureDensity());
@@ -137,9 +116,9 @@ export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
 export function registerSaeTrain(sae: Command): void {
   sae
     .command('train')
-    .description('train a sparse autoencoder on the model\'s activations at a hook point and write a SAELens v6 folder')
-    .option('--hook <name>', 'hook point', 'blocks.2.hook_resid_post')
-    .addOption(new Option('--architecture <name>', 'SAE architecture').choices(TRAINABLE_ARCHITECTURES).default('topk'))
+    .description('train a sparse autoencoder on the activations at a hook point (the model\'s, or a cache\'s with --activations) and write a SAELens v6 folder')
+    .option('--hook <name>', `hook point (default: ${DEFAULT_HOOK}, or the cache's with --activations)`)
+    .addOption(new Option('--architecture <name>', 'SAE architecture').choices(trainingArchitectureNames()).default('topk'))
     .option('--d-sae <n>', 'latents', '512')
     .option('--k <n>', 'topk: latents per token; batchtopk/matryoshka: mean latents per token (k·batch kept per batch)', '16')
     .option('--matryoshka-prefixes <sizes>', 'matryoshka: nested prefix sizes, comma-separated (default d_sae/8,d_sae/4,d_sae/2,d_sae)')
@@ -153,14 +132,15 @@ export function registerSaeTrain(sae: Command): void {
     .option('--lr-warmup <steps>', 'linear learning-rate warm-up steps', '50')
     .option('--sparsity-warmup <steps>', 'linear sparsity-coefficient warm-up steps', '100')
     .option('--dead-after <tokens>', 'a latent is dead after this many tokens without firing', '200000')
-    .option('--context-size <n>', 'tokens per context, BOS included', String(DEFAULT_CONTEXT_SIZE))
+    .option('--context-size <n>', `tokens per context, BOS included (default: ${DEFAULT_CONTEXT_SIZE}, or the cache's)`)
     .option('--seed <n>', 'seed of the initialisation and the shuffling', '1')
     .option('--out <dir>', 'SAELens folder to write (checkpoints in <dir>/checkpoint)', 'sae-out')
-    .option('--resume <dir>', 'continue from a checkpoint folder (e.g. sae-out/checkpoint)')
+    .option('--activations <dir>', 'train from an activation cache folder (`tinymorph activations cache`) instead of running the model')
+    .option('--resume <dir>', 'continue from a checkpoint folder (e.g. sae-out/checkpoint), reading the activations from where it stopped')
     .option('--checkpoint-every <steps>', 'checkpoint interval in steps (0: only at the end)', '500')
     .option('--log-every <steps>', 'training_log.jsonl / plot point interval in steps', '10')
-    .option('--model <file>', 'llama2.c model file (default: the embedded stories260K)')
-    .option('--corpus <file>', 'text corpus (default: the TinyStories train sample; repeated as needed)')
+    .option('--model <file>', 'llama2.c model file (default: the embedded stories260K, or the cache\'s)')
+    .option('--corpus <file>', 'text corpus (default: the TinyStories train sample, or the cache\'s; repeated as needed)')
     .option('--no-normalize', 'train on raw activations (no expected_average_only_in scaling)')
     .action(async (o: SaeTrainOptions) => {
       const r = await saeTrain(o);
@@ -168,10 +148,4 @@ export function registerSaeTrain(sae: Command): void {
       const stats = l ? `explained variance ${l.explainedVariance.toFixed(4)}, L0 ${l.l0.toFixed(2)}, dead ${(100 * l.deadFraction).toFixed(2)}%, mse ${l.mse.toFixed(4)}` : 'no steps';
       process.stdout.write(`wrote ${r.out}: ${stats} (last batch); ${r.tokensPerSecond.toFixed(0)} tokens/s over ${r.seconds.toFixed(1)} s; norm scale ${r.normScale.toPrecision(5)}\nplots: ${r.plots.join(', ')}\n`);
     });
-}
-
-/** A path for cfg.json that means the same on another machine: relative to the package when inside it (the embedded model and corpus). */
-function portableName(path: string): string {
-  const rel = relative(packageRoot(), resolve(path));
-  return rel.startsWith('..') || isAbsolute(rel) ? path : rel.split(sep).join('/');
 }

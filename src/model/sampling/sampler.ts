@@ -1,5 +1,5 @@
 import { ShapeError, UsageError } from '../../errors.js';
-import type { Backend } from '../../tensor/backend.js';
+import type { ModelKernels } from '../../tensor/model-kernels.js';
 import { applyPenalties } from './logits-penalties.js';
 import { logSumExp, topLogprobs, type TokenLogprob } from './logprobs.js';
 import type { Prng } from './prng.js';
@@ -61,7 +61,7 @@ export class Sampler {
   /** `backend`: kernels for the greedy argmax (its top-1, first maximum on ties); default plain TS. */
   constructor(
     readonly vocabSize: number,
-    private readonly backend?: Backend,
+    private readonly backend?: ModelKernels,
   ) {
     if (!Number.isSafeInteger(vocabSize) || vocabSize < 1) {
       throw new UsageError(`vocabSize must be a positive integer, got ${vocabSize}`);

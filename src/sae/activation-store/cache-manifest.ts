@@ -16,7 +16,8 @@ import { formatFieldPath, mustBe, nonNegativeInt, validateJson } from '../../uti
 
 export const MANIFEST_FILE = 'manifest.json';
 const FORMAT = 'tinymorph-activation-cache';
-const VERSION = 1;
+/** 2: shards hold `context_ends` (version 1 caches: cache again into a new folder). */
+const VERSION = 2;
 /** A manifest longer than this is not one (a shard entry is about 120 characters). */
 const MAX_MANIFEST_CHARS = 64 * 1024 * 1024;
 
@@ -85,7 +86,7 @@ const MANIFEST_SCHEMA = z
   .looseObject(
     {
       format: is(FORMAT, `expected "${FORMAT}"`),
-      version: is(VERSION, `this build reads version ${VERSION}`),
+      version: is(VERSION, `this build reads version ${VERSION} (run \`tinymorph activations cache\` into a new folder)`),
       dtype: is('F32', 'expected "F32"'),
       model: string,
       corpus: string,

@@ -1,7 +1,9 @@
 /**
  * Caching activations to disk: the activation stream of a hook point cut into safetensors shards of
- * `shardTokens` activations (`activations` [n, d_in] + metadata), each written atomically and then
- * recorded in the manifest (also atomic). A rerun on the same folder resumes after the last shard
+ * `shardTokens` activations (`activations` [n, d_in], `context_ends` [contexts ending in the shard]:
+ * the shard row after each one's last activation, + metadata), each written atomically and then
+ * recorded in the manifest (also atomic). The context ends let a reader regroup the stream as the
+ * model produced it (see activation-source.ts). A rerun on the same folder resumes after the last shard
  * the manifest lists; the shard boundaries and contents are those of an uninterrupted run, because
  * the manifest records the exact stream position (context, activation within it) after each shard.
  */
@@ -10,6 +12,7 @@ import { join } from 'node:path';
 import { ActivationCacheError, UsageError } from '../../errors.js';
 import type { HookName } from '../../model/hook-points.js';
 import type { LlamaModel } from '../../model/llama-model.js';
+import type { I32TensorToWrite } from '../../model/safetensors.js';
 import { writeSafetensors } from '../../model/safetensors.js';
 import type { Tokenizer } from '../../model/tokenizer.js';
 import { hookWidth } from '../hook-width.js';
@@ -79,17 +82,20 @@ export function cacheActivations(model: LlamaModel, tokenizer: Tokenizer, docume
   const exclude = settings.exclude_special_tokens ? [tokenizer.bosId, tokenizer.eosId] : [];
   const pending = new Float32Array(shardTokens * width); // [shardTokens, width]
   let held = 0;
+  let ends: number[] = []; // context ends in the pending shard
   let contextIndex = startContext;
   const flush = (nextContext: number, nextOffset: number): void => {
     const file = shardFileName(manifest.shards.length);
     const data = pending.subarray(0, held * width);
-    writeSafetensors(join(o.dir, file), { activations: { shape: [held, width], data } }, {
+    const contextEnds: I32TensorToWrite = { dtype: 'I32', shape: [ends.length], data: Int32Array.from(ends) };
+    writeSafetensors(join(o.dir, file), { activations: { shape: [held, width], data }, context_ends: contextEnds }, {
       hook: settings.hook, model: settings.model, context_size: String(settings.context_size), prepend_bos: String(settings.prepend_bos),
       d_in: String(width), token_count: String(held), shard_index: String(manifest.shards.length),
     });
     manifest.shards.push({ file, tokens: held, bytes: shardBytes(o.dir, file), next_context: nextContext, next_offset: nextOffset });
     manifest.total_tokens += held;
     held = 0;
+    ends = [];
     writeManifest(o.dir, manifest);
     o.onShard?.(manifest);
   };
@@ -100,11 +106,13 @@ export function cacheActivations(model: LlamaModel, tokenizer: Tokenizer, docume
       const k = batch.perContext[c];
       let at = skip;
       skip = 0;
+      if (k === 0) ends.push(held);
       while (at < k) {
         const take = Math.min(k - at, shardTokens - held, o.tokens - manifest.total_tokens - held);
         pending.set(batch.data.subarray((row + at) * width, (row + at + take) * width), held * width);
         at += take;
         held += take;
+        if (at === k) ends.push(held);
         const reached = manifest.total_tokens + held === o.tokens;
         if (held === shardTokens || reached) flush(at === k ? contextIndex + 1 : contextIndex, at === k ? 0 : at);
         if (reached) {

@@ -7,15 +7,17 @@
  * One product serves both paths: sae_in · (W_enc ⊙ exp(r_mag)) = (sae_in · W_enc) ⊙ exp(r_mag),
  * scaling columns after instead of before the product (equal up to float rounding).
  */
-import type { Backend } from '../../tensor/backend.js';
-import type { SaeArchitecture } from '../architecture-registry.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
+import type { SaeArchitecture, SaeTrainingArchitecture } from '../architecture-registry.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
+import { gatedLoss } from '../training/losses-gated.js';
+import { DEFAULT_L1_COEFFICIENT } from '../training/losses-standard.js';
 
 export const gatedArchitecture: SaeArchitecture = {
   name: 'gated',
   tensors: ['b_gate', 'b_mag', 'r_mag'],
-  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: Backend): void {
+  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: SaeKernels): void {
     const { d_in, d_sae } = sae.config;
     const bGate = requireWeight(sae, 'b_gate');
     const bMag = requireWeight(sae, 'b_mag');
@@ -30,4 +32,17 @@ export const gatedArchitecture: SaeArchitecture = {
       }
     }
   },
+};
+
+/**
+ * Training (losses-gated.ts): MSE, the gate's L1 and the auxiliary reconstruction. Unit decoder rows
+ * and b_dec = 0 at init (not penalisedInit: with rows of 0.1 the gate did not sparsify, see init.ts).
+ */
+export const gatedTraining: SaeTrainingArchitecture = {
+  name: 'gated',
+  trainsAs: 'gated',
+  sparsityCoefficient: (cfg) => cfg.l1Coefficient ?? DEFAULT_L1_COEFFICIENT,
+  loss: ({ sae, x, batch, grads, ws, backend, sparsityCoefficient }) => ({
+    terms: gatedLoss(sae, x, batch, { l1Coefficient: sparsityCoefficient }, grads, ws, backend),
+  }),
 };

@@ -3,16 +3,17 @@
  * pre = sae_in · W_enc + b_enc;  acts = ReLU(pre) · 1[pre > threshold]  (strictly greater).
  * BatchTopK and Matryoshka SAEs are saved in this form, their global threshold per latent.
  */
-import type { Backend } from '../../tensor/backend.js';
-import type { SaeArchitecture } from '../architecture-registry.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
+import type { SaeArchitecture, SaeTrainingArchitecture } from '../architecture-registry.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
+import { DEFAULT_JUMPRELU_BANDWIDTH, DEFAULT_JUMPRELU_MODE, DEFAULT_L0_COEFFICIENT, jumpReluLoss } from '../training/losses-jumprelu.js';
 import { columnPreActivation } from './column-pre-activation.js';
 
 export const jumpReluArchitecture: SaeArchitecture = {
   name: 'jumprelu',
   tensors: ['b_enc', 'threshold'],
-  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: Backend): void {
+  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: SaeKernels): void {
     const { d_in, d_sae } = sae.config;
     const bEnc = requireWeight(sae, 'b_enc');
     const threshold = requireWeight(sae, 'threshold');
@@ -35,4 +36,19 @@ export const jumpReluArchitecture: SaeArchitecture = {
       });
     }
   },
+};
+
+/** Training (losses-jumprelu.ts): MSE plus the L0 penalty (tanh by default), θ trained as log θ, from SAELens' init for penalised SAEs. */
+export const jumpReluTraining: SaeTrainingArchitecture = {
+  name: 'jumprelu',
+  trainsAs: 'jumprelu',
+  penalisedInit: true,
+  logThreshold: true,
+  sparsityCoefficient: (cfg) => cfg.l0Coefficient ?? DEFAULT_L0_COEFFICIENT,
+  loss: ({ sae, x, batch, grads, ws, backend, cfg, sparsityCoefficient }) => ({
+    terms: jumpReluLoss(
+      sae, x, batch, { l0Coefficient: sparsityCoefficient, bandwidth: cfg.jumpReluBandwidth ?? DEFAULT_JUMPRELU_BANDWIDTH, mode: cfg.jumpReluMode ?? DEFAULT_JUMPRELU_MODE },
+      grads, ws, backend,
+    ),
+  }),
 };

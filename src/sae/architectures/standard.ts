@@ -2,16 +2,17 @@
  * SAELens `standard` (sae_lens/saes/standard_sae.py): acts = ReLU(sae_in · W_enc + b_enc)
  * (Bricken et al. 2023, "Towards Monosemanticity").
  */
-import type { Backend } from '../../tensor/backend.js';
-import type { SaeArchitecture } from '../architecture-registry.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
+import type { SaeArchitecture, SaeTrainingArchitecture } from '../architecture-registry.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
+import { DEFAULT_L1_COEFFICIENT, standardLoss } from '../training/losses-standard.js';
 import { columnPreActivation } from './column-pre-activation.js';
 
 export const standardArchitecture: SaeArchitecture = {
   name: 'standard',
   tensors: ['b_enc'],
-  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: Backend): void {
+  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: SaeKernels): void {
     const { d_in, d_sae } = sae.config;
     const bEnc = requireWeight(sae, 'b_enc');
     backend.matmulNN(out, saeIn, sae.weights.W_enc, tokens, d_in, d_sae); // [T, d_sae]
@@ -32,4 +33,15 @@ export const standardArchitecture: SaeArchitecture = {
       });
     }
   },
+};
+
+/** Training (losses-standard.ts): MSE plus λ · Σ_j f_j ‖W_dec_j‖, from SAELens' init for penalised SAEs. */
+export const standardTraining: SaeTrainingArchitecture = {
+  name: 'standard',
+  trainsAs: 'standard',
+  penalisedInit: true,
+  sparsityCoefficient: (cfg) => cfg.l1Coefficient ?? DEFAULT_L1_COEFFICIENT,
+  loss: ({ sae, x, batch, grads, ws, backend, sparsityCoefficient }) => ({
+    terms: standardLoss(sae, x, batch, { l1Coefficient: sparsityCoefficient }, grads, ws, backend),
+  }),
 };

@@ -4,10 +4,11 @@
  * kept and passed through ReLU, the rest are zero. With `rescale_acts_by_decoder_norm`, pre is
  * multiplied by ‖W_dec row‖ before the selection and the activations divided by it before decoding.
  */
-import type { Backend } from '../../tensor/backend.js';
-import type { SaeArchitecture } from '../architecture-registry.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
+import type { SaeArchitecture, SaeTrainingArchitecture } from '../architecture-registry.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
+import { topKLoss } from '../training/losses-topk.js';
 
 export const topKArchitecture: SaeArchitecture = {
   name: 'topk',
@@ -17,7 +18,7 @@ export const topKArchitecture: SaeArchitecture = {
     if (config.k > config.d_sae) return `field "k" = ${config.k} is larger than d_sae = ${config.d_sae}`;
     return undefined;
   },
-  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: Backend): void {
+  encode(sae: Sae, saeIn: Float32Array, tokens: number, out: Float32Array, backend: SaeKernels): void {
     const { d_in, d_sae } = sae.config;
     const k = sae.config.k ?? d_sae;
     const bEnc = requireWeight(sae, 'b_enc');
@@ -42,7 +43,7 @@ export const topKArchitecture: SaeArchitecture = {
    * A latent is active when its pre-activation is positive and fewer than k others exceed it —
    * the top-k membership test without sorting every row (ties at the k-th value aside).
    */
-  encodeSelected(sae: Sae, saeIn: Float32Array, tokens: number, indices: readonly number[], out: Float32Array, backend: Backend, scratch: Float32Array): void {
+  encodeSelected(sae: Sae, saeIn: Float32Array, tokens: number, indices: readonly number[], out: Float32Array, backend: SaeKernels, scratch: Float32Array): void {
     const { d_in, d_sae } = sae.config;
     const k = sae.config.k ?? d_sae;
     const bEnc = requireWeight(sae, 'b_enc');
@@ -61,6 +62,17 @@ export const topKArchitecture: SaeArchitecture = {
   decodeScale(sae: Sae): Float32Array | undefined {
     return sae.config.rescale_acts_by_decoder_norm ? decoderRowNorms(sae).map((n) => 1 / n) : undefined;
   },
+};
+
+/** Training (losses-topk.ts): MSE plus AuxK on the latents that have been dead for deadAfterTokens tokens. */
+export const topKTraining: SaeTrainingArchitecture = {
+  name: 'topk',
+  trainsAs: 'topk',
+  usesK: true,
+  configProblem: (cfg) => (Number.isSafeInteger(cfg.k) && (cfg.k as number) >= 1 && (cfg.k as number) <= cfg.d_sae ? undefined : `topk needs an integer k in 1..d_sae = ${cfg.d_sae}, got k = ${cfg.k}`),
+  loss: ({ sae, x, batch, grads, ws, backend, cfg, deadMask }) => ({
+    terms: topKLoss(sae, x, batch, { deadMask, kAux: cfg.kAux, auxCoefficient: cfg.auxCoefficient }, grads, ws, backend),
+  }),
 };
 
 function decoderRowNorms(sae: Sae): Float32Array {

@@ -4,9 +4,10 @@
  * pathology baselines of Gurnee 2024 ("SAE reconstruction errors are (empirically) pathological",
  * LessWrong):
  *  - clean: the model as it is;
- *  - sae: x replaced by SAE(x) on non-special tokens (special tokens keep x, SAELens'
- *    `torch.where(mask, new, old)`); with `errorTerm` the SAE is spliced with its error term, which
- *    is the clean activation exactly (see sae-splice.ts), so the metrics must match the clean run;
+ *  - sae: the SAE spliced into the non-special tokens (special tokens keep x, SAELens'
+ *    `torch.where(mask, new, old)`), x replaced by SAE(x); with `errorTerm` it is spliced with its
+ *    error term, which is the clean activation exactly (see sae-splice.ts), so the metrics must match
+ *    the clean run;
  *  - zero: every position zeroed (SAELens' zero-ablation hook ignores the mask);
  *  - mean: every position replaced by the mean activation of the batch's non-special tokens;
  *  - random: x + ε on non-special tokens, ε a random Gaussian direction scaled to ‖x − SAE(x)‖ of
@@ -18,7 +19,7 @@ import type { HookActivation } from '../../model/hook-registry.js';
 import type { HookName } from '../../model/hook-points.js';
 import type { LlamaModel } from '../../model/llama-model.js';
 import type { Prng } from '../../model/sampling/prng.js';
-import { decode, encodeWithNorm } from '../sae-forward.js';
+import { spliceSae } from '../sae-splice.js';
 import type { Sae } from '../sae.js';
 import { klRow, logSoftmaxRows, MeanAccumulator } from './logit-metrics.js';
 
@@ -106,23 +107,19 @@ export function evalBatch(model: LlamaModel, sae: Sae, contexts: Int32Array[], o
   const saeLp = run((act) => {
     const tokens = act.data.length / d_in;
     const keep = counts(act);
-    const { acts, norm } = encodeWithNorm(sae, act.data, tokens);
-    const xHat = decode(sae, acts, tokens, norm);
+    const kept: number[] = [];
+    for (let t = 0; t < tokens; t++) if (keep[t]) kept.push(t);
+    kept.forEach((t, k) => view.x.set(act.data.subarray(t * d_in, (t + 1) * d_in), k * d_in));
+    const { acts, reconstruction } = spliceSae(sae, act.data, { tokens: kept, errorTerm: o.errorTerm, reconstruction: true });
+    const xHat = reconstruction as Float32Array;
+    view.xHat.set(xHat);
+    view.acts.set(acts);
     errNorm = new Float64Array(tokens);
-    const out = act.data.slice();
-    let k = 0;
-    for (let t = 0; t < tokens; t++) {
-      if (!keep[t]) continue;
+    kept.forEach((t, k) => {
       let e = 0;
-      for (let i = 0; i < d_in; i++) e += (act.data[t * d_in + i] - xHat[t * d_in + i]) ** 2;
+      for (let i = 0; i < d_in; i++) e += (view.x[k * d_in + i] - xHat[k * d_in + i]) ** 2;
       errNorm[t] = Math.sqrt(e);
-      if (!o.errorTerm) out.set(xHat.subarray(t * d_in, (t + 1) * d_in), t * d_in);
-      view.x.set(act.data.subarray(t * d_in, (t + 1) * d_in), k * d_in);
-      view.xHat.set(xHat.subarray(t * d_in, (t + 1) * d_in), k * d_in);
-      view.acts.set(acts.subarray(t * d_sae, (t + 1) * d_sae), k * d_sae);
-      k++;
-    }
-    return out;
+    });
   });
 
   const zeroLp = run((act) => new Float32Array(act.data.length));

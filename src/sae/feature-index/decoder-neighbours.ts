@@ -4,7 +4,7 @@
  * here; Bricken et al. 2023, Chanin et al. 2024). The Gram matrix is formed a block of rows at a
  * time so memory stays O(block × d_sae) for large dictionaries.
  */
-import type { Backend } from '../../tensor/backend.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
 import type { Sae } from '../sae.js';
 
 export interface Neighbour {
@@ -15,7 +15,7 @@ export interface Neighbour {
 const BLOCK_ROWS = 256;
 
 /** The `k` most similar other features of every feature, most similar first. */
-export function decoderNeighbours(sae: Sae, k: number, backend: Backend): Neighbour[][] {
+export function decoderNeighbours(sae: Sae, k: number, backend: SaeKernels): Neighbour[][] {
   const { d_in: n, d_sae: d } = sae.config;
   const unit = new Float32Array(d * n);
   const unitT = new Float32Array(n * d); // [d_in, d_sae] for the NN product

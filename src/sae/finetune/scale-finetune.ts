@@ -14,7 +14,7 @@
  * computed over the nonzero activations only (SAE activations are sparse).
  */
 import { ShapeError, UsageError } from '../../errors.js';
-import type { Backend } from '../../tensor/backend.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
 import { activeBackend } from '../../tensor/backend-registry.js';
 import { normalizeIn } from '../activation-norm.js';
 import { architectureByName } from '../architecture-registry.js';
@@ -153,7 +153,7 @@ export interface ScaleFinetuneOptions {
   lr?: number;
   /** Also train W_dec and b_dec (default false: the scale only). */
   decoder?: boolean;
-  backend?: Backend;
+  backend?: SaeKernels;
 }
 
 export interface ScaleStepStats {
@@ -172,7 +172,7 @@ export class ScaleFinetuner {
   tokens = 0;
   private readonly grads: ScaleGrads;
   private readonly adam: Adam;
-  private readonly backend: Backend;
+  private readonly backend: SaeKernels;
 
   constructor(readonly sae: Sae, o: ScaleFinetuneOptions = {}) {
     assertFoldable(sae);

@@ -6,7 +6,7 @@
  * in place over the parameter buffers; the moments are allocated once, nothing per step.
  */
 import { ShapeError } from '../../errors.js';
-import type { Backend } from '../../tensor/backend.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
 import { activeBackend } from '../../tensor/backend-registry.js';
 
 export interface AdamOptions {
@@ -25,7 +25,7 @@ export class Adam {
   /** Steps taken. */
   t = 0;
 
-  constructor(readonly params: readonly Float32Array[], o: AdamOptions = {}, readonly backend: Backend = activeBackend()) {
+  constructor(readonly params: readonly Float32Array[], o: AdamOptions = {}, readonly backend: SaeKernels = activeBackend()) {
     this.beta1 = o.beta1 ?? 0.9;
     this.beta2 = o.beta2 ?? 0.999;
     this.eps = o.eps ?? 1e-8;

@@ -11,7 +11,7 @@
  * term starts out far above the MSE. TopK-family SAEs keep 1: only k latents decode, so the scale
  * does not blow up, and their shipped results were tuned with it; gated keeps 1 too (usesPenalisedInit).
  */
-import { architectureByName } from '../architecture-registry.js';
+import { architectureByName, findTrainingArchitecture } from '../architecture-registry.js';
 import type { SaeConfig } from '../sae-config.js';
 import type { Sae, SaeWeights } from '../sae.js';
 import type { Prng } from '../../model/sampling/prng.js';
@@ -27,12 +27,13 @@ export const JUMPRELU_INIT_THRESHOLD = 0.01;
 export const DECODER_INIT_NORM_PENALISED = 0.1;
 
 /**
- * standard and jumprelu start from SAELens' init for penalised SAEs: decoder rows of norm 0.1 and (in
- * `sae train`) b_dec at the data mean. gated keeps unit rows and b_dec = 0: with 0.1 its gate did not
- * sparsify within 200k tokens (L0 ≈ 170 of 512 at L1 5 on the embedded model, against 62 with unit rows).
+ * Whether a training architecture starts from SAELens' init for penalised SAEs: decoder rows of norm
+ * 0.1 and (in `sae train`) b_dec at the data mean; its registry entry says (standard and jumprelu do).
+ * gated keeps unit rows and b_dec = 0: with 0.1 its gate did not sparsify within 200k tokens (L0 ≈ 170
+ * of 512 at L1 5 on the embedded model, against 62 with unit rows).
  */
 export function usesPenalisedInit(architecture: string): boolean {
-  return architecture === 'standard' || architecture === 'jumprelu';
+  return findTrainingArchitecture(architecture)?.penalisedInit === true;
 }
 
 /** The default ‖W_dec row‖ at init of an architecture (0.1 or 1, see usesPenalisedInit). */

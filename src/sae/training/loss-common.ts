@@ -9,7 +9,7 @@
  * Every product runs on the backend's kernels: matmulNN (a·b), matmul (x·wᵀ), matmulTN (aᵀ·b).
  */
 import { ShapeError } from '../../errors.js';
-import type { Backend } from '../../tensor/backend.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
 import type { SaeConfig } from '../sae-config.js';
 import type { Sae, SaeWeights } from '../sae.js';
 
@@ -111,7 +111,7 @@ export function checkBatch(sae: Sae, x: Float32Array, batch: number, ws: LossWor
 }
 
 /** ws.saeIn ← x − b_dec (if apply_b_dec_to_input), the encoder's input. */
-export function encoderInput(sae: Sae, x: Float32Array, batch: number, ws: LossWorkspace, backend: Backend): Float32Array {
+export function encoderInput(sae: Sae, x: Float32Array, batch: number, ws: LossWorkspace, backend: SaeKernels): Float32Array {
   const { d_in, apply_b_dec_to_input } = sae.config;
   if (apply_b_dec_to_input) backend.subRowVector(ws.saeIn, x, sae.weights.b_dec, batch, d_in);
   else ws.saeIn.set(x.subarray(0, batch * d_in));
@@ -119,7 +119,7 @@ export function encoderInput(sae: Sae, x: Float32Array, batch: number, ws: LossW
 }
 
 /** ws.saeIn ← x − b_dec (if apply_b_dec_to_input); ws.pre ← sae_in · W_enc. */
-export function encodeProduct(sae: Sae, x: Float32Array, batch: number, ws: LossWorkspace, backend: Backend): void {
+export function encodeProduct(sae: Sae, x: Float32Array, batch: number, ws: LossWorkspace, backend: SaeKernels): void {
   const { d_in, d_sae } = sae.config;
   backend.matmulNN(ws.pre, encoderInput(sae, x, batch, ws, backend), sae.weights.W_enc, batch, d_in, d_sae); // [B, d_sae]
 }
@@ -140,7 +140,7 @@ export function decoderNorms(sae: Sae, ws: LossWorkspace): Float32Array {
  * Decodes `rows` rows of ws.acts into ws.out (x̂ = acts · W_dec, plus b_dec on the first `biasRows`)
  * and returns the MSE of the first `batch` rows against x, writing d mse / d x̂ = 2(x̂ − x)/B into ws.dOut.
  */
-export function decodeAndMse(sae: Sae, x: Float32Array, batch: number, rows: number, biasRows: number, ws: LossWorkspace, backend: Backend): number {
+export function decodeAndMse(sae: Sae, x: Float32Array, batch: number, rows: number, biasRows: number, ws: LossWorkspace, backend: SaeKernels): number {
   const { d_in, d_sae } = sae.config;
   const bDec = sae.weights.b_dec;
   backend.matmulNN(ws.out, ws.acts, sae.weights.W_dec, rows, d_sae, d_in); // [rows, d_in]
@@ -153,7 +153,7 @@ export function decodeAndMse(sae: Sae, x: Float32Array, batch: number, rows: num
  * grads.b_dec ← Σ over the first `biasRows` rows of dOut.
  * (TopK and standard SAEs use the index-list versions below, which touch only the active latents.)
  */
-export function decoderBackward(sae: Sae, grads: SaeGradients, rows: number, biasRows: number, ws: LossWorkspace, backend: Backend): void {
+export function decoderBackward(sae: Sae, grads: SaeGradients, rows: number, biasRows: number, ws: LossWorkspace, backend: SaeKernels): void {
   const { d_in, d_sae } = sae.config;
   backend.matmulTN(grads.W_dec, ws.acts, ws.dOut, d_sae, rows, d_in); // [d_sae, d_in]
   backend.matmul(ws.dActs, ws.dOut, sae.weights.W_dec, rows, d_in, d_sae); // [rows, d_sae]
@@ -162,7 +162,7 @@ export function decoderBackward(sae: Sae, grads: SaeGradients, rows: number, bia
 
 /**
  * Latents in use per token as an index list: row b's entries are idx/val[b·k, (b+1)·k) (a zero val is
- * padding). The sparse-row kernels (Backend.gatherRows, …) read it; with it a step touches the
+ * padding). The sparse-row kernels (SaeKernels.gatherRows, …) read it; with it a step touches the
  * dense [B, d_sae] grid only in the encoder product (Gao et al. 2024 §5.1).
  */
 export interface PickList {
@@ -172,12 +172,12 @@ export interface PickList {
 }
 
 /** The MSE of ws.out's first `batch` rows against x, writing d mse / d x̂ = 2(x̂ − x)/B into ws.dOut. */
-function mseAgainst(x: Float32Array, batch: number, d_in: number, ws: LossWorkspace, backend: Backend): number {
+function mseAgainst(x: Float32Array, batch: number, d_in: number, ws: LossWorkspace, backend: SaeKernels): number {
   return backend.squaredError(ws.dOut, ws.out, x, batch * d_in, batch) / batch;
 }
 
 /** ws.out rows 0..B ← x̂ = f·W_dec + b_dec for the picks f; returns the MSE against x, writing d mse / d x̂ into ws.dOut. */
-export function decodePicksAndMse(sae: Sae, x: Float32Array, batch: number, f: PickList, ws: LossWorkspace, backend: Backend): number {
+export function decodePicksAndMse(sae: Sae, x: Float32Array, batch: number, f: PickList, ws: LossWorkspace, backend: SaeKernels): number {
   const { d_in } = sae.config;
   backend.gatherRows(ws.out, f.idx, f.val, batch, f.k, sae.weights.W_dec, d_in);
   backend.addRowVector(ws.out, sae.weights.b_dec, batch, d_in);
@@ -192,7 +192,7 @@ export function decodePicksAndMse(sae: Sae, x: Float32Array, batch: number, f: P
 export const FUSED_ENCODER_MAX_WEIGHTS = 1 << 20;
 
 /**
- * Decoders up to this many weights take Backend.sparseDecodeBackward (its token halves each keep
+ * Decoders up to this many weights take SaeKernels.sparseDecodeBackward (its token halves each keep
  * their gradient sums, two [d_sae, d_in] tables, in L2 beside the batch's rows: 64 × 1024 is
  * 256 KB each); larger ones, such as GPT-2 small's 768 × 24,576, the separate kernels and the
  * sorted scatters.
@@ -222,10 +222,10 @@ export interface PickBackward {
  * ws.gradEncT, and transposed back; one scatterRowsPair per list, so the picks are sorted once for
  * both); grads.b_dec ← Σ_b of the first `batch` rows of ws.dOut, less b_dec's term through the
  * encoder from colSums = Σ_b dPre_b. With `started`, grads.W_dec and ws.gradEncT already hold a first
- * list's part (Backend.sparseDecodeBackward's) and the lists are added to it.
+ * list's part (SaeKernels.sparseDecodeBackward's) and the lists are added to it.
  */
 export function pickBackward(
-  sae: Sae, grads: SaeGradients, batch: number, lists: readonly PickBackward[], colSums: Float32Array, ws: LossWorkspace, backend: Backend, started = false,
+  sae: Sae, grads: SaeGradients, batch: number, lists: readonly PickBackward[], colSums: Float32Array, ws: LossWorkspace, backend: SaeKernels, started = false,
 ): void {
   const { d_in, d_sae } = sae.config;
   if (!started) {
@@ -249,7 +249,7 @@ export function pickBackward(
  * [B, d_sae]·[d_sae, d_in] GEMM. `colSums`, when the caller has it (it is b_enc's gradient for
  * every architecture with a b_enc), is Σ_b dPre_b.
  */
-export function encoderBackward(sae: Sae, grads: SaeGradients, batch: number, ws: LossWorkspace, backend: Backend, colSums?: Float32Array): void {
+export function encoderBackward(sae: Sae, grads: SaeGradients, batch: number, ws: LossWorkspace, backend: SaeKernels, colSums?: Float32Array): void {
   const { d_in, d_sae, apply_b_dec_to_input } = sae.config;
   backend.matmulTN(ws.gradEncT, ws.dPre, ws.saeIn, d_sae, batch, d_in); // [d_sae, d_in]
   backend.transpose(grads.W_enc, ws.gradEncT, d_sae, d_in);
@@ -262,7 +262,7 @@ export function encoderBackward(sae: Sae, grads: SaeGradients, batch: number, ws
 }
 
 /** grads.b_dec −= (Σ_b dPre_b) · W_encᵀ when the encoder sees x − b_dec; `sums` is Σ_b dPre_b [d_sae]. */
-export function encoderBiasBackward(sae: Sae, grads: SaeGradients, sums: Float32Array, ws: LossWorkspace, backend: Backend): void {
+export function encoderBiasBackward(sae: Sae, grads: SaeGradients, sums: Float32Array, ws: LossWorkspace, backend: SaeKernels): void {
   const { d_in, d_sae, apply_b_dec_to_input } = sae.config;
   if (!apply_b_dec_to_input) return;
   const t = ws.dBDecEnc;

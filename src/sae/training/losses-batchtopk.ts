@@ -14,7 +14,7 @@
  * O(n·k) per-row kernel, too slow for n = B·d_sae); ties at the cut are kept in index order, so
  * exactly k·B entries are selected.
  */
-import type { Backend } from '../../tensor/backend.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
 import { activeBackend } from '../../tensor/backend-registry.js';
 import { UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
@@ -131,7 +131,7 @@ export function normalizePrefixes(prefixes: readonly number[] | undefined, d_sae
  */
 export function prefixBatchTopKLoss(
   sae: Sae, x: Float32Array, batch: number, prefixes: readonly number[], weights: readonly number[] | undefined, opts: BatchTopKLossOptions,
-  grads: SaeGradients, ws: LossWorkspace, backend: Backend, arch: string,
+  grads: SaeGradients, ws: LossWorkspace, backend: SaeKernels, arch: string,
 ): BatchTopKLossTerms {
   checkBatch(sae, x, batch, ws);
   const { d_in, d_sae } = sae.config;
@@ -256,7 +256,7 @@ function gatherColumns(out: Float32Array, m: Float32Array, rows: number, width: 
 
 /** BatchTopK loss of batch x [B, d_in] (k = sae.config.k latents per token on average). */
 export function batchTopKLoss(
-  sae: Sae, x: Float32Array, batch: number, opts: BatchTopKLossOptions, grads: SaeGradients, ws: LossWorkspace, backend: Backend = activeBackend(),
+  sae: Sae, x: Float32Array, batch: number, opts: BatchTopKLossOptions, grads: SaeGradients, ws: LossWorkspace, backend: SaeKernels = activeBackend(),
 ): BatchTopKLossTerms {
   return prefixBatchTopKLoss(sae, x, batch, [sae.config.d_sae], undefined, opts, grads, ws, backend, 'batchtopk');
 }

@@ -11,7 +11,7 @@
  * detaches). H(π_gate) passes no gradient. Both the norm weighting and the freezing can be turned
  * off to match older SAELens releases.
  */
-import type { Backend } from '../../tensor/backend.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
 import { activeBackend } from '../../tensor/backend-registry.js';
 import type { Sae } from '../sae.js';
 import { requireWeight } from '../sae.js';
@@ -31,7 +31,7 @@ export interface GatedLossOptions {
 
 /** Loss terms of batch x [B, d_in]; every gradient buffer is overwritten with d total / d weight. */
 export function gatedLoss(
-  sae: Sae, x: Float32Array, batch: number, opts: GatedLossOptions, grads: SaeGradients, ws: LossWorkspace, backend: Backend = activeBackend(),
+  sae: Sae, x: Float32Array, batch: number, opts: GatedLossOptions, grads: SaeGradients, ws: LossWorkspace, backend: SaeKernels = activeBackend(),
 ): LossTerms {
   checkBatch(sae, x, batch, ws);
   const { d_in, d_sae } = sae.config;

@@ -7,7 +7,7 @@
  *   mse = Σ_p w_p · mean_b Σ_i (x̂_{m_p} − x)²   (w_p = 1 by default; the last prefix is d_sae)
  * plus AuxK on dead latents against the full reconstruction. See losses-batchtopk.ts.
  */
-import type { Backend } from '../../tensor/backend.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
 import { activeBackend } from '../../tensor/backend-registry.js';
 import type { Sae } from '../sae.js';
 import type { LossWorkspace, SaeGradients } from './loss-common.js';
@@ -34,7 +34,7 @@ export interface MatryoshkaLossOptions extends BatchTopKLossOptions {
 }
 
 export function matryoshkaLoss(
-  sae: Sae, x: Float32Array, batch: number, opts: MatryoshkaLossOptions, grads: SaeGradients, ws: LossWorkspace, backend: Backend = activeBackend(),
+  sae: Sae, x: Float32Array, batch: number, opts: MatryoshkaLossOptions, grads: SaeGradients, ws: LossWorkspace, backend: SaeKernels = activeBackend(),
 ): BatchTopKLossTerms {
   const prefixes = opts.prefixes ?? defaultMatryoshkaPrefixes(sae.config.d_sae);
   return prefixBatchTopKLoss(sae, x, batch, prefixes, opts.prefixWeights, opts, grads, ws, backend, 'matryoshka');

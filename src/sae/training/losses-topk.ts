@@ -10,7 +10,7 @@
  * With rescaling, f / ‖W_dec‖ = ReLU(pre) and z / ‖W_dec‖ = pre, so the decoder norms change which
  * latents are picked but carry no gradient (their derivative cancels exactly).
  */
-import type { Backend } from '../../tensor/backend.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
 import { activeBackend } from '../../tensor/backend-registry.js';
 import { encodeTopKOnGrid } from '../../tensor/encode-topk-grid.js';
 import { ShapeError, UsageError } from '../../errors.js';
@@ -27,13 +27,13 @@ export interface TopKLossOptions {
   /** α (default 1/32). */
   auxCoefficient?: number;
   /**
-   * How the picks are found: 'fused' (Backend.encodeTopK), or 'grid' (the [B, d_sae] pre-activations
+   * How the picks are found: 'fused' (SaeKernels.encodeTopK), or 'grid' (the [B, d_sae] pre-activations
    * written out and ranked). Both give the same picks and values; default: fused up to
    * FUSED_ENCODER_MAX_WEIGHTS encoder weights.
    */
   encoder?: 'fused' | 'grid';
   /**
-   * How the decoder's forward and backward run: 'fused' (Backend.sparseDecodeBackward) or
+   * How the decoder's forward and backward run: 'fused' (SaeKernels.sparseDecodeBackward) or
    * 'separate' (one kernel per step, picks sorted by latent for the weight gradients). The same
    * results up to float rounding; default: fused up to FUSED_DECODER_MAX_WEIGHTS decoder weights.
    */
@@ -42,7 +42,7 @@ export interface TopKLossOptions {
 
 /** Loss terms of batch x [B, d_in]; every gradient buffer is overwritten with d total / d weight. */
 export function topKLoss(
-  sae: Sae, x: Float32Array, batch: number, opts: TopKLossOptions, grads: SaeGradients, ws: LossWorkspace, backend: Backend = activeBackend(),
+  sae: Sae, x: Float32Array, batch: number, opts: TopKLossOptions, grads: SaeGradients, ws: LossWorkspace, backend: SaeKernels = activeBackend(),
 ): LossTerms {
   checkBatch(sae, x, batch, ws);
   const { d_in, d_sae } = sae.config;

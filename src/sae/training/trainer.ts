@@ -17,35 +17,29 @@ import { UsageError } from '../../errors.js';
 import { Prng } from '../../model/sampling/prng.js';
 import { SafetensorsFile, writeSafetensors } from '../../model/safetensors.js';
 import type { TensorToWrite } from '../../model/safetensors.js';
-import type { Backend } from '../../tensor/backend.js';
+import type { SaeKernels } from '../../tensor/sae-kernels.js';
 import { activeBackend } from '../../tensor/backend-registry.js';
-import { architectureByName } from '../architecture-registry.js';
+import type { SaeTrainingArchitecture } from '../architecture-registry.js';
+import { architectureByName, trainingArchitectureByName } from '../architecture-registry.js';
 import type { SaeConfig, SaeMetadata } from '../sae-config.js';
 import type { Sae, SaeTensorName } from '../sae.js';
 import { writeSaeLensFolder } from '../saelens-format.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { describeValue } from '../../util/describe-value.js';
 import { parseJson } from '../../util/parse-json.js';
+import type { MixingBufferState } from '../activation-store/mixing-buffer.js';
 import { foldNormScale } from './activation-normalizer.js';
 import { Adam } from './adam.js';
-import { initSae } from './init.js';
+import { defaultDecoderInitNorm, initSae } from './init.js';
 import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
 import { createGradients, createLossWorkspace } from './loss-common.js';
-import { gatedLoss } from './losses-gated.js';
 import type { JumpReluSparsityMode } from './losses-jumprelu.js';
-import { jumpReluLoss } from './losses-jumprelu.js';
-import { standardLoss } from './losses-standard.js';
-import { topKLoss } from './losses-topk.js';
-import { batchTopKLoss, normalizePrefixes } from './losses-batchtopk.js';
-import { defaultMatryoshkaPrefixes, matryoshkaLoss } from './losses-matryoshka.js';
 import type { LrSchedule } from './schedules.js';
 import { lrAt, sparsityCoefficientAt } from './schedules.js';
 
-export const TRAINABLE_ARCHITECTURES = ['topk', 'standard', 'jumprelu', 'gated', 'batchtopk', 'matryoshka'] as const;
-export type TrainableArchitecture = (typeof TRAINABLE_ARCHITECTURES)[number];
-
 export interface SaeTrainerConfig {
-  architecture: TrainableArchitecture;
+  /** A registered training architecture (architecture-registry.ts trainingArchitectureNames()). */
+  architecture: string;
   d_in: number;
   d_sae: number;
   /** topk: latents per token; batchtopk / matryoshka: mean latents per token (k·B kept per batch). */
@@ -116,26 +110,6 @@ export interface TrainingLogEntry {
   lr: number;
 }
 
-/**
- * The jumprelu sparsity penalty trained by default: "tanh" (Anthropic's, SAELens
- * `jumprelu_sparsity_loss_mode="tanh"`), not "step". The step L0 reaches only θ (its straight-through
- * estimator passes nothing to the encoder), and Adam moves θ by about lr per step whatever the
- * coefficient, while the encoder, trained by the MSE, grows the pre-activations faster than θ rises;
- * so at a few thousand steps the step coefficient hardly moves L0 (coefficients 1 to 100 all gave
- * L0 ≈ 53 on the embedded model). The tanh penalty's gradient reaches the activations and the
- * decoder norms, and its coefficient sets L0 (0.3 → L0 25, 1 → 8.5, 3 → 2 there).
- */
-export const DEFAULT_JUMPRELU_MODE: JumpReluSparsityMode = 'tanh';
-
-/**
- * Default sparsity coefficients, chosen on the embedded model's blocks.2.hook_resid_post (512 latents,
- * ~2000 steps, the shipped sweep): standard at L1 2 reaches L0 19 with explained variance 0.81 (L1 5:
- * L0 11 but 0.55); jumprelu (tanh) at 0.3 reaches L0 26 with 0.92 and 10% dead latents (at 1, L0 9
- * but 62% dead).
- */
-export const DEFAULT_L1_COEFFICIENT = 2;
-export const DEFAULT_L0_COEFFICIENT = 0.3;
-
 export const DEFAULT_LOG_EVERY = 10;
 /** The history never holds more rows than this: when full, every other row is dropped and the stride doubles. */
 export const MAX_HISTORY_ENTRIES = 2048;
@@ -147,7 +121,7 @@ const CHECKPOINT_VERSION = 2;
 
 export class SaeTrainer {
   readonly sae: Sae;
-  readonly backend: Backend;
+  readonly backend: SaeKernels;
   readonly prng: Prng;
   readonly adam: Adam;
   /** Adam's parameters and gradients, by name, in a fixed order. */
@@ -167,12 +141,13 @@ export class SaeTrainer {
    * DEFAULT_JUMPRELU_MODE.)
    */
   private readonly logThreshold: Float32Array | undefined;
-  /** matryoshka: the validated prefix sizes. */
-  readonly prefixes: number[] | undefined;
+  /** The architecture's loss and training defaults (architecture-registry.ts). */
+  private readonly arch: SaeTrainingArchitecture;
   step = 0;
   tokens = 0;
   /**
-   * batchtopk / matryoshka: the global threshold θ (dictionary_learning BatchTopKSAE.threshold), the
+   * globalThreshold architectures (batchtopk, matryoshka): the global threshold θ (dictionary_learning
+   * BatchTopKSAE.threshold), the
    * running mean of each batch's smallest kept activation; −1 until the first update. Saved as the
    * jumprelu threshold of every latent.
    */
@@ -181,16 +156,16 @@ export class SaeTrainer {
   history: TrainingLogEntry[] = [];
   /** Steps between history rows: cfg.logEvery, doubled each time the history is thinned. */
   historyStride: number;
+  /** After resume(): the activation stream's state saved with the checkpoint, if it was. */
+  resumedStream: MixingBufferState | undefined;
 
-  constructor(readonly cfg: SaeTrainerConfig, backend: Backend = activeBackend()) {
-    if (!(TRAINABLE_ARCHITECTURES as readonly string[]).includes(cfg.architecture)) {
-      throw new UsageError(`cannot train architecture "${cfg.architecture}" (trainable: ${TRAINABLE_ARCHITECTURES.join(', ')})`);
-    }
+  constructor(readonly cfg: SaeTrainerConfig, backend: SaeKernels = activeBackend()) {
+    this.arch = trainingArchitectureByName(cfg.architecture);
     if (!Number.isSafeInteger(cfg.batchSize) || cfg.batchSize < 1) throw new UsageError(`batch size must be a positive integer, got ${cfg.batchSize}`);
     if (!(cfg.normScale > 0 && Number.isFinite(cfg.normScale))) throw new UsageError(`activation norm scale must be positive and finite, got ${cfg.normScale}`);
     this.backend = backend;
     const config: SaeConfig = {
-      architecture: cfg.architecture,
+      architecture: this.arch.trainsAs,
       d_in: cfg.d_in,
       d_sae: cfg.d_sae,
       dtype: 'float32',
@@ -200,21 +175,16 @@ export class SaeTrainer {
       metadata: { ...cfg.metadata },
       extra: {},
     };
-    if (cfg.architecture === 'topk') config.k = cfg.k;
-    // BatchTopK / Matryoshka train as a topk-shaped SAE (W_enc, W_dec, b_enc, b_dec, k) and are saved as jumprelu.
-    if (isBatchTopK(cfg.architecture)) {
-      config.architecture = 'topk';
-      config.k = cfg.k;
-      if (cfg.k === undefined || !(cfg.k > 0) || cfg.k > cfg.d_sae) throw new UsageError(`${cfg.architecture} needs 0 < k ≤ d_sae = ${cfg.d_sae}, got k = ${cfg.k}`);
-      if (cfg.architecture === 'matryoshka') this.prefixes = normalizePrefixes(cfg.matryoshkaPrefixes ?? defaultMatryoshkaPrefixes(cfg.d_sae), cfg.d_sae);
-    }
+    if (this.arch.usesK) config.k = cfg.k;
+    const problem = this.arch.configProblem?.(cfg);
+    if (problem) throw new UsageError(problem);
     this.prng = new Prng(cfg.seed);
-    this.sae = initSae(config, this.prng, { decoderInitNorm: cfg.decoderInitNorm, jumpReluInitThreshold: cfg.jumpReluInitThreshold });
+    this.sae = initSae(config, this.prng, { decoderInitNorm: cfg.decoderInitNorm ?? defaultDecoderInitNorm(cfg.architecture), jumpReluInitThreshold: cfg.jumpReluInitThreshold });
     this.grads = createGradients(this.sae);
     this.paramNames = (['W_enc', 'W_dec', 'b_dec', ...architectureByName(config.architecture).tensors] as SaeTensorName[]).filter((n) => this.grads[n]);
     this.gradList = this.paramNames.map((n) => this.grads[n] as Float32Array);
     const theta = this.sae.weights.threshold;
-    if (cfg.architecture === 'jumprelu' && theta) this.logThreshold = theta.map(Math.log);
+    if (this.arch.logThreshold && theta) this.logThreshold = theta.map(Math.log);
     this.adam = new Adam(this.paramNames.map((n) => (n === 'threshold' && this.logThreshold ? this.logThreshold : (this.sae.weights[n] as Float32Array))), {}, backend);
     this.ws = createLossWorkspace(config, cfg.batchSize);
     this.scaled = new Float32Array(cfg.batchSize * cfg.d_in);
@@ -260,42 +230,14 @@ export class SaeTrainer {
     this.backend.scaleInto(x, batch, s, n * d_in);
 
     const lr = lrAt(this.step, { lr: this.cfg.lr, warmupSteps: this.cfg.lrWarmupSteps, schedule: this.cfg.lrSchedule, totalSteps: this.cfg.totalSteps, minLr: this.cfg.minLr });
-    let coef = 0;
-    let terms: LossTerms;
-    let reconstructionMse: number | undefined;
-    switch (this.cfg.architecture) {
-      case 'topk':
-        for (let j = 0; j < d_sae; j++) this.deadMask[j] = this.tokensSinceFired[j] >= this.cfg.deadAfterTokens ? 1 : 0;
-        terms = topKLoss(this.sae, x, n, { deadMask: this.deadMask, kAux: this.cfg.kAux, auxCoefficient: this.cfg.auxCoefficient }, this.grads, ws, this.backend);
-        break;
-      case 'standard':
-        coef = sparsityCoefficientAt(this.step, this.cfg.l1Coefficient ?? DEFAULT_L1_COEFFICIENT, this.cfg.sparsityWarmupSteps ?? 0);
-        terms = standardLoss(this.sae, x, n, { l1Coefficient: coef }, this.grads, ws, this.backend);
-        break;
-      case 'gated':
-        coef = sparsityCoefficientAt(this.step, this.cfg.l1Coefficient ?? DEFAULT_L1_COEFFICIENT, this.cfg.sparsityWarmupSteps ?? 0);
-        terms = gatedLoss(this.sae, x, n, { l1Coefficient: coef }, this.grads, ws, this.backend);
-        break;
-      case 'jumprelu':
-        coef = sparsityCoefficientAt(this.step, this.cfg.l0Coefficient ?? DEFAULT_L0_COEFFICIENT, this.cfg.sparsityWarmupSteps ?? 0);
-        terms = jumpReluLoss(this.sae, x, n, { l0Coefficient: coef, bandwidth: this.cfg.jumpReluBandwidth ?? 0.05, mode: this.cfg.jumpReluMode ?? DEFAULT_JUMPRELU_MODE }, this.grads, ws, this.backend);
-        break;
-      case 'batchtopk':
-      case 'matryoshka': {
-        for (let j = 0; j < d_sae; j++) this.deadMask[j] = this.tokensSinceFired[j] >= this.cfg.deadAfterTokens ? 1 : 0;
-        const o = { deadMask: this.deadMask, kAux: this.cfg.kAux, auxCoefficient: this.cfg.auxCoefficient };
-        const t = this.cfg.architecture === 'batchtopk'
-          ? batchTopKLoss(this.sae, x, n, o, this.grads, ws, this.backend)
-          : matryoshkaLoss(this.sae, x, n, { ...o, prefixes: this.prefixes }, this.grads, ws, this.backend);
-        this.updateThreshold(t.minKept);
-        terms = { mse: t.mse, sparsity: t.sparsity, aux: t.aux, total: t.total, l0: t.l0 };
-        // The reconstruction is the last (full) prefix's; t.mse sums every prefix's.
-        reconstructionMse = t.prefixMse[t.prefixMse.length - 1];
-        break;
-      }
-    }
+    for (let j = 0; j < d_sae; j++) this.deadMask[j] = this.tokensSinceFired[j] >= this.cfg.deadAfterTokens ? 1 : 0;
+    const base = this.arch.sparsityCoefficient?.(this.cfg);
+    const coef = base === undefined ? 0 : sparsityCoefficientAt(this.step, base, this.cfg.sparsityWarmupSteps ?? 0);
+    const loss = this.arch.loss({ sae: this.sae, x, batch: n, grads: this.grads, ws, backend: this.backend, cfg: this.cfg, sparsityCoefficient: coef, deadMask: this.deadMask });
+    const terms: LossTerms = loss.terms;
+    if (this.arch.globalThreshold) this.updateThreshold(loss.minKept ?? Infinity);
     // The loss already has Σ ‖x̂ − x‖² (as a mean over the batch); a second pass over ws.out cost 3% of a step.
-    const explainedVariance = explainedVarianceOf(x, (reconstructionMse ?? terms.mse) * n, n, d_in, this.backend);
+    const explainedVariance = explainedVarianceOf(x, (loss.reconstructionMse ?? terms.mse) * n, n, d_in, this.backend);
     this.trackFiring(ws.fires, n);
     if (this.logThreshold) {
       // d L / d log θ = θ · d L / d θ
@@ -305,7 +247,7 @@ export class SaeTrainer {
     }
     this.adam.step(this.gradList, lr);
     if (this.logThreshold) this.syncThreshold();
-    if (this.cfg.normalizeDecoder ?? isBatchTopK(this.cfg.architecture)) this.normalizeDecoderRows();
+    if (this.cfg.normalizeDecoder ?? this.arch.normalizeDecoder ?? false) this.normalizeDecoderRows();
     this.step++;
     this.tokens += n;
     const stats: StepStats = { ...terms, step: this.step, tokens: this.tokens, lr, sparsityCoefficient: coef, explainedVariance, deadFraction: this.deadFraction() };
@@ -361,7 +303,7 @@ export class SaeTrainer {
    */
   exportSae(): Sae {
     const folded = foldNormScale(this.sae, this.cfg.normScale);
-    if (isBatchTopK(this.cfg.architecture)) {
+    if (this.arch.globalThreshold) {
       folded.config = { ...folded.config, architecture: 'jumprelu' };
       delete folded.config.k;
       delete folded.config.rescale_acts_by_decoder_norm;
@@ -386,9 +328,10 @@ export class SaeTrainer {
 
   /**
    * Writes everything a resume needs to dir/checkpoint.safetensors in one atomic file: weights, Adam
-   * moments, step, tokens, the Prng state and the dead-latent counters (in the file's metadata).
+   * moments, step, tokens, the Prng state and the dead-latent counters (in the file's metadata), and
+   * the state of the activation stream the batches come from, when given.
    */
-  checkpoint(dir: string): void {
+  checkpoint(dir: string, stream?: MixingBufferState): void {
     const tensors: Record<string, TensorToWrite> = {};
     this.paramNames.forEach((name, i) => {
       const w = this.adam.params[i]; // log θ for jumprelu's threshold
@@ -408,13 +351,15 @@ export class SaeTrainer {
       history: this.history,
       history_stride: this.historyStride,
       threshold: this.threshold,
+      stream: stream && { serving: stream.serving, consumed: stream.consumed, source_done: stream.sourceDone, prng: stream.prng },
     };
+    if (stream) tensors['stream.rows'] = { shape: [stream.rows.length], data: stream.rows };
     mkdirSync(dir, { recursive: true });
     writeSafetensors(join(dir, CHECKPOINT_FILE), tensors, { tinymorph_sae_trainer: JSON.stringify(state) });
   }
 
   /** A trainer continuing from checkpoint(dir) exactly where it stopped. */
-  static resume(dir: string, backend: Backend = activeBackend()): SaeTrainer {
+  static resume(dir: string, backend: SaeKernels = activeBackend()): SaeTrainer {
     const path = join(dir, CHECKPOINT_FILE);
     const file = SafetensorsFile.open(path);
     const raw = file.metadata.tinymorph_sae_trainer;
@@ -424,6 +369,8 @@ export class SaeTrainer {
       prng: [number, number, number, number]; tokens_since_fired: number[]; fire_counts: number[];
       /** Absent in checkpoints written before the history was kept. */
       history?: TrainingLogEntry[]; history_stride?: number; threshold?: number;
+      /** Absent when checkpoint() was given no stream state. */
+      stream?: { serving: number; consumed: number; source_done: boolean; prng: [number, number, number, number] };
     };
     if (state.version !== CHECKPOINT_VERSION) throw new UsageError(`${path}: checkpoint version ${describeValue(state.version)}, expected ${CHECKPOINT_VERSION}`);
     const t = new SaeTrainer(state.config, backend);
@@ -445,6 +392,10 @@ export class SaeTrainer {
     t.history = state.history ?? [];
     if (state.history_stride !== undefined) t.historyStride = state.history_stride;
     if (state.threshold !== undefined) t.threshold = state.threshold;
+    if (state.stream) {
+      const { serving, consumed, source_done: sourceDone, prng } = state.stream;
+      t.resumedStream = { rows: file.readF32('stream.rows').slice(), serving, consumed, sourceDone, prng };
+    }
     return t;
   }
 
@@ -477,12 +428,7 @@ export class SaeTrainer {
 }
 
 /** 1 − Σ_b ‖x̂_b − x_b‖² / Σ_b ‖x_b − x̄‖² over rows 0..n of x [·, d], given the first sum (`sse`). */
-export function explainedVarianceOf(x: Float32Array, sse: number, n: number, d: number, backend: Backend = activeBackend()): number {
+export function explainedVarianceOf(x: Float32Array, sse: number, n: number, d: number, backend: SaeKernels = activeBackend()): number {
   const total = backend.centeredSquares(x, n, d);
   return total === 0 ? 0 : 1 - sse / total;
-}
-
-/** BatchTopK-family architectures (trained topk-shaped, saved as jumprelu). */
-export function isBatchTopK(arch: string): arch is 'batchtopk' | 'matryoshka' {
-  return arch === 'batchtopk' || arch === 'matryoshka';
 }

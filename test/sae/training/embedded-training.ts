@@ -2,7 +2,7 @@ import { loadModel } from '../../../src/model/load-model.js';
 import { corpusDocuments, modelActivations, shuffledActivations } from '../../../src/sae/activation-store/activation-store.js';
 import { estimateNormScale } from '../../../src/sae/training/activation-normalizer.js';
 import { usesPenalisedInit } from '../../../src/sae/training/init.js';
-import type { SaeTrainerConfig, TrainableArchitecture } from '../../../src/sae/training/trainer.js';
+import type { SaeTrainerConfig } from '../../../src/sae/training/trainer.js';
 import { SaeTrainer } from '../../../src/sae/training/trainer.js';
 
 /**
@@ -11,7 +11,7 @@ import { SaeTrainer } from '../../../src/sae/training/trainer.js';
  * held-out sample, and their mean starts b_dec of a standard or jumprelu SAE (as `sae train` does); training reads the corpus from
  * document `trainFrom` on. `extra` overrides trainer settings (sparsity coefficients, …).
  */
-export function trainOnEmbedded(architecture: TrainableArchitecture, trainFrom: number, extra: Partial<SaeTrainerConfig> = {}) {
+export function trainOnEmbedded(architecture: string, trainFrom: number, extra: Partial<SaeTrainerConfig> = {}) {
   const { model, tokenizer } = loadModel();
   const docs = corpusDocuments();
   const source = { hook: 'blocks.2.hook_resid_post' as const, contextSize: 128 };

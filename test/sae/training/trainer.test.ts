@@ -16,6 +16,7 @@ import { lrAt, sparsityCoefficientAt } from '../../../src/sae/training/schedules
 import type { SaeTrainerConfig } from '../../../src/sae/training/trainer.js';
 import { MAX_HISTORY_ENTRIES, SaeTrainer } from '../../../src/sae/training/trainer.js';
 import { readSaeLensFolder } from '../../../src/sae/saelens-format.js';
+import { registerTrainingArchitecture, trainingArchitectureByName } from '../../../src/sae/architecture-registry.js';
 import { randomArray, v6Config } from '../sae-test-helpers.js';
 
 test('Adam matches a hand-computed two-step example (torch.optim.Adam formulas)', () => {
@@ -239,4 +240,30 @@ test('a checkpoint whose trainer state is not JSON, or nests 100,000 deep, is a 
     assert.throws(() => SaeTrainer.resume(dir), (e: unknown) => e instanceof UsageError && e.message.startsWith(`${path}: the trainer state in its metadata `) && what.test(e.message));
   }
   rmSync(dir, { recursive: true });
+});
+
+test('an architecture registered from outside trains through its registry entry alone: one step equals its loss and one Adam step by hand', () => {
+  // Plain MSE on a ReLU SAE: the standard loss with λ = 0, in the standard shape, unit decoder rows at init.
+  registerTrainingArchitecture({
+    name: 'test-relu-mse',
+    trainsAs: 'standard',
+    loss: ({ sae, x, batch, grads, ws, backend }) => ({ terms: standardLoss(sae, x, batch, { l1Coefficient: 0 }, grads, ws, backend) }),
+  });
+  assert.throws(() => registerTrainingArchitecture({ ...trainingArchitectureByName('topk') }), /"topk" is already registered/);
+  assert.throws(() => registerTrainingArchitecture({ ...trainingArchitectureByName('topk'), name: 'x', trainsAs: 'nope' }), /trains as "nope", which is not registered/);
+  assert.throws(() => new SaeTrainer(smallConfig({ architecture: 'nope' })), /cannot train architecture "nope" \(trainable: topk, standard, jumprelu, gated, batchtopk, matryoshka, test-relu-mse\)/);
+
+  const cfg = smallConfig({ architecture: 'test-relu-mse', lrWarmupSteps: 0, lrSchedule: 'constant' });
+  const trainer = new SaeTrainer(cfg);
+  const batch = batchOf(0);
+  trainer.trainStep(batch);
+
+  const sae = initSae(v6Config('standard', 8, 32), new Prng(cfg.seed), { decoderInitNorm: 1 });
+  const grads = createGradients(sae);
+  const x = batch.map((v) => v * cfg.normScale);
+  standardLoss(sae, x, 64, { l1Coefficient: 0 }, grads, createLossWorkspace(sae.config, 64));
+  const names = ['W_enc', 'W_dec', 'b_dec', 'b_enc'] as const;
+  new Adam(names.map((n) => sae.weights[n] as Float32Array)).step(names.map((n) => grads[n] as Float32Array), cfg.lr);
+  for (const n of names) assert.deepEqual(trainer.sae.weights[n], sae.weights[n], n);
+  assert.equal(trainer.exportSae().config.architecture, 'standard');
 });
