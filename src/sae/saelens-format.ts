@@ -8,14 +8,14 @@
  * config, and the config against the model's hook width when one is given, before the SAE is used;
  * failures are SaeFileErrors that name the file and say what disagrees.
  */
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelFileError, SaeFileError, UnknownHookError } from '../errors.js';
 import type { LlamaConfig } from '../model/llama-config.js';
 import type { TensorToWrite } from '../model/safetensors.js';
 import { SafetensorsFile, writeSafetensors } from '../model/safetensors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { describeFsError } from '../util/fs-error.js';
+import { READ_LIMITS, readTextBounded } from '../util/bounded-read.js';
 import type { SaeArchitecture } from './architecture-registry.js';
 import { architectureNames, findArchitecture } from './architecture-registry.js';
 import { hookWidth } from './hook-width.js';
@@ -28,8 +28,6 @@ export const SAE_CFG_FILENAME = 'cfg.json';
 export const SAE_WEIGHTS_FILENAME = 'sae_weights.safetensors';
 export const SPARSITY_FILENAME = 'sparsity.safetensors';
 
-/** A cfg.json larger than this is not a config. */
-const MAX_CFG_BYTES = 16 * 1024 * 1024;
 /** Written into metadata.sae_lens_version when a config has none (or a pre-6.0 one): SAELens reads
  * a config without a version ≥ 6 as pre-6.0 and would then ignore the nested metadata. */
 const V6_FORMAT_VERSION = '6.0.0';
@@ -213,17 +211,9 @@ export function asSaeFileError<T>(body: () => T): T {
   }
 }
 
-/** A JSON file of at most MAX_CFG_BYTES, parsed; failures are SaeFileErrors naming the file. */
+/** A JSON config file (within READ_LIMITS.config), parsed; failures are SaeFileErrors naming the file. */
 export function readJson(path: string): unknown {
-  let text: string;
-  try {
-    const size = statSync(path).size;
-    if (size > MAX_CFG_BYTES) throw new SaeFileError(path, `is ${size} bytes, over the ${MAX_CFG_BYTES}-byte limit for a config`);
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if (err instanceof SaeFileError) throw err;
-    throw new SaeFileError(path, describeFsError(err));
-  }
+  const text = readTextBounded(path, READ_LIMITS.config, (problem) => new SaeFileError(path, problem));
   try {
     return JSON.parse(text);
   } catch (err) {

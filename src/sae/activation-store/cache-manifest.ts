@@ -4,10 +4,11 @@
  * resumes right after the last complete shard. Written atomically after each shard: a shard on disk
  * that the manifest does not list (a crash between the two writes) is simply written again.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ActivationCacheError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
+import { READ_LIMITS, readTextBounded } from '../../util/bounded-read.js';
 import { describeFsError } from '../../util/fs-error.js';
 
 export const MANIFEST_FILE = 'manifest.json';
@@ -60,12 +61,8 @@ export function writeManifest(dir: string, m: CacheManifest): void {
 /** The manifest of `dir`, checked field by field; errors name the file and the bad field. */
 export function readManifest(dir: string): CacheManifest {
   const path = join(dir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ActivationCacheError(path, `${describeFsError(e)} (not an activation cache folder, or caching never finished a shard)`);
-  }
+  if (!existsSync(path)) throw new ActivationCacheError(path, `${describeFsError({ code: 'ENOENT' })} (not an activation cache folder, or caching never finished a shard)`);
+  const text = readTextBounded(path, READ_LIMITS.manifest, (problem) => new ActivationCacheError(path, problem));
   let raw: unknown;
   try {
     raw = JSON.parse(text);
