@@ -1,8 +1,9 @@
-import { UsageError } from '../errors.js';
+import { NumericError, UsageError } from '../errors.js';
 import type { KVCache } from './kv-cache.js';
 import type { LlamaModel } from './llama-model.js';
 import type { GenerationRequest, GenerationResult, TokenEvent } from './generation-row.js';
 import { GenerationRow } from './generation-row.js';
+import type { SampledToken } from './sampling/sampler.js';
 import { Sampler } from './sampling/sampler.js';
 import type { Tokenizer } from './tokenizer.js';
 
@@ -72,7 +73,13 @@ function step(
   const argmaxes = batched ? sampler.argmaxRows(out.logits, out.rows.length) : undefined;
   for (let s = 0; s < out.rows.length; s++) {
     const row = rows[out.rows[s]];
-    const sampled = sampler.sample(out.logits.subarray(s * vocab, (s + 1) * vocab), row.params, row.counts, row.rng, row.wantLogprobs, argmaxes?.[s]);
+    let sampled: SampledToken;
+    try {
+      sampled = sampler.sample(out.logits.subarray(s * vocab, (s + 1) * vocab), row.params, row.counts, row.rng, row.wantLogprobs, argmaxes?.[s]);
+    } catch (e) {
+      if (!(e instanceof NumericError)) throw e;
+      throw new NumericError(`request ${row.request}, generated token ${row.tokens.length + 1}: ${e.message}; \`tinymorph inspect\` checks the model's weights for NaN/Inf`);
+    }
     const text = row.accept(sampled, cache.lengths[out.rows[s]] < cache.capacity);
     o.onToken?.({ request: row.request, token: sampled, text });
     if (!row.finishReason) next[out.rows[s]] = [sampled.token];
