@@ -28,7 +28,7 @@ import { foldNormScale } from './activation-normalizer.js';
 import { Adam } from './adam.js';
 import { initSae } from './init.js';
 import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
-import { createGradients, createLossWorkspace } from './loss-common.js';
+import { checkTrainingMemory, createGradients, createLossWorkspace } from './loss-common.js';
 import { gatedLoss } from './losses-gated.js';
 import type { JumpReluSparsityMode } from './losses-jumprelu.js';
 import { jumpReluLoss } from './losses-jumprelu.js';
@@ -184,8 +184,15 @@ export class SaeTrainer {
     if (!(TRAINABLE_ARCHITECTURES as readonly string[]).includes(cfg.architecture)) {
       throw new UsageError(`cannot train architecture "${cfg.architecture}" (trainable: ${TRAINABLE_ARCHITECTURES.join(', ')})`);
     }
-    if (!Number.isSafeInteger(cfg.batchSize) || cfg.batchSize < 1) throw new UsageError(`batch size must be a positive integer, got ${cfg.batchSize}`);
+    for (const [name, v] of [['d_in', cfg.d_in], ['d_sae', cfg.d_sae], ['batch size', cfg.batchSize], ['total steps', cfg.totalSteps]] as const) {
+      if (!Number.isSafeInteger(v) || v < 1) throw new UsageError(`${name} must be a positive integer, got ${v}`);
+    }
+    if (!(cfg.lr > 0 && Number.isFinite(cfg.lr))) throw new UsageError(`learning rate must be positive and finite, got ${cfg.lr}`);
     if (!(cfg.normScale > 0 && Number.isFinite(cfg.normScale))) throw new UsageError(`activation norm scale must be positive and finite, got ${cfg.normScale}`);
+    if (cfg.architecture === 'topk' || isBatchTopK(cfg.architecture)) {
+      if (cfg.k === undefined || !Number.isSafeInteger(cfg.k) || cfg.k < 1 || cfg.k > cfg.d_sae) throw new UsageError(`${cfg.architecture} needs k in 1..d_sae = ${cfg.d_sae}, got k = ${cfg.k}`);
+    }
+    checkTrainingMemory(cfg.d_in, cfg.d_sae, cfg.batchSize);
     this.backend = backend;
     const config: SaeConfig = {
       architecture: cfg.architecture,
@@ -203,7 +210,6 @@ export class SaeTrainer {
     if (isBatchTopK(cfg.architecture)) {
       config.architecture = 'topk';
       config.k = cfg.k;
-      if (cfg.k === undefined || !(cfg.k > 0) || cfg.k > cfg.d_sae) throw new UsageError(`${cfg.architecture} needs 0 < k ≤ d_sae = ${cfg.d_sae}, got k = ${cfg.k}`);
       if (cfg.architecture === 'matryoshka') this.prefixes = normalizePrefixes(cfg.matryoshkaPrefixes ?? defaultMatryoshkaPrefixes(cfg.d_sae), cfg.d_sae);
     }
     this.prng = new Prng(cfg.seed);
