@@ -10,15 +10,18 @@ import { estimateNormScale } from '../../sae/training/activation-normalizer.js';
 import { usesPenalisedInit } from '../../sae/training/init.js';
 import { LR_SCHEDULES } from '../../sae/training/schedules.js';
 import type { LrSchedule } from '../../sae/training/schedules.js';
-import type { StepStats, TrainableArchitecture } from '../../sae/training/trainer.js';
+import type { SaeTrainerConfig, StepStats, TrainableArchitecture } from '../../sae/training/trainer.js';
 import { DEFAULT_JUMPRELU_MODE, DEFAULT_L0_COEFFICIENT, DEFAULT_L1_COEFFICIENT, SaeTrainer, TRAINABLE_ARCHITECTURES } from '../../sae/training/trainer.js';
 import type { JumpReluSparsityMode } from '../../sae/training/losses-jumprelu.js';
 import { JUMPRELU_SPARSITY_MODES } from '../../sae/training/losses-jumprelu.js';
 import { writeTrainingPlots } from '../../sae/training/training-plots.js';
 import { trainSampleTextPath } from '../../model/embedded.js';
 import { startProgress } from '../progress.js';
-import { cycleDocuments, flagNumber } from '../options.js';
+import { cycleDocuments, flagNumber, positiveFlag } from '../options.js';
+import { hookWidth } from '../../sae/hook-width.js';
+import { checkTrainingMemory } from '../../sae/training/loss-common.js';
 import { packageRoot } from '../../util/package-root.js';
+import { checkOutputDir } from '../../util/output-target.js';
 
 export interface SaeTrainOptions {
   hook: string;
@@ -66,21 +69,27 @@ export interface SaeTrainResult {
  * (checkpoints in --out/checkpoint), with training_log.jsonl, loss.svg, l0.svg and feature_density.svg.
  */
 export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
+  // Every flag is checked before the model runs, so a mistake costs no training time.
+  checkOutputDir(o.out, '--out');
+  const contextSize = positiveFlag('--context-size', o.contextSize, true);
+  const batch = positiveFlag('--batch', o.batch, true);
+  const tokens = positiveFlag('--tokens', o.tokens, true);
+  if (tokens < batch) throw new UsageError(`--tokens ${tokens} is less than one batch (--batch ${batch})`);
+  const totalSteps = Math.floor(tokens / batch);
+  const seed = flagNumber('--seed', o.seed, true);
+  const every = flagNumber('--checkpoint-every', o.checkpointEvery, true);
+  const train = o.resume ? undefined : trainFlags(o);
   const { model, tokenizer, modelPath } = loadModel({ model: o.model });
   const corpus = o.corpus ?? trainSampleTextPath();
   const docs = corpusDocuments(corpus);
-  const contextSize = flagNumber('--context-size', o.contextSize, true);
   const source = { hook: o.hook as HookName, contextSize, prependBos: true };
-  const d_in = model.config.dim; // resid hooks; other hooks checked on the first batch below
-  const batch = flagNumber('--batch', o.batch, true);
-  const tokens = flagNumber('--tokens', o.tokens, true);
-  const totalSteps = Math.max(1, Math.floor(tokens / batch));
-  const seed = flagNumber('--seed', o.seed, true);
+  const d_in = hookWidth(model.config, o.hook);
+  if (d_in === undefined) throw new UsageError(`--hook ${o.hook} has no fixed per-token width; pick another hook point`);
   let trainer: SaeTrainer;
-  if (o.resume) {
-    trainer = SaeTrainer.resume(o.resume);
+  if (!train) {
+    trainer = SaeTrainer.resume(o.resume as string);
   } else {
-    if (!(TRAINABLE_ARCHITECTURES as readonly string[]).includes(o.architecture)) throw new UsageError(`--architecture must be one of ${TRAINABLE_ARCHITECTURES.join(', ')}`);
+    checkTrainingMemory(d_in, train.d_sae, batch);
     const first = modelActivations(model, tokenizer, cycleDocuments(docs), source);
     const sample: Float32Array[] = [];
     let n = 0;
@@ -89,16 +98,9 @@ export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
       n += b.length;
       if (n >= 64 * 1024 * d_in) break;
     }
-    if (!Number.isInteger(sample[0].length / d_in)) throw new UsageError(`hook ${o.hook} is not ${d_in} wide`);
-    const matryoshkaPrefixes = o.matryoshkaPrefixes === undefined ? undefined : o.matryoshkaPrefixes.split(',').map((v) => flagNumber('--matryoshka-prefixes', v.trim(), true));
-    if (matryoshkaPrefixes !== undefined && o.architecture !== 'matryoshka') throw new UsageError('--matryoshka-prefixes needs --architecture matryoshka');
     const normScale = o.normalize ? estimateNormScale(sample, d_in) : 1;
     trainer = new SaeTrainer({
-      architecture: o.architecture as TrainableArchitecture, d_in, d_sae: flagNumber('--d-sae', o.dSae, true), k: flagNumber('--k', o.k, true), matryoshkaPrefixes,
-      batchSize: batch, totalSteps, lr: flagNumber('--lr', o.lr), lrSchedule: o.lrSchedule as LrSchedule, lrWarmupSteps: flagNumber('--lr-warmup', o.lrWarmup, true),
-      l1Coefficient: flagNumber('--l1', o.l1), l0Coefficient: flagNumber('--l0', o.l0), sparsityWarmupSteps: flagNumber('--sparsity-warmup', o.sparsityWarmup, true),
-      deadAfterTokens: flagNumber('--dead-after', o.deadAfter, true), normScale, seed, logEvery: Math.max(1, flagNumber('--log-every', o.logEvery ?? '10', true)),
-      jumpReluMode: o.jumpreluMode as JumpReluSparsityMode,
+      ...train, d_in, batchSize: batch, totalSteps, normScale, seed,
       metadata: { model_name: basename(modelPath, '.bin'), hook_name: o.hook, context_size: contextSize, prepend_bos: true, dataset_path: portableName(corpus), exclude_special_tokens: true },
     });
     if (usesPenalisedInit(o.architecture)) trainer.initDecoderBiasToMean(sample);
@@ -108,7 +110,6 @@ export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
   // A resumed run replays the (deterministic) stream up to where it stopped.
   for (let i = 0; i < trainer.step; i++) stream.next();
   const stepsTotal = Math.max(cfg.totalSteps, trainer.step);
-  const every = flagNumber('--checkpoint-every', o.checkpointEvery, true);
   const ckptDir = join(o.out, 'checkpoint');
   const progress = startProgress('training', stepsTotal * cfg.batchSize, 'tokens', ['loss', 'l0', 'ev', 'dead']);
   const start = Date.now();
@@ -131,6 +132,23 @@ export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
   const seconds = (Date.now() - start) / 1000;
   const plots = await writeTrainingPlots(o.out, trainer.history, trainer.featureDensity());
   return { out: o.out, last, seconds, tokensPerSecond: (trainer.tokens - startTokens) / Math.max(1e-3, seconds), normScale: cfg.normScale, plots };
+}
+
+/** The flags that shape a new SAE and its optimiser, checked (a resumed run takes them from its checkpoint). */
+function trainFlags(o: SaeTrainOptions): Omit<SaeTrainerConfig, 'd_in' | 'batchSize' | 'totalSteps' | 'normScale' | 'seed' | 'metadata'> {
+  if (!(TRAINABLE_ARCHITECTURES as readonly string[]).includes(o.architecture)) throw new UsageError(`--architecture must be one of ${TRAINABLE_ARCHITECTURES.join(', ')}`);
+  const d_sae = positiveFlag('--d-sae', o.dSae, true);
+  const k = positiveFlag('--k', o.k, true);
+  if (k > d_sae && (o.architecture === 'topk' || o.architecture === 'batchtopk' || o.architecture === 'matryoshka')) throw new UsageError(`--k ${k} is larger than --d-sae ${d_sae}`);
+  const matryoshkaPrefixes = o.matryoshkaPrefixes === undefined ? undefined : o.matryoshkaPrefixes.split(',').map((v) => positiveFlag('--matryoshka-prefixes', v.trim(), true));
+  if (matryoshkaPrefixes !== undefined && o.architecture !== 'matryoshka') throw new UsageError('--matryoshka-prefixes needs --architecture matryoshka');
+  return {
+    architecture: o.architecture as TrainableArchitecture, d_sae, k, matryoshkaPrefixes,
+    lr: positiveFlag('--lr', o.lr), lrSchedule: o.lrSchedule as LrSchedule, lrWarmupSteps: flagNumber('--lr-warmup', o.lrWarmup, true),
+    l1Coefficient: flagNumber('--l1', o.l1), l0Coefficient: flagNumber('--l0', o.l0), sparsityWarmupSteps: flagNumber('--sparsity-warmup', o.sparsityWarmup, true),
+    deadAfterTokens: flagNumber('--dead-after', o.deadAfter, true), logEvery: positiveFlag('--log-every', o.logEvery ?? '10', true),
+    jumpReluMode: o.jumpreluMode as JumpReluSparsityMode,
+  };
 }
 
 /** `tinymorph sae train`. */

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import type { Command } from 'commander';
 import Table from 'cli-table3';
@@ -7,11 +6,12 @@ import { generateSteered } from '../../steer/generate-steered.js';
 import { SteeringContext } from '../../steer/steering-context.js';
 import { presetByName, PRESETS } from '../../steer/presets.js';
 import { parseSteeringSpec, SAE_SPACE_METHODS, STEER_METHODS } from '../../steer/steering-spec.js';
-import { describeFsError } from '../../util/fs-error.js';
+import { READ_LIMITS, readTextBounded } from '../../util/bounded-read.js';
 import type { ModelOptions } from '../options.js';
 import { addModelOptions, collect, loadFromOptions, parseNumber } from '../options.js';
 import type { SamplingOptions } from '../sampling-options.js';
 import { addSamplingOptions, samplingFromOptions } from '../sampling-options.js';
+import { textFromArgOrFile } from '../text-input.js';
 
 interface SteerOptions extends ModelOptions, SamplingOptions {
   feature: string[];
@@ -23,6 +23,7 @@ interface SteerOptions extends ModelOptions, SamplingOptions {
   normalize?: boolean;
   scope?: string;
   spec?: string;
+  promptFile?: string;
   json?: boolean;
 }
 
@@ -43,7 +44,8 @@ export function registerSteer(program: Command): void {
       program
         .command('steer')
         .description('generate with and without steering (same seed, one batch) and print DEFAULT and STEERED side by side')
-        .argument('<prompt>', 'text to continue')
+        .argument('[prompt]', 'text to continue')
+        .option('--prompt-file <file>', 'read the prompt from a file ("-": standard input; one trailing newline dropped)')
         .option('--feature <source:index:strength[:method]>', 'SAE feature edit, e.g. blocks.2.hook_resid_post:248:+4 or 2:248:0:ablate (repeatable)', collect, [])
         .option('--vector <name[:strength]>', 'steering vector: a preset name or a vector file (.safetensors), strength default 1 (repeatable)', collect, [])
         .option('--preset <name[:strength]>', `a shipped preset at its tuned strength unless one is given: ${PRESETS.map((p) => p.name).join(', ')} (repeatable)`, collect, [])
@@ -57,7 +59,8 @@ export function registerSteer(program: Command): void {
     ),
   )
     .option('--json', 'print one JSON object with both texts and the spec')
-    .action((prompt: string, o: SteerOptions) => {
+    .action((arg: string | undefined, o: SteerOptions) => {
+      const prompt = textFromArgOrFile(arg, o.promptFile, '--prompt-file', 'prompt');
       const spec = parseSteeringSpec(buildRequest(o), o.spec ? `${o.spec}: steering` : 'steering');
       const { model, tokenizer } = loadFromOptions(o);
       const ctx = new SteeringContext(model, tokenizer);
@@ -90,12 +93,7 @@ function buildRequest(o: SteerOptions): Record<string, unknown> {
 }
 
 function readSpecFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`--spec ${path}: ${describeFsError(e)}`);
-  }
+  const text = readTextBounded(path, READ_LIMITS.spec, (problem) => new UsageError(`--spec ${path}: ${problem}`));
   try {
     const raw: unknown = JSON.parse(text);
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error('expected a JSON object');
