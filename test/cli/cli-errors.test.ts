@@ -70,6 +70,7 @@ const rows: Row[] = [
   [['generate', 'Once', '-t', '0', '--model', nanModel], 1, /^tinymorph: request 0, generated token 1: the logits hold NaN or infinite values .*`tinymorph inspect`/],
   [['generate', 'Once', '-t', '1', '--seed', '1', '--model', nanModel], 1, /^tinymorph: request 0, generated token 1: the logits hold NaN or infinite values/],
   [['generate', 'Once', '-t', '1', '--top-k', '5', '--model', nanModel], 1, /^tinymorph: request 0, generated token 1: the logits hold NaN or infinite values/],
+  [['perplexity', aFile, '--model', nanModel], 1, /^tinymorph: document 1, token 2: the cross-entropy is NaN .*`tinymorph inspect`/],
   [['steer', 'Once', '-t', '0', '--vector', narrow], 1, /narrow\.safetensors: the vector for blocks\.2\.hook_resid_post is 10 wide, the hook is 64 wide$/],
   [['steer', 'Once', '-t', '1', '--vector', wide], 1, /wide\.safetensors: the vector for blocks\.2\.hook_resid_post is 100 wide, the hook is 64 wide$/],
   [['steer', 'hi', '--spec', badJson], 1, /^tinymorph: --spec .*bad\.json: not a steering request \(.*"not json\\n" is not valid JSON\)$/],

@@ -31,6 +31,9 @@ export const formatBytes = (b: number): string => (b < 1024 * 1024 ? `${(b / 102
 export function activationsCache(o: CacheCommandOptions): CacheActivationsResult & { seconds: number } {
   checkOutputDir(o.out, '--out');
   const tokens = positiveFlag('--tokens', o.tokens, true);
+  const contextSize = positiveFlag('--context-size', o.contextSize, true);
+  const batchContexts = positiveFlag('--batch-contexts', o.batchContexts, true);
+  const shardTokens = positiveFlag('--shard-tokens', o.shardTokens, true);
   const { model, tokenizer, modelPath } = loadModel({ model: o.model });
   const corpus = o.corpus ?? trainSampleTextPath();
   const docs = corpusDocuments(corpus);
@@ -41,8 +44,7 @@ export function activationsCache(o: CacheCommandOptions): CacheActivationsResult
   try {
     const result = cacheActivations(model, tokenizer, docs, {
       dir: o.out, hook: o.hook as HookName, tokens, modelName: modelPath, corpusName: corpus,
-      contextSize: positiveFlag('--context-size', o.contextSize, true), prependBos: o.bos,
-      batchContexts: positiveFlag('--batch-contexts', o.batchContexts, true), shardTokens: positiveFlag('--shard-tokens', o.shardTokens, true),
+      contextSize, prependBos: o.bos, batchContexts, shardTokens,
       onShard: (m) => (disk = `disk ${formatBytes(cacheDiskBytes(o.out, m))}`),
       onProgress: (done) => progress.update(done, { disk }),
     });

@@ -107,11 +107,13 @@ export function registerFeatures(program: Command): void {
     .option('--top-contexts <n>', 'top-activating contexts kept per feature', '20')
     .action((o: IndexOptions & { corpus?: string; tokens: string; topContexts: string }) => {
       if (o.db !== undefined) checkOutputFile(o.db, '--db');
+      const tokens = positiveFlag('--tokens', o.tokens, true);
+      const topContexts = positiveFlag('--top-contexts', o.topContexts, true);
       const saeDir = saeDirOf(o);
       const loaded = loadFromOptions(o);
       const sae = readSaeLensFolder(saeDir, { model: loaded.model.config });
       const db = o.db ?? newIndexPath(saeDir);
-      const s = buildWithProgress(loaded, sae, saeDir, db, o.corpus ?? trainSampleTextPath(), positiveFlag('--tokens', o.tokens, true), positiveFlag('--top-contexts', o.topContexts, true));
+      const s = buildWithProgress(loaded, sae, saeDir, db, o.corpus ?? trainSampleTextPath(), tokens, topContexts);
       process.stdout.write(
         `indexed ${sae.config.d_sae} features (${s.deadFeatures} dead) over ${s.scoredTokens} tokens in ${s.contexts} contexts in ${s.seconds.toFixed(1)} s → ${db} (${formatBytes(statSync(db).size)})\n`,
       );
@@ -122,7 +124,8 @@ export function registerFeatures(program: Command): void {
     .option('--limit <n>', 'features to list', '20')
     .option('--json', 'print JSON')
     .action((query: string, o: IndexOptions & { limit: string }) => {
-      const hits = withIndex({ saeDir: saeDirOf(o), checkSae: o.sae !== undefined }, o, (index) => index.search(query, positiveFlag('--limit', o.limit, true)));
+      const limit = positiveFlag('--limit', o.limit, true);
+      const hits = withIndex({ saeDir: saeDirOf(o), checkSae: o.sae !== undefined }, o, (index) => index.search(query, limit));
       if (o.json) return json(hits);
       if (hits.length === 0) return void process.stdout.write(`no feature matches "${query}"\n`);
       process.stdout.write(hits.map((h) => `${String(h.feature).padStart(7)}  ${pct(h.density).padStart(7)}  ${h.label}`).join('\n') + '\n');
@@ -158,10 +161,12 @@ export function registerFeatures(program: Command): void {
     .option('--json', 'print JSON')
     .action((arg: string | undefined, o: IndexOptions & { textFile?: string; perToken: string; top: string }) => {
       const text = textFromArgOrFile(arg, o.textFile, '--text-file', 'text');
+      const perToken = positiveFlag('--per-token', o.perToken, true);
+      const top = positiveFlag('--top', o.top, true);
       const saeDir = saeDirOf(o);
       const loaded = loadFromOptions(o);
       const sae = readSaeLensFolder(saeDir, { model: loaded.model.config });
-      const r = explainText(loaded.model, loaded.tokenizer, sae, text, { perToken: positiveFlag('--per-token', o.perToken, true), top: positiveFlag('--top', o.top, true) });
+      const r = explainText(loaded.model, loaded.tokenizer, sae, text, { perToken, top });
       const labels = withIndex({ saeDir, checkSae: true }, o, (index) => index.labels([...r.top.map((f) => f.feature), ...r.tokens.flatMap((t) => t.features.map((f) => f.feature))]));
       if (o.json) return json({ ...r, labels: Object.fromEntries(labels) });
       const w = Math.min(16, Math.max(...r.tokens.map((t) => JSON.stringify(t.token).length)));
@@ -178,12 +183,13 @@ export function registerFeatures(program: Command): void {
     .option('--top <n>', 'features listed per side', '10')
     .option('--json', 'print JSON')
     .action((o: IndexOptions & { a: string; b: string; top: string }) => {
+      const top = positiveFlag('--top', o.top, true);
       const a = readTexts('--a', o.a);
       const b = readTexts('--b', o.b);
       const saeDir = saeDirOf(o);
       const loaded = loadFromOptions(o);
       const sae = readSaeLensFolder(saeDir, { model: loaded.model.config });
-      const r = contrastTexts(loaded.model, loaded.tokenizer, sae, a, b, { top: positiveFlag('--top', o.top, true) });
+      const r = contrastTexts(loaded.model, loaded.tokenizer, sae, a, b, { top });
       const labels = withIndex({ saeDir, checkSae: true }, o, (index) => index.labels([...r.towardA, ...r.towardB].map((f) => f.feature)));
       if (o.json) return json({ ...r, labels: Object.fromEntries(labels) });
       process.stdout.write(

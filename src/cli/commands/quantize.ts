@@ -31,8 +31,7 @@ export function registerQuantize(program: Command): void {
       try {
         writeFileAtomic(output, chunks);
       } catch (e) {
-        const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'its directory does not exist' : describeFsError(e);
-        throw new UsageError(`${output}: cannot write: ${why}`);
+        throw new UsageError(`${output}: cannot write: ${describeFsError(e)}`);
       }
       const bytes = llama2cFileBytes(file.config, 'llama2c-v2', groupSize);
       const out = { input, output, from: file.format, groupSize, bytes, inputBytes: file.fileBytes };

@@ -53,10 +53,12 @@ export async function saeEval(dir: string, o: SaeEvalCliOptions): Promise<SaeEva
     checkOutputFile(o.out, '--out');
     checkOutputFile(densityPlotPath(o.out), '--out (its density plot)');
   }
-  const { model, tokenizer } = loadModel({ model: o.model });
-  const sae = readSaeLensFolder(dir, { model: model.config, hookName: o.hook });
   const contexts = positiveFlag('--contexts', o.contexts, true);
   const contextSize = positiveFlag('--context-size', o.contextSize, true);
+  const batchContexts = positiveFlag('--batch', o.batch, true);
+  const seed = flagNumber('--seed', o.seed, true);
+  const { model, tokenizer } = loadModel({ model: o.model });
+  const sae = readSaeLensFolder(dir, { model: model.config, hookName: o.hook });
   const corpus = o.corpus ?? validationTextPath();
   const docs = corpusDocuments(corpus);
   const progress = startProgress('evaluating', contexts, 'contexts');
@@ -66,8 +68,8 @@ export async function saeEval(dir: string, o: SaeEvalCliOptions): Promise<SaeEva
       hook: o.hook as HookName | undefined,
       contexts,
       contextSize,
-      batchContexts: positiveFlag('--batch', o.batch, true),
-      seed: flagNumber('--seed', o.seed, true),
+      batchContexts,
+      seed,
       errorTerm: o.errorTerm ?? false,
       onProgress: (d) => progress.update(d),
       onFewerContexts: fewerContextsHandler(corpus, o.contextsGiven ?? true),

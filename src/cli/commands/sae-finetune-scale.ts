@@ -81,15 +81,15 @@ export const headline = (r: SaeEvalResult): FinetuneScaleMetrics => ({
 export function saeFinetuneScale(dir: string, o: SaeFinetuneScaleCliOptions): FinetuneScaleReport {
   const t0 = Date.now();
   checkOutputDir(o.out, '--out');
-  const { model, tokenizer } = loadModel({ model: o.model });
-  const sae = readSaeLensFolder(dir, { model: model.config });
-  const hook = sae.config.metadata.hook_name as HookName | null | undefined;
-  if (!hook) throw new UsageError(`${dir}: the SAE names no hook (cfg.json metadata.hook_name)`);
   const tokens = positiveFlag('--tokens', o.tokens, true);
   const lr = positiveFlag('--lr', o.lr);
   const batch = positiveFlag('--batch', o.batch, true);
   const seed = flagNumber('--seed', o.seed, true);
   const contexts = positiveFlag('--contexts', o.contexts, true);
+  const { model, tokenizer } = loadModel({ model: o.model });
+  const sae = readSaeLensFolder(dir, { model: model.config });
+  const hook = sae.config.metadata.hook_name as HookName | null | undefined;
+  if (!hook) throw new UsageError(`${dir}: the SAE names no hook (cfg.json metadata.hook_name)`);
   checkTrainingMemory(sae.config.d_in, sae.config.d_sae, batch);
   const contextSize = typeof sae.config.metadata.context_size === 'number' ? Math.min(sae.config.metadata.context_size, model.config.seqLen) : DEFAULT_CONTEXT_SIZE;
   const evalCorpus = o.evalCorpus ?? validationTextPath();
