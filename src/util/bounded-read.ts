@@ -76,7 +76,7 @@ export function readTextBounded(path: string, limit: ReadLimit, fail: (problem: 
 }
 
 /** The file's stat, or the typed error for a missing or unreadable one. */
-export function statOf(path: string, fail: (problem: string) => TinymorphError): Stats {
+function statOf(path: string, fail: (problem: string) => TinymorphError): Stats {
   try {
     return statSync(path);
   } catch (e) {
@@ -85,13 +85,11 @@ export function statOf(path: string, fail: (problem: string) => TinymorphError):
 }
 
 /**
- * A regular file's size, refusing anything else (a FIFO would block the open, a device never
- * ends): for readers that seek in a file rather than read it whole; `what` names the input.
+ * Refuses anything but a regular file (a FIFO would block the open, a device never ends): for
+ * readers that seek in a file rather than read it whole; `what` names the input.
  */
-export function regularFileSize(path: string, what: string, fail: (problem: string) => TinymorphError): number {
-  const stat = statOf(path, fail);
-  checkKind(stat, { what, maxBytes: Infinity }, false, fail);
-  return stat.size;
+export function requireRegularFile(path: string, what: string, fail: (problem: string) => TinymorphError): void {
+  checkKind(statOf(path, fail), { what, maxBytes: Infinity }, false, fail);
 }
 
 /** Refuses a directory, a regular file over the limit, and anything but a pipe or terminal (tty: unknown before open) where streams are accepted. */

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { UsageError } from '../../src/errors.js';
 import type { ReadLimit } from '../../src/util/bounded-read.js';
-import { readFileBounded, readTextBounded, regularFileSize } from '../../src/util/bounded-read.js';
+import { readFileBounded, readTextBounded, requireRegularFile } from '../../src/util/bounded-read.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tinymorph-bounded-read-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -43,7 +43,7 @@ test('a directory, a device and a missing path are typed errors', () => {
   if (process.platform !== 'win32') {
     // /dev/zero never ends: refused at once, even where pipes are accepted.
     assert.throws(() => readFileBounded('/dev/zero', limit(10, true), fail), { message: 'is a device; a test input must be a regular file or a pipe' });
-    assert.throws(() => regularFileSize('/dev/zero', 'a model', fail), { message: 'is a device; a model must be a regular file' });
+    assert.throws(() => requireRegularFile('/dev/zero', 'a model', fail), { message: 'is a device; a model must be a regular file' });
   }
 });
 
@@ -51,7 +51,7 @@ test('a FIFO is refused before open(2) where a regular file is needed (no writer
   const fifo = join(dir, 'idle.fifo');
   assert.equal(spawnSync('mkfifo', [fifo]).status, 0);
   assert.throws(() => readFileBounded(fifo, limit(10), fail), { message: 'is a pipe; a test input must be a regular file' });
-  assert.throws(() => regularFileSize(fifo, 'a model', fail), { message: 'is a pipe; a model must be a regular file' });
+  assert.throws(() => requireRegularFile(fifo, 'a model', fail), { message: 'is a pipe; a model must be a regular file' });
 });
 
 test('a pipe that never ends is read up to the limit, counted as it arrives, then refused', { skip: !fifoSupported && 'no FIFOs' }, async () => {

@@ -14,7 +14,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { FeatureIndexError } from '../../errors.js';
-import { regularFileSize } from '../../util/bounded-read.js';
+import { requireRegularFile } from '../../util/bounded-read.js';
 import { wordAt } from './auto-label.js';
 
 
@@ -135,7 +135,7 @@ export function readMeta(db: Db): Record<string, string> {
  * a text file or a half-copied index fails with a message that says which.
  */
 function checkHeader(path: string): void {
-  regularFileSize(path, 'a feature index', (problem) => new FeatureIndexError(path, problem)); // before open(2), which blocks on a FIFO
+  requireRegularFile(path, 'a feature index', (problem) => new FeatureIndexError(path, problem)); // before open(2), which blocks on a FIFO
   const header = Buffer.alloc(100);
   const fd = openSync(path, 'r');
   let got: number;
