@@ -92,3 +92,10 @@ export class FeatureIndexError extends TinymorphError {
     super('feature_index', `${file}: ${problem}`);
   }
 }
+
+/** Numbers that came out NaN or infinite where a result needs finite ones (NaN weights, an overflow), with where they were found. */
+export class NumericError extends TinymorphError {
+  constructor(message: string) {
+    super('non_finite', message);
+  }
+}

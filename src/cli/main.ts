@@ -48,9 +48,17 @@ try {
     // Commander has already printed its one-line message (or the help text).
     process.exitCode = e.exitCode === 0 ? 0 : 2;
   } else if (e instanceof TinymorphError) {
-    process.stderr.write(`tinymorph: ${e.message}\n`);
+    process.stderr.write(`tinymorph: ${oneLine(e.message)}\n`);
     process.exitCode = 1;
   } else {
     throw e;
   }
+}
+
+/**
+ * A message as one printable line: some carry text from the input (JSON.parse quotes the bad
+ * source, newlines included; a binary file's bytes), and a user error is one line on stderr.
+ */
+function oneLine(message: string): string {
+  return message.replace(/[\x00-\x1f\x7f]/g, (c) => (c === '\n' ? '\\n' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }

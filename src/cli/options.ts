@@ -50,7 +50,14 @@ export function collect(v: string, prev: string[]): string[] {
 /** A flag's value as a non-negative number (an integer when `int`), or a UsageError naming the flag. */
 export function flagNumber(flag: string, v: string, int = false): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n < 0 || (int && !Number.isSafeInteger(n))) throw new UsageError(`${flag} must be a non-negative ${int ? 'integer' : 'number'}, got "${v}"`);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || (int && !Number.isSafeInteger(n))) throw new UsageError(`${flag} must be a non-negative ${int ? 'integer' : 'number'}, got "${v}"`);
+  return n;
+}
+
+/** A flag's value as a number > 0 (an integer when `int`), or a UsageError naming the flag: for sizes, counts and rates where 0 means nothing. */
+export function positiveFlag(flag: string, v: string, int = false): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n <= 0 || (int && !Number.isSafeInteger(n))) throw new UsageError(`${flag} must be a positive ${int ? 'integer' : 'number'}, got "${v}"`);
   return n;
 }
 

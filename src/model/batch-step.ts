@@ -5,9 +5,11 @@
  * the same forward, logits processors, sampler and acceptance rules, so a request's text at
  * temperature 0 is the same whichever of the two ran it.
  */
+import { NumericError } from '../errors.js';
 import type { GenerationRow, TokenEvent } from './generation-row.js';
 import type { KVCache } from './kv-cache.js';
 import type { LlamaModel } from './llama-model.js';
+import type { SampledToken } from './sampling/sampler.js';
 import { Sampler } from './sampling/sampler.js';
 
 /**
@@ -56,7 +58,13 @@ export class BatchStep {
       const slot = out.rows[s];
       const row = rows[slot];
       if (!row) continue;
-      const sampled = this.sampler.sample(out.logits.subarray(s * vocab, (s + 1) * vocab), row.params, row.counts, row.rng, row.wantLogprobs, argmaxes?.[s]);
+      let sampled: SampledToken;
+      try {
+        sampled = this.sampler.sample(out.logits.subarray(s * vocab, (s + 1) * vocab), row.params, row.counts, row.rng, row.wantLogprobs, argmaxes?.[s]);
+      } catch (e) {
+        if (!(e instanceof NumericError)) throw e;
+        throw new NumericError(`request ${row.request}, generated token ${row.tokens.length + 1}: ${e.message}; \`tinymorph inspect\` checks the model's weights for NaN/Inf`);
+      }
       const text = row.accept(sampled, cache.lengths[slot] < cache.capacity);
       this.o.onToken?.({ request: row.request, token: sampled, text });
     }

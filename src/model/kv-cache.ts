@@ -1,3 +1,4 @@
+import { totalmem } from 'node:os';
 import { UsageError } from '../errors.js';
 import { alignedFloat32Array } from '../tensor/aligned-array.js';
 import type { LlamaConfig } from './llama-config.js';
@@ -34,6 +35,11 @@ export class KVCache {
     this.kvDim = kvDim(config);
     const perLayer = batchSize * capacity * this.kvDim;
     const fits = reuse !== undefined && reuse.stores.length === 2 * config.nLayers && reuse.floatsPerLayer() >= perLayer;
+    // Typed arrays are allocated lazily: one far beyond memory fails (or meets the OOM killer) only once written.
+    const bytes = 4 * 2 * config.nLayers * perLayer;
+    if (!fits && bytes > totalmem()) {
+      throw new UsageError(`a KV cache of ${batchSize} rows × ${capacity} positions needs ${(bytes / 2 ** 30).toFixed(1)} GiB, more than this machine's ${(totalmem() / 2 ** 30).toFixed(1)} GiB`);
+    }
     this.stores = fits ? reuse.stores : Array.from({ length: 2 * config.nLayers }, () => alignedFloat32Array(perLayer));
     this.keys = this.stores.slice(0, config.nLayers).map((a) => a.subarray(0, perLayer));
     this.values = this.stores.slice(config.nLayers).map((a) => a.subarray(0, perLayer));

@@ -3,6 +3,7 @@ import { ModelFileError } from '../errors.js';
 import type { Q80Matrix, WeightMatrix } from '../tensor/weight-matrix.js';
 import { alignedFloat32Array } from '../tensor/aligned-array.js';
 import { describeFsError } from '../util/fs-error.js';
+import { requireRegularFile } from '../util/bounded-read.js';
 
 /**
  * Where the tensors of a llama2.c file come from, in file order. One walk over the layout
@@ -125,6 +126,8 @@ export class FileTensorSource implements TensorSource {
 
 /** Opens `path`, hands `body` its descriptor and size, and always closes it. */
 export function withFile<T>(path: string, body: (fd: number, size: number) => T): T {
+  const fail = (problem: string): ModelFileError => new ModelFileError(path, problem);
+  requireRegularFile(path, 'a model', fail); // refused before open(2), which would block on a FIFO
   let fd: number;
   try {
     fd = openSync(path, 'r');

@@ -1,3 +1,4 @@
+import { NumericError } from '../errors.js';
 import type { LlamaModel } from './llama-model.js';
 
 export interface CrossEntropyResult {
@@ -35,7 +36,10 @@ export function meanCrossEntropy(model: LlamaModel, docs: readonly (readonly num
     for (let s = 0; s < batch.length; s++) {
       const doc = batch[s];
       for (let i = 0; i + 1 < doc.length; i++) {
-        sum += negLogSoftmaxAt(logits, (rowStart[s] + i) * vocab, vocab, doc[i + 1]);
+        const nll = negLogSoftmaxAt(logits, (rowStart[s] + i) * vocab, vocab, doc[i + 1]);
+        // One NaN would make the mean NaN with no hint of why; +∞ is a certain token given probability 0.
+        if (!Number.isFinite(nll)) throw new NumericError(`document ${done + s + 1}, token ${i + 2}: the cross-entropy is ${nll} (NaN or infinite logits); \`tinymorph inspect\` checks the model's weights for NaN/Inf`);
+        sum += nll;
         count++;
       }
     }

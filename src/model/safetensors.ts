@@ -8,13 +8,12 @@
  * problem. Tensor data is little-endian, read through typed-array views, which use the platform
  * byte order: little-endian on every platform this project targets.
  */
-import { readFileSync } from 'node:fs';
 import { ModelFileError, ShapeError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../tensor/half-float.js';
 import { describeList, describeValue } from '../util/describe-value.js';
-import { describeFsError } from '../util/fs-error.js';
 import { parseJson } from '../util/parse-json.js';
+import { READ_LIMITS, readFileBounded } from '../util/bounded-read.js';
 
 export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -60,12 +59,7 @@ export class SafetensorsFile {
 
   /** Read and validate a file; all of it is held in memory. */
   static open(path: string): SafetensorsFile {
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(path);
-    } catch (err) {
-      throw new ModelFileError(path, describeFsError(err));
-    }
+    const bytes = readFileBounded(path, READ_LIMITS.safetensors, (problem) => new ModelFileError(path, problem));
     return SafetensorsFile.parse(bytes, path);
   }
 

@@ -1,3 +1,5 @@
+import { UsageError } from '../errors.js';
+
 /**
  * Streams text while watching for stop sequences (OpenAI `stop`): text that might be the start of a
  * stop sequence is held back until it is known not to be, so a streamed client never receives part
@@ -6,7 +8,9 @@
 export class StopSequenceFilter {
   private pending = '';
 
-  constructor(private readonly stops: readonly string[]) {}
+  constructor(private readonly stops: readonly string[]) {
+    if (stops.includes('')) throw new UsageError('a stop sequence must not be empty (it would end every text before its first token)');
+  }
 
   /** Adds decoded text; returns the text now safe to emit and whether a stop sequence was hit. */
   push(delta: string): { emit: string; stopped: boolean } {

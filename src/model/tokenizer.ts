@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { TokenizerFileError, UsageError } from '../errors.js';
-import { describeFsError } from '../util/fs-error.js';
+import { READ_LIMITS, readFileBounded } from '../util/bounded-read.js';
 
 /**
  * The llama2.c BPE tokenizer (`tokenizer.bin`), as run.c's build_tokenizer / encode / decode
@@ -208,12 +207,7 @@ export class Tokenizer {
 
   /** Reads a tokenizer.bin; vocabSize is the model's (without it, entries are read to the end of the file). */
   static fromFile(path: string, vocabSize?: number): Tokenizer {
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(path);
-    } catch (e) {
-      throw new TokenizerFileError(path, describeFsError(e));
-    }
+    const bytes = readFileBounded(path, READ_LIMITS.tokenizer, (problem) => new TokenizerFileError(path, problem));
     return Tokenizer.fromBytes(bytes, path, vocabSize);
   }
 

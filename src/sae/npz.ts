@@ -10,12 +10,11 @@
  * Gemma Scope's params.npz hold. Every size is checked before anything is allocated; failures are
  * SaeFileErrors that name the file and the array.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { unzipSync } from 'fflate';
 import { SaeFileError } from '../errors.js';
 import { f16ToF32 } from '../tensor/half-float.js';
 import { describeValue } from '../util/describe-value.js';
-import { describeFsError } from '../util/fs-error.js';
+import { READ_LIMITS, readFileBounded } from '../util/bounded-read.js';
 
 export type NpyDtype = 'f2' | 'f4' | 'f8';
 
@@ -31,21 +30,10 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 const DTYPE_BYTES: Record<NpyDtype, number> = { f2: 2, f4: 4, f8: 8 };
 /** Largest array read (bytes): a Float32Array of it must fit in memory. */
 const MAX_ARRAY_BYTES = 2 ** 31 - 1;
-/** An .npz larger than this is refused before it is read. */
-const MAX_NPZ_BYTES = 2 ** 32;
 
 /** Reads every array of an .npz file, keyed by name without the ".npy" suffix. */
 export function readNpz(path: string): Map<string, NpyArray> {
-  let bytes: Uint8Array;
-  try {
-    const size = statSync(path).size;
-    if (size > MAX_NPZ_BYTES) throw new SaeFileError(path, `is ${size} bytes, over the ${MAX_NPZ_BYTES}-byte limit for an .npz`);
-    bytes = readFileSync(path);
-  } catch (err) {
-    if (err instanceof SaeFileError) throw err;
-    throw new SaeFileError(path, describeFsError(err));
-  }
-  return parseNpz(bytes, path);
+  return parseNpz(readFileBounded(path, READ_LIMITS.npz, (problem) => new SaeFileError(path, problem)), path);
 }
 
 /** Parses .npz bytes already in memory; `file` names the archive in errors. */

@@ -8,7 +8,7 @@
  * config, and the config against the model's hook width when one is given, before the SAE is used;
  * failures are SaeFileErrors that name the file and say what disagrees.
  */
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ModelFileError, SaeFileError, UnknownHookError } from '../errors.js';
 import type { LlamaConfig } from '../model/llama-config.js';
@@ -16,8 +16,8 @@ import type { TensorToWrite } from '../model/safetensors.js';
 import { SafetensorsFile, writeSafetensors } from '../model/safetensors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { describeList, describeValue } from '../util/describe-value.js';
-import { describeFsError } from '../util/fs-error.js';
 import { parseJson } from '../util/parse-json.js';
+import { READ_LIMITS, readTextBounded } from '../util/bounded-read.js';
 import type { SaeArchitecture } from './architecture-registry.js';
 import { architectureNames, findArchitecture } from './architecture-registry.js';
 import { hookWidth } from './hook-width.js';
@@ -30,8 +30,6 @@ export const SAE_CFG_FILENAME = 'cfg.json';
 export const SAE_WEIGHTS_FILENAME = 'sae_weights.safetensors';
 export const SPARSITY_FILENAME = 'sparsity.safetensors';
 
-/** A cfg.json (or other SAE JSON file) larger than this is not a config. */
-const MAX_CFG_BYTES = 16 * 1024 * 1024;
 
 export interface ReadSaeOptions {
   /** The model the SAE is for: its hook `hookName` (default: cfg metadata.hook_name) must exist and be d_in wide. */
@@ -212,18 +210,10 @@ export function asSaeFileError<T>(body: () => T): T {
   }
 }
 
-/** A JSON file of at most MAX_CFG_BYTES, parsed; failures are SaeFileErrors naming the file. */
+/** A JSON config file (within READ_LIMITS.config), parsed; failures are SaeFileErrors naming the file. */
 export function readJson(path: string): unknown {
-  let text: string;
-  try {
-    const size = statSync(path).size;
-    if (size > MAX_CFG_BYTES) throw new SaeFileError(path, `is ${size} bytes, over the ${MAX_CFG_BYTES}-byte limit for a config`);
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if (err instanceof SaeFileError) throw err;
-    throw new SaeFileError(path, describeFsError(err));
-  }
-  return parseJson(text, MAX_CFG_BYTES, (problem) => new SaeFileError(path, problem));
+  const text = readTextBounded(path, READ_LIMITS.config, (problem) => new SaeFileError(path, problem));
+  return parseJson(text, READ_LIMITS.config.maxBytes, (problem) => new SaeFileError(path, problem));
 }
 
 function exists(path: string): boolean {

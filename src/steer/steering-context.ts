@@ -11,10 +11,12 @@ import { join } from 'node:path';
 import { SteeringError, TinymorphError } from '../errors.js';
 import { validationTextPath } from '../model/embedded.js';
 import type { HookName } from '../model/hook-points.js';
+import type { LlamaConfig } from '../model/llama-config.js';
 import type { LlamaModel } from '../model/llama-model.js';
 import type { Tokenizer } from '../model/tokenizer.js';
 import { featureLogitEffects } from '../sae/feature-logits.js';
 import { meanActivations } from '../sae/feature-means.js';
+import { hookWidth } from '../sae/hook-width.js';
 import type { FeatureMeans } from '../sae/feature-means.js';
 import { readSaeLensFolder } from '../sae/saelens-format.js';
 import type { Sae } from '../sae/sae.js';
@@ -68,6 +70,7 @@ export class SteeringContext {
     if (!existsSync(path)) throw new SteeringError(`vector ${describeValue(name)} is neither a preset (${describeValue(presetPath(name), 160)}) nor a file`);
     const nLayers = this.model.config.nLayers;
     const set = path.toLowerCase().endsWith('.gguf') ? readControlVectorGguf(path, nLayers) : readSteeringVectors(path, nLayers);
+    checkVectorWidths(path, set, this.model.config);
     this.vectorSets.set(name, set);
     return set;
   }
@@ -100,6 +103,17 @@ export class SteeringContext {
       bySae.set(index, dir);
     }
     return dir;
+  }
+}
+
+/**
+ * Each vector of a set must be as wide as its hook's activations: adding a shorter one would read
+ * past its end (NaN at every later position), and a longer one would be cut without a word.
+ */
+function checkVectorWidths(path: string, set: SteeringVectorSet, config: LlamaConfig): void {
+  for (const [hook, v] of set.vectors) {
+    const width = hookWidth(config, hook);
+    if (width !== v.length) throw new SteeringError(`${path}: the vector for ${hook} is ${v.length} wide, the hook is ${width ?? 'not a fixed width'}${width === undefined ? '' : ' wide'}`);
   }
 }
 

@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { Backend } from './backend.js';
-import { nativeBackend, nativeStatus } from './native-backend.js';
+import { nativeBackend, nativeConfigError, nativeStatus } from './native-backend.js';
 import { referenceBackend } from './reference-backend.js';
 
 /**
@@ -16,17 +16,22 @@ export function availableBackends(): string[] {
   return [...backends.keys()];
 }
 
-export function backendByName(name: string): Backend {
+/** The backend called `name`; `via` names where the name came from (an environment variable) in errors. */
+export function backendByName(name: string, via?: string): Backend {
   const b = backends.get(name);
   const native = nativeStatus();
-  if (!b && name === 'native' && !native.available) throw new UsageError(`backend "native" is not available: ${native.reason}`);
-  if (!b) throw new UsageError(`unknown backend "${name}" (available: ${availableBackends().join(', ')})`);
+  const from = via ? `${via}: ` : '';
+  if (!b && name === 'native' && !native.available) throw new UsageError(`${from}backend "native" is not available: ${native.reason}`);
+  if (!b) throw new UsageError(`${from}unknown backend "${name}" (available: ${availableBackends().join(', ')})`);
+  const configError = b === nativeBackend ? nativeConfigError() : undefined;
+  if (configError) throw configError;
   return b;
 }
 
 /** The backend in use: the one set explicitly, else $TINYMORPH_BACKEND, else the fastest available. */
 export function activeBackend(): Backend {
-  current ??= backendByName(process.env.TINYMORPH_BACKEND || (nativeBackend ?? referenceBackend).name);
+  const env = process.env.TINYMORPH_BACKEND;
+  current ??= env ? backendByName(env, 'TINYMORPH_BACKEND') : backendByName((nativeBackend ?? referenceBackend).name);
   return current;
 }
 

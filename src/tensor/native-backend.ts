@@ -49,7 +49,15 @@ export type NativeStatus =
   | { available: true; file: string; simd: NativeAddon['simd']; threadPool: boolean; threads: number }
   | { available: false; file: string; reason: string };
 
-function load(): { addon?: NativeAddon; status: NativeStatus } {
+/**
+ * The most threads the pool runs (MAX_THREADS in native/threads.c; the addon's own check allows
+ * more, which the pool would silently cap).
+ */
+export const MAX_NATIVE_THREADS = 256;
+
+const threadsProblem = (n: number | string): string => `must be an integer from 1 to ${MAX_NATIVE_THREADS}, got ${JSON.stringify(n)}`;
+
+function load(): { addon?: NativeAddon; status: NativeStatus; envError?: UsageError } {
   const file = join(packageRoot(), 'build', 'Release', 'tinymorph_native.node');
   let addon: NativeAddon;
   try {
@@ -60,18 +68,25 @@ function load(): { addon?: NativeAddon; status: NativeStatus } {
     return { status: { available: false, file, reason } };
   }
   addon.setErrorClass(ShapeError);
+  const status: NativeStatus = { available: true, file, simd: addon.simd, threadPool: addon.threadPool, threads: addon.threads() };
   const env = process.env.TINYMORPH_THREADS;
   if (env !== undefined && env !== '') {
     const n = Number(env);
-    // Not thrown at import time (no command could report it cleanly): the backend is marked unavailable with the reason.
-    if (!Number.isInteger(n) || n < 1) return { status: { available: false, file, reason: `TINYMORPH_THREADS must be a positive integer, got "${env}"` } };
+    // Not thrown at import time, where no command could report it as one line: choosing the native
+    // backend throws it (nativeConfigError), so a bad value never quietly runs another backend.
+    if (!/^\s*\d+\s*$/.test(env) || n < 1 || n > MAX_NATIVE_THREADS) return { addon, status, envError: new UsageError(`TINYMORPH_THREADS ${threadsProblem(env)}`) };
     addon.setThreads(n);
   }
-  return { addon, status: { available: true, file, simd: addon.simd, threadPool: addon.threadPool, threads: addon.threads() } };
+  return { addon, status };
 }
 
 const loaded = load();
 const addon = loaded.addon;
+
+/** Why the native backend may not be used as configured (a bad $TINYMORPH_THREADS), if it may not. */
+export function nativeConfigError(): UsageError | undefined {
+  return loaded.envError;
+}
 
 function makeBackend(a: NativeAddon): Backend {
   return {
@@ -141,7 +156,7 @@ export function nativeStatus(): NativeStatus {
 
 /** Threads the native kernels use (default: $TINYMORPH_THREADS, else the cores this process may run on). Results do not depend on it. */
 export function setNativeThreads(n: number): void {
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`native threads must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1 || n > MAX_NATIVE_THREADS) throw new UsageError(`native threads ${threadsProblem(n)}`);
   addon?.setThreads(n);
 }
 

@@ -4,6 +4,8 @@ export function describeFsError(e: unknown): string {
   switch (code) {
     case 'ENOENT':
       return 'no such file';
+    case 'ENOTDIR':
+      return 'a folder on the path is a file';
     case 'EISDIR':
       return 'is a directory, expected a file';
     case 'EACCES':

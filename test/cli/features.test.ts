@@ -80,8 +80,8 @@ test('features: user mistakes end as one line and a non-zero exit, and nothing i
   assertOneLineError(run('features', 'show', '1:5', '--db', db), 1, /b2\.sqlite: was built from other SAE weights/);
   assertOneLineError(run('features', 'search', '***', '--db', db), 1, /has no words to look for/);
   assertOneLineError(run('features', 'contrast', '--a', join(dir, 'missing.txt'), '--b', db, '--db', db), 1, /^tinymorph: --a .*missing\.txt: no such file$/);
-  assertOneLineError(run('features', 'build', '--tokens', 'lots', '--db', join(dir, 'x.sqlite')), 1, /--tokens must be a non-negative integer/);
-  assertOneLineError(run('features', 'build', '--tokens', '128', '--db', join(dir, 'no', 'such', 'dir', 'x.sqlite')), 1, /x\.sqlite: cannot write the index: its folder does not exist$/);
+  assertOneLineError(run('features', 'build', '--tokens', 'lots', '--db', join(dir, 'x.sqlite')), 1, /--tokens must be a positive integer, got "lots"/);
+  assertOneLineError(run('features', 'build', '--tokens', '128', '--db', join(dir, 'no', 'such', 'dir', 'x.sqlite')), 1, /--db .*x\.sqlite: its folder .*dir does not exist$/);
   assert.equal(run('features', 'show').code, 2); // a missing argument is commander's usage error
   assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
 });

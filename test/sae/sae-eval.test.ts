@@ -60,6 +60,23 @@ test('an SAE spliced with its error term leaves CE unchanged and KL zero', () =>
   assert.ok(r.reconstruction_quality.explained_variance < 1); // the metrics still see the random SAE's reconstruction
 });
 
+test('a text with fewer contexts than asked for is an error naming both numbers, or with onFewerContexts evaluates those there are', () => {
+  const sae = randomSae(v6Config('standard', DIM, 128), 5);
+  const short = [docs.join(' ').slice(0, 1500)];
+  // One document cut into contexts of BOS + 63 text tokens, the last partial one dropped (as SAELens does).
+  const available = Math.floor(tokenizer.encode(short[0], { bos: false }).length / 63);
+  assert.ok(available >= 1 && available < 50, `${available} contexts`);
+  assert.throws(() => runSaeEval(model, tokenizer, sae, short, { ...opts, contexts: 50 }), {
+    name: 'UsageError',
+    message: `the text holds ${available} contexts of 64 tokens, fewer than the 50 asked for`,
+  });
+  const calls: number[][] = [];
+  const r = runSaeEval(model, tokenizer, sae, short, { ...opts, contexts: 50, onFewerContexts: (a, asked, size) => calls.push([a, asked, size]) });
+  assert.deepEqual(calls, [[available, 50, 64]]);
+  assert.equal(r.token_stats.contexts, available);
+  assert.equal(r.token_stats.total_tokens_eval_reconstruction, available * 64);
+});
+
 test('an exact SAE (ReLU(x) − ReLU(−x)) gives ce_loss_score 1 and explained variance 1', () => {
   // d_sae = 2·d_in: latent i = ReLU(x_i), latent d_in+i = ReLU(−x_i); W_dec maps them back to +x_i, −(−x_i).
   const config = v6Config('standard', DIM, 2 * DIM);

@@ -9,7 +9,9 @@ import type { CacheActivationsResult } from '../../sae/activation-store/cache-wr
 import { cacheActivations, DEFAULT_SHARD_TOKENS } from '../../sae/activation-store/cache-writer.js';
 import { DEFAULT_BATCH_CONTEXTS } from '../../sae/activation-store/hook-activations.js';
 import { DEFAULT_CONTEXT_SIZE } from '../../sae/activation-store/token-contexts.js';
+import { positiveFlag } from '../options.js';
 import { startProgress } from '../progress.js';
+import { checkOutputDir } from '../../util/output-target.js';
 
 interface CacheCommandOptions {
   hook: string;
@@ -23,28 +25,26 @@ interface CacheCommandOptions {
   bos: boolean;
 }
 
-const positiveInt = (flag: string, v: string): number => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new UsageError(`${flag} must be a positive integer, got "${v}"`);
-  return n;
-};
-
 export const formatBytes = (b: number): string => (b < 1024 * 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 1024 / 1024).toFixed(1)} MiB`);
 
 /** Runs the model over the corpus and caches the hook's activations as safetensors shards in o.out (resuming a partial cache). */
 export function activationsCache(o: CacheCommandOptions): CacheActivationsResult & { seconds: number } {
-  const tokens = positiveInt('--tokens', o.tokens);
+  checkOutputDir(o.out, '--out');
+  const tokens = positiveFlag('--tokens', o.tokens, true);
+  const contextSize = positiveFlag('--context-size', o.contextSize, true);
+  const batchContexts = positiveFlag('--batch-contexts', o.batchContexts, true);
+  const shardTokens = positiveFlag('--shard-tokens', o.shardTokens, true);
   const { model, tokenizer, modelPath } = loadModel({ model: o.model });
   const corpus = o.corpus ?? trainSampleTextPath();
   const docs = corpusDocuments(corpus);
+  if (docs.length === 0) throw new UsageError(`corpus ${corpus} holds no text`);
   const progress = startProgress('caching', tokens, 'activations', ['disk']);
   const start = Date.now();
   let disk = '';
   try {
     const result = cacheActivations(model, tokenizer, docs, {
       dir: o.out, hook: o.hook as HookName, tokens, modelName: modelPath, corpusName: corpus,
-      contextSize: positiveInt('--context-size', o.contextSize), prependBos: o.bos,
-      batchContexts: positiveInt('--batch-contexts', o.batchContexts), shardTokens: positiveInt('--shard-tokens', o.shardTokens),
+      contextSize, prependBos: o.bos, batchContexts, shardTokens,
       onShard: (m) => (disk = `disk ${formatBytes(cacheDiskBytes(o.out, m))}`),
       onProgress: (done) => progress.update(done, { disk }),
     });

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { splitDocuments } from '../../model/documents.js';
@@ -15,12 +15,14 @@ import { DEFAULT_SAE_HOOK, parseFeatureRef, shippedSaeDir } from '../../sae/feat
 import { findIndex, newIndexPath } from '../../sae/feature-index/index-location.js';
 import { readSaeLensFolder } from '../../sae/saelens-format.js';
 import type { Sae } from '../../sae/sae.js';
-import { describeFsError } from '../../util/fs-error.js';
+import { READ_LIMITS, readTextBounded } from '../../util/bounded-read.js';
 import type { ModelOptions } from '../options.js';
-import { addModelOptions, flagNumber, loadFromOptions } from '../options.js';
+import { addModelOptions, loadFromOptions, positiveFlag } from '../options.js';
 import { startProgress } from '../progress.js';
+import { textFromArgOrFile } from '../text-input.js';
 import { formatBytes } from './activations.js';
 import { formatDashboard, useColour } from './feature-dashboard.js';
+import { checkOutputFile } from '../../util/output-target.js';
 
 interface IndexOptions extends ModelOptions {
   sae?: string;
@@ -79,13 +81,7 @@ const json = (v: unknown): void => void process.stdout.write(JSON.stringify(v, n
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
 
 function readTexts(flag: string, path: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${flag} ${path}: ${describeFsError(e)}`);
-  }
-  const docs = splitDocuments(text);
+  const docs = splitDocuments(readTextBounded(path, READ_LIMITS.text, (problem) => new UsageError(`${flag} ${path}: ${problem}`)));
   if (docs.length === 0) throw new UsageError(`${flag} ${path}: has no texts (separate texts by blank lines or <|endoftext|>)`);
   return docs;
 }
@@ -110,11 +106,14 @@ export function registerFeatures(program: Command): void {
     .option('--tokens <n>', 'corpus tokens to run', String(DEFAULT_INDEX_TOKENS))
     .option('--top-contexts <n>', 'top-activating contexts kept per feature', '20')
     .action((o: IndexOptions & { corpus?: string; tokens: string; topContexts: string }) => {
+      if (o.db !== undefined) checkOutputFile(o.db, '--db');
+      const tokens = positiveFlag('--tokens', o.tokens, true);
+      const topContexts = positiveFlag('--top-contexts', o.topContexts, true);
       const saeDir = saeDirOf(o);
       const loaded = loadFromOptions(o);
       const sae = readSaeLensFolder(saeDir, { model: loaded.model.config });
       const db = o.db ?? newIndexPath(saeDir);
-      const s = buildWithProgress(loaded, sae, saeDir, db, o.corpus ?? trainSampleTextPath(), flagNumber('--tokens', o.tokens, true), flagNumber('--top-contexts', o.topContexts, true));
+      const s = buildWithProgress(loaded, sae, saeDir, db, o.corpus ?? trainSampleTextPath(), tokens, topContexts);
       process.stdout.write(
         `indexed ${sae.config.d_sae} features (${s.deadFeatures} dead) over ${s.scoredTokens} tokens in ${s.contexts} contexts in ${s.seconds.toFixed(1)} s → ${db} (${formatBytes(statSync(db).size)})\n`,
       );
@@ -125,7 +124,8 @@ export function registerFeatures(program: Command): void {
     .option('--limit <n>', 'features to list', '20')
     .option('--json', 'print JSON')
     .action((query: string, o: IndexOptions & { limit: string }) => {
-      const hits = withIndex({ saeDir: saeDirOf(o), checkSae: o.sae !== undefined }, o, (index) => index.search(query, flagNumber('--limit', o.limit, true)));
+      const limit = positiveFlag('--limit', o.limit, true);
+      const hits = withIndex({ saeDir: saeDirOf(o), checkSae: o.sae !== undefined }, o, (index) => index.search(query, limit));
       if (o.json) return json(hits);
       if (hits.length === 0) return void process.stdout.write(`no feature matches "${query}"\n`);
       process.stdout.write(hits.map((h) => `${String(h.feature).padStart(7)}  ${pct(h.density).padStart(7)}  ${h.label}`).join('\n') + '\n');
@@ -153,16 +153,20 @@ export function registerFeatures(program: Command): void {
       });
     });
 
-  common(features.command('explain-text <text>'))
+  common(features.command('explain-text [text]'))
     .description('which features fire on a text: the top features of each token, and over the whole text')
+    .option('--text-file <file>', 'read the text from a file ("-": standard input; one trailing newline dropped)')
     .option('-k, --per-token <n>', 'features per token', '5')
     .option('--top <n>', 'features over the whole text', '10')
     .option('--json', 'print JSON')
-    .action((text: string, o: IndexOptions & { perToken: string; top: string }) => {
+    .action((arg: string | undefined, o: IndexOptions & { textFile?: string; perToken: string; top: string }) => {
+      const text = textFromArgOrFile(arg, o.textFile, '--text-file', 'text');
+      const perToken = positiveFlag('--per-token', o.perToken, true);
+      const top = positiveFlag('--top', o.top, true);
       const saeDir = saeDirOf(o);
       const loaded = loadFromOptions(o);
       const sae = readSaeLensFolder(saeDir, { model: loaded.model.config });
-      const r = explainText(loaded.model, loaded.tokenizer, sae, text, { perToken: flagNumber('--per-token', o.perToken, true), top: flagNumber('--top', o.top, true) });
+      const r = explainText(loaded.model, loaded.tokenizer, sae, text, { perToken, top });
       const labels = withIndex({ saeDir, checkSae: true }, o, (index) => index.labels([...r.top.map((f) => f.feature), ...r.tokens.flatMap((t) => t.features.map((f) => f.feature))]));
       if (o.json) return json({ ...r, labels: Object.fromEntries(labels) });
       const w = Math.min(16, Math.max(...r.tokens.map((t) => JSON.stringify(t.token).length)));
@@ -179,12 +183,13 @@ export function registerFeatures(program: Command): void {
     .option('--top <n>', 'features listed per side', '10')
     .option('--json', 'print JSON')
     .action((o: IndexOptions & { a: string; b: string; top: string }) => {
+      const top = positiveFlag('--top', o.top, true);
       const a = readTexts('--a', o.a);
       const b = readTexts('--b', o.b);
       const saeDir = saeDirOf(o);
       const loaded = loadFromOptions(o);
       const sae = readSaeLensFolder(saeDir, { model: loaded.model.config });
-      const r = contrastTexts(loaded.model, loaded.tokenizer, sae, a, b, { top: flagNumber('--top', o.top, true) });
+      const r = contrastTexts(loaded.model, loaded.tokenizer, sae, a, b, { top });
       const labels = withIndex({ saeDir, checkSae: true }, o, (index) => index.labels([...r.towardA, ...r.towardB].map((f) => f.feature)));
       if (o.json) return json({ ...r, labels: Object.fromEntries(labels) });
       process.stdout.write(

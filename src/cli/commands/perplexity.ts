@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { splitDocuments } from '../../model/documents.js';
@@ -6,7 +5,7 @@ import { meanCrossEntropy } from '../../model/perplexity.js';
 import type { ModelOptions } from '../options.js';
 import { addModelOptions, loadFromOptions, parseInteger } from '../options.js';
 import { startProgress } from '../progress.js';
-import { describeFsError } from '../../util/fs-error.js';
+import { READ_LIMITS, readTextBounded } from '../../util/bounded-read.js';
 
 interface PerplexityOptions extends ModelOptions {
   maxDocs?: number;
@@ -25,12 +24,7 @@ export function registerPerplexity(program: Command): void {
     .option('--context <n>', "cut documents to n tokens (default: the model's context)", parseInteger(2))
     .option('--json', 'print JSON')
     .action((file: string, o: PerplexityOptions) => {
-      let text: string;
-      try {
-        text = readFileSync(file, 'utf8');
-      } catch (e) {
-        throw new UsageError(`${file}: ${describeFsError(e)}`);
-      }
+      const text = readTextBounded(file, READ_LIMITS.text, (problem) => new UsageError(`${file}: ${problem}`));
       const { model, tokenizer } = loadFromOptions(o);
       const context = Math.min(o.context ?? model.config.seqLen, model.config.seqLen);
       const docs = splitDocuments(text)

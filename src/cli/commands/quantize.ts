@@ -5,6 +5,7 @@ import { readLlama2cQuantized } from '../../model/llama2c-quantized-read.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { describeFsError } from '../../util/fs-error.js';
 import { parseInteger } from '../options.js';
+import { checkOutputFile } from '../../util/output-target.js';
 
 interface QuantizeCommandOptions {
   groupSize?: number;
@@ -21,6 +22,7 @@ export function registerQuantize(program: Command): void {
     .option('--group-size <n>', 'values per Q8_0 group (default: the largest power of two ≤ 32 dividing dim and hidden_dim)', parseInteger(1))
     .option('--json', 'print JSON')
     .action((input: string, output: string, o: QuantizeCommandOptions) => {
+      checkOutputFile(output, 'output');
       // The fp32 file is streamed and quantised matrix by matrix; only the Q8_0 weights are ever held.
       const file = readLlama2cQuantized(input, { groupSize: o.groupSize ?? 'uniform' });
       if (file.format === 'llama2c-v2') throw new UsageError(`${input} is already Q8_0 (llama2.c version 2)`);
@@ -29,8 +31,7 @@ export function registerQuantize(program: Command): void {
       try {
         writeFileAtomic(output, chunks);
       } catch (e) {
-        const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'its directory does not exist' : describeFsError(e);
-        throw new UsageError(`${output}: cannot write: ${why}`);
+        throw new UsageError(`${output}: cannot write: ${describeFsError(e)}`);
       }
       const bytes = llama2cFileBytes(file.config, 'llama2c-v2', groupSize);
       const out = { input, output, from: file.format, groupSize, bytes, inputBytes: file.fileBytes };

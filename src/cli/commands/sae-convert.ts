@@ -8,6 +8,7 @@ import { readGemmaScope } from '../../sae/gemma-scope-format.js';
 import { readSaeLensFolder, writeSaeLensFolder } from '../../sae/saelens-format.js';
 import type { Sae } from '../../sae/sae.js';
 import { readSparsify } from '../../sae/sparsify-format.js';
+import { checkOutputDir } from '../../util/output-target.js';
 
 export const SAE_SOURCE_FORMATS = ['gemma-scope', 'sparsify', 'dictionary-learning', 'saelens'] as const;
 export type SaeSourceFormat = (typeof SAE_SOURCE_FORMATS)[number];
@@ -24,6 +25,7 @@ export interface SaeConvertOptions {
 export function saeConvert(input: string, o: SaeConvertOptions): { sae: Sae; out: string } {
   if (!(SAE_SOURCE_FORMATS as readonly string[]).includes(o.from)) throw new UsageError(`--from must be one of ${SAE_SOURCE_FORMATS.join(', ')}`);
   if (o.to !== 'saelens') throw new UsageError('--to must be saelens');
+  checkOutputDir(o.out, '--out');
   const opts: ReadForeignSaeOptions = { hookName: o.hook };
   if (o.model !== undefined) opts.model = loadModel({ model: o.model }).model.config;
   const sae =

@@ -10,8 +10,10 @@ import type { SaeEvalResult } from '../../sae/eval/run-sae-eval.js';
 import { runSaeEval } from '../../sae/eval/run-sae-eval.js';
 import { readSaeLensFolder } from '../../sae/saelens-format.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
+import { flagNumber, positiveFlag } from '../options.js';
 import { startProgress } from '../progress.js';
 import { DENSITY_PLOT_FILE, heldOutDensityPlotSvg } from '../../sae/training/training-plots.js';
+import { checkOutputFile } from '../../util/output-target.js';
 
 /** Where `sae eval --out <file>` puts its density plot: feature_density.svg in the same folder. */
 export const densityPlotPath = (out: string): string => join(dirname(out), DENSITY_PLOT_FILE);
@@ -26,34 +28,51 @@ export interface SaeEvalCliOptions {
   hook?: string;
   seed: string;
   errorTerm?: boolean;
+  /** Whether --contexts was given (not left at its default): then a text too short for it is an error, else a note. */
+  contextsGiven?: boolean;
 }
 
-const posInt = (flag: string, v: string): number => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer, got "${v}"`);
-  return n;
-};
+/**
+ * What happens when the held-out text holds fewer contexts than --contexts: an error naming both
+ * numbers when the user asked for that many, a note on stderr when it was the default.
+ */
+export function fewerContextsHandler(corpus: string, given: boolean): (available: number, asked: number, contextSize: number) => void {
+  return (available, asked, contextSize) => {
+    const holds = `${corpus} holds only ${available} contexts of ${contextSize} tokens`;
+    if (given) throw new UsageError(`--contexts ${asked}: ${holds}`);
+    process.stderr.write(`tinymorph: note: ${holds}; evaluating those (--contexts defaults to ${asked})\n`);
+  };
+}
 
 /**
  * Evaluates the SAELens folder `dir` on held-out text; with --out, writes the JSON there and the
  * feature density histogram as feature_density.svg next to it.
  */
 export async function saeEval(dir: string, o: SaeEvalCliOptions): Promise<SaeEvalResult> {
+  if (o.out !== undefined) {
+    checkOutputFile(o.out, '--out');
+    checkOutputFile(densityPlotPath(o.out), '--out (its density plot)');
+  }
+  const contexts = positiveFlag('--contexts', o.contexts, true);
+  const contextSize = positiveFlag('--context-size', o.contextSize, true);
+  const batchContexts = positiveFlag('--batch', o.batch, true);
+  const seed = flagNumber('--seed', o.seed, true);
   const { model, tokenizer } = loadModel({ model: o.model });
   const sae = readSaeLensFolder(dir, { model: model.config, hookName: o.hook });
-  const contexts = posInt('--contexts', o.contexts);
-  const docs = corpusDocuments(o.corpus ?? validationTextPath());
+  const corpus = o.corpus ?? validationTextPath();
+  const docs = corpusDocuments(corpus);
   const progress = startProgress('evaluating', contexts, 'contexts');
   let result: SaeEvalResult;
   try {
     result = runSaeEval(model, tokenizer, sae, docs, {
       hook: o.hook as HookName | undefined,
       contexts,
-      contextSize: posInt('--context-size', o.contextSize),
-      batchContexts: posInt('--batch', o.batch),
-      seed: posInt('--seed', o.seed),
+      contextSize,
+      batchContexts,
+      seed,
       errorTerm: o.errorTerm ?? false,
       onProgress: (d) => progress.update(d),
+      onFewerContexts: fewerContextsHandler(corpus, o.contextsGiven ?? true),
     });
   } finally {
     progress.stop();
@@ -105,8 +124,8 @@ export function registerSaeEval(sae: Command): void {
     .option('--hook <name>', 'hook point (default: the SAE cfg.json metadata.hook_name)')
     .option('--seed <n>', 'seed of the random directions of the pathology check', '0')
     .option('--error-term', 'splice the SAE with its error term (a check: SAE metrics equal the clean model\'s)')
-    .action(async (dir: string, o: SaeEvalCliOptions) => {
-      const r = await saeEval(dir, o);
+    .action(async (dir: string, o: SaeEvalCliOptions, cmd: Command) => {
+      const r = await saeEval(dir, { ...o, contextsGiven: cmd.getOptionValueSource('contexts') !== 'default' });
       process.stdout.write(formatSaeEval(r) + (o.out ? `wrote ${o.out} and ${densityPlotPath(o.out)}\n` : ''));
     });
 }

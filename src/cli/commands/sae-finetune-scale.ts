@@ -13,7 +13,10 @@ import type { Sae } from '../../sae/sae.js';
 import { readSaeLensFolder, writeSaeLensFolder } from '../../sae/saelens-format.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { startProgress } from '../progress.js';
-import { cycleDocuments, flagNumber } from '../options.js';
+import { fewerContextsHandler } from './sae-eval.js';
+import { checkTrainingMemory } from '../../sae/training/loss-common.js';
+import { cycleDocuments, flagNumber, positiveFlag } from '../options.js';
+import { checkOutputDir } from '../../util/output-target.js';
 
 /** The JSON report written into the output folder. */
 export const FINETUNE_SCALE_REPORT_FILE = 'finetune_scale.json';
@@ -29,6 +32,8 @@ export interface SaeFinetuneScaleCliOptions {
   evalCorpus?: string;
   contexts: string;
   seed: string;
+  /** Whether --contexts was given (see fewerContextsHandler). */
+  contextsGiven?: boolean;
 }
 
 /** The headline metrics compared before and after. */
@@ -75,22 +80,25 @@ export const headline = (r: SaeEvalResult): FinetuneScaleMetrics => ({
  */
 export function saeFinetuneScale(dir: string, o: SaeFinetuneScaleCliOptions): FinetuneScaleReport {
   const t0 = Date.now();
+  checkOutputDir(o.out, '--out');
+  const tokens = positiveFlag('--tokens', o.tokens, true);
+  const lr = positiveFlag('--lr', o.lr);
+  const batch = positiveFlag('--batch', o.batch, true);
+  const seed = flagNumber('--seed', o.seed, true);
+  const contexts = positiveFlag('--contexts', o.contexts, true);
   const { model, tokenizer } = loadModel({ model: o.model });
   const sae = readSaeLensFolder(dir, { model: model.config });
   const hook = sae.config.metadata.hook_name as HookName | null | undefined;
   if (!hook) throw new UsageError(`${dir}: the SAE names no hook (cfg.json metadata.hook_name)`);
-  const tokens = flagNumber('--tokens', o.tokens, true);
-  const lr = flagNumber('--lr', o.lr);
-  const batch = flagNumber('--batch', o.batch, true);
-  const seed = flagNumber('--seed', o.seed, true);
-  const contexts = flagNumber('--contexts', o.contexts, true);
-  if (tokens < 1 || batch < 1 || contexts < 1 || !(lr > 0)) throw new UsageError('--tokens, --batch, --contexts and --lr must be positive');
+  checkTrainingMemory(sae.config.d_in, sae.config.d_sae, batch);
   const contextSize = typeof sae.config.metadata.context_size === 'number' ? Math.min(sae.config.metadata.context_size, model.config.seqLen) : DEFAULT_CONTEXT_SIZE;
-  const evalDocs = corpusDocuments(o.evalCorpus ?? validationTextPath());
+  const evalCorpus = o.evalCorpus ?? validationTextPath();
+  const evalDocs = corpusDocuments(evalCorpus);
+  const onFewerContexts = fewerContextsHandler(evalCorpus, o.contextsGiven ?? true);
   const evaluate = (s: Sae, label: string): FinetuneScaleMetrics => {
     const p = startProgress(label, contexts, 'contexts');
     try {
-      return headline(runSaeEval(model, tokenizer, s, evalDocs, { hook, contexts, seed, onProgress: (d) => p.update(d) }));
+      return headline(runSaeEval(model, tokenizer, s, evalDocs, { hook, contexts, seed, onProgress: (d) => p.update(d), onFewerContexts }));
     } finally {
       p.stop();
     }
@@ -164,8 +172,8 @@ export function registerSaeFinetuneScale(sae: Command): void {
     .option('--eval-corpus <file>', 'held-out text for the before/after evaluation (default: the TinyStories validation text)')
     .option('--contexts <n>', 'held-out contexts evaluated before and after', '32')
     .option('--seed <n>', 'seed of the shuffling and of the evaluation', '1')
-    .action((dir: string, o: SaeFinetuneScaleCliOptions) => {
-      const r = saeFinetuneScale(dir, o);
+    .action((dir: string, o: SaeFinetuneScaleCliOptions, cmd: Command) => {
+      const r = saeFinetuneScale(dir, { ...o, contextsGiven: cmd.getOptionValueSource('contexts') !== 'default' });
       process.stdout.write(formatFinetuneScale(r) + `wrote ${o.out} and ${join(o.out, FINETUNE_SCALE_REPORT_FILE)}\n`);
     });
 }

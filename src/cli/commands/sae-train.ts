@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { UsageError } from '../../errors.js';
-import { trainingArchitectureNames } from '../../sae/architecture-registry.js';
+import { trainingArchitectureByName, trainingArchitectureNames } from '../../sae/architecture-registry.js';
 import { DEFAULT_CONTEXT_SIZE } from '../../sae/activation-store/token-contexts.js';
 import type { JumpReluSparsityMode } from '../../sae/training/losses-jumprelu.js';
 import { DEFAULT_JUMPRELU_MODE, DEFAULT_L0_COEFFICIENT, JUMPRELU_SPARSITY_MODES } from '../../sae/training/losses-jumprelu.js';
@@ -13,10 +13,11 @@ import { newTrainerOnSource, trainOnSource } from '../../sae/training/train-on-s
 import type { StepStats } from '../../sae/training/trainer.js';
 import { SaeTrainer } from '../../sae/training/trainer.js';
 import { writeTrainingPlots } from '../../sae/training/training-plots.js';
-import { flagNumber } from '../options.js';
 import { startProgress } from '../progress.js';
 import type { TrainingStream } from './sae-train-source.js';
 import { DEFAULT_HOOK, trainingStream } from './sae-train-source.js';
+import { flagNumber, positiveFlag } from '../options.js';
+import { checkOutputDir } from '../../util/output-target.js';
 
 export interface SaeTrainOptions {
   hook?: string;
@@ -67,6 +68,9 @@ export interface SaeTrainResult {
  * loss.svg, l0.svg and feature_density.svg.
  */
 export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
+  // Every flag is checked before the model runs, so a mistake costs no training time.
+  checkOutputDir(o.out, '--out');
+  const checkpointEvery = flagNumber('--checkpoint-every', o.checkpointEvery, true);
   const flags = { hook: o.hook, contextSize: o.contextSize, model: o.model, corpus: o.corpus, activations: o.activations };
   let trainer: SaeTrainer;
   let stream: TrainingStream;
@@ -75,17 +79,23 @@ export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
     stream = trainingStream(flags, { dir: o.resume, metadata: trainer.cfg.metadata });
   } else {
     if (!trainingArchitectureNames().includes(o.architecture)) throw new UsageError(`--architecture must be one of ${trainingArchitectureNames().join(', ')}`);
-    const matryoshkaPrefixes = o.matryoshkaPrefixes === undefined ? undefined : o.matryoshkaPrefixes.split(',').map((v) => flagNumber('--matryoshka-prefixes', v.trim(), true));
+    const matryoshkaPrefixes = o.matryoshkaPrefixes === undefined ? undefined : o.matryoshkaPrefixes.split(',').map((v) => positiveFlag('--matryoshka-prefixes', v.trim(), true));
     if (matryoshkaPrefixes !== undefined && o.architecture !== 'matryoshka') throw new UsageError('--matryoshka-prefixes needs --architecture matryoshka');
-    const batch = flagNumber('--batch', o.batch, true);
-    stream = trainingStream(flags);
-    trainer = newTrainerOnSource(stream.source, {
-      architecture: o.architecture, d_sae: flagNumber('--d-sae', o.dSae, true), k: flagNumber('--k', o.k, true), matryoshkaPrefixes,
-      batchSize: batch, totalSteps: Math.max(1, Math.floor(flagNumber('--tokens', o.tokens, true) / batch)), lr: flagNumber('--lr', o.lr), lrSchedule: o.lrSchedule as LrSchedule,
+    const batch = positiveFlag('--batch', o.batch, true);
+    const tokens = positiveFlag('--tokens', o.tokens, true);
+    if (tokens < batch) throw new UsageError(`--tokens ${tokens} is less than one batch (--batch ${batch})`);
+    const d_sae = positiveFlag('--d-sae', o.dSae, true);
+    const k = positiveFlag('--k', o.k, true);
+    if (k > d_sae && trainingArchitectureByName(o.architecture).usesK) throw new UsageError(`--k ${k} is larger than --d-sae ${d_sae}`);
+    const config = {
+      architecture: o.architecture, d_sae, k, matryoshkaPrefixes,
+      batchSize: batch, totalSteps: Math.floor(tokens / batch), lr: positiveFlag('--lr', o.lr), lrSchedule: o.lrSchedule as LrSchedule,
       lrWarmupSteps: flagNumber('--lr-warmup', o.lrWarmup, true), l1Coefficient: flagNumber('--l1', o.l1), l0Coefficient: flagNumber('--l0', o.l0),
       sparsityWarmupSteps: flagNumber('--sparsity-warmup', o.sparsityWarmup, true), deadAfterTokens: flagNumber('--dead-after', o.deadAfter, true), seed: flagNumber('--seed', o.seed, true),
-      logEvery: Math.max(1, flagNumber('--log-every', o.logEvery ?? '10', true)), jumpReluMode: o.jumpreluMode as JumpReluSparsityMode, metadata: stream.metadata,
-    }, { normalize: o.normalize });
+      logEvery: positiveFlag('--log-every', o.logEvery ?? '10', true), jumpReluMode: o.jumpreluMode as JumpReluSparsityMode,
+    };
+    stream = trainingStream(flags);
+    trainer = newTrainerOnSource(stream.source, { ...config, metadata: stream.metadata }, { normalize: o.normalize });
   }
   const cfg = trainer.cfg;
   const stepsTotal = Math.max(cfg.totalSteps, trainer.step);
@@ -100,7 +110,7 @@ export async function saeTrain(o: SaeTrainOptions): Promise<SaeTrainResult> {
   try {
     last = trainOnSource(trainer, stream.source, {
       checkpointDir: join(o.out, 'checkpoint'),
-      checkpointEvery: flagNumber('--checkpoint-every', o.checkpointEvery, true),
+      checkpointEvery,
       onStep: (l) => progress.update(trainer.tokens, { loss: `loss ${l.total.toFixed(3)}`, l0: `L0 ${l.l0.toFixed(1)}`, ev: `EV ${l.explainedVariance.toFixed(3)}`, dead: `dead ${(100 * l.deadFraction).toFixed(1)}%` }),
     });
   } finally {

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import type { Command } from 'commander';
 import Table from 'cli-table3';
@@ -9,14 +8,15 @@ import { presetByName, PRESETS } from '../../steer/presets.js';
 import type { SpecFieldNamer } from '../../steer/steering-spec.js';
 import { parseSteeringSpec, SAE_SPACE_METHODS, STEER_METHODS } from '../../steer/steering-spec.js';
 import { describeValue } from '../../util/describe-value.js';
-import { describeFsError } from '../../util/fs-error.js';
 import { parseJson } from '../../util/parse-json.js';
 import type { FieldPath } from '../../util/validate-json.js';
 import { formatFieldPath, joinFieldPath } from '../../util/validate-json.js';
+import { READ_LIMITS, readTextBounded } from '../../util/bounded-read.js';
 import type { ModelOptions } from '../options.js';
 import { addModelOptions, collect, loadFromOptions, parseNumber } from '../options.js';
 import type { SamplingOptions } from '../sampling-options.js';
 import { addSamplingOptions, samplingFromOptions } from '../sampling-options.js';
+import { textFromArgOrFile } from '../text-input.js';
 
 interface SteerOptions extends ModelOptions, SamplingOptions {
   feature: string[];
@@ -28,11 +28,9 @@ interface SteerOptions extends ModelOptions, SamplingOptions {
   normalize?: boolean;
   scope?: string;
   spec?: string;
+  promptFile?: string;
   json?: boolean;
 }
-
-/** A steering request larger than this is not one (an inline 4096-wide vector is about 80 KB). */
-const MAX_SPEC_CHARS = 16 * 1024 * 1024;
 
 const METHOD_ALIASES: Record<string, string> = {
   add: 'SIMPLE_ADDITIVE',
@@ -51,7 +49,8 @@ export function registerSteer(program: Command): void {
       program
         .command('steer')
         .description('generate with and without steering (same seed, one batch) and print DEFAULT and STEERED side by side')
-        .argument('<prompt>', 'text to continue')
+        .argument('[prompt]', 'text to continue')
+        .option('--prompt-file <file>', 'read the prompt from a file ("-": standard input; one trailing newline dropped)')
         .option('--feature <source:index:strength[:method]>', 'SAE feature edit, e.g. blocks.2.hook_resid_post:248:+4 or 2:248:0:ablate (repeatable)', collect, [])
         .option('--vector <name[:strength]>', 'steering vector: a preset name or a vector file (.safetensors), strength default 1 (repeatable)', collect, [])
         .option('--preset <name[:strength]>', `a shipped preset at its tuned strength unless one is given: ${PRESETS.map((p) => p.name).join(', ')} (repeatable)`, collect, [])
@@ -65,7 +64,8 @@ export function registerSteer(program: Command): void {
     ),
   )
     .option('--json', 'print one JSON object with both texts and the spec')
-    .action((prompt: string, o: SteerOptions) => {
+    .action((arg: string | undefined, o: SteerOptions) => {
+      const prompt = textFromArgOrFile(arg, o.promptFile, '--prompt-file', 'prompt');
       const { request, fieldName } = buildRequest(o);
       const spec = parseSteeringSpec(request, fieldName);
       const { model, tokenizer } = loadFromOptions(o);
@@ -123,14 +123,9 @@ function buildRequest(o: SteerOptions): { request: Record<string, unknown>; fiel
 }
 
 function readSpecFile(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`--spec ${path}: ${describeFsError(e)}`);
-  }
+  const text = readTextBounded(path, READ_LIMITS.spec, (problem) => new UsageError(`--spec ${path}: ${problem}`));
   const fail = (problem: string) => new UsageError(`--spec ${path}: not a steering request (it ${problem})`);
-  const raw = parseJson(text, MAX_SPEC_CHARS, fail);
+  const raw = parseJson(text, READ_LIMITS.spec.maxBytes, fail);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw fail(`is ${describeValue(raw)}, not a JSON object`);
   return raw as Record<string, unknown>;
 }

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
@@ -7,11 +7,13 @@ import { validationTextPath } from '../../model/embedded.js';
 import { writeSteeringVectors } from '../../steer/steering-vector-set.js';
 import { parseHookList } from '../../steer/vectors/contrast-vectors.js';
 import { DEFAULT_STYLE_CONTEXT, styleVector } from '../../steer/vectors/style-vector.js';
+import { READ_LIMITS, readTextBounded } from '../../util/bounded-read.js';
 import { describeFsError } from '../../util/fs-error.js';
 import type { ModelOptions } from '../options.js';
 import { addModelOptions, loadFromOptions, parseInteger } from '../options.js';
 import { startProgress } from '../progress.js';
 import { printVectorSummary } from './vector-summary.js';
+import { checkOutputFile } from '../../util/output-target.js';
 
 interface StyleOptions extends ModelOptions {
   reference?: string;
@@ -23,11 +25,7 @@ interface StyleOptions extends ModelOptions {
 const SAMPLE_EXTENSIONS = new Set(['.md', '.txt']);
 
 function readUtf8(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${path}: ${describeFsError(e)}`);
-  }
+  return readTextBounded(path, READ_LIMITS.text, (problem) => new UsageError(`${path}: ${problem}`));
 }
 
 /** The sample files: each argument is a file, or a folder whose .md and .txt files (at any depth, sorted) are taken. */
@@ -65,6 +63,7 @@ export function registerVectorStyle(vector: Command): void {
       .option('--hooks <list>', 'comma-separated hook points (default: every blocks.N.hook_resid_post)')
       .requiredOption('--out <file>', 'vector file to write (.safetensors, one tensor per hook)'),
   ).action((samples: string[], o: StyleOptions) => {
+    checkOutputFile(o.out, '--out');
     const files = sampleFiles(samples);
     const docs = files.flatMap((f) => splitDocuments(readUtf8(f)));
     if (docs.length === 0) throw new UsageError(`the samples (${files.join(', ')}) hold no text`);

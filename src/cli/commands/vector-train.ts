@@ -13,6 +13,7 @@ import type { ModelOptions } from '../options.js';
 import { addModelOptions, loadFromOptions } from '../options.js';
 import { startProgress } from '../progress.js';
 import { printVectorSummary } from './vector-summary.js';
+import { checkOutputFile } from '../../util/output-target.js';
 
 interface TrainOptions extends ModelOptions {
   pos?: string;
@@ -47,6 +48,7 @@ export function registerVectorTrain(vector: Command): void {
       .option('--hooks <list>', 'comma-separated hook points (default: every blocks.N.hook_resid_post)')
       .requiredOption('--out <file>', 'vector file to write (.safetensors, one tensor per hook)'),
   ).action((o: TrainOptions) => {
+    checkOutputFile(o.out, '--out');
     const position = parseTokenPosition(o.position);
     const set = contrastSet(o);
     const { model, tokenizer, modelPath } = loadFromOptions(o);

@@ -5,6 +5,7 @@ import { readSteeringVectors, writeSteeringVectors } from '../../steer/steering-
 import { printVectorSummary, vectorNorm } from './vector-summary.js';
 import { registerVectorStyle } from './vector-style.js';
 import { registerVectorTrain } from './vector-train.js';
+import { checkOutputFile } from '../../util/output-target.js';
 
 /** `tinymorph vector <subcommand>`: steering vectors from data, their files, and llama.cpp control vectors. */
 export function registerVector(program: Command): void {
@@ -30,6 +31,7 @@ export function registerVector(program: Command): void {
     .option('--model-hint <arch>', "controlvector.model_hint: the target model's architecture", 'llama')
     .action((input: string, out: string, o: { modelHint: string }) => {
       if (o.modelHint.trim() === '') throw new UsageError('--model-hint must not be empty');
+      checkOutputFile(out, 'output');
       const set = readSteeringVectors(input);
       writeControlVectorGguf(out, set, { modelHint: o.modelHint });
       process.stdout.write(`wrote ${out}: ${set.vectors.size} direction${set.vectors.size === 1 ? '' : 's'}, model_hint ${o.modelHint}\n`);
@@ -40,6 +42,7 @@ export function registerVector(program: Command): void {
     .argument('<in>', 'control vector (.gguf)')
     .argument('<out>', 'vector file to write (.safetensors)')
     .action((input: string, out: string) => {
+      checkOutputFile(out, 'output');
       const { vectors, metadata, modelHint } = readControlVectorGguf(input);
       const set = { vectors, metadata: { ...metadata, ...(modelHint === undefined ? {} : { model_hint: modelHint }) } };
       writeSteeringVectors(out, set);

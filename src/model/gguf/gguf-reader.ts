@@ -5,11 +5,10 @@
  * ModelFileError naming the problem. Versions 2 and 3 share this layout (version 1 had 32-bit
  * counts and is not read). Tensor data of F32 and F16 tensors is decoded on request.
  */
-import { readFileSync } from 'node:fs';
 import { ModelFileError } from '../../errors.js';
 import { f16ToF32 } from '../../tensor/half-float.js';
 import { describeValue } from '../../util/describe-value.js';
-import { describeFsError } from '../../util/fs-error.js';
+import { READ_LIMITS, readFileBounded } from '../../util/bounded-read.js';
 import type { GgmlFloatType, GgufValue, GgufValueType } from './gguf-types.js';
 import {
   GGML_MAX_DIMS,
@@ -47,12 +46,7 @@ export class GgufFile {
   ) {}
 
   static open(path: string): GgufFile {
-    let bytes: Uint8Array;
-    try {
-      bytes = readFileSync(path);
-    } catch (e) {
-      throw new ModelFileError(path, describeFsError(e));
-    }
+    const bytes = readFileBounded(path, READ_LIMITS.gguf, (problem) => new ModelFileError(path, problem));
     return GgufFile.parse(bytes, path);
   }
 

@@ -1,4 +1,4 @@
-import { UsageError } from '../../errors.js';
+import { NumericError, UsageError } from '../../errors.js';
 
 /**
  * Log-probabilities as OpenAI and vLLM report them: the log-softmax of the model's raw logits,
@@ -23,7 +23,7 @@ export function logSumExp(logits: Float32Array): number {
   for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
   const lse = max + Math.log(sum);
   if (!Number.isFinite(lse)) {
-    throw new UsageError(`logits must contain a finite maximum and no NaN or +Infinity (log-sum-exp = ${lse})`);
+    throw new NumericError(`the logits hold NaN or infinite values (log-sum-exp ${lse})`);
   }
   return lse;
 }

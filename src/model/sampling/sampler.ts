@@ -1,4 +1,4 @@
-import { ShapeError, UsageError } from '../../errors.js';
+import { NumericError, ShapeError, UsageError } from '../../errors.js';
 import type { ModelKernels } from '../../tensor/model-kernels.js';
 import { applyPenalties } from './logits-penalties.js';
 import { logSumExp, topLogprobs, type TokenLogprob } from './logprobs.js';
@@ -30,6 +30,17 @@ function argmax(x: Float32Array): number {
     }
   }
   return best;
+}
+
+/**
+ * The argmax `token`, if its logit is a finite number. A row of NaN logits (NaN weights or
+ * activations) has no maximum: argmax then points at any token, usually 0, and generation would go
+ * on with garbage. One lookup, where a scan of the row would cost as much as the argmax.
+ */
+function checkedMax(logits: Float32Array, token: number): number {
+  const v = logits[token];
+  if (!Number.isFinite(v)) throw new NumericError(`the logits hold NaN or infinite values (the largest is ${v})`);
+  return token;
 }
 
 function penalizes(params: SamplingParams, counts: TokenCounts | null): counts is TokenCounts {
@@ -111,11 +122,11 @@ export class Sampler {
     const lse = withLogprob || params.logprobs > 0 ? logSumExp(logits) : NaN;
     const penalize = penalizes(params, counts);
     let token: number;
-    if (params.temperature === 0 && !penalize) token = argmax ?? this.argmax(logits); // plain greedy: no copy of the vocabulary
+    if (params.temperature === 0 && !penalize) token = checkedMax(logits, argmax ?? this.argmax(logits)); // plain greedy: no copy of the vocabulary
     else {
       this.work.set(logits);
       if (penalize) applyPenalties(this.work, counts, params);
-      token = params.temperature === 0 ? this.argmax(this.work) : this.draw(params, rng);
+      token = params.temperature === 0 ? checkedMax(this.work, this.argmax(this.work)) : this.draw(params, rng);
     }
     return { token, logprob: logits[token] - lse, top: topLogprobs(logits, lse, params.logprobs, this.best) };
   }
@@ -144,6 +155,9 @@ export class Sampler {
       work[id] = e;
       mass += e;
     }
+
+    // The best candidate alone weighs 1: a NaN or +∞ logit (max − max is NaN), or a row of −∞, spoils the sum.
+    if (!(mass >= 1 && mass < Infinity)) throw new NumericError(`the logits hold NaN or infinite values (softmax mass ${mass})`);
 
     const nucleus = params.topP < 1 && n > 1;
     if (nucleus) n = this.keepNucleus(n, mass, params.topP);

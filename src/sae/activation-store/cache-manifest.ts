@@ -4,12 +4,13 @@
  * resumes right after the last complete shard. Written atomically after each shard: a shard on disk
  * that the manifest does not list (a crash between the two writes) is simply written again.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ActivationCacheError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { describeValue } from '../../util/describe-value.js';
+import { READ_LIMITS, readTextBounded } from '../../util/bounded-read.js';
 import { describeFsError } from '../../util/fs-error.js';
 import { parseJson } from '../../util/parse-json.js';
 import { formatFieldPath, mustBe, nonNegativeInt, validateJson } from '../../util/validate-json.js';
@@ -18,8 +19,6 @@ export const MANIFEST_FILE = 'manifest.json';
 const FORMAT = 'tinymorph-activation-cache';
 /** 2: shards hold `context_ends` (version 1 caches: cache again into a new folder). */
 const VERSION = 2;
-/** A manifest longer than this is not one (a shard entry is about 120 characters). */
-const MAX_MANIFEST_CHARS = 64 * 1024 * 1024;
 
 export interface CacheShard {
   file: string;
@@ -67,14 +66,10 @@ export function writeManifest(dir: string, m: CacheManifest): void {
 /** The manifest of `dir`, checked field by field; errors name the file and the bad field. */
 export function readManifest(dir: string): CacheManifest {
   const path = join(dir, MANIFEST_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new ActivationCacheError(path, `${describeFsError(e)} (not an activation cache folder, or caching never finished a shard)`);
-  }
+  if (!existsSync(path)) throw new ActivationCacheError(path, `${describeFsError({ code: 'ENOENT' })} (not an activation cache folder, or caching never finished a shard)`);
+  const text = readTextBounded(path, READ_LIMITS.manifest, (problem) => new ActivationCacheError(path, problem));
   const fail = (problem: string) => new ActivationCacheError(path, problem);
-  const raw = parseJson(text, MAX_MANIFEST_CHARS, fail);
+  const raw = parseJson(text, READ_LIMITS.manifest.maxBytes, fail);
   validateJson(MANIFEST_SCHEMA, raw, (field, problem) => fail(field.length === 0 ? problem : `"${formatFieldPath(field)}" ${problem}`));
   return raw as CacheManifest;
 }

@@ -8,6 +8,7 @@
  * the manifest records the exact stream position (context, activation within it) after each shard.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { ActivationCacheError, UsageError } from '../../errors.js';
 import type { HookName } from '../../model/hook-points.js';
@@ -56,6 +57,9 @@ export function cacheActivations(model: LlamaModel, tokenizer: Tokenizer, docume
   if (!Number.isSafeInteger(o.tokens) || o.tokens < 1) throw new UsageError(`tokens must be a positive integer, got ${o.tokens}`);
   const width = hookWidth(model.config, o.hook);
   if (width === undefined) throw new UsageError(`${o.hook} has no fixed per-token width; pick another hook point`);
+  // A shard is held in memory until written; one never holds more than the tokens asked for.
+  const heldRows = Math.min(shardTokens, o.tokens);
+  if (4 * heldRows * width > totalmem()) throw new UsageError(`a shard of ${heldRows} activations × ${width} needs ${4 * heldRows * width} bytes of memory, more than this machine's ${totalmem()}; use fewer shard tokens`);
   const settings: CacheSettings = {
     model: o.modelName, corpus: o.corpusName, hook: o.hook, d_in: width, context_size: ctx.contextSize, prepend_bos: ctx.prependBos,
     exclude_special_tokens: o.excludeSpecialTokens ?? true, shard_tokens: shardTokens,
@@ -80,7 +84,7 @@ export function cacheActivations(model: LlamaModel, tokenizer: Tokenizer, docume
 
   const contexts = dropFirst(tokenContexts(tokenizer, documents, ctx), startContext);
   const exclude = settings.exclude_special_tokens ? [tokenizer.bosId, tokenizer.eosId] : [];
-  const pending = new Float32Array(shardTokens * width); // [shardTokens, width]
+  const pending = new Float32Array(Math.min(shardTokens, o.tokens - manifest.total_tokens) * width); // [shard rows, width]
   let held = 0;
   let ends: number[] = []; // context ends in the pending shard
   let contextIndex = startContext;

@@ -35,6 +35,12 @@ export interface SaeEvalOptions {
   seed?: number;
   /** Called after each batch with the contexts done so far. */
   onProgress?: (contextsDone: number) => void;
+  /**
+   * When the text holds fewer contexts than asked for: called with both numbers before any
+   * forward pass, and the eval runs on those there are. Without it that is a UsageError, since
+   * metrics over fewer tokens than asked are noisier than the caller thinks.
+   */
+  onFewerContexts?: (available: number, asked: number, contextSize: number) => void;
 }
 
 export interface SaeEvalResult {
@@ -73,23 +79,26 @@ export function runSaeEval(model: LlamaModel, tokenizer: Tokenizer, sae: Sae, do
   const recon = new ReconstructionAccumulator(sae.config.d_in, sae.config.d_sae);
   const density = new FeatureDensityAccumulator(sae.config.d_sae);
 
+  // All contexts first (want × contextSize token ids): a short text is known before the first forward pass.
+  const contexts: Int32Array[] = [];
+  for (const ctx of tokenContexts(tokenizer, documents, settings)) {
+    contexts.push(ctx);
+    if (contexts.length === want) break;
+  }
+  if (contexts.length === 0) throw new UsageError(`the corpus is too short for one context of ${settings.contextSize} tokens`);
+  if (contexts.length < want) {
+    if (!o.onFewerContexts) throw new UsageError(`the text holds ${contexts.length} contexts of ${settings.contextSize} tokens, fewer than the ${want} asked for`);
+    o.onFewerContexts(contexts.length, want, settings.contextSize);
+  }
   let done = 0;
-  let batch: Int32Array[] = [];
-  const flush = (): void => {
+  while (done < contexts.length) {
+    const batch = contexts.slice(done, done + batchContexts);
     const view = evalBatch(model, sae, batch, { hook, special, errorTerm: o.errorTerm ?? false, prng }, losses);
     recon.add(view.x, view.xHat, view.acts, view.n);
     density.add(view.acts, view.n);
     done += batch.length;
-    batch = [];
     o.onProgress?.(done);
-  };
-  for (const ctx of tokenContexts(tokenizer, documents, settings)) {
-    batch.push(ctx);
-    if (batch.length === batchContexts || done + batch.length === want) flush();
-    if (done === want) break;
   }
-  if (batch.length > 0) flush();
-  if (done === 0) throw new UsageError(`the corpus is too short for one context of ${settings.contextSize} tokens`);
 
   const r = recon.result();
   const ceClean = losses.ceClean.mean();

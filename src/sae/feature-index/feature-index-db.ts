@@ -14,7 +14,9 @@
 import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { FeatureIndexError } from '../../errors.js';
+import { requireRegularFile } from '../../util/bounded-read.js';
 import { wordAt } from './auto-label.js';
+
 
 export type Db = Database.Database;
 
@@ -133,6 +135,7 @@ export function readMeta(db: Db): Record<string, string> {
  * a text file or a half-copied index fails with a message that says which.
  */
 function checkHeader(path: string): void {
+  requireRegularFile(path, 'a feature index', (problem) => new FeatureIndexError(path, problem)); // before open(2), which blocks on a FIFO
   const header = Buffer.alloc(100);
   const fd = openSync(path, 'r');
   let got: number;

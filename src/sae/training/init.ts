@@ -11,6 +11,7 @@
  * term starts out far above the MSE. TopK-family SAEs keep 1: only k latents decode, so the scale
  * does not blow up, and their shipped results were tuned with it; gated keeps 1 too (usesPenalisedInit).
  */
+import { UsageError } from '../../errors.js';
 import { architectureByName, findTrainingArchitecture } from '../architecture-registry.js';
 import type { SaeConfig } from '../sae-config.js';
 import type { Sae, SaeWeights } from '../sae.js';
@@ -59,7 +60,7 @@ export function gaussian(prng: Prng): number {
 export function initSae(config: SaeConfig, prng: Prng, o: InitOptions = {}): Sae {
   const arch = architectureByName(config.architecture);
   const problem = arch.configProblem?.(config);
-  if (problem) throw new Error(problem);
+  if (problem) throw new UsageError(problem);
   const { d_in, d_sae } = config;
   const norm = o.decoderInitNorm ?? defaultDecoderInitNorm(config.architecture);
   const W_dec = new Float32Array(d_sae * d_in);

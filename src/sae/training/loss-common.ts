@@ -8,7 +8,8 @@
  *   total  = mse + sparsity + aux
  * Every product runs on the backend's kernels: matmulNN (a·b), matmul (x·wᵀ), matmulTN (aᵀ·b).
  */
-import { ShapeError } from '../../errors.js';
+import { totalmem } from 'node:os';
+import { ShapeError, UsageError } from '../../errors.js';
 import type { SaeKernels } from '../../tensor/sae-kernels.js';
 import type { SaeConfig } from '../sae-config.js';
 import type { Sae, SaeWeights } from '../sae.js';
@@ -56,6 +57,22 @@ export interface LossWorkspace {
   readonly gradEncT: Float32Array; // [d_sae, d_in] the W_enc gradient, transposed
   /** [d_sae] tokens of the batch each latent fired on (> 0), written by countFires for dead-latent tracking. */
   readonly fires: Int32Array;
+}
+
+/**
+ * Refuses a training run whose arrays alone would not fit in this machine's memory, before any is
+ * allocated: a typed array of billions of floats is created lazily and only fails (or brings in the
+ * OOM killer) once touched, deep inside the first step. The count is a floor: the weights and
+ * their gradients, Adam's two moments and the transposed encoder gradient (9·d_sae·d_in), and the
+ * workspace above (9·B·d_sae + 5·B·d_in).
+ */
+export function checkTrainingMemory(d_in: number, d_sae: number, batch: number): void {
+  const bytes = 4 * (9 * d_sae * d_in + 9 * batch * d_sae + 5 * batch * d_in);
+  const total = totalmem();
+  if (bytes > total) {
+    const gib = (b: number): string => `${(b / 2 ** 30).toFixed(1)} GiB`;
+    throw new UsageError(`training an SAE of d_sae ${d_sae} on d_in ${d_in} in batches of ${batch} needs at least ${gib(bytes)}, more than this machine's ${gib(total)}`);
+  }
 }
 
 export function createLossWorkspace(config: SaeConfig, batch: number): LossWorkspace {

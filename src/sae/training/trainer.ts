@@ -32,7 +32,7 @@ import { foldNormScale } from './activation-normalizer.js';
 import { Adam } from './adam.js';
 import { defaultDecoderInitNorm, initSae } from './init.js';
 import type { LossTerms, LossWorkspace, SaeGradients } from './loss-common.js';
-import { createGradients, createLossWorkspace } from './loss-common.js';
+import { checkTrainingMemory, createGradients, createLossWorkspace } from './loss-common.js';
 import type { JumpReluSparsityMode } from './losses-jumprelu.js';
 import type { LrSchedule } from './schedules.js';
 import { lrAt, sparsityCoefficientAt } from './schedules.js';
@@ -161,8 +161,12 @@ export class SaeTrainer {
 
   constructor(readonly cfg: SaeTrainerConfig, backend: SaeKernels = activeBackend()) {
     this.arch = trainingArchitectureByName(cfg.architecture);
-    if (!Number.isSafeInteger(cfg.batchSize) || cfg.batchSize < 1) throw new UsageError(`batch size must be a positive integer, got ${cfg.batchSize}`);
+    for (const [name, v] of [['d_in', cfg.d_in], ['d_sae', cfg.d_sae], ['batch size', cfg.batchSize], ['total steps', cfg.totalSteps]] as const) {
+      if (!Number.isSafeInteger(v) || v < 1) throw new UsageError(`${name} must be a positive integer, got ${v}`);
+    }
+    if (!(cfg.lr > 0 && Number.isFinite(cfg.lr))) throw new UsageError(`learning rate must be positive and finite, got ${cfg.lr}`);
     if (!(cfg.normScale > 0 && Number.isFinite(cfg.normScale))) throw new UsageError(`activation norm scale must be positive and finite, got ${cfg.normScale}`);
+    checkTrainingMemory(cfg.d_in, cfg.d_sae, cfg.batchSize);
     this.backend = backend;
     const config: SaeConfig = {
       architecture: this.arch.trainsAs,

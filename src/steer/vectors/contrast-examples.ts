@@ -7,10 +7,9 @@
  *    they are two unpaired sets, which the mean difference (CAA) still uses but PCA cannot.
  *  - a `.jsonl` file holds one pair per line: `{"positive": "...", "negative": "..."}`.
  */
-import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { SteeringError, UsageError } from '../../errors.js';
-import { describeFsError } from '../../util/fs-error.js';
+import { READ_LIMITS, readTextBounded } from '../../util/bounded-read.js';
 
 export interface ContrastExample {
   text: string;
@@ -26,11 +25,7 @@ export interface ContrastSet {
 }
 
 function readText(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`${path}: ${describeFsError(e)}`);
-  }
+  return readTextBounded(path, READ_LIMITS.text, (problem) => new UsageError(`${path}: ${problem}`));
 }
 
 /** One example per non-blank line of a .txt file. */

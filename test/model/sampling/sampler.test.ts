@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
-import { ShapeError, UsageError } from '../../../src/errors.js';
+import { NumericError, ShapeError, UsageError } from '../../../src/errors.js';
 import { Prng } from '../../../src/model/sampling/prng.js';
 import { Sampler } from '../../../src/model/sampling/sampler.js';
 import { validateSamplingParams, type SamplingParams } from '../../../src/model/sampling/sampling-params.js';
@@ -293,9 +293,32 @@ describe('Sampler: determinism and safety', () => {
     const p = params({});
     assert.throws(() => sampler.sample(new Float32Array(4), p, null, rng), ShapeError);
     for (const bad of [[0, NaN, 1], [0, Infinity, 1], [-Infinity, -Infinity, -Infinity]]) {
-      assert.throws(() => sampler.sample(Float32Array.from(bad), p, null, rng), UsageError, String(bad));
+      assert.throws(() => sampler.sample(Float32Array.from(bad), p, null, rng), NumericError, String(bad));
     }
     assert.throws(() => new Sampler(0), UsageError);
+  });
+
+  it('rejects non-finite logits without log-probabilities too, on every path (greedy, penalised greedy, each filter)', () => {
+    const sampler = new Sampler(4);
+    const counts = new TokenCounts(4);
+    counts.addGenerated(2);
+    const rows = { allNaN: [NaN, NaN, NaN, NaN], oneNaN: [0, 1, NaN, 2], plusInf: [0, Infinity, 1, 2], allMinusInf: [-Infinity, -Infinity, -Infinity, -Infinity] };
+    const settings = {
+      greedy: params({ temperature: 0 }),
+      penalisedGreedy: params({ temperature: 0, repetitionPenalty: 1.3 }),
+      sampled: params({}),
+      topK: params({ topK: 2 }),
+      minP: params({ minP: 0.1, topP: 1 }),
+    };
+    for (const [rowName, row] of Object.entries(rows)) {
+      for (const [name, p] of Object.entries(settings)) {
+        // Greedy sees only the maximum, and top-k may leave the NaN out: a draw over finite logits is still well defined.
+        if (rowName === 'oneNaN' && (p.temperature === 0 || p.topK > 0)) continue;
+        assert.throws(() => sampler.sample(Float32Array.from(row), p, counts, new Prng(1), false), NumericError, `${rowName}, ${name}`);
+      }
+    }
+    // −∞ bans a token; the rest are sampled as usual.
+    assert.equal(sampler.sample(Float32Array.of(-Infinity, 0, -Infinity, -Infinity), params({}), null, new Prng(1), false).token, 1);
   });
 
   it('runs 1000 calls on a 32,000-token vocab without growing memory', () => {
