@@ -191,7 +191,7 @@ function scheduler(config: GhostTextConfig) {
         try {
           for await (const piece of config.source.suggest(before, signal)) {
             if (signal.aborted) return;
-            const announce = !announced && piece.trim() !== '' ? [EditorView.announce.of(ANNOUNCEMENT)] : [];
+            const announce: StateEffect<string>[] = !announced && piece.trim() !== '' ? [EditorView.announce.of(ANNOUNCEMENT)] : [];
             announced ||= announce.length > 0;
             this.view.dispatch({ effects: [appendGhost.of({ id, text: piece }), ...announce] });
           }
