@@ -183,7 +183,8 @@ async function followLink(target: string): Promise<void> {
 
 async function restoreVersion(path: string, id: string): Promise<void> {
   await editor.flush();
-  const note = await api.restore(path, id, editor.inConflict ? null : await currentHash(path));
+  // Restoring is deliberate: it replaces whatever the disk has now (which the server keeps in the history first).
+  const note = await api.restore(path, id, await currentHash(path));
   panel.close();
   await openNote(note.path);
   announce('Version restored. The text it replaced is in the history too.');
@@ -224,8 +225,9 @@ function run(command: CommandName): boolean {
       void panel.toggle(settingsPanel);
       return true;
     case 'focusEditor':
-      if (!panel.openPanel) return false;
-      panel.close();
+      if (panel.openPanel) panel.close();
+      else if (editor.path) editor.view.focus();
+      else return false;
       return true;
   }
 }

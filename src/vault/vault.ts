@@ -26,6 +26,9 @@ export const TRASH_FOLDER = '.trash';
 /** Larger notes are refused (4 MiB is several novels of markdown; beyond it a browser editor struggles). */
 export const DEFAULT_MAX_NOTE_BYTES = 4 * 1024 * 1024;
 
+/** Names as a person sorts them: "Note 2" before "Note 10", case and accents aside (one collator: building one per comparison is slow). */
+const NAME_ORDER = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+
 export interface VaultOptions {
   maxNoteBytes?: number;
   /** App saves closer together than this share one history entry (default one minute). */
@@ -66,7 +69,7 @@ export class Vault {
         if (e.isDirectory()) children.push(walk(join(abs, e.name), childRel, e.name));
         else children.push({ kind: 'note', path: childRel, name: e.name.slice(0, -NOTE_EXTENSION.length) });
       }
-      children.sort((a, b) => (a.kind === b.kind ? a.name.localeCompare(b.name, undefined, { numeric: true, sensitivity: 'base' }) : a.kind === 'folder' ? -1 : 1));
+      children.sort((a, b) => (a.kind === b.kind ? NAME_ORDER.compare(a.name, b.name) : a.kind === 'folder' ? -1 : 1));
       return { kind: 'folder', path: rel, name, children };
     };
     return walk(this.root, '', '');

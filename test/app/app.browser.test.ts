@@ -25,6 +25,7 @@ let server: ListeningServer;
 let browser: Browser;
 let page: Page;
 let errors: string[];
+const requests: string[] = [];
 
 before(async () => {
   if (skip) return;
@@ -38,6 +39,7 @@ before(async () => {
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   errors = collectErrors(page);
+  page.on('request', (r) => requests.push(r.url()));
   // Timestamps of keys and note saves, in the page's own clock (for the vim :w test).
   await page.addInitScript(() => {
     const log: { what: string; t: number }[] = [];
@@ -232,4 +234,5 @@ test('axe finds no serious or critical problems in the main views, light and dar
   await page.request.put(`${server.url}/api/settings`, { data: { ...vault.settings(), theme: 'light' } });
   // The refused save of the conflict test is an expected 409; anything else (a CSP violation, a failed load) is not.
   assert.deepEqual(errors.filter((e) => !/status of 409 \(Conflict\)/.test(e)), [], 'no console errors');
+  assert.deepEqual(requests.filter((u) => !u.startsWith(`${server.url}/`)), [], 'no request leaves the origin');
 });

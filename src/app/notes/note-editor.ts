@@ -59,10 +59,6 @@ export class NoteEditor {
     this.view = new EditorView({ parent, state: EditorState.create({ extensions: this.extensions() }) });
   }
 
-  get inConflict(): boolean {
-    return this.conflict !== null;
-  }
-
   /** Open `path`, after saving the current note; an ApiError when it cannot be read. */
   async open(path: string): Promise<Note> {
     await this.flush();

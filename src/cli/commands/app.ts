@@ -40,7 +40,10 @@ export function registerApp(program: Command): void {
       const vault = new Vault(dir);
       const watcher = await VaultWatcher.start(vault);
       const app = createAppServer({ vault, watcher, pageDir: join(packageRoot(), 'dist', 'app'), allowedHosts: LOOPBACK_HOSTS });
-      const server = await listenAppServer(app, o.host, o.port).catch((e: NodeJS.ErrnoException) => {
+      const server = await listenAppServer(app, o.host, o.port).catch(async (e: NodeJS.ErrnoException) => {
+        // The watcher would keep the process alive after the error.
+        await watcher.close();
+        vault.close();
         throw new UsageError(e.code === 'EADDRINUSE' ? `--port ${o.port}: already in use (try another, or 0 for any free port)` : `cannot listen on ${o.host}:${o.port} (${e.message})`);
       });
       process.stdout.write(`${server.url}\n`);
