@@ -198,6 +198,21 @@ test('a note changed on disk while being edited shows both versions; nothing is 
   assert.ok(texts.some((t) => t.endsWith(' Mine.')), "the writer's version is in the history");
 });
 
+test('the history panel lists saved versions and restores one from the keyboard', { skip }, async () => {
+  await open('Drafts/Morning pages.md');
+  await page.keyboard.press('Control+Shift+H');
+  await page.waitForSelector('.history-item');
+  await page.getByRole('button', { name: /as found on disk/ }).first().focus();
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.history-text');
+  assert.equal(await page.textContent('.history-text'), 'Rewritten by another program.');
+  await page.getByRole('button', { name: 'Restore this version' }).focus();
+  await page.keyboard.press('Enter');
+  assert.equal(await waitFor(() => disk('Drafts/Morning pages.md') === 'Rewritten by another program.'), true);
+  assert.equal(await waitFor(async () => (await editorText()) === 'Rewritten by another program.'), true);
+  assert.equal(await page.isHidden('#panel'), true);
+});
+
 test('axe finds no serious or critical problems in the main views, light and dark; screenshots for review', { skip }, async () => {
   const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
   const shots = screenshotDir();

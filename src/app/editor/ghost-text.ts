@@ -38,7 +38,7 @@ const startGhost = StateEffect.define<{ id: number; pos: number }>();
 const appendGhost = StateEffect.define<{ id: number; text: string }>();
 const finishGhost = StateEffect.define<{ id: number }>();
 /** Dismiss the current suggestion (also what an accept-all transaction carries). */
-export const clearGhost = StateEffect.define<null>();
+const clearGhost = StateEffect.define<null>();
 
 export const ghostField = StateField.define<Ghost | null>({
   create: () => null,

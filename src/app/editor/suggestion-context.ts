@@ -22,7 +22,7 @@ export function suggestionBlocked(state: EditorState, pos: number): string | nul
 }
 
 /** The `suggestions:` key of the note's leading frontmatter block is off, false or no. */
-export function notesOptOut(state: EditorState): boolean {
+function notesOptOut(state: EditorState): boolean {
   const doc = state.doc;
   if (doc.lines < 2 || doc.line(1).text.trimEnd() !== '---') return false;
   for (let i = 2; i <= Math.min(doc.lines, 200); i++) {

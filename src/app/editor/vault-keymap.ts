@@ -15,7 +15,7 @@ export interface VaultKeyCommands {
 const WIKILINK = /\[\[([^[\]|#^\n]+)(?:#[^[\]|\n]*)?(?:\|[^[\]\n]*)?\]\]/g;
 
 /** The target of the wikilink around `pos`, if the cursor is inside one. */
-export function wikilinkAt(view: EditorView, pos: number): string | undefined {
+function wikilinkAt(view: EditorView, pos: number): string | undefined {
   const line = view.state.doc.lineAt(pos);
   for (const m of line.text.matchAll(WIKILINK)) {
     const from = line.from + (m.index ?? 0);

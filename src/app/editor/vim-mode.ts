@@ -7,7 +7,7 @@ import { Compartment, Facet, type Extension } from '@codemirror/state';
 import type { EditorView } from '@codemirror/view';
 import { Vim, vim } from '@replit/codemirror-vim';
 
-export const vimCompartment = new Compartment();
+const vimCompartment = new Compartment();
 
 /** How `:w` saves the note in this editor (the app provides it). */
 export const vimSave = Facet.define<(view: EditorView) => void, ((view: EditorView) => void) | undefined>({ combine: (v) => v[0] });

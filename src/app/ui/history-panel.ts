@@ -9,7 +9,7 @@ import type { PanelContent } from './side-panel.js';
 
 const SOURCE_LABEL: Record<HistoryVersion['source'], string> = {
   save: 'saved',
-  disk: 'changed on disk',
+  disk: 'as found on disk',
   restore: 'restored',
   conflict: 'your version in a conflict',
 };

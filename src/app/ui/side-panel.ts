@@ -41,11 +41,6 @@ export class SidePanel {
     (panel.initialFocus?.() ?? heading).focus();
   }
 
-  /** Re-render the open panel (its data changed), keeping focus where it was if possible. */
-  async refresh(): Promise<void> {
-    if (this.current && this.el.contains(document.activeElement) === false) await this.show(this.current);
-  }
-
   close(): void {
     if (!this.current) return;
     this.current = null;
