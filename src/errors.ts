@@ -99,3 +99,29 @@ export class NumericError extends TinymorphError {
     super('non_finite', message);
   }
 }
+
+/** Why a vault operation was refused; the HTTP layer maps each to one status code. */
+export type VaultProblem = 'bad_path' | 'outside_vault' | 'not_found' | 'exists' | 'too_large' | 'conflict' | 'bad_file';
+
+/** A vault request that names a bad, escaping, missing or existing path, a note that is too large, or a vault file (settings) that is malformed. */
+export class VaultError extends TinymorphError {
+  constructor(
+    readonly problem: VaultProblem,
+    readonly path: string,
+    detail: string,
+  ) {
+    super(`vault_${problem}`, `${describeValue(path)}: ${detail}`);
+  }
+}
+
+/** A save whose base version is no longer the one on disk: someone else changed the note since it was read. */
+export class NoteConflictError extends VaultError {
+  constructor(
+    path: string,
+    readonly disk: { text: string; hash: string },
+    readonly yours: { text: string },
+    readonly baseHash: string | null,
+  ) {
+    super('conflict', path, `changed on disk since it was opened (edited from ${baseHash ?? 'a new note'}, disk has ${disk.hash})`);
+  }
+}

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { TinymorphError } from '../errors.js';
 import { TINYMORPH_VERSION } from '../util/version.js';
 import { registerActivations } from './commands/activations.js';
+import { registerApp } from './commands/app.js';
 import { registerDemo } from './commands/demo.js';
 import { registerFeatures } from './commands/features.js';
 import { registerGenerate } from './commands/generate.js';
@@ -22,6 +23,7 @@ const program = new Command('tinymorph')
   .exitOverride()
   .showSuggestionAfterError();
 registerDemo(program);
+registerApp(program);
 registerGenerate(program);
 registerTokenize(program);
 registerInspect(program);

@@ -1,0 +1,235 @@
+/**
+ * Ghost text: after a pause in typing, the model's continuation streams into one widget decoration
+ * at the cursor (an inlay, like an IDE's inline completion). It is never in the document, its undo
+ * history or the file until accepted:
+ *   Tab                 accept all of it (only while one is shown; otherwise Tab does what it did)
+ *   Ctrl-→ / Alt-→      accept the next word
+ *   Esc                 dismiss (in vim insert mode Esc also leaves insert mode: vim sees it first)
+ *   typing its next characters keeps the rest, with no new request
+ *   moving the cursor, editing elsewhere or leaving the editor clears it.
+ * At most one request is in flight: a new one, or a cleared suggestion, aborts the old one.
+ * CodeMirror's polite live region (EditorView.announce) tells screen readers that a suggestion is
+ * available; the widget itself is hidden from them. State: one StateField holding the current
+ * suggestion; effects change it.
+ */
+import { isolateHistory } from '@codemirror/commands';
+import { EditorSelection, Prec, StateEffect, StateField, type Extension, type Transaction } from '@codemirror/state';
+import { Decoration, EditorView, keymap, ViewPlugin, WidgetType, type ViewUpdate } from '@codemirror/view';
+import type { SuggestionSource } from '../suggest/suggestion-source.js';
+import { suggestionBlocked } from './suggestion-context.js';
+
+export interface GhostTextConfig {
+  source: SuggestionSource;
+  /** Pause after the last keystroke before asking (the issue's default: 250 ms). */
+  pauseMs?: number;
+  /** Called when the source fails (not when a request is aborted); suggestions stop until reconfigured. */
+  onError?: (error: unknown) => void;
+}
+
+/** The suggestion being shown (or awaited: `text` empty, `done` false) at `pos`, from request `id`. */
+export interface Ghost {
+  id: number;
+  pos: number;
+  text: string;
+  done: boolean;
+}
+
+const startGhost = StateEffect.define<{ id: number; pos: number }>();
+const appendGhost = StateEffect.define<{ id: number; text: string }>();
+const finishGhost = StateEffect.define<{ id: number }>();
+/** Dismiss the current suggestion (also what an accept-all transaction carries). */
+const clearGhost = StateEffect.define<null>();
+
+export const ghostField = StateField.define<Ghost | null>({
+  create: () => null,
+  update(ghost, tr) {
+    for (const e of tr.effects) {
+      if (e.is(startGhost)) ghost = { ...e.value, text: '', done: false };
+      else if (e.is(clearGhost)) ghost = null;
+      else if (ghost && e.is(appendGhost) && e.value.id === ghost.id) ghost = { ...ghost, text: ghost.text + e.value.text };
+      else if (ghost && e.is(finishGhost) && e.value.id === ghost.id) ghost = { ...ghost, done: true };
+    }
+    if (ghost && (tr.docChanged || tr.selection)) ghost = afterEdit(ghost, tr);
+    if (ghost && ghost.done && ghost.text === '') ghost = null;
+    return ghost;
+  },
+  provide: (field) =>
+    EditorView.decorations.from(field, (g) => (g && g.text ? Decoration.set([Decoration.widget({ widget: new GhostWidget(g.text), side: 1 }).range(g.pos)]) : Decoration.none)),
+});
+
+/**
+ * The suggestion after a transaction: kept (shortened) when the change inserted exactly its next
+ * characters at its position and left the cursor after them (type-through, or accepting a word);
+ * gone after any other edit or cursor move.
+ */
+function afterEdit(g: Ghost, tr: Transaction): Ghost | null {
+  let inserted: string | null = null;
+  let single = true;
+  if (tr.docChanged) {
+    tr.changes.iterChanges((fromA, toA, _fromB, _toB, text) => {
+      if (inserted !== null || fromA !== g.pos || toA !== g.pos) single = false;
+      inserted = text.toString();
+    });
+  }
+  const typed: string = inserted ?? '';
+  if (!single || (tr.docChanged && (typed === '' || !g.text.startsWith(typed)))) return null;
+  const pos = g.pos + typed.length;
+  const sel = tr.newSelection.main;
+  if (tr.newSelection.ranges.length > 1 || !sel.empty || sel.head !== pos) return null;
+  return { ...g, pos, text: g.text.slice(typed.length) };
+}
+
+class GhostWidget extends WidgetType {
+  constructor(readonly text: string) {
+    super();
+  }
+  override eq(other: GhostWidget): boolean {
+    return other.text === this.text;
+  }
+  toDOM(): HTMLElement {
+    const span = document.createElement('span');
+    span.className = 'cm-ghost-text';
+    span.textContent = this.text;
+    // Not part of the document: screen readers hear the live-region announcement instead.
+    span.setAttribute('aria-hidden', 'true');
+    return span;
+  }
+  override ignoreEvent(): boolean {
+    return false;
+  }
+}
+
+/** The next word of the suggestion with the spaces before it ("  over the" → "  over"). */
+function nextWord(text: string): string {
+  return /^\s*[\p{L}\p{N}\p{M}_'’-]+|^\s*\S|^\s+/u.exec(text)?.[0] ?? '';
+}
+
+function accept(view: EditorView, part: 'all' | 'word'): boolean {
+  const g = view.state.field(ghostField, false);
+  if (!g || g.text === '') return false;
+  const insert = part === 'all' ? g.text : nextWord(g.text);
+  view.dispatch({
+    changes: { from: g.pos, insert },
+    selection: EditorSelection.cursor(g.pos + insert.length),
+    effects: part === 'all' ? clearGhost.of(null) : [],
+    // Its own undo step: undo takes back the accepted text, not the typing before it.
+    annotations: isolateHistory.of('full'),
+    userEvent: 'input.complete',
+    scrollIntoView: true,
+  });
+  return true;
+}
+
+/** Clear the suggestion; Esc is consumed only when one was visible, so an awaited one never swallows it. */
+function dismiss(view: EditorView): boolean {
+  const g = view.state.field(ghostField, false);
+  if (!g) return false;
+  view.dispatch({ effects: clearGhost.of(null) });
+  return g.text !== '';
+}
+
+const ANNOUNCEMENT = 'Suggestion available. Tab accepts it, Escape dismisses it.';
+
+/** Asks the source after each pause in typing and streams its pieces into the field; one request at a time. */
+function scheduler(config: GhostTextConfig) {
+  const pauseMs = config.pauseMs ?? 250;
+  return ViewPlugin.fromClass(
+    class {
+      private timer: ReturnType<typeof setTimeout> | undefined;
+      private request: { id: number; controller: AbortController } | undefined;
+      private nextId = 1;
+      private failed = false;
+
+      constructor(private readonly view: EditorView) {}
+
+      update(u: ViewUpdate): void {
+        const ghost = u.state.field(ghostField);
+        if (this.request && ghost?.id !== this.request.id) this.abort();
+        const typed = u.docChanged && u.transactions.some((tr) => tr.isUserEvent('input'));
+        if (typed && !ghost) this.schedule();
+        else if (u.docChanged || u.selectionSet || u.focusChanged) this.cancelTimer();
+      }
+
+      destroy(): void {
+        this.cancelTimer();
+        this.abort();
+      }
+
+      private schedule(): void {
+        this.cancelTimer();
+        if (this.failed) return;
+        this.timer = setTimeout(() => this.start(), pauseMs);
+      }
+
+      private cancelTimer(): void {
+        clearTimeout(this.timer);
+        this.timer = undefined;
+      }
+
+      private abort(): void {
+        this.request?.controller.abort();
+        this.request = undefined;
+      }
+
+      private start(): void {
+        const { view } = this;
+        const { state } = view;
+        const sel = state.selection;
+        if (!view.hasFocus || view.composing || sel.ranges.length > 1 || !sel.main.empty || state.field(ghostField)) return;
+        const pos = sel.main.head;
+        if (suggestionBlocked(state, pos) !== null) return;
+        this.abort();
+        const id = this.nextId++;
+        const controller = new AbortController();
+        this.request = { id, controller };
+        view.dispatch({ effects: startGhost.of({ id, pos }) });
+        void this.stream(id, state.sliceDoc(0, pos), controller.signal);
+      }
+
+      private async stream(id: number, before: string, signal: AbortSignal): Promise<void> {
+        let announced = false;
+        try {
+          for await (const piece of config.source.suggest(before, signal)) {
+            if (signal.aborted) return;
+            const announce: StateEffect<string>[] = !announced && piece.trim() !== '' ? [EditorView.announce.of(ANNOUNCEMENT)] : [];
+            announced ||= announce.length > 0;
+            this.view.dispatch({ effects: [appendGhost.of({ id, text: piece }), ...announce] });
+          }
+          if (!signal.aborted) this.view.dispatch({ effects: finishGhost.of({ id }) });
+        } catch (e) {
+          if (signal.aborted) return;
+          this.failed = true;
+          if (this.view.state.field(ghostField)?.id === id) this.view.dispatch({ effects: clearGhost.of(null) });
+          config.onError?.(e);
+        } finally {
+          if (this.request?.id === id) this.request = undefined;
+        }
+      }
+    },
+    {
+      eventHandlers: {
+        // IME composition: the text being composed is not final, so no suggestion may sit beside it.
+        compositionstart(_e, view) {
+          dismiss(view);
+        },
+      },
+    },
+  );
+}
+
+/** Ghost-text suggestions from `config.source`; see the file comment for the keys. */
+export function ghostText(config: GhostTextConfig): Extension {
+  return [
+    ghostField,
+    scheduler(config),
+    EditorView.focusChangeEffect.of((_state, focusing) => (focusing ? null : clearGhost.of(null))),
+    Prec.highest(
+      keymap.of([
+        { key: 'Tab', run: (v) => accept(v, 'all') },
+        { key: 'Ctrl-ArrowRight', run: (v) => accept(v, 'word') },
+        { key: 'Alt-ArrowRight', run: (v) => accept(v, 'word') },
+        { key: 'Escape', run: dismiss },
+      ]),
+    ),
+  ];
+}

@@ -1,0 +1,44 @@
+/**
+ * Suggestions from the app's own model server: `POST /v1/completions` with `stream: true`, read as
+ * OpenAI streams it (server-sent events, each `data:` a completion chunk, then `data: [DONE]`).
+ * Aborting the signal aborts the fetch, which closes the connection; the server then cancels the
+ * generation and frees its slot.
+ */
+import * as z from 'zod';
+import { sseData } from './sse-reader.js';
+import type { SuggestionSource } from './suggestion-source.js';
+
+const CompletionChunk = z.object({ choices: z.array(z.object({ text: z.string() })) });
+
+export interface CompletionSourceOptions {
+  url?: string;
+  maxTokens: number;
+  seed: number;
+  temperature?: number;
+  /** Characters of text before the cursor sent as the prompt (the embedded model's context is short). */
+  contextChars?: number;
+}
+
+/** Why no suggestion came: the server answered with an error status or not as an event stream. */
+export class SuggestionUnavailableError extends Error {}
+
+export function openAiCompletionSource(o: CompletionSourceOptions): SuggestionSource {
+  const url = o.url ?? '/v1/completions';
+  return {
+    async *suggest(textBefore, signal) {
+      const prompt = textBefore.slice(-(o.contextChars ?? 2000));
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
+        body: JSON.stringify({ prompt, max_tokens: o.maxTokens, temperature: o.temperature ?? 0.8, top_p: 0.9, seed: o.seed, stream: true, stop: ['\n\n'] }),
+        signal,
+      });
+      if (!res.ok || !res.body) throw new SuggestionUnavailableError(`${url} answered ${res.status} ${res.statusText}`);
+      for await (const data of sseData(res.body)) {
+        if (data === '[DONE]') return;
+        const text = CompletionChunk.parse(JSON.parse(data)).choices[0]?.text;
+        if (text) yield text;
+      }
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { createAppServer, listenAppServer } from '../../app-server/app-server.js';
+import { LOOPBACK_HOSTS } from '../../app-server/request-guard.js';
+import { packageRoot } from '../../util/package-root.js';
+import { Vault } from '../../vault/vault.js';
+import { VaultWatcher } from '../../vault/vault-watcher.js';
+import { createWelcomeVault } from '../../vault/welcome-notes.js';
+import { openBrowser } from '../open-browser.js';
+import { parseInteger } from '../options.js';
+
+interface AppOptions {
+  vault: string;
+  port: number;
+  open: boolean;
+  host: string;
+}
+
+export const DEFAULT_APP_PORT = 4848;
+const LOOPBACK_ADDRESSES = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** `tinymorph app`: the writing environment — a vault of markdown notes in the browser, served on this machine only. */
+export function registerApp(program: Command): void {
+  program
+    .command('app')
+    .description('open the writing app: a vault of markdown notes in your browser, served on 127.0.0.1')
+    .option('--vault <dir>', 'the vault folder (created with a few welcome notes if it does not exist)', 'vault')
+    .option('--port <n>', 'port to listen on (0 picks a free one)', parseInteger(0), DEFAULT_APP_PORT)
+    .option('--host <address>', 'loopback address to bind (127.0.0.1, localhost or ::1)', '127.0.0.1')
+    .option('--no-open', 'do not open a browser; only print the address')
+    .action(async (o: AppOptions) => {
+      // Binding another interface would publish the writer's notes to the network: that needs the
+      // server's token authentication, which is not part of the app yet.
+      if (!LOOPBACK_ADDRESSES.has(o.host)) throw new UsageError(`--host ${o.host}: the app only binds a loopback address (127.0.0.1, localhost or ::1)`);
+      const dir = resolve(o.vault);
+      const created = !existsSync(dir);
+      if (created) createWelcomeVault(dir);
+      const vault = new Vault(dir);
+      const watcher = await VaultWatcher.start(vault);
+      const app = createAppServer({ vault, watcher, pageDir: join(packageRoot(), 'dist', 'app'), allowedHosts: LOOPBACK_HOSTS });
+      const server = await listenAppServer(app, o.host, o.port).catch(async (e: NodeJS.ErrnoException) => {
+        // The watcher would keep the process alive after the error.
+        await watcher.close();
+        vault.close();
+        throw new UsageError(e.code === 'EADDRINUSE' ? `--port ${o.port}: already in use (try another, or 0 for any free port)` : `cannot listen on ${o.host}:${o.port} (${e.message})`);
+      });
+      process.stdout.write(`${server.url}\n`);
+      process.stderr.write(`${created ? 'created a new vault' : 'vault'}: ${vault.root}\npress Ctrl-C to stop\n`);
+      if (o.open) openBrowser(created ? `${server.url}/?note=Welcome.md` : server.url);
+      const stop = async (): Promise<void> => {
+        await watcher.close();
+        await server.close();
+        vault.close();
+        process.exit(0);
+      };
+      process.once('SIGINT', () => void stop());
+      process.once('SIGTERM', () => void stop());
+    });
+}
