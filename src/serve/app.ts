@@ -17,6 +17,7 @@ import { originCheck } from './middleware/origin-check.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
 import { completionsRoute } from './routes/completions.js';
 import { healthRoute } from './routes/health.js';
+import { metricsRoute } from './routes/metrics.js';
 import { modelsRoute } from './routes/models.js';
 import { tokenizeRoute } from './routes/tokenize.js';
 import type { EngineRef } from './serve-engine.js';
@@ -48,6 +49,7 @@ export function createApp(o: AppOptions): Hono {
     throw new ApiError(413, `the request body is larger than ${maxBodyBytes} bytes`, 'invalid_request_error', null, 'request_too_large');
   } }));
   app.route('/', healthRoute(o.engines));
+  app.route('/', metricsRoute(o.engines));
   for (const route of [modelsRoute, completionsRoute, chatCompletionsRoute, tokenizeRoute]) app.route('/v1', route(o.engines));
   return app;
 }

@@ -18,6 +18,7 @@ import type { Tokenizer } from '../model/tokenizer.js';
 import { SaeGuidance } from '../steer/sae-guided-decoding.js';
 import { SteeringSession } from '../steer/steering-session.js';
 import { ApiError } from './api-error.js';
+import { RequestMetrics } from './metrics/request-metrics.js';
 import { checkFits, checkTokenIds } from './prompt-checks.js';
 import type { JobFinishReason, JobRequest, JobToken } from './scheduler-job.js';
 import { Job } from './scheduler-job.js';
@@ -33,7 +34,7 @@ export interface SchedulerOptions {
 
 export const DEFAULT_SCHEDULER_OPTIONS: Readonly<SchedulerOptions> = Object.freeze({ maxBatch: 16, maxQueue: 64, stepTokens: 256 });
 
-/** What /metrics will read: the current load and running totals since start. */
+/** What /metrics reads: the current load and running totals since start. */
 export interface SchedulerStats {
   running: number;
   waiting: number;
@@ -60,6 +61,8 @@ interface Entry {
 
 export class Scheduler {
   readonly options: SchedulerOptions;
+  /** Latency histograms of every request (queue, first token, between tokens, end to end), in seconds. */
+  readonly metrics = new RequestMetrics();
   private readonly cache: KVCache;
   private readonly step: BatchStep;
   private readonly session: SteeringSession;
@@ -227,6 +230,7 @@ export class Scheduler {
       this.slots[slot] = e;
       this.cache.resetRow(slot);
       e.job.timing.scheduled = performance.now();
+      this.metrics.queueTime.observe(seconds(e.job.timing.scheduled - e.job.timing.arrived));
       const steering = e.job.request.steering;
       if (steering) {
         this.totals.steeredRequests++;
@@ -243,8 +247,11 @@ export class Scheduler {
     const kept = e.row.tokens.length > e.kept;
     e.kept = e.row.tokens.length;
     const now = performance.now();
-    e.job.timing.firstToken ??= now;
-    e.job.timing.lastToken = now;
+    const t = e.job.timing;
+    if (t.lastToken === undefined) this.metrics.timeToFirstToken.observe(seconds(now - t.arrived));
+    else this.metrics.interTokenLatency.observe(seconds(now - t.lastToken));
+    t.firstToken ??= now;
+    t.lastToken = now;
     this.totals.generationTokens++;
     e.job.onToken({ token: ev.token, text: ev.text, kept });
   }
@@ -255,6 +262,7 @@ export class Scheduler {
     const [e] = this.waiting.splice(i, 1);
     this.totals.finished.abort++;
     job.finish({ ...e.row.result(), finishReason: 'abort' });
+    this.observeEnd(job);
     if (this.idle()) this.notifyIdle();
   }
 
@@ -263,6 +271,11 @@ export class Scheduler {
     this.free(slot);
     this.totals.finished[reason]++;
     e.job.finish({ ...e.row.result(), finishReason: reason });
+    this.observeEnd(e.job);
+  }
+
+  private observeEnd(job: Job): void {
+    this.metrics.e2eLatency.observe(seconds((job.timing.finished as number) - job.timing.arrived));
   }
 
   private free(slot: number): void {
@@ -277,3 +290,5 @@ export class Scheduler {
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 }
+
+const seconds = (ms: number): number => ms / 1000;
