@@ -85,3 +85,45 @@ export type TokenizeRequest = z.infer<typeof tokenizeRequestSchema>;
 
 export const detokenizeRequestSchema = z.object({ model: z.string().optional(), tokens: z.array(z.number().int().min(0)) });
 export type DetokenizeRequest = z.infer<typeof detokenizeRequestSchema>;
+
+/**
+ * POST /v1/steer/completion in the shape of Neuronpedia's inference server (its SteerCompletionRequest:
+ * prompt, model, types, features, vectors, steer_method, strength_multiplier, normalize_steering,
+ * n_completion_tokens, temperature, freq_penalty, seed, stream, n_logprobs; `n_tokens` as its public
+ * /api/steer names the length). Features and vectors are checked by parseSteeringSpec, so only what
+ * Neuronpedia adds is checked here: a feature's `model`, and a vector's `steering_vector` (ours is `vector`).
+ */
+export const STEER_TYPES = ['STEERED', 'DEFAULT'] as const;
+export type SteerType = (typeof STEER_TYPES)[number];
+
+const npFeature = z.looseObject({
+  model: z.string().optional(),
+  steering_vector: unsupported('a feature with its own steering_vector is not supported; send the vector in vectors'),
+});
+const npVector = z.looseObject({ steering_vector: z.array(z.number()).min(1).optional() });
+
+export const steerCompletionRequestSchema = z.object({
+  prompt: z.string(),
+  model: z.string().optional(),
+  types: z
+    .array(z.enum(STEER_TYPES))
+    .min(1)
+    .refine((t) => new Set(t).size === t.length, 'must not name a type twice')
+    .nullish(),
+  features: z.array(npFeature).nullish(),
+  vectors: z.array(npVector).nullish(),
+  steer_method: z.unknown().optional(),
+  strength_multiplier: z.unknown().optional(),
+  normalize_steering: z.unknown().optional(),
+  /** tinymorph's additions to the spec (steering-spec.ts). */
+  scope: z.unknown().optional(),
+  guide: z.unknown().optional(),
+  n_completion_tokens: z.number().int().min(1).nullish(),
+  n_tokens: z.number().int().min(1).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  freq_penalty: z.number().min(-2).max(2).nullish(),
+  seed: z.number().int().nullish(),
+  stream: z.boolean().nullish(),
+  n_logprobs: z.number().int().min(0).max(MAX_LOGPROBS).nullish(),
+});
+export type SteerCompletionRequest = z.infer<typeof steerCompletionRequestSchema>;

@@ -19,6 +19,7 @@ import { completionsRoute } from './routes/completions.js';
 import { healthRoute } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { modelsRoute } from './routes/models.js';
+import { steerCompletionRoute } from './routes/steer-completion.js';
 import { tokenizeRoute } from './routes/tokenize.js';
 import type { EngineRef } from './serve-engine.js';
 
@@ -50,7 +51,7 @@ export function createApp(o: AppOptions): Hono {
   } }));
   app.route('/', healthRoute(o.engines));
   app.route('/', metricsRoute(o.engines));
-  for (const route of [modelsRoute, completionsRoute, chatCompletionsRoute, tokenizeRoute]) app.route('/v1', route(o.engines));
+  for (const route of [modelsRoute, completionsRoute, chatCompletionsRoute, tokenizeRoute, steerCompletionRoute]) app.route('/v1', route(o.engines));
   return app;
 }
 

@@ -12,7 +12,7 @@ import { architectureByName } from '../sae/architecture-registry.js';
 import type { SaeSource, SteeringContext } from './steering-context.js';
 import { inField } from './steering-context.js';
 import type { SaeSpaceMethod, SteerMethod, SteeringScope, SteeringSpec } from './steering-spec.js';
-import { isEmptySteering, SAE_SPACE_METHODS } from './steering-spec.js';
+import { isEmptySteering, SAE_SPACE_METHODS, specField } from './steering-spec.js';
 
 /** x ↦ one of the three direction methods of steering-spec.ts, with d = `dir`. */
 export interface DirectionEdit {
@@ -78,7 +78,7 @@ export function compileSteering(spec: SteeringSpec, ctx: SteeringContext, field 
   const m = spec.strength_multiplier;
 
   spec.features.forEach((f, i) => {
-    const where = `${field}.features[${i}]`;
+    const where = specField(field, `features[${i}]`);
     const src = inField(`${where}.source`, () => ctx.sae(f.source));
     const { d_sae, d_in } = src.sae.config;
     if (f.index >= d_sae) throw new SteeringError(`${where}.index ${f.index} is outside 0..${d_sae - 1} (${src.id} has ${d_sae} features)`);
@@ -99,7 +99,7 @@ export function compileSteering(spec: SteeringSpec, ctx: SteeringContext, field 
   });
 
   spec.vectors.forEach((v, i) => {
-    const where = `${field}.vectors[${i}]`;
+    const where = specField(field, `vectors[${i}]`);
     const method = v.method ?? spec.steer_method;
     const s = v.strength * m;
     for (const [hook, dir] of inField(where, () => resolveVector(ctx, v.vector, v.hook, where))) {
@@ -148,10 +148,10 @@ function compileGuide(spec: SteeringSpec, ctx: SteeringContext, field: string): 
   const active = spec.guide.filter((g) => g.strength * spec.strength_multiplier !== 0);
   if (active.length === 0) return undefined;
   const sources = new Set(active.map((g) => g.source));
-  if (sources.size > 1) throw new SteeringError(`${field}.guide: all guide features must come from one SAE (got ${[...sources].join(', ')})`);
-  const src = inField(`${field}.guide[0].source`, () => ctx.sae(active[0].source));
+  if (sources.size > 1) throw new SteeringError(`${specField(field, 'guide')}: all guide features must come from one SAE (got ${[...sources].join(', ')})`);
+  const src = inField(specField(field, 'guide[0].source'), () => ctx.sae(active[0].source));
   spec.guide.forEach((g, i) => {
-    if (g.index >= src.sae.config.d_sae) throw new SteeringError(`${field}.guide[${i}].index ${g.index} is outside 0..${src.sae.config.d_sae - 1}`);
+    if (g.index >= src.sae.config.d_sae) throw new SteeringError(`${specField(field, `guide[${i}].index`)} ${g.index} is outside 0..${src.sae.config.d_sae - 1}`);
   });
   const means = ctx.featureMeans(src);
   const terms = active.map((g) => ({

@@ -81,27 +81,31 @@ export function isEmptySteering(spec: SteeringSpec): boolean {
   return spec.features.length === 0 && spec.vectors.length === 0 && spec.guide.length === 0;
 }
 
-const SPEC_KEYS = ['features', 'vectors', 'strength_multiplier', 'steer_method', 'normalize_steering', 'scope', 'guide'];
+export const SPEC_KEYS = ['features', 'vectors', 'strength_multiplier', 'steer_method', 'normalize_steering', 'scope', 'guide'];
+
+/** The name of a spec field for messages: `steering.features[0]`, or `features[0]` for a spec that is the request body itself (prefix ''). */
+export const specField = (prefix: string, key: string): string => (prefix === '' ? key : `${prefix}.${key}`);
 
 /**
  * Validates a steering request (parsed JSON) and fills in defaults. Every problem is a
- * SteeringError naming the field, e.g. `steering.features[1].strength must be a finite number`.
+ * SteeringError naming the field, e.g. `steering.features[1].strength must be a finite number`
+ * (`features[1].strength …` with `field` '': a spec whose fields are the request's own).
  */
 export function parseSteeringSpec(raw: unknown, field = 'steering'): SteeringSpec {
   if (raw === undefined || raw === null) return EMPTY_STEERING;
-  const o = object(raw, field);
+  const o = object(raw, field || 'the steering spec');
   for (const key of Object.keys(o)) {
-    if (!SPEC_KEYS.includes(key)) throw new SteeringError(`${field}.${key} is not a steering field (known: ${SPEC_KEYS.join(', ')})`);
+    if (!SPEC_KEYS.includes(key)) throw new SteeringError(`${specField(field, key)} is not a steering field (known: ${SPEC_KEYS.join(', ')})`);
   }
-  const steerMethod = o.steer_method === undefined ? 'SIMPLE_ADDITIVE' : oneOf(o.steer_method, STEER_METHODS, `${field}.steer_method`);
+  const steerMethod = o.steer_method === undefined ? 'SIMPLE_ADDITIVE' : oneOf(o.steer_method, STEER_METHODS, specField(field, 'steer_method'));
   return {
-    features: list(o.features, `${field}.features`).map((f, i) => parseFeature(f, `${field}.features[${i}]`)),
-    vectors: list(o.vectors, `${field}.vectors`).map((v, i) => parseVector(v, `${field}.vectors[${i}]`)),
-    strength_multiplier: o.strength_multiplier === undefined ? 1 : finite(o.strength_multiplier, `${field}.strength_multiplier`),
+    features: list(o.features, specField(field, 'features')).map((f, i) => parseFeature(f, specField(field, `features[${i}]`))),
+    vectors: list(o.vectors, specField(field, 'vectors')).map((v, i) => parseVector(v, specField(field, `vectors[${i}]`))),
+    strength_multiplier: o.strength_multiplier === undefined ? 1 : finite(o.strength_multiplier, specField(field, 'strength_multiplier')),
     steer_method: steerMethod,
-    normalize_steering: o.normalize_steering === undefined ? false : bool(o.normalize_steering, `${field}.normalize_steering`),
-    scope: parseScope(o.scope, `${field}.scope`),
-    guide: list(o.guide, `${field}.guide`).map((g, i) => parseGuide(g, `${field}.guide[${i}]`)),
+    normalize_steering: o.normalize_steering === undefined ? false : bool(o.normalize_steering, specField(field, 'normalize_steering')),
+    scope: parseScope(o.scope, specField(field, 'scope')),
+    guide: list(o.guide, specField(field, 'guide')).map((g, i) => parseGuide(g, specField(field, `guide[${i}]`))),
   };
 }
 
