@@ -127,3 +127,38 @@ export const steerCompletionRequestSchema = z.object({
   n_logprobs: z.number().int().min(0).max(MAX_LOGPROBS).nullish(),
 });
 export type SteerCompletionRequest = z.infer<typeof steerCompletionRequestSchema>;
+
+/**
+ * Features over HTTP (src/sae/feature-index): `source` names a shipped SAE by hook or layer number
+ * (default blocks.2.hook_resid_post); texts are bounded so that one request's model run stays short.
+ */
+const saeSource = z.string().min(1).max(200).optional();
+const MAX_TEXT_CHARS = 32_768;
+const MAX_TEXTS = 256;
+const text = z.string().max(MAX_TEXT_CHARS);
+const texts = z.array(text.min(1)).min(1).max(MAX_TEXTS);
+
+export const featureSearchQuerySchema = z.object({
+  q: z.string().min(1).max(500),
+  source: saeSource,
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+});
+
+export const featureLabelRequestSchema = z.object({ label: z.string().max(500) });
+
+export const explainTextRequestSchema = z.object({
+  text: text.min(1),
+  source: saeSource,
+  per_token: z.number().int().min(1).max(64).nullish(),
+  top: z.number().int().min(1).max(200).nullish(),
+});
+
+export const contrastRequestSchema = z.object({ a: texts, b: texts, source: saeSource, top: z.number().int().min(1).max(200).nullish() });
+
+/** A name a client gives a vector it builds: a word, so that it can never be read as a path. */
+export const VECTOR_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export const styleVectorRequestSchema = z.object({
+  name: z.string().regex(VECTOR_NAME, 'must be 1–64 letters, digits, "_" or "-", starting with a letter or digit'),
+  texts,
+});

@@ -16,11 +16,13 @@ import { hostAllowList } from './middleware/host-allow-list.js';
 import { originCheck } from './middleware/origin-check.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
 import { completionsRoute } from './routes/completions.js';
+import { featuresRoute } from './routes/features.js';
 import { healthRoute } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { modelsRoute } from './routes/models.js';
 import { steerCompletionRoute } from './routes/steer-completion.js';
 import { tokenizeRoute } from './routes/tokenize.js';
+import { vectorsRoute } from './routes/vectors.js';
 import type { EngineRef } from './serve-engine.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
@@ -51,7 +53,7 @@ export function createApp(o: AppOptions): Hono {
   } }));
   app.route('/', healthRoute(o.engines));
   app.route('/', metricsRoute(o.engines));
-  for (const route of [modelsRoute, completionsRoute, chatCompletionsRoute, tokenizeRoute, steerCompletionRoute]) app.route('/v1', route(o.engines));
+  for (const route of [modelsRoute, completionsRoute, chatCompletionsRoute, tokenizeRoute, steerCompletionRoute, featuresRoute, vectorsRoute]) app.route('/v1', route(o.engines));
   return app;
 }
 
