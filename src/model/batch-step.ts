@@ -5,6 +5,7 @@
  * the same forward, logits processors, sampler and acceptance rules, so a request's text at
  * temperature 0 is the same whichever of the two ran it.
  */
+import { UsageError } from '../errors.js';
 import type { GenerationRow, TokenEvent } from './generation-row.js';
 import type { KVCache } from './kv-cache.js';
 import type { LlamaModel } from './llama-model.js';
@@ -23,6 +24,14 @@ export interface GenerateOptions {
   onToken?: (e: TokenEvent) => void;
   /** Applied in order to each step's logits (e.g. SAE-guided decoding, logit bias). */
   logitsProcessors?: readonly LogitsProcessor[];
+  /**
+   * Called instead of sampling a row whose logits are not all finite (NaN or infinite: a request
+   * steered far too hard), or instead of throwing when sampling a row fails; that row gets no token
+   * this step and the other rows go on. Rows never mix inside a forward, so one row's NaN cannot
+   * reach another's logits. Without it non-finite logits are sampled as they are (the sampler
+   * throws where it needs finite ones) and a failure throws out of the step.
+   */
+  onRowError?: (row: GenerationRow, e: unknown) => void;
 }
 
 export class BatchStep {
@@ -56,9 +65,23 @@ export class BatchStep {
       const slot = out.rows[s];
       const row = rows[slot];
       if (!row) continue;
-      const sampled = this.sampler.sample(out.logits.subarray(s * vocab, (s + 1) * vocab), row.params, row.counts, row.rng, row.wantLogprobs, argmaxes?.[s]);
+      const logits = out.logits.subarray(s * vocab, (s + 1) * vocab);
+      let sampled;
+      try {
+        if (this.o.onRowError && !allFinite(logits)) throw new UsageError('the next-token logits are not all finite (NaN or infinite)');
+        sampled = this.sampler.sample(logits, row.params, row.counts, row.rng, row.wantLogprobs, argmaxes?.[s]);
+      } catch (e) {
+        if (!this.o.onRowError) throw e;
+        this.o.onRowError(row, e);
+        continue;
+      }
       const text = row.accept(sampled, cache.lengths[slot] < cache.capacity);
       this.o.onToken?.({ request: row.request, token: sampled, text });
     }
   }
+}
+
+function allFinite(xs: Float32Array): boolean {
+  for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i])) return false;
+  return true;
 }

@@ -56,9 +56,14 @@ export function fieldPath(path: readonly PropertyKey[]): string | null {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
 }
 
-/** A short rendering of the offending value (bodies may be large). */
+/** A short rendering of the offending value (bodies may be large, or nested too deep to stringify). */
 function describe(value: unknown): string {
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Array.isArray(value) ? 'an array nested too deep to show' : 'an object nested too deep to show';
+  }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

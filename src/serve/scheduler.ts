@@ -57,6 +57,8 @@ interface Entry {
   fed: number;
   /** row.tokens.length when the last token event went out. */
   kept: number;
+  /** Why the row could not be sampled (BatchStep's onRowError); it is dropped after the step. */
+  failure?: unknown;
 }
 
 export class Scheduler {
@@ -89,7 +91,7 @@ export class Scheduler {
     this.slots = new Array(maxBatch).fill(undefined);
     this.session = new SteeringSession(model, tokenizer);
     this.guidance = new SaeGuidance(model);
-    this.step = new BatchStep(model, { onToken: (e) => this.onToken(e), logitsProcessors: [this.guidance] });
+    this.step = new BatchStep(model, { onToken: (e) => this.onToken(e), logitsProcessors: [this.guidance], onRowError: (row, e) => this.onRowError(row, e) });
   }
 
   /**
@@ -216,7 +218,8 @@ export class Scheduler {
     }
     this.totals.steps++;
     this.slots.forEach((e, slot) => {
-      if (e?.row.finishReason) this.release(slot, e.row.finishReason);
+      if (e?.failure !== undefined) this.drop(slot, e.failure);
+      else if (e?.row.finishReason) this.release(slot, e.row.finishReason);
     });
     this.wake();
     if (this.idle()) this.notifyIdle();
@@ -254,6 +257,22 @@ export class Scheduler {
     t.lastToken = now;
     this.totals.generationTokens++;
     e.job.onToken({ token: ev.token, text: ev.text, kept });
+  }
+
+  private onRowError(row: GenerationRow, e: unknown): void {
+    const entry = this.slots.find((x) => x?.row === row) as Entry;
+    entry.failure = entry.job.request.steering
+      ? ApiError.badRequest('the model\'s next-token logits became NaN or infinite under this request\'s steering; use smaller strengths', 'steering', 'non_finite_logits')
+      : new Error(`the model's next-token logits are not finite for an unsteered request (${(e as Error).message})`); // the model's own fault
+  }
+
+  /** Ends a request whose row failed (onRowError) with its error; the others run on. */
+  private drop(slot: number, failure: unknown): void {
+    const e = this.slots[slot] as Entry;
+    this.free(slot);
+    this.totals.finished.abort++;
+    e.job.abort(failure);
+    this.observeEnd(e.job);
   }
 
   private cancelWaiting(job: Job): void {
