@@ -5,7 +5,6 @@
  * the same forward, logits processors, sampler and acceptance rules, so a request's text at
  * temperature 0 is the same whichever of the two ran it.
  */
-import { UsageError } from '../errors.js';
 import type { GenerationRow, TokenEvent } from './generation-row.js';
 import type { KVCache } from './kv-cache.js';
 import type { LlamaModel } from './llama-model.js';
@@ -25,13 +24,12 @@ export interface GenerateOptions {
   /** Applied in order to each step's logits (e.g. SAE-guided decoding, logit bias). */
   logitsProcessors?: readonly LogitsProcessor[];
   /**
-   * Called instead of sampling a row whose logits are not all finite (NaN or infinite: a request
-   * steered far too hard), or instead of throwing when sampling a row fails; that row gets no token
-   * this step and the other rows go on. Rows never mix inside a forward, so one row's NaN cannot
-   * reach another's logits. Without it non-finite logits are sampled as they are (the sampler
-   * throws where it needs finite ones) and a failure throws out of the step.
+   * Rows that may get non-finite logits (requests steered far too hard): `has(row)` picks them.
+   * Their logits are checked before sampling; a row with NaN or infinite ones is handed to `failed`
+   * and gets no token this step, while the other rows go on (rows never mix inside a forward, so
+   * one row's NaN cannot reach another's logits).
    */
-  onRowError?: (row: GenerationRow, e: unknown) => void;
+  guard?: { has: (row: GenerationRow) => boolean; failed: (row: GenerationRow) => void };
 }
 
 export class BatchStep {
@@ -66,15 +64,11 @@ export class BatchStep {
       const row = rows[slot];
       if (!row) continue;
       const logits = out.logits.subarray(s * vocab, (s + 1) * vocab);
-      let sampled;
-      try {
-        if (this.o.onRowError && !allFinite(logits)) throw new UsageError('the next-token logits are not all finite (NaN or infinite)');
-        sampled = this.sampler.sample(logits, row.params, row.counts, row.rng, row.wantLogprobs, argmaxes?.[s]);
-      } catch (e) {
-        if (!this.o.onRowError) throw e;
-        this.o.onRowError(row, e);
+      if (this.o.guard?.has(row) && !allFinite(logits)) {
+        this.o.guard.failed(row);
         continue;
       }
+      const sampled = this.sampler.sample(logits, row.params, row.counts, row.rng, row.wantLogprobs, argmaxes?.[s]);
       const text = row.accept(sampled, cache.lengths[slot] < cache.capacity);
       this.o.onToken?.({ request: row.request, token: sampled, text });
     }

@@ -57,8 +57,8 @@ interface Entry {
   fed: number;
   /** row.tokens.length when the last token event went out. */
   kept: number;
-  /** Why the row could not be sampled (BatchStep's onRowError); it is dropped after the step. */
-  failure?: unknown;
+  /** Why the row could not be sampled (BatchStep's guard); it is dropped after the step. */
+  failure?: ApiError;
 }
 
 export class Scheduler {
@@ -91,7 +91,12 @@ export class Scheduler {
     this.slots = new Array(maxBatch).fill(undefined);
     this.session = new SteeringSession(model, tokenizer);
     this.guidance = new SaeGuidance(model);
-    this.step = new BatchStep(model, { onToken: (e) => this.onToken(e), logitsProcessors: [this.guidance], onRowError: (row, e) => this.onRowError(row, e) });
+    this.step = new BatchStep(model, {
+      onToken: (e) => this.onToken(e),
+      logitsProcessors: [this.guidance],
+      // Only steering can make a request's logits non-finite; such a request fails alone.
+      guard: { has: (row) => this.entryOf(row).job.request.steering !== undefined, failed: (row) => this.onNonFinite(row) },
+    });
   }
 
   /**
@@ -259,15 +264,17 @@ export class Scheduler {
     e.job.onToken({ token: ev.token, text: ev.text, kept });
   }
 
-  private onRowError(row: GenerationRow, e: unknown): void {
-    const entry = this.slots.find((x) => x?.row === row) as Entry;
-    entry.failure = entry.job.request.steering
-      ? ApiError.badRequest('the model\'s next-token logits became NaN or infinite under this request\'s steering; use smaller strengths', 'steering', 'non_finite_logits')
-      : new Error(`the model's next-token logits are not finite for an unsteered request (${(e as Error).message})`); // the model's own fault
+  private entryOf(row: GenerationRow): Entry {
+    return this.slots.find((x) => x?.row === row) as Entry;
   }
 
-  /** Ends a request whose row failed (onRowError) with its error; the others run on. */
-  private drop(slot: number, failure: unknown): void {
+  /** A steered row whose logits became NaN or infinite: it alone is ended, with a 400. */
+  private onNonFinite(row: GenerationRow): void {
+    this.entryOf(row).failure = ApiError.badRequest('the model\'s next-token logits became NaN or infinite under this request\'s steering; use smaller strengths', 'steering', 'non_finite_logits');
+  }
+
+  /** Ends a request whose row failed (onNonFinite) with its error; the others run on. */
+  private drop(slot: number, failure: ApiError): void {
     const e = this.slots[slot] as Entry;
     this.free(slot);
     this.totals.finished.abort++;
