@@ -11,7 +11,8 @@ import { shippedSaeDir } from '../steer/steering-context.js';
 
 /** The shipped SAE folder that `source` names, or undefined when it names none. */
 export function shippedSaeFolder(source: string): string | undefined {
-  const hook = /^\d+$/.test(source) ? `blocks.${Number(source)}.hook_resid_post` : source;
+  // As SteeringContext.sae resolves it, so that what passes here is what gets loaded.
+  const hook = /^\d+$/.test(source) ? `blocks.${source}.hook_resid_post` : source;
   if (!/^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/.test(hook)) return undefined;
   const dir = shippedSaeDir(hook);
   return existsSync(join(dir, 'cfg.json')) ? dir : undefined;
