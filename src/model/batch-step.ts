@@ -25,6 +25,13 @@ export interface GenerateOptions {
   onToken?: (e: TokenEvent) => void;
   /** Applied in order to each step's logits (e.g. SAE-guided decoding, logit bias). */
   logitsProcessors?: readonly LogitsProcessor[];
+  /**
+   * Rows that may get non-finite logits (requests steered far too hard): `has(row)` picks them.
+   * Their logits are checked before sampling; a row with NaN or infinite ones is handed to `failed`
+   * and gets no token this step, while the other rows go on (rows never mix inside a forward, so
+   * one row's NaN cannot reach another's logits).
+   */
+  guard?: { has: (row: GenerationRow) => boolean; failed: (row: GenerationRow) => void };
 }
 
 export class BatchStep {
@@ -58,9 +65,14 @@ export class BatchStep {
       const slot = out.rows[s];
       const row = rows[slot];
       if (!row) continue;
+      const logits = out.logits.subarray(s * vocab, (s + 1) * vocab);
+      if (this.o.guard?.has(row) && !allFinite(logits)) {
+        this.o.guard.failed(row);
+        continue;
+      }
       let sampled: SampledToken;
       try {
-        sampled = this.sampler.sample(out.logits.subarray(s * vocab, (s + 1) * vocab), row.params, row.counts, row.rng, row.wantLogprobs, argmaxes?.[s]);
+        sampled = this.sampler.sample(logits, row.params, row.counts, row.rng, row.wantLogprobs, argmaxes?.[s]);
       } catch (e) {
         if (!(e instanceof NumericError)) throw e;
         throw new NumericError(`request ${row.request}, generated token ${row.tokens.length + 1}: ${e.message}; \`tinymorph inspect\` checks the model's weights for NaN/Inf`);
@@ -69,4 +81,9 @@ export class BatchStep {
       this.o.onToken?.({ request: row.request, token: sampled, text });
     }
   }
+}
+
+function allFinite(xs: Float32Array): boolean {
+  for (let i = 0; i < xs.length; i++) if (!Number.isFinite(xs[i])) return false;
+  return true;
 }

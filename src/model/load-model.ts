@@ -1,25 +1,12 @@
-import { TokenizerFileError, UsageError } from '../errors.js';
+import { TokenizerFileError } from '../errors.js';
 import { activeBackend } from '../tensor/backend-registry.js';
-import { embeddedModelPath, embeddedTokenizerPath } from './embedded.js';
 import type { Llama2cVersion } from './llama2c-format.js';
-import { readLlama2c } from './llama2c-format.js';
-import { readLlama2cQuantized } from './llama2c-quantized-read.js';
-import type { Quantization } from './quantize-weights.js';
-import { QUANTIZATIONS } from './quantize-weights.js';
 import { LlamaModel } from './llama-model.js';
+import type { LoadOptions, ModelFile } from './read-model-file.js';
+import { readModelFile } from './read-model-file.js';
 import { Tokenizer } from './tokenizer.js';
 
-export interface LoadOptions {
-  /** llama2.c model file; default: the embedded stories260K. */
-  model?: string;
-  /** llama2.c tokenizer file; default: the embedded tok512 when the model is the embedded one. */
-  tokenizer?: string;
-  /**
-   * Quantise the matmul weights at load ('q8_0'), reading an fp32 file tensor by tensor so that it
-   * is never in memory whole. A version 2 (Q8_0) file is Q8_0 with or without this.
-   */
-  quantize?: Quantization;
-}
+export type { LoadOptions } from './read-model-file.js';
 
 export interface LoadedModel {
   model: LlamaModel;
@@ -32,22 +19,15 @@ export interface LoadedModel {
 
 /** Loads a model and its tokenizer, checking that the tokenizer covers the model's vocabulary. */
 export function loadModel(opts: LoadOptions = {}): LoadedModel {
-  const modelPath = opts.model ?? embeddedModelPath();
-  const tokenizerPath = opts.tokenizer ?? embeddedTokenizerPath();
-  if (opts.quantize !== undefined && !QUANTIZATIONS.includes(opts.quantize)) {
-    throw new UsageError(`unknown quantization "${String(opts.quantize)}" (available: ${QUANTIZATIONS.join(', ')})`);
+  return assembleModel(readModelFile(opts));
+}
+
+/** The model over weights already read (readModelFile), with its tokenizer read and checked against it. */
+export function assembleModel(file: ModelFile): LoadedModel {
+  const { config, modelPath, tokenizerPath } = file;
+  const tokenizer = Tokenizer.fromFile(tokenizerPath, config.vocabSize);
+  if (tokenizer.vocabSize !== config.vocabSize) {
+    throw new TokenizerFileError(tokenizerPath, `has ${tokenizer.vocabSize} tokens but ${modelPath} needs ${config.vocabSize}`);
   }
-  const file = opts.quantize ? readLlama2cQuantized(modelPath) : readLlama2c(modelPath);
-  const tokenizer = Tokenizer.fromFile(tokenizerPath, file.config.vocabSize);
-  if (tokenizer.vocabSize !== file.config.vocabSize) {
-    throw new TokenizerFileError(tokenizerPath, `has ${tokenizer.vocabSize} tokens but ${modelPath} needs ${file.config.vocabSize}`);
-  }
-  return {
-    model: new LlamaModel(file.config, file.weights, activeBackend()),
-    tokenizer,
-    modelPath,
-    tokenizerPath,
-    format: file.format,
-    fileBytes: file.fileBytes,
-  };
+  return { model: new LlamaModel(config, file.weights, activeBackend()), tokenizer, modelPath, tokenizerPath, format: file.format, fileBytes: file.fileBytes };
 }

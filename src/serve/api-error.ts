@@ -7,6 +7,7 @@
  */
 import { HTTPException } from 'hono/http-exception';
 import { SteeringError, TinymorphError } from '../errors.js';
+import { SPEC_KEYS } from '../steer/steering-spec.js';
 
 /** OpenAI's error `type` values for the statuses this server answers with. */
 export type ApiErrorType = 'invalid_request_error' | 'authentication_error' | 'permission_error' | 'not_found_error' | 'rate_limit_error' | 'server_error' | 'service_unavailable_error';
@@ -38,11 +39,14 @@ export class ApiError extends Error {
   }
 }
 
+const STEERING_FIELD = new RegExp(`^(?:steering|${SPEC_KEYS.join('|')})(?![\\w])[^\\s:,"]*`);
+
 /** Any error thrown while handling a request, as the ApiError the client sees. */
 export function toApiError(e: unknown): ApiError {
   if (e instanceof ApiError) return e;
-  // A steering message starts with the field it is about (`steering.features[1].strength must be …`).
-  if (e instanceof SteeringError) return ApiError.badRequest(e.message, /^steering[^\s:,"]*/.exec(e.message)?.[0] ?? 'steering', e.code);
+  // A steering message starts with the field it is about: `steering.features[1].strength must be …`,
+  // or `features[1].strength …` where the spec's fields are the body's own (/v1/steer/completion).
+  if (e instanceof SteeringError) return ApiError.badRequest(e.message, STEERING_FIELD.exec(e.message)?.[0] ?? 'steering', e.code);
   if (e instanceof TinymorphError) return ApiError.badRequest(e.message, null, e.code);
   if (e instanceof HTTPException) {
     const status = e.status === 413 ? 413 : e.status < 500 ? 400 : 500;

@@ -85,3 +85,80 @@ export type TokenizeRequest = z.infer<typeof tokenizeRequestSchema>;
 
 export const detokenizeRequestSchema = z.object({ model: z.string().optional(), tokens: z.array(z.number().int().min(0)) });
 export type DetokenizeRequest = z.infer<typeof detokenizeRequestSchema>;
+
+/**
+ * POST /v1/steer/completion in the shape of Neuronpedia's inference server (its SteerCompletionRequest:
+ * prompt, model, types, features, vectors, steer_method, strength_multiplier, normalize_steering,
+ * n_completion_tokens, temperature, freq_penalty, seed, stream, n_logprobs; `n_tokens` as its public
+ * /api/steer names the length). Features and vectors are checked by parseSteeringSpec, so only what
+ * Neuronpedia adds is checked here: a feature's `model`, and a vector's `steering_vector` (ours is `vector`).
+ */
+export const STEER_TYPES = ['STEERED', 'DEFAULT'] as const;
+export type SteerType = (typeof STEER_TYPES)[number];
+
+const npFeature = z.looseObject({
+  model: z.string().optional(),
+  steering_vector: unsupported('a feature with its own steering_vector is not supported; send the vector in vectors'),
+});
+const npVector = z.looseObject({ steering_vector: z.array(z.number()).min(1).optional() });
+
+export const steerCompletionRequestSchema = z.object({
+  prompt: z.string(),
+  model: z.string().optional(),
+  types: z
+    .array(z.enum(STEER_TYPES))
+    .min(1)
+    .refine((t) => new Set(t).size === t.length, 'must not name a type twice')
+    .nullish(),
+  features: z.array(npFeature).nullish(),
+  vectors: z.array(npVector).nullish(),
+  steer_method: z.unknown().optional(),
+  strength_multiplier: z.unknown().optional(),
+  normalize_steering: z.unknown().optional(),
+  /** tinymorph's additions to the spec (steering-spec.ts). */
+  scope: z.unknown().optional(),
+  guide: z.unknown().optional(),
+  n_completion_tokens: z.number().int().min(1).nullish(),
+  n_tokens: z.number().int().min(1).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  freq_penalty: z.number().min(-2).max(2).nullish(),
+  seed: z.number().int().nullish(),
+  stream: z.boolean().nullish(),
+  n_logprobs: z.number().int().min(0).max(MAX_LOGPROBS).nullish(),
+});
+export type SteerCompletionRequest = z.infer<typeof steerCompletionRequestSchema>;
+
+/**
+ * Features over HTTP (src/sae/feature-index): `source` names a shipped SAE by hook or layer number
+ * (default blocks.2.hook_resid_post); texts are bounded so that one request's model run stays short.
+ */
+const saeSource = z.string().min(1).max(200).optional();
+const MAX_TEXT_CHARS = 32_768;
+const MAX_TEXTS = 256;
+const text = z.string().max(MAX_TEXT_CHARS);
+const texts = z.array(text.min(1)).min(1).max(MAX_TEXTS);
+
+export const featureSearchQuerySchema = z.object({
+  q: z.string().min(1).max(500),
+  source: saeSource,
+  limit: z.coerce.number().int().min(1).max(100).optional(),
+});
+
+export const featureLabelRequestSchema = z.object({ label: z.string().max(500) });
+
+export const explainTextRequestSchema = z.object({
+  text: text.min(1),
+  source: saeSource,
+  per_token: z.number().int().min(1).max(64).nullish(),
+  top: z.number().int().min(1).max(200).nullish(),
+});
+
+export const contrastRequestSchema = z.object({ a: texts, b: texts, source: saeSource, top: z.number().int().min(1).max(200).nullish() });
+
+/** A name a client gives a vector it builds: a word, so that it can never be read as a path. */
+export const VECTOR_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export const styleVectorRequestSchema = z.object({
+  name: z.string().regex(VECTOR_NAME, 'must be 1–64 letters, digits, "_" or "-", starting with a letter or digit'),
+  texts,
+});

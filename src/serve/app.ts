@@ -16,9 +16,13 @@ import { hostAllowList } from './middleware/host-allow-list.js';
 import { originCheck } from './middleware/origin-check.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
 import { completionsRoute } from './routes/completions.js';
+import { featuresRoute } from './routes/features.js';
 import { healthRoute } from './routes/health.js';
+import { metricsRoute } from './routes/metrics.js';
 import { modelsRoute } from './routes/models.js';
+import { steerCompletionRoute } from './routes/steer-completion.js';
 import { tokenizeRoute } from './routes/tokenize.js';
+import { vectorsRoute } from './routes/vectors.js';
 import type { EngineRef } from './serve-engine.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
@@ -48,7 +52,8 @@ export function createApp(o: AppOptions): Hono {
     throw new ApiError(413, `the request body is larger than ${maxBodyBytes} bytes`, 'invalid_request_error', null, 'request_too_large');
   } }));
   app.route('/', healthRoute(o.engines));
-  for (const route of [modelsRoute, completionsRoute, chatCompletionsRoute, tokenizeRoute]) app.route('/v1', route(o.engines));
+  app.route('/', metricsRoute(o.engines));
+  for (const route of [modelsRoute, completionsRoute, chatCompletionsRoute, tokenizeRoute, steerCompletionRoute, featuresRoute, vectorsRoute]) app.route('/v1', route(o.engines));
   return app;
 }
 

@@ -1,7 +1,7 @@
 /**
- * Reads a JSON request body and validates it with its schema (api-schemas.ts). Every problem is a
- * 400 in OpenAI's error shape whose `param` is the path of the offending field (`messages[0].role`)
- * and whose message says what was wrong and what was sent.
+ * Reads a JSON request body (or a query string) and validates it with its schema (api-schemas.ts).
+ * Every problem is a 400 in OpenAI's error shape whose `param` is the path of the offending field
+ * (`messages[0].role`) and whose message says what was wrong and what was sent.
  */
 import type { Context } from 'hono';
 import type { z } from 'zod';
@@ -15,12 +15,21 @@ export async function parseBody<S extends z.ZodType>(c: Context, schema: S): Pro
   } catch (e) {
     throw ApiError.badRequest(`the request body is not valid JSON (${(e as Error).message})`, null, 'invalid_json');
   }
+  return validated(raw, schema, 'the request body');
+}
+
+/** The query parameters (each given once), validated as a body is. */
+export function parseQuery<S extends z.ZodType>(c: Context, schema: S): z.infer<S> {
+  return validated(c.req.query(), schema, 'the query');
+}
+
+function validated<S extends z.ZodType>(raw: unknown, schema: S, what: string): z.infer<S> {
   const parsed = schema.safeParse(raw, { reportInput: true });
   if (parsed.success) return parsed.data;
   const issue = specific(parsed.error.issues[0]);
   const param = fieldPath(issue.path);
   const got = 'input' in issue && issue.input !== undefined ? ` (got ${describe(issue.input)})` : '';
-  throw ApiError.badRequest(`${param ?? 'the request body'}: ${issue.message}${got}`, param, issue.code);
+  throw ApiError.badRequest(`${param ?? what}: ${issue.message}${got}`, param, issue.code);
 }
 
 /**
@@ -47,9 +56,14 @@ export function fieldPath(path: readonly PropertyKey[]): string | null {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
 }
 
-/** A short rendering of the offending value (bodies may be large). */
+/** A short rendering of the offending value (bodies may be large, or nested too deep to stringify). */
 function describe(value: unknown): string {
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  const text = JSON.stringify(value) ?? String(value);
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = Array.isArray(value) ? 'an array nested too deep to show' : 'an object nested too deep to show';
+  }
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }

@@ -69,7 +69,7 @@ export class Job {
     this.settle(result);
   }
 
-  /** Called once by the scheduler when a step failed for reasons of its own (a server fault). */
+  /** Called once by the scheduler when the job's row failed: a step that failed (a server fault), or logits its steering made non-finite (a 400). */
   abort(e: unknown): void {
     this.timing.finished = performance.now();
     this.fail(e);

@@ -18,6 +18,7 @@ import type { Tokenizer } from '../model/tokenizer.js';
 import { SaeGuidance } from '../steer/sae-guided-decoding.js';
 import { SteeringSession } from '../steer/steering-session.js';
 import { ApiError } from './api-error.js';
+import { RequestMetrics } from './metrics/request-metrics.js';
 import { checkFits, checkTokenIds } from './prompt-checks.js';
 import type { JobFinishReason, JobRequest, JobToken } from './scheduler-job.js';
 import { Job } from './scheduler-job.js';
@@ -33,7 +34,7 @@ export interface SchedulerOptions {
 
 export const DEFAULT_SCHEDULER_OPTIONS: Readonly<SchedulerOptions> = Object.freeze({ maxBatch: 16, maxQueue: 64, stepTokens: 256 });
 
-/** What /metrics will read: the current load and running totals since start. */
+/** What /metrics reads: the current load and running totals since start. */
 export interface SchedulerStats {
   running: number;
   waiting: number;
@@ -56,10 +57,14 @@ interface Entry {
   fed: number;
   /** row.tokens.length when the last token event went out. */
   kept: number;
+  /** Why the row could not be sampled (BatchStep's guard); it is dropped after the step. */
+  failure?: ApiError;
 }
 
 export class Scheduler {
   readonly options: SchedulerOptions;
+  /** Latency histograms of every request (queue, first token, between tokens, end to end), in seconds. */
+  readonly metrics = new RequestMetrics();
   private readonly cache: KVCache;
   private readonly step: BatchStep;
   private readonly session: SteeringSession;
@@ -86,7 +91,12 @@ export class Scheduler {
     this.slots = new Array(maxBatch).fill(undefined);
     this.session = new SteeringSession(model, tokenizer);
     this.guidance = new SaeGuidance(model);
-    this.step = new BatchStep(model, { onToken: (e) => this.onToken(e), logitsProcessors: [this.guidance] });
+    this.step = new BatchStep(model, {
+      onToken: (e) => this.onToken(e),
+      logitsProcessors: [this.guidance],
+      // Only steering can make a request's logits non-finite; such a request fails alone.
+      guard: { has: (row) => this.entryOf(row).job.request.steering !== undefined, failed: (row) => this.onNonFinite(row) },
+    });
   }
 
   /**
@@ -213,7 +223,8 @@ export class Scheduler {
     }
     this.totals.steps++;
     this.slots.forEach((e, slot) => {
-      if (e?.row.finishReason) this.release(slot, e.row.finishReason);
+      if (e?.failure !== undefined) this.drop(slot, e.failure);
+      else if (e?.row.finishReason) this.release(slot, e.row.finishReason);
     });
     this.wake();
     if (this.idle()) this.notifyIdle();
@@ -227,6 +238,7 @@ export class Scheduler {
       this.slots[slot] = e;
       this.cache.resetRow(slot);
       e.job.timing.scheduled = performance.now();
+      this.metrics.queueTime.observe(seconds(e.job.timing.scheduled - e.job.timing.arrived));
       const steering = e.job.request.steering;
       if (steering) {
         this.totals.steeredRequests++;
@@ -243,10 +255,31 @@ export class Scheduler {
     const kept = e.row.tokens.length > e.kept;
     e.kept = e.row.tokens.length;
     const now = performance.now();
-    e.job.timing.firstToken ??= now;
-    e.job.timing.lastToken = now;
+    const t = e.job.timing;
+    if (t.lastToken === undefined) this.metrics.timeToFirstToken.observe(seconds(now - t.arrived));
+    else this.metrics.interTokenLatency.observe(seconds(now - t.lastToken));
+    t.firstToken ??= now;
+    t.lastToken = now;
     this.totals.generationTokens++;
     e.job.onToken({ token: ev.token, text: ev.text, kept });
+  }
+
+  private entryOf(row: GenerationRow): Entry {
+    return this.slots.find((x) => x?.row === row) as Entry;
+  }
+
+  /** A steered row whose logits became NaN or infinite: it alone is ended, with a 400. */
+  private onNonFinite(row: GenerationRow): void {
+    this.entryOf(row).failure = ApiError.badRequest('the model\'s next-token logits became NaN or infinite under this request\'s steering; use smaller strengths', 'steering', 'non_finite_logits');
+  }
+
+  /** Ends a request whose row failed (onNonFinite) with its error; the others run on. */
+  private drop(slot: number, failure: ApiError): void {
+    const e = this.slots[slot] as Entry;
+    this.free(slot);
+    this.totals.finished.abort++;
+    e.job.abort(failure);
+    this.observeEnd(e.job);
   }
 
   private cancelWaiting(job: Job): void {
@@ -255,6 +288,7 @@ export class Scheduler {
     const [e] = this.waiting.splice(i, 1);
     this.totals.finished.abort++;
     job.finish({ ...e.row.result(), finishReason: 'abort' });
+    this.observeEnd(job);
     if (this.idle()) this.notifyIdle();
   }
 
@@ -263,6 +297,11 @@ export class Scheduler {
     this.free(slot);
     this.totals.finished[reason]++;
     e.job.finish({ ...e.row.result(), finishReason: reason });
+    this.observeEnd(e.job);
+  }
+
+  private observeEnd(job: Job): void {
+    this.metrics.e2eLatency.observe(seconds((job.timing.finished as number) - job.timing.arrived));
   }
 
   private free(slot: number): void {
@@ -277,3 +316,5 @@ export class Scheduler {
     for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 }
+
+const seconds = (ms: number): number => ms / 1000;

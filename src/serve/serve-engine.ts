@@ -1,13 +1,16 @@
 /**
  * What the routes serve from: the loaded model, its tokenizer, the steering context (SAEs and
- * vectors, loaded once and shared by all requests) and the scheduler. The app is built before the
+ * vectors, loaded once and shared by all requests), the scheduler, the analysis thread (model runs
+ * other than generation) and the feature indexes. The app is built before the
  * model has loaded (so /health can say 503 meanwhile); routes reach the engine through an
  * EngineRef, which answers 503 until it is set.
  */
 import type { LlamaModel } from '../model/llama-model.js';
 import type { Tokenizer } from '../model/tokenizer.js';
 import type { SteeringContext } from '../steer/steering-context.js';
+import type { AnalysisThread } from './analysis/analysis-thread.js';
 import { ApiError } from './api-error.js';
+import type { FeatureIndexes } from './feature-indexes.js';
 import type { Scheduler } from './scheduler.js';
 
 export interface ServeEngine {
@@ -19,6 +22,8 @@ export interface ServeEngine {
   tokenizer: Tokenizer;
   steering: SteeringContext;
   scheduler: Scheduler;
+  analysis: AnalysisThread;
+  features: FeatureIndexes;
 }
 
 export class EngineRef {

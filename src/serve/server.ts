@@ -11,10 +11,13 @@ import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 import { UsageError } from '../errors.js';
 import type { LoadedModel, LoadOptions } from '../model/load-model.js';
-import { loadModel } from '../model/load-model.js';
 import { SteeringContext } from '../steer/steering-context.js';
+import { AnalysisThread } from './analysis/analysis-thread.js';
 import { ApiError } from './api-error.js';
 import { createApp } from './app.js';
+import type { FeatureIndexOptions } from './feature-indexes.js';
+import { FeatureIndexes } from './feature-indexes.js';
+import { loadModelOffThread } from './load-model-off-thread.js';
 import type { SchedulerOptions } from './scheduler.js';
 import { Scheduler } from './scheduler.js';
 import type { ServeEngine } from './serve-engine.js';
@@ -29,9 +32,15 @@ export interface ServerOptions extends LoadOptions {
   corsOrigins?: readonly string[];
   maxBodyBytes?: number;
   scheduler?: Partial<SchedulerOptions>;
-  /** A model already in memory (the editor, tests) instead of loading the files named in LoadOptions. */
-  loaded?: Pick<LoadedModel, 'model' | 'tokenizer' | 'modelPath'>;
+  /** Where feature indexes live and how big one built on first use is. */
+  features?: FeatureIndexOptions;
+  /** A model in memory or on its way (the editor, tests) instead of loading the files named in LoadOptions. */
+  loaded?: LoadedParts | Promise<LoadedParts>;
+  /** Called once the port is bound, before the model has loaded (requests meanwhile get 503). */
+  onListening?: (url: string) => void;
 }
+
+export type LoadedParts = Pick<LoadedModel, 'model' | 'tokenizer' | 'modelPath' | 'tokenizerPath'>;
 
 export interface RunningServer {
   /** `http://host:port`, with the port actually bound. */
@@ -75,13 +84,25 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
     server.listen(port, host, resolve);
   });
   const bound = (server.address() as AddressInfo).port;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  o.onListening?.(url);
 
-  let scheduler: Scheduler;
+  let engine: ServeEngine;
   try {
-    const { model, tokenizer, modelPath } = o.loaded ?? loadModel(o);
-    scheduler = new Scheduler(model, tokenizer, o.scheduler);
-    const modelId = basename(modelPath, extname(modelPath));
-    engines.current = { modelId, created: Math.floor(Date.now() / 1000), model, tokenizer, steering: new SteeringContext(model, tokenizer), scheduler };
+    // Off the event loop: until it is done, every request (/health included) is answered 503.
+    const { model, tokenizer, modelPath, tokenizerPath } = await (o.loaded ?? loadModelOffThread(o));
+    const analysis = new AnalysisThread(model, tokenizerPath);
+    engine = {
+      modelId: basename(modelPath, extname(modelPath)),
+      created: Math.floor(Date.now() / 1000),
+      model,
+      tokenizer,
+      steering: new SteeringContext(model, tokenizer),
+      scheduler: new Scheduler(model, tokenizer, o.scheduler),
+      analysis,
+      features: new FeatureIndexes(analysis, o.features),
+    };
+    engines.current = engine;
   } catch (e) {
     server.close();
     throw e;
@@ -89,13 +110,15 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
 
   const close = async (graceMs = DEFAULT_GRACE_MS): Promise<void> => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    await scheduler.close(graceMs);
+    await engine.scheduler.close(graceMs);
+    await engine.analysis.close();
+    await engine.features.close();
     // Cancelled streams end their responses now; sockets still open after a moment are dropped.
     const force = setTimeout(() => 'closeAllConnections' in server && server.closeAllConnections(), 500);
     await closed;
     clearTimeout(force);
   };
-  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}`, host, port: bound, app, engine: engines.current, close };
+  return { url, host, port: bound, app, engine, close };
 }
 
 function malformedRequest(e: unknown, loopback: boolean): Response {

@@ -3,8 +3,9 @@
  * once and kept (a server resolves thousands of requests against the same few SAEs).
  *   SAE sources: a hook name with a shipped SAE (assets/saes/<hook>), a layer number (that layer's
  *   shipped hook_resid_post SAE), or a SAELens folder on disk.
- *   Vectors: a preset name (assets/steering/presets/<name>.safetensors) or a vector file
- *   (.safetensors as steering-vector-set.ts writes, or a llama.cpp control-vector .gguf).
+ *   Vectors: a name given to a vector set built in memory (defineVectorSet), a preset name
+ *   (assets/steering/presets/<name>.safetensors) or a vector file (.safetensors as
+ *   steering-vector-set.ts writes, or a llama.cpp control-vector .gguf).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,6 +40,7 @@ export const presetPath = (name: string): string => assetPath('steering', 'prese
 export class SteeringContext {
   private readonly saes = new Map<string, SaeSource>();
   private readonly vectorSets = new Map<string, SteeringVectorSet>();
+  private readonly defined = new Map<string, SteeringVectorSet>();
   private readonly means = new Map<Sae, FeatureMeans>();
   private readonly logitDirs = new Map<Sae, Map<number, Float32Array>>();
 
@@ -62,9 +64,22 @@ export class SteeringContext {
     return resolved;
   }
 
-  /** A vector set by preset name or file path. */
+  /**
+   * Makes `set` available to specs under `name`, before presets and files of that name: a vector
+   * built in memory (a style vector from texts posted to the server). Replaces one defined before.
+   */
+  defineVectorSet(name: string, set: SteeringVectorSet): void {
+    this.defined.set(name, set);
+  }
+
+  /** The vector sets defined with defineVectorSet, by name. */
+  definedVectorSets(): ReadonlyMap<string, SteeringVectorSet> {
+    return this.defined;
+  }
+
+  /** A vector set by defined name, preset name or file path. */
   vectorSet(name: string): SteeringVectorSet {
-    const hit = this.vectorSets.get(name);
+    const hit = this.defined.get(name) ?? this.vectorSets.get(name);
     if (hit) return hit;
     const path = existsSync(presetPath(name)) ? presetPath(name) : name;
     if (!existsSync(path)) throw new SteeringError(`vector ${describeValue(name)} is neither a preset (${describeValue(presetPath(name), 160)}) nor a file`);

@@ -174,7 +174,9 @@ const specFields = {
   scope: scope.default({ kind: 'all' }),
   guide: listOf(saeFeature({})),
 };
-const knownFields = Object.keys(specFields).join(', ');
+/** The fields a steering request may have (the server spots spec field names in messages by these). */
+export const SPEC_KEYS = Object.keys(specFields);
+const knownFields = SPEC_KEYS.join(', ');
 const SPEC_SCHEMA: z.ZodType<Omit<SteeringSpec, 'fieldName'>> = z.strictObject(specFields, {
   error: (issue) => (issue.code === 'unrecognized_keys' ? `is not a steering field (known: ${knownFields})` : `must be an object, got ${describeValue(issue.input)}`),
 });

@@ -44,5 +44,6 @@ export function formatFieldPath(path: FieldPath): string {
 /** A root name and a path: `steering` + ['features', 0] → `steering.features[0]`. */
 export function joinFieldPath(root: string, path: FieldPath): string {
   const rest = formatFieldPath(path);
+  if (root === '') return rest;
   return rest === '' ? root : rest.startsWith('[') ? `${root}${rest}` : `${root}.${rest}`;
 }

@@ -184,3 +184,20 @@ test('prompt + max_tokens beyond the context is a 400 naming both numbers', asyn
   assert.equal(chat.status, 400);
   assert.equal(chat.json().error.param, 'messages');
 });
+
+test('a request steered so hard that its logits overflow fails alone (400 naming steering); the requests batched with it finish unchanged', async () => {
+  const settings = { max_tokens: 30, temperature: 0.7, seed: 4 };
+  const [bad, ...good] = await Promise.all([
+    post(server, '/v1/completions', { prompt: 'Lily', ...settings, steering: { features: [{ layer: 2, index: 248, strength: 1e300 }] } }),
+    ...['Once upon a time', 'The cat'].map((prompt) => post(server, '/v1/completions', { prompt, ...settings })),
+  ]);
+  assert.equal(bad.status, 400, bad.text);
+  assert.equal(bad.json().error.param, 'steering');
+  assert.equal(bad.json().error.code, 'non_finite_logits');
+  good.forEach((r, i) => {
+    assert.equal(r.status, 200, r.text);
+    const prompt = ['Once upon a time', 'The cat'][i];
+    assert.equal(r.json().choices[0].text, generateSteered(referenceSteering, [{ prompt, maxTokens: 30, seed: 4, sampling: { temperature: 0.7 } }])[0].text);
+  });
+  assert.equal(scheduler.stats().running, 0);
+});

@@ -45,3 +45,25 @@ export async function until(done: () => boolean, what: string, timeoutMs = 10_00
     await new Promise((r) => setImmediate(r));
   }
 }
+
+/** GET /metrics, parsed: each sample line's series (`name{labels}` as written) → its value. */
+export async function scrape(server: RunningServer): Promise<Map<string, number>> {
+  const res = await fetch(`${server.url}/metrics`);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}: ${text}`);
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    samples.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return samples;
+}
+
+/** The value of series `name` labelled with the test model (and `labels`), or a failure naming it. */
+export function sample(samples: Map<string, number>, name: string, labels = ''): number {
+  const series = `${name}{model_name="${MODEL_ID}"${labels ? `,${labels}` : ''}}`;
+  const v = samples.get(series);
+  if (v === undefined) throw new Error(`no sample ${series} in /metrics`);
+  return v;
+}

@@ -39,6 +39,7 @@ export function registerServe(program: Command): void {
       tokenizer: o.tokenizer,
       quantize: o.quantize,
       scheduler: { maxBatch: o.maxBatch, maxQueue: o.queue, stepTokens: o.stepTokens },
+      onListening: (url) => process.stderr.write(`loading the model; ${url}/health answers 503 until it is ready\n`),
     });
     process.stdout.write(`listening on ${server.url}\n`);
     await new Promise<void>((resolve) => {
