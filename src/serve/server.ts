@@ -90,18 +90,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   let engine: ServeEngine;
   try {
     // Off the event loop: until it is done, every request (/health included) is answered 503.
-    const { model, tokenizer, modelPath, tokenizerPath } = await (o.loaded ?? loadModelOffThread(o));
-    const analysis = new AnalysisThread(model, tokenizerPath);
-    engine = {
-      modelId: basename(modelPath, extname(modelPath)),
-      created: Math.floor(Date.now() / 1000),
-      model,
-      tokenizer,
-      steering: new SteeringContext(model, tokenizer),
-      scheduler: new Scheduler(model, tokenizer, o.scheduler),
-      analysis,
-      features: new FeatureIndexes(analysis, o.features),
-    };
+    engine = buildEngine(await (o.loaded ?? loadModelOffThread(o)), o);
     engines.current = engine;
   } catch (e) {
     server.close();
@@ -110,15 +99,36 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
 
   const close = async (graceMs = DEFAULT_GRACE_MS): Promise<void> => {
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    await engine.scheduler.close(graceMs);
-    await engine.analysis.close();
-    await engine.features.close();
+    await closeEngine(engine, graceMs);
     // Cancelled streams end their responses now; sockets still open after a moment are dropped.
     const force = setTimeout(() => 'closeAllConnections' in server && server.closeAllConnections(), 500);
     await closed;
     clearTimeout(force);
   };
   return { url, host, port: bound, app, engine, close };
+}
+
+/** What the routes serve from, for a loaded model: the scheduler, steering, and the analysis thread behind the feature routes. */
+export function buildEngine(parts: LoadedParts, o: Pick<ServerOptions, 'scheduler' | 'features'> = {}): ServeEngine {
+  const { model, tokenizer, modelPath, tokenizerPath } = parts;
+  const analysis = new AnalysisThread(model, tokenizerPath);
+  return {
+    modelId: basename(modelPath, extname(modelPath)),
+    created: Math.floor(Date.now() / 1000),
+    model,
+    tokenizer,
+    steering: new SteeringContext(model, tokenizer),
+    scheduler: new Scheduler(model, tokenizer, o.scheduler),
+    analysis,
+    features: new FeatureIndexes(analysis, o.features),
+  };
+}
+
+/** Lets running generations finish for `graceMs`, cancels the rest, and stops the engine's threads. */
+export async function closeEngine(engine: ServeEngine, graceMs = DEFAULT_GRACE_MS): Promise<void> {
+  await engine.scheduler.close(graceMs);
+  await engine.analysis.close();
+  await engine.features.close();
 }
 
 function malformedRequest(e: unknown, loopback: boolean): Response {

@@ -196,7 +196,7 @@ export class NoteEditor {
     const s = this.settings.suggestions;
     if (!s.enabled) return [];
     return ghostText({
-      source: openAiCompletionSource({ maxTokens: s.maxTokens, seed: s.seed }),
+      source: openAiCompletionSource({ maxTokens: s.maxTokens, seed: s.seed, contextChars: 1000 }),
       pauseMs: s.pauseMs,
       onError: (e) => this.hooks.onSuggestionError(e instanceof Error ? e.message : String(e)),
     });

@@ -9,9 +9,15 @@ import { Vault } from '../../vault/vault.js';
 import { VaultWatcher } from '../../vault/vault-watcher.js';
 import { createWelcomeVault } from '../../vault/welcome-notes.js';
 import { openBrowser } from '../open-browser.js';
-import { parseInteger } from '../options.js';
+import { createApp } from '../../serve/app.js';
+import { loadModelOffThread } from '../../serve/load-model-off-thread.js';
+import { EngineRef } from '../../serve/serve-engine.js';
+import { buildEngine, closeEngine } from '../../serve/server.js';
+import { setActiveBackend } from '../../tensor/backend-registry.js';
+import type { ModelOptions } from '../options.js';
+import { addModelOptions, parseInteger } from '../options.js';
 
-interface AppOptions {
+interface AppOptions extends ModelOptions {
   vault: string;
   port: number;
   open: boolean;
@@ -23,14 +29,15 @@ const LOOPBACK_ADDRESSES = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /** `tinymorph app`: the writing environment — a vault of markdown notes in the browser, served on this machine only. */
 export function registerApp(program: Command): void {
-  program
+  addModelOptions(program
     .command('app')
     .description('open the writing app: a vault of markdown notes in your browser, served on 127.0.0.1')
     .option('--vault <dir>', 'the vault folder (created with a few welcome notes if it does not exist)', 'vault')
     .option('--port <n>', 'port to listen on (0 picks a free one)', parseInteger(0), DEFAULT_APP_PORT)
     .option('--host <address>', 'loopback address to bind (127.0.0.1, localhost or ::1)', '127.0.0.1')
-    .option('--no-open', 'do not open a browser; only print the address')
+    .option('--no-open', 'do not open a browser; only print the address'))
     .action(async (o: AppOptions) => {
+      if (o.backend) setActiveBackend(o.backend);
       // Binding another interface would publish the writer's notes to the network: that needs the
       // server's token authentication, which is not part of the app yet.
       if (!LOOPBACK_ADDRESSES.has(o.host)) throw new UsageError(`--host ${o.host}: the app only binds a loopback address (127.0.0.1, localhost or ::1)`);
@@ -39,7 +46,11 @@ export function registerApp(program: Command): void {
       if (created) createWelcomeVault(dir);
       const vault = new Vault(dir);
       const watcher = await VaultWatcher.start(vault);
-      const app = createAppServer({ vault, watcher, pageDir: join(packageRoot(), 'dist', 'app'), allowedHosts: LOOPBACK_HOSTS });
+      // The model's OpenAI-compatible routes (ghost text, steering) beside the vault API, behind the
+      // app server's own Host guard; they answer 503 until the model has loaded off the event loop.
+      const engines = new EngineRef();
+      const api = createApp({ engines });
+      const app = createAppServer({ vault, watcher, pageDir: join(packageRoot(), 'dist', 'app'), allowedHosts: LOOPBACK_HOSTS, mount: (a) => void a.route('/', api) });
       const server = await listenAppServer(app, o.host, o.port).catch(async (e: NodeJS.ErrnoException) => {
         // The watcher would keep the process alive after the error.
         await watcher.close();
@@ -47,9 +58,11 @@ export function registerApp(program: Command): void {
         throw new UsageError(e.code === 'EADDRINUSE' ? `--port ${o.port}: already in use (try another, or 0 for any free port)` : `cannot listen on ${o.host}:${o.port} (${e.message})`);
       });
       process.stdout.write(`${server.url}\n`);
+      engines.current = buildEngine(await loadModelOffThread({ model: o.model, tokenizer: o.tokenizer, quantize: o.quantize }));
       process.stderr.write(`${created ? 'created a new vault' : 'vault'}: ${vault.root}\npress Ctrl-C to stop\n`);
       if (o.open) openBrowser(created ? `${server.url}/?note=Welcome.md` : server.url);
       const stop = async (): Promise<void> => {
+        if (engines.current) await closeEngine(engines.current, 500);
         await watcher.close();
         await server.close();
         vault.close();
