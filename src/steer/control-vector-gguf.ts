@@ -10,7 +10,7 @@
  * is `blocks.N.hook_resid_post`, so exactly those hooks with N ≥ 1 map to and from the file.
  */
 import { ModelFileError, SteeringError } from '../errors.js';
-import { GgufFile } from '../model/gguf/gguf-reader.js';
+import { GgufFile, quote } from '../model/gguf/gguf-reader.js';
 import type { GgufValue } from '../model/gguf/gguf-types.js';
 import { writeGguf } from '../model/gguf/gguf-writer.js';
 import type { HookName } from '../model/hook-points.js';
@@ -53,13 +53,13 @@ export function readControlVectorGguf(path: string, nLayers?: number): SteeringV
   const file = GgufFile.open(path);
   const arch = file.metadata.get('general.architecture');
   if (arch?.type !== 'string' || arch.value !== ARCH) {
-    throw new ModelFileError(path, `general.architecture is ${arch?.type === 'string' ? JSON.stringify(arch.value) : 'missing'}, a control vector has "${ARCH}"`);
+    throw new ModelFileError(path, `general.architecture is ${arch?.type === 'string' ? quote(arch.value) : 'missing'}, a control vector has "${ARCH}"`);
   }
   const vectors = new Map<HookName, Float32Array>();
   let width: number | undefined;
   for (const t of file.tensors) {
     const m = DIRECTION.exec(t.name);
-    if (!m) throw new ModelFileError(path, `tensor ${JSON.stringify(t.name)} is not a direction.N tensor`);
+    if (!m) throw new ModelFileError(path, `tensor ${quote(t.name)} is not a direction.N tensor`);
     const layer = Number(m[1]);
     if (layer === 0) throw new ModelFileError(path, 'direction.0 is not allowed (llama.cpp steers block outputs from layer 1 on)');
     if (nLayers !== undefined && layer >= nLayers) throw new SteeringError(`${path}: direction.${layer} is past the model's last layer ${nLayers - 1}`);

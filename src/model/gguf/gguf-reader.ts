@@ -31,6 +31,16 @@ export interface GgufTensorInfo {
   bytes: number;
 }
 
+/** gguf.md: a tensor name "must be at most 64 bytes long". */
+const GGUF_MAX_TENSOR_NAME = 64;
+/** Keys and names in error messages are cut to this many characters (a corrupt length makes them megabytes of garbage). */
+const QUOTED_CHARS = 64;
+
+/** A key or tensor name for an error message: JSON-quoted, cut short. */
+export function quote(name: string): string {
+  return JSON.stringify(name.length > QUOTED_CHARS ? `${name.slice(0, QUOTED_CHARS)}…` : name);
+}
+
 /** Nested arrays deeper than this are refused (gguf.md allows nesting; no real file goes past 2). */
 const MAX_ARRAY_DEPTH = 8;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -68,8 +78,8 @@ export class GgufFile {
     const metadata = new Map<string, GgufValue>();
     for (let i = 0; i < kvCount; i++) {
       const key = c.string(`metadata key ${i}`);
-      if (metadata.has(key)) throw c.fail(`metadata key ${JSON.stringify(key)} appears twice`);
-      metadata.set(key, c.value(c.valueType(`metadata ${JSON.stringify(key)}`), key, 0));
+      if (metadata.has(key)) throw c.fail(`metadata key ${quote(key)} appears twice`);
+      metadata.set(key, c.value(c.valueType(`metadata ${quote(key)}`), key, 0));
     }
     const alignment = readAlignment(metadata, c);
 
@@ -77,23 +87,24 @@ export class GgufFile {
     const names = new Set<string>();
     for (let i = 0; i < tensorCount; i++) {
       const name = c.string(`tensor ${i} name`);
-      if (names.has(name)) throw c.fail(`tensor ${JSON.stringify(name)} appears twice`);
+      if (new TextEncoder().encode(name).length > GGUF_MAX_TENSOR_NAME) throw c.fail(`tensor ${i} name ${quote(name)} is over gguf.md's ${GGUF_MAX_TENSOR_NAME}-byte limit`);
+      if (names.has(name)) throw c.fail(`tensor ${quote(name)} appears twice`);
       names.add(name);
       const nDims = c.u32();
-      if (nDims < 1 || nDims > GGML_MAX_DIMS) throw c.fail(`tensor ${JSON.stringify(name)} has ${nDims} dimensions (1..${GGML_MAX_DIMS} allowed)`);
+      if (nDims < 1 || nDims > GGML_MAX_DIMS) throw c.fail(`tensor ${quote(name)} has ${nDims} dimensions (1..${GGML_MAX_DIMS} allowed)`);
       const shape: number[] = [];
       let numel = 1;
       for (let d = 0; d < nDims; d++) {
-        const n = c.u64(`tensor ${JSON.stringify(name)} dimension ${d}`);
+        const n = c.u64(`tensor ${quote(name)} dimension ${d}`);
         numel *= n;
-        if (!Number.isSafeInteger(numel)) throw c.fail(`tensor ${JSON.stringify(name)} has too many elements`);
+        if (!Number.isSafeInteger(numel)) throw c.fail(`tensor ${quote(name)} has too many elements`);
         shape.push(n);
       }
       const typeId = c.u32();
       const type = GGML_TYPE_NAMES[typeId];
-      if (type === undefined) throw c.fail(`tensor ${JSON.stringify(name)} has ggml type ${typeId}; only F32 (0) and F16 (1) are read`);
-      const offset = c.u64(`tensor ${JSON.stringify(name)} offset`);
-      if (offset % alignment !== 0) throw c.fail(`tensor ${JSON.stringify(name)} offset ${offset} is not a multiple of the alignment ${alignment}`);
+      if (type === undefined) throw c.fail(`tensor ${quote(name)} has ggml type ${typeId}; only F32 (0) and F16 (1) are read`);
+      const offset = c.u64(`tensor ${quote(name)} offset`);
+      if (offset % alignment !== 0) throw c.fail(`tensor ${quote(name)} offset ${offset} is not a multiple of the alignment ${alignment}`);
       infos.push({ name, type, shape, offset, bytes: numel * GGML_TYPE_BYTES[type] });
     }
 
@@ -101,7 +112,7 @@ export class GgufFile {
     const dataLength = bytes.length - dataStart;
     const tensors = infos.map((t) => {
       if (t.offset + t.bytes > dataLength) {
-        throw c.fail(`truncated: tensor ${JSON.stringify(t.name)} needs bytes ${t.offset}..${t.offset + t.bytes} of the data section, which has ${Math.max(0, dataLength)}`);
+        throw c.fail(`truncated: tensor ${quote(t.name)} needs bytes ${t.offset}..${t.offset + t.bytes} of the data section, which has ${Math.max(0, dataLength)}`);
       }
       return { name: t.name, type: t.type, shape: t.shape, begin: dataStart + t.offset, bytes: t.bytes };
     });
@@ -116,7 +127,7 @@ export class GgufFile {
   /** A tensor's data as float32 (F16 is widened exactly); a copy, independent of the file bytes. */
   readF32(name: string): Float32Array {
     const t = this.tensor(name);
-    if (t === undefined) throw new ModelFileError(this.file, `has no tensor ${JSON.stringify(name)}`);
+    if (t === undefined) throw new ModelFileError(this.file, `has no tensor ${quote(name)}`);
     // Copied into a fresh buffer: the data offset is a multiple of the alignment inside the file,
     // but the file's bytes may start anywhere in their buffer (readFileSync pools small files), so
     // a typed-array view could be misaligned. (Buffer#slice would be a view, hence set().)
@@ -131,7 +142,7 @@ function readAlignment(metadata: Map<string, GgufValue>, c: Cursor): number {
   if (v === undefined) return GGUF_DEFAULT_ALIGNMENT;
   // gguf.md: a uint32, and ggml's loader also requires a power of two.
   if (v.type !== 'uint32' || v.value === 0 || (v.value & (v.value - 1)) !== 0) {
-    throw c.fail(`${GGUF_ALIGNMENT_KEY} must be a power-of-two uint32, got ${v.type} ${String('value' in v ? v.value : '[array]')}`);
+    throw c.fail(`${GGUF_ALIGNMENT_KEY} must be a power-of-two uint32, got ${v.type} ${v.type === 'string' ? quote(v.value) : String('value' in v ? v.value : '[array]')}`);
   }
   return v.value;
 }
@@ -140,7 +151,7 @@ function checkNoOverlap(tensors: GgufTensorInfo[], c: Cursor): void {
   const sorted = [...tensors].sort((a, b) => a.begin - b.begin);
   for (let i = 1; i < sorted.length; i++) {
     const prev = sorted[i - 1];
-    if (sorted[i].begin < prev.begin + prev.bytes) throw c.fail(`tensors ${JSON.stringify(prev.name)} and ${JSON.stringify(sorted[i].name)} overlap`);
+    if (sorted[i].begin < prev.begin + prev.bytes) throw c.fail(`tensors ${quote(prev.name)} and ${quote(sorted[i].name)} overlap`);
   }
 }
 
@@ -210,7 +221,7 @@ class Cursor {
   value(type: GgufValueType, key: string, depth: number): GgufValue {
     const v = this.view;
     const size = GGUF_SCALAR_BYTES[type];
-    if (size !== undefined) this.need(size, `metadata ${JSON.stringify(key)}`);
+    if (size !== undefined) this.need(size, `metadata ${quote(key)}`);
     const at = this.at;
     this.at += size ?? 0;
     switch (type) {
@@ -236,17 +247,17 @@ class Cursor {
         return { type, value: v.getBigInt64(at, true) };
       case 'bool': {
         const b = v.getUint8(at);
-        if (b > 1) throw this.fail(`metadata ${JSON.stringify(key)} is a bool holding ${b}`);
+        if (b > 1) throw this.fail(`metadata ${quote(key)} is a bool holding ${b}`);
         return { type, value: b === 1 };
       }
       case 'string':
-        return { type, value: this.string(`metadata ${JSON.stringify(key)}`) };
+        return { type, value: this.string(`metadata ${quote(key)}`) };
       case 'array': {
-        if (depth >= MAX_ARRAY_DEPTH) throw this.fail(`metadata ${JSON.stringify(key)} nests arrays deeper than ${MAX_ARRAY_DEPTH}`);
-        const itemType = this.valueType(`metadata ${JSON.stringify(key)} items`);
+        if (depth >= MAX_ARRAY_DEPTH) throw this.fail(`metadata ${quote(key)} nests arrays deeper than ${MAX_ARRAY_DEPTH}`);
+        const itemType = this.valueType(`metadata ${quote(key)} items`);
         // Each string takes at least its 8-byte length, each array its 12-byte type and count.
         const minBytes = GGUF_SCALAR_BYTES[itemType] ?? (itemType === 'string' ? 8 : 12);
-        const n = this.count(`metadata ${JSON.stringify(key)} array length`, minBytes);
+        const n = this.count(`metadata ${quote(key)} array length`, minBytes);
         const items: GgufValue[] = new Array(n);
         for (let i = 0; i < n; i++) items[i] = this.value(itemType, key, depth + 1);
         return { type, itemType, items };
