@@ -50,6 +50,19 @@ function prepare(target: FuzzTarget): PreparedTarget {
   return p;
 }
 
+/** How often one of an input's files is a directory instead (cheap; hostile paths that block or never end are the CLI fuzz's). */
+const DIRECTORY_CHANCE = 0.01;
+
+/** Replaces one file of the input with an empty directory of the same name. */
+function fileBecomesDirectory(rng: FuzzRng): string {
+  const files = readdirSync(inputDir, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(inputDir, f)).isFile());
+  if (files.length === 0) return '';
+  const victim = rng.pick(files);
+  rmSync(join(inputDir, victim));
+  mkdirSync(join(inputDir, victim));
+  return `; ${victim} is a directory`;
+}
+
 function dirBytes(dir: string): number {
   let n = 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? dirBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size;
@@ -72,7 +85,8 @@ async function run(req: RunRequest): Promise<void> {
   for (const index of req.indices) {
     rmSync(inputDir, { recursive: true, force: true });
     mkdirSync(inputDir, { recursive: true });
-    const how = p.write(new FuzzRng(req.seed, target.name, index), inputDir);
+    const rng = new FuzzRng(req.seed, target.name, index);
+    const how = p.write(rng, inputDir) + (rng.chance(DIRECTORY_CHANCE) ? fileBecomesDirectory(rng) : '');
     const inputBytes = dirBytes(inputDir);
     await send({ type: 'begin', index, how, inputBytes });
     const before = arrayBuffers();

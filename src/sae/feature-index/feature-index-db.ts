@@ -11,9 +11,10 @@
  * The FTS table is contentless (content='': it holds only the inverted index, not a second copy of
  * the text; SQLite FTS5 §4.4.3) with contentless_delete=1 so a relabelled feature's row can be replaced.
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { FeatureIndexError } from '../../errors.js';
+import { describeFsError } from '../../util/fs-error.js';
 import { wordAt } from './auto-label.js';
 
 export type Db = Database.Database;
@@ -155,14 +156,22 @@ export function readMeta(db: Db): Record<string, string> {
  */
 function checkHeader(path: string): void {
   const header = Buffer.alloc(100);
-  const fd = openSync(path, 'r');
   let got: number;
   let size: number;
   try {
-    got = readSync(fd, header, 0, 100, 0);
-    size = fstatSync(fd).size;
-  } finally {
-    closeSync(fd);
+    // Non-blocking, so that a FIFO is refused below instead of waiting forever for a writer.
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) throw new FeatureIndexError(path, stat.isDirectory() ? describeFsError({ code: 'EISDIR' }) : 'is not a regular file');
+      got = readSync(fd, header, 0, 100, 0);
+      size = stat.size;
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    if (e instanceof FeatureIndexError) throw e;
+    throw new FeatureIndexError(path, describeFsError(e));
   }
   if (got < 100 || header.toString('latin1', 0, 16) !== 'SQLite format 3\0') throw new FeatureIndexError(path, 'not a SQLite database');
   const rawPageSize = header.readUInt16BE(16);

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -256,6 +257,11 @@ test('a garbage, truncated or foreign index file gives a typed error naming the 
   // quick_check reports every damaged page on its own line; the error stays one line.
   assert.throws(() => FeatureIndex.open(corrupt), (e: unknown) => e instanceof FeatureIndexError && /corrupt database/.test(e.message) && !e.message.includes('\n'));
   assert.throws(() => FeatureIndex.open(join(dir, 'missing.sqlite')), (e: unknown) => e instanceof FeatureIndexError && /no such feature index/.test(e.message));
+  assert.throws(() => FeatureIndex.open(dir), (e: unknown) => e instanceof FeatureIndexError && e.message === `${dir}: is a directory, expected a file`);
+  // A FIFO with no writer: refused at once instead of an open that never returns.
+  const fifo = join(dir, 'fifo.sqlite');
+  execFileSync('mkfifo', [fifo]);
+  assert.throws(() => FeatureIndex.open(fifo), (e: unknown) => e instanceof FeatureIndexError && e.message === `${fifo}: is not a regular file`);
   const other = randomSae(v6Config('topk', 64, d, { k: 16 }));
   assert.throws(() => FeatureIndex.open(dbPath, { sae: other }), (e: unknown) => e instanceof FeatureIndexError && /other SAE weights/.test(e.message));
 });
