@@ -5,7 +5,7 @@
  * left far more ArrayBuffer memory than the input's size is an allocation driven by an unchecked
  * size field, even when it succeeded: readers must check sizes against the file before allocating.
  */
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FuzzTarget, PreparedTarget } from './fuzz-target.js';
 import { FuzzRng } from './fuzz-rng.js';
@@ -16,6 +16,8 @@ export interface RunRequest {
   target: string;
   seed: number;
   indices: number[];
+  /** Copy each crashing input's files to <saveDir>/<format>-<index>/ (here, before the next input replaces them). */
+  saveDir?: string;
 }
 
 export type ChildMessage =
@@ -105,6 +107,7 @@ async function run(req: RunRequest): Promise<void> {
         message: firstLine(`${Math.round(grown / 2 ** 20)} MB of ArrayBuffers for a ${inputBytes}-byte input (${outcome.kind === 'crash' ? outcome.message : outcome.kind})`),
       };
     }
+    if (outcome.kind === 'crash' && req.saveDir) cpSync(inputDir, join(req.saveDir, `${target.name}-${index}`), { recursive: true });
     await send({ type: 'done', index, outcome });
   }
   await send({ type: 'finished' });

@@ -93,7 +93,7 @@ function oneChild(run: TargetRun, limits: Limits, work: string, report: FormatRe
         child.kill('SIGKILL');
         return;
       }
-      const req: RunRequest = { target: run.target, seed: run.seed, indices: run.indices.slice(pos, pos + BATCH) };
+      const req: RunRequest = { target: run.target, seed: run.seed, indices: run.indices.slice(pos, pos + BATCH), saveDir: run.saveDir };
       watch(PREPARE_MS, `prepare of ${run.target} took over ${PREPARE_MS / 1000} s`);
       child.send(req);
     };
@@ -104,7 +104,6 @@ function oneChild(run: TargetRun, limits: Limits, work: string, report: FormatRe
         watch(limits.hangMs, `hang: no result in ${limits.hangMs / 1000} s`);
       } else if (m.type === 'done') {
         recordOutcome(report, m.index, current?.how ?? '', m.outcome);
-        if (m.outcome.kind === 'crash') save(run, work, m.index);
         current = undefined;
         pos++;
       } else sendBatch();
@@ -128,6 +127,7 @@ function oneChild(run: TargetRun, limits: Limits, work: string, report: FormatRe
   });
 }
 
+/** Keeps the files of the input a dead child was on (the child saves the crashes it reports itself). */
 function save(run: TargetRun, work: string, index: number): void {
   if (run.saveDir) cpSync(join(work, 'input'), join(run.saveDir, `${run.target}-${index}`), { recursive: true });
 }
