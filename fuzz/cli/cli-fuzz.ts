@@ -105,7 +105,8 @@ export function classifyExit(command: string, code: number | null, signal: NodeJ
   const last = lines.at(-1) ?? '';
   if (STACK_FRAME.test(stderr)) {
     const thrown = /^(\w*Error|\w+Exception)\b[^\n]*/m.exec(stderr);
-    return { kind: 'crash', crashClass: `${command}: stack trace (${thrown?.[1] ?? 'uncaught'} at ${topFrame(stderr)})`, message: firstLine(thrown?.[0] ?? last) };
+    // One bug reached from many commands (a bad TINYMORPH_THREADS fails them all) is one class.
+    return { kind: 'crash', crashClass: `stack trace: ${thrown?.[1] ?? 'uncaught'} at ${topFrame(stderr)}`, message: firstLine(`${command}: ${thrown?.[0] ?? last}`) };
   }
   if (signal !== null || (code !== 0 && code !== 1 && code !== 2)) return { kind: 'crash', crashClass: `${command}: died (${signal ?? `exit code ${code}`})`, message: firstLine(last) };
   if (code === 0) return { kind: 'valid' };
