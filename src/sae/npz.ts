@@ -64,9 +64,11 @@ export function parseNpz(bytes: Uint8Array, file: string): Map<string, NpyArray>
   try {
     members = unzipSync(bytes, {
       // The unzipper allocates each member's stated uncompressed size before inflating it, so the
-      // size must be one its compressed bytes can produce: equal when stored, ≤ 1032× when deflated.
+      // size must be one its compressed bytes can produce: equal when stored, ≤ 1032× when deflated;
+      // and those compressed bytes must be in the archive.
       filter: (entry) => {
         const member = `member ${brief(entry.name)}`;
+        if (entry.size > bytes.length) throw new SaeFileError(file, `${member} says ${entry.size} compressed bytes, more than the ${bytes.length}-byte archive holds`);
         if (entry.originalSize > MAX_ARRAY_BYTES + MAX_HEADER_BYTES) {
           throw new SaeFileError(file, `${member} is ${entry.originalSize} bytes uncompressed, over the ${MAX_ARRAY_BYTES}-byte limit`);
         }

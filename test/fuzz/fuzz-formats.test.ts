@@ -27,7 +27,7 @@ const PENDING: { pattern: RegExp; formats?: string[] }[] = [
   { pattern: /^accepted: a vector of width ≠ its hook's was used/ },
   {
     pattern:
-      /^(stack overflow|(error message over 1024 chars|multi-line error message): \w+) at .*\(src\/(model\/safetensors|sae\/sae-config|sae\/saelens-format|sae\/sparsify-format|steer\/steering-spec|steer\/steering-context|sae\/activation-store\/cache-manifest)\.ts:\d+\)$/,
+      /^(stack overflow|(error message over 1024 chars|multi-line error message): \w+) at .*\(src\/(model\/safetensors|sae\/sae-config|sae\/saelens-format|sae\/sparsify-format|steer\/steering-spec|steer\/steering-context|sae\/activation-store\/cache-manifest|sae\/activation-store\/cache-writer)\.ts:\d+\)$/,
   },
   { pattern: /^internal request row in the message: SteeringError/ },
   { pattern: /^memory: resident memory over/, formats: ['steering-spec'] },

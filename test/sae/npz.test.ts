@@ -80,5 +80,8 @@ test('a zip entry claiming more uncompressed bytes than its compressed bytes can
     const before = process.memoryUsage().arrayBuffers;
     assert.throws(() => parseNpz(zip, 'bomb.npz'), (e: unknown) => e instanceof SaeFileError && /says 2146435072 bytes uncompressed, more than its \d+ compressed bytes can hold/.test(e.message));
     assert.ok(process.memoryUsage().arrayBuffers - before < 2 ** 20, 'nothing of the claimed size was allocated');
+    // Both sizes raised together, so the ratio holds: the compressed bytes are not in the archive.
+    new DataView(zip.buffer, zip.byteOffset).setUint32(entry + 20, 2 ** 31 - 2 ** 20, true);
+    assert.throws(() => parseNpz(zip, 'bomb.npz'), (e: unknown) => e instanceof SaeFileError && new RegExp(`says 2146435072 compressed bytes, more than the ${zip.length}-byte archive holds`).test(e.message));
   }
 });
