@@ -19,14 +19,14 @@ export class ForwardWorkspace {
   logits = new Float32Array(0); // [T, vocab]
   positions = new Int32Array(0); // [T]
   lastRows = new Float32Array(0); // [T, dim] final-normed last token of each row
-  scores: Float32Array;
+  scores = new Float32Array(0); // [capacity] attention scores of one query (sized by the cache, not seq_len)
   pattern = new Float32Array(0); // [T, nHeads, keyLen] only when hook_pattern listens
 
-  constructor(private readonly c: LlamaConfig) {
-    this.scores = new Float32Array(c.seqLen);
-  }
+  constructor(private readonly c: LlamaConfig) {}
 
-  ensure(tokens: number): void {
+  /** Room for a forward of `tokens` tokens over a cache of `capacity` positions. */
+  ensure(tokens: number, capacity: number): void {
+    if (this.scores.length < capacity) this.scores = new Float32Array(capacity);
     if (tokens <= this.tokens) return;
     const c = this.c;
     const T = Math.max(tokens, Math.ceil(this.tokens * 1.5));

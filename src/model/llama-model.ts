@@ -47,7 +47,9 @@ const H = Object.fromEntries(LAYER_HOOKS.map((h, i) => [h, i])) as Record<(typeo
 export class LlamaModel {
   readonly hooks: HookRegistry;
   private readonly ws: ForwardWorkspace;
-  private readonly cosSin: Float32Array;
+  /** RoPE (cos, sin) for positions 0..ropePositions−1 (see ropeFor). */
+  private cosSin: Float32Array = new Float32Array(0);
+  private ropePositions = 0;
   private readonly hookNames: HookName[];
   /** The memory of the last withCache cache, for the next one. */
   private spareCache: KVCache | undefined;
@@ -62,7 +64,6 @@ export class LlamaModel {
   ) {
     this.hooks = new HookRegistry(config.nLayers);
     this.ws = new ForwardWorkspace(config);
-    this.cosSin = ropeTable(config);
     this.hookNames = new Array(hookCount(config.nLayers));
     this.hookNames[0] = 'hook_embed';
     for (let l = 0; l < config.nLayers; l++) {
@@ -106,7 +107,8 @@ export class LlamaModel {
     const { rows, rowStart } = this.segments(cache, inputs);
     const T = rowStart[rowStart.length - 1];
     const nSeg = rows.length;
-    ws.ensure(T);
+    ws.ensure(T, cache.capacity);
+    const cosSin = this.ropeFor(cache.capacity);
     const dim = c.dim;
     const kv = kvDim(c);
     const hs = headSize(c);
@@ -144,8 +146,8 @@ export class LlamaModel {
       hook(base + H['attn.hook_q'], ws.q, dim);
       hook(base + H['attn.hook_k'], ws.k, kv);
       hook(base + H['attn.hook_v'], ws.v, kv);
-      b.rope(ws.q, positions, T, dim, hs, this.cosSin);
-      b.rope(ws.k, positions, T, kv, hs, this.cosSin);
+      b.rope(ws.q, positions, T, dim, hs, cosSin);
+      b.rope(ws.k, positions, T, kv, hs, cosSin);
       for (let s = 0; s < nSeg; s++) {
         const row = rows[s];
         const at = (row * cache.capacity + cache.lengths[row]) * kv;
@@ -184,6 +186,19 @@ export class LlamaModel {
     for (let s = 0; s < nSeg; s++) ws.lastRows.set(ws.xb.subarray((rowStart[s + 1] - 1) * dim, rowStart[s + 1] * dim), s * dim);
     b.matmul(ws.logits, ws.lastRows, w.classifier, nSeg, dim, c.vocabSize);
     return { logits: ws.logits.subarray(0, nSeg * c.vocabSize), rows, rowStart };
+  }
+
+  /**
+   * The RoPE table covering `positions` positions, grown (geometrically, up to seq_len) as caches
+   * grow. Not built for all of seq_len up front: a model file's seq_len is a limit nothing in the
+   * file's size bounds, and a header saying 2^24 would cost seconds and hundreds of MB at load.
+   */
+  private ropeFor(positions: number): Float32Array {
+    if (positions > this.ropePositions) {
+      this.ropePositions = Math.min(this.config.seqLen, Math.max(positions, 2 * this.ropePositions));
+      this.cosSin = ropeTable(this.config, this.ropePositions);
+    }
+    return this.cosSin;
   }
 
   /** Validates inputs against the cache and lays out the packed segments. */

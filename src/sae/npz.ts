@@ -30,6 +30,17 @@ const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // "\x93NUMPY"
 const DTYPE_BYTES: Record<NpyDtype, number> = { f2: 2, f4: 4, f8: 8 };
 /** Largest array read (bytes): a Float32Array of it must fit in memory. */
 const MAX_ARRAY_BYTES = 2 ** 31 - 1;
+/**
+ * numpy's own limit on the header (numpy/lib/format.py `_MAX_HEADER_SIZE`, since 1.24: a longer
+ * one "may not be safe to load securely"); a float array's header is under 200 bytes.
+ */
+const MAX_HEADER_BYTES = 10_000;
+/** numpy 2's NPY_MAXDIMS. */
+const MAX_DIMS = 64;
+/** Deflate never expands data more than 1032:1 (zlib's technical details, "maximum compression factor"). */
+const MAX_DEFLATE_RATIO = 1032;
+/** Nesting depth of the header literal (a dict holding a tuple is 2); deeper is not an NPY header. */
+const MAX_NESTING = 8;
 
 /** Reads every array of an .npz file, keyed by name without the ".npy" suffix. */
 export function readNpz(path: string): Map<string, NpyArray> {
@@ -41,10 +52,17 @@ export function parseNpz(bytes: Uint8Array, file: string): Map<string, NpyArray>
   let members: Record<string, Uint8Array>;
   try {
     members = unzipSync(bytes, {
+      // The unzipper allocates each member's stated uncompressed size before inflating it, so the
+      // size must be one its compressed bytes can produce: equal when stored, ≤ 1032× when deflated;
+      // and those compressed bytes must be in the archive.
       filter: (entry) => {
-        if (entry.originalSize > MAX_ARRAY_BYTES + 65536) {
-          throw new SaeFileError(file, `member ${describeValue(entry.name)} is ${entry.originalSize} bytes uncompressed, over the ${MAX_ARRAY_BYTES}-byte limit`);
+        const member = `member ${describeValue(entry.name)}`;
+        if (entry.size > bytes.length) throw new SaeFileError(file, `${member} says ${entry.size} compressed bytes, more than the ${bytes.length}-byte archive holds`);
+        if (entry.originalSize > MAX_ARRAY_BYTES + MAX_HEADER_BYTES) {
+          throw new SaeFileError(file, `${member} is ${entry.originalSize} bytes uncompressed, over the ${MAX_ARRAY_BYTES}-byte limit`);
         }
+        const most = entry.compression === 0 ? entry.size : MAX_DEFLATE_RATIO * entry.size + 64;
+        if (entry.originalSize > most) throw new SaeFileError(file, `${member} says ${entry.originalSize} bytes uncompressed, more than its ${entry.size} compressed bytes can hold`);
         return true;
       },
     });
@@ -74,8 +92,9 @@ export function parseNpy(bytes: Uint8Array, file: string, name: string): NpyArra
   const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
   const dataStart = prefix + headerLength;
   if (dataStart > bytes.length) throw fail(`truncated: header length ${headerLength} runs past the ${bytes.length} bytes of the array`);
+  if (headerLength > MAX_HEADER_BYTES) throw fail(`header length ${headerLength} is over numpy's limit of ${MAX_HEADER_BYTES} bytes`);
   const headerBytes = bytes.subarray(prefix, dataStart);
-  const text = major === 3 ? new TextDecoder('utf-8').decode(headerBytes) : String.fromCharCode(...headerBytes);
+  const text = major === 3 ? new TextDecoder('utf-8').decode(headerBytes) : Buffer.from(headerBytes).toString('latin1');
 
   let header: unknown;
   try {
@@ -89,16 +108,18 @@ export function parseNpy(bytes: Uint8Array, file: string, name: string): NpyArra
   const shape = header.get('shape');
   const dtype = parseDescr(descr);
   if (dtype === undefined) throw fail(`descr ${describeValue(descr)} is not a little-endian float dtype ('<f2', '<f4' or '<f8')`);
-  if (fortran !== false) throw fail(`fortran_order is ${String(fortran)}; only C-order (fortran_order False) arrays are read`);
+  if (fortran !== false) throw fail(`fortran_order is ${fortran === undefined ? 'missing' : describeValue(fortran)}; only C-order (fortran_order False) arrays are read`);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw fail(`shape must be a tuple of non-negative integers, got ${describeValue(shape)}`);
   }
+  if (shape.length > MAX_DIMS) throw fail(`shape has ${shape.length} dimensions, more than numpy's ${MAX_DIMS}`);
   const numel = (shape as number[]).reduce((a, b) => a * b, 1);
   const byteLength = numel * DTYPE_BYTES[dtype];
-  if (byteLength > MAX_ARRAY_BYTES) throw fail(`shape (${shape.join(', ')}) of ${descr} is ${byteLength} bytes, over the ${MAX_ARRAY_BYTES}-byte limit`);
+  const shapeText = brief(shape);
+  if (byteLength > MAX_ARRAY_BYTES) throw fail(`shape ${shapeText} of ${descr} is ${byteLength} bytes, over the ${MAX_ARRAY_BYTES}-byte limit`);
   const have = bytes.length - dataStart;
   if (have !== byteLength) {
-    throw fail(`${have < byteLength ? 'truncated: ' : ''}shape (${shape.join(', ')}) of ${descr} needs ${byteLength} bytes of data, found ${have}`);
+    throw fail(`${have < byteLength ? 'truncated: ' : ''}shape ${shapeText} of ${descr} needs ${byteLength} bytes of data, found ${have}`);
   }
   // A copy: aligned for the typed-array view, and independent of the archive's buffer.
   const raw = new Uint8Array(bytes.subarray(dataStart)).buffer;
@@ -119,11 +140,18 @@ function abbreviate(text: string): string {
   return JSON.stringify(t.length > 80 ? `${t.slice(0, 77)}...` : t);
 }
 
+/** A header value for an error message, cut to 80 characters (a shape as a Python tuple). */
+function brief(value: unknown): string {
+  const text = Array.isArray(value) ? `(${value.map((v) => (Array.isArray(v) || v instanceof Map ? '…' : JSON.stringify(v))).join(', ')})` : (JSON.stringify(value) ?? String(value));
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
 type PyValue = string | number | boolean | null | PyValue[] | Map<string, PyValue>;
 
 /** Enough of Python's literal syntax for NPY headers: dicts, tuples/lists, strings, ints, True/False/None. */
 class PyLiteralParser {
   private at = 0;
+  private depth = 0;
   constructor(private readonly text: string) {}
 
   parseTop(): PyValue {
@@ -136,8 +164,13 @@ class PyLiteralParser {
   private value(): PyValue {
     this.space();
     const c = this.text[this.at];
-    if (c === '{') return this.dict();
-    if (c === '(' || c === '[') return this.sequence(c === '(' ? ')' : ']');
+    if (c === '{' || c === '(' || c === '[') {
+      // A depth limit rather than recursion as deep as the text asks (a 5,000-level tuple overflowed the stack).
+      if (++this.depth > MAX_NESTING) throw new Error(`nested deeper than ${MAX_NESTING} levels at ${this.at}`);
+      const v = c === '{' ? this.dict() : this.sequence(c === '(' ? ')' : ']');
+      this.depth--;
+      return v;
+    }
     if (c === "'" || c === '"') return this.string();
     const word = /^(True|False|None|-?\d+L?)/.exec(this.text.slice(this.at));
     if (!word) throw new Error(`unexpected ${c === undefined ? 'end' : JSON.stringify(c)} at ${this.at}`);

@@ -50,7 +50,7 @@ function fp32(f: LoadedLlama2c): Exclude<LoadedLlama2c, { format: 'llama2c-v2' }
 
 function logitsOf(config: LlamaConfig, weights: LlamaWeights, tokens = TOKENS): Float32Array {
   const model = new LlamaModel(config, weights);
-  return model.forward(model.newCache(1), [tokens], { allLogits: true }).logits.slice();
+  return model.forward(model.newCache(1, tokens.length), [tokens], { allLogits: true }).logits.slice();
 }
 
 function int32s(bytes: Uint8Array, at: number, n: number): number[] {
@@ -195,6 +195,18 @@ test('an unshared classifier in v1: flag byte 0, positive vocab_size, 4·vocab·
   assert.deepEqual(back.weights.classifier, weights.classifier);
   const fromV0 = parseLlama2c(encodeLlama2c(config, weights, 'llama2c-v0'), 'unshared-v0.bin');
   assert.deepEqual(logitsOf(back.config, back.weights), logitsOf(fromV0.config, fromV0.weights));
+});
+
+test('a v1 header\'s seq_len is a limit, not a size: 2^24 loads at once, allocates nothing for it, and gives the same logits', () => {
+  // v1 stores no freq_cis, so nothing in the file's length bounds seq_len (at offset 8 + 6·4).
+  const path = join(scratch, 'long-context.bin');
+  writeFileSync(path, withInt32(encodeLlama2c(c, shipped.weights, 'llama2c-v1'), 32, 2 ** 24));
+  const before = process.memoryUsage().arrayBuffers;
+  const long = fp32(readLlama2c(path));
+  assert.equal(long.config.seqLen, 2 ** 24);
+  const logits = logitsOf(long.config, long.weights);
+  assert.ok(process.memoryUsage().arrayBuffers - before < 32 * 2 ** 20, 'no table or scratch sized by seq_len');
+  assert.deepEqual(logits, logitsOf(c, shipped.weights));
 });
 
 test('a model file that is not 4-byte aligned in memory still loads', () => {

@@ -31,6 +31,8 @@ export interface GgufTensorInfo {
   bytes: number;
 }
 
+/** gguf.md: a tensor name "must be at most 64 bytes long". */
+const GGUF_MAX_TENSOR_NAME = 64;
 /** Nested arrays deeper than this are refused (gguf.md allows nesting; no real file goes past 2). */
 const MAX_ARRAY_DEPTH = 8;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -72,6 +74,7 @@ export class GgufFile {
     const names = new Set<string>();
     for (let i = 0; i < tensorCount; i++) {
       const name = c.string(`tensor ${i} name`);
+      if (new TextEncoder().encode(name).length > GGUF_MAX_TENSOR_NAME) throw c.fail(`tensor ${i} name ${describeValue(name)} is over gguf.md's ${GGUF_MAX_TENSOR_NAME}-byte limit`);
       if (names.has(name)) throw c.fail(`tensor ${describeValue(name)} appears twice`);
       names.add(name);
       const nDims = c.u32();
@@ -126,7 +129,7 @@ function readAlignment(metadata: Map<string, GgufValue>, c: Cursor): number {
   if (v === undefined) return GGUF_DEFAULT_ALIGNMENT;
   // gguf.md: a uint32, and ggml's loader also requires a power of two.
   if (v.type !== 'uint32' || v.value === 0 || (v.value & (v.value - 1)) !== 0) {
-    throw c.fail(`${GGUF_ALIGNMENT_KEY} must be a power-of-two uint32, got ${v.type} ${String('value' in v ? v.value : '[array]')}`);
+    throw c.fail(`${GGUF_ALIGNMENT_KEY} must be a power-of-two uint32, got ${v.type} ${v.type === 'string' ? describeValue(v.value) : String('value' in v ? v.value : '[array]')}`);
   }
   return v.value;
 }

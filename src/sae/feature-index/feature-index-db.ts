@@ -11,12 +11,11 @@
  * The FTS table is contentless (content='': it holds only the inverted index, not a second copy of
  * the text; SQLite FTS5 §4.4.3) with contentless_delete=1 so a relabelled feature's row can be replaced.
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { FeatureIndexError } from '../../errors.js';
-import { requireRegularFile } from '../../util/bounded-read.js';
+import { describeFsError } from '../../util/fs-error.js';
 import { wordAt } from './auto-label.js';
-
 
 export type Db = Database.Database;
 
@@ -84,7 +83,7 @@ export function refreshSearchText(db: Db, feature: number): void {
   const label = (db.prepare('SELECT label FROM features WHERE feature = ?').get(feature) as { label: string }).label;
   const tokens = db.prepare("SELECT token FROM output_tokens WHERE feature = ? AND sign = '+' ORDER BY rank").pluck().all(feature) as string[];
   const contexts = db.prepare('SELECT tokens, max_pos FROM contexts WHERE feature = ? ORDER BY rank LIMIT ?').all(feature, FTS_CONTEXTS) as { tokens: string; max_pos: number }[];
-  const windows = contexts.map((c) => JSON.parse(c.tokens) as string[]);
+  const windows = contexts.map((c) => storedArray<string>(c.tokens));
   const firesOn = contexts.map((c, i) => wordAt(windows[i], c.max_pos));
   db.prepare('DELETE FROM features_fts WHERE rowid = ?').run(feature);
   db.prepare('INSERT INTO features_fts (rowid, label, top_tokens, context_text) VALUES (?, ?, ?, ?)').run(
@@ -93,6 +92,21 @@ export function refreshSearchText(db: Db, feature: number): void {
     [...tokens, ...firesOn].join(' '),
     windows.map((w) => w.join('')).join('\n'),
   );
+}
+
+/** A stored JSON column that is not the array it should be (a damaged file). */
+export class CorruptColumn extends Error {}
+
+/** A JSON array stored in a column (contexts' tokens and activations, histogram counts). */
+export function storedArray<T>(text: unknown): T[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(String(text));
+  } catch {
+    throw new CorruptColumn(`a stored JSON column does not parse: ${String(text).slice(0, 40)}`);
+  }
+  if (!Array.isArray(value)) throw new CorruptColumn(`a stored JSON column is not an array: ${String(text).slice(0, 40)}`);
+  return value as T[];
 }
 
 export interface OpenOptions {
@@ -112,15 +126,21 @@ export function openIndexDb(path: string, o: OpenOptions = {}): Db {
   try {
     db = new Database(path, { readonly: !o.writable, fileMustExist: true });
     const check = db.pragma('quick_check', { simple: true });
-    if (check !== 'ok') throw new FeatureIndexError(path, `corrupt database (${String(check)}); rebuild it`);
+    if (check !== 'ok') throw new FeatureIndexError(path, `corrupt database (${oneLine(String(check))}); rebuild it`);
     const version = Number(readMeta(db).schema_version);
     if (version !== SCHEMA_VERSION) throw new FeatureIndexError(path, `schema version ${version} is not ${SCHEMA_VERSION}; rebuild it with \`tinymorph features build\``);
     return db;
   } catch (e) {
     db?.close();
     if (e instanceof FeatureIndexError) throw e;
-    throw new FeatureIndexError(path, `not a readable feature index (${e instanceof Error ? e.message : String(e)})`);
+    throw new FeatureIndexError(path, `not a readable feature index (${oneLine(e instanceof Error ? e.message : String(e))})`);
   }
+}
+
+/** SQLite's multi-line reports (quick_check lists every damaged page) as one short line. */
+export function oneLine(report: string): string {
+  const text = report.split('\n').map((l) => l.trim()).filter(Boolean).join('; ');
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 
 /** The meta table as a record. */
@@ -135,16 +155,23 @@ export function readMeta(db: Db): Record<string, string> {
  * a text file or a half-copied index fails with a message that says which.
  */
 function checkHeader(path: string): void {
-  requireRegularFile(path, 'a feature index', (problem) => new FeatureIndexError(path, problem)); // before open(2), which blocks on a FIFO
   const header = Buffer.alloc(100);
-  const fd = openSync(path, 'r');
   let got: number;
   let size: number;
   try {
-    got = readSync(fd, header, 0, 100, 0);
-    size = fstatSync(fd).size;
-  } finally {
-    closeSync(fd);
+    // Non-blocking, so that a FIFO is refused below instead of waiting forever for a writer.
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const stat = fstatSync(fd);
+      if (!stat.isFile()) throw new FeatureIndexError(path, stat.isDirectory() ? describeFsError({ code: 'EISDIR' }) : 'is not a regular file');
+      got = readSync(fd, header, 0, 100, 0);
+      size = stat.size;
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    if (e instanceof FeatureIndexError) throw e;
+    throw new FeatureIndexError(path, describeFsError(e));
   }
   if (got < 100 || header.toString('latin1', 0, 16) !== 'SQLite format 3\0') throw new FeatureIndexError(path, 'not a SQLite database');
   const rawPageSize = header.readUInt16BE(16);

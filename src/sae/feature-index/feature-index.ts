@@ -3,12 +3,13 @@
  * context text; everything a feature's dashboard shows; user labels. The CLI and the server both
  * query through this class.
  */
+import Database from 'better-sqlite3';
 import { FeatureIndexError, UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
 import type { ActivationHistogram } from './activation-histogram.js';
 import { AUTO_LABEL_SOURCE, USER_LABEL_SOURCE } from './auto-label.js';
 import type { Db } from './feature-index-db.js';
-import { openIndexDb, readMeta, refreshSearchText } from './feature-index-db.js';
+import { CorruptColumn, oneLine, openIndexDb, readMeta, refreshSearchText, storedArray } from './feature-index-db.js';
 import type { Neighbour } from './decoder-neighbours.js';
 import type { OutputToken } from './output-tokens.js';
 import { saeFingerprint } from './sae-fingerprint.js';
@@ -99,12 +100,15 @@ export class FeatureIndex {
     if (words.length === 0) throw new UsageError(`search query "${query}" has no words to look for`);
     // Each word quoted (so FTS5 operators typed by a user are plain text) and prefix-matched.
     const match = words.map((w) => `"${w}"*`).join(' ');
-    const rows = this.db
-      .prepare(
-        `SELECT f.*, bm25(features_fts, ${BM25_WEIGHTS}) AS score FROM features_fts JOIN features f ON f.feature = features_fts.rowid
+    const rows = this.query(
+      () =>
+        this.db
+          .prepare(
+            `SELECT f.*, bm25(features_fts, ${BM25_WEIGHTS}) AS score FROM features_fts JOIN features f ON f.feature = features_fts.rowid
          WHERE features_fts MATCH ? ORDER BY score, f.feature LIMIT ?`,
-      )
-      .all(match, limit) as (FeatureRow & { score: number })[];
+          )
+          .all(match, limit) as (FeatureRow & { score: number })[],
+    );
     return rows.map((r) => ({ ...summary(r), score: r.score }));
   }
 
@@ -114,14 +118,21 @@ export class FeatureIndex {
 
   /** Labels of several features at once (for lists of features found by other means). */
   labels(features: readonly number[]): Map<number, string> {
-    const get = this.db.prepare('SELECT label FROM features WHERE feature = ?').pluck();
-    return new Map(features.map((f) => [f, (get.get(f) as string | undefined) ?? '']));
+    return this.query(() => {
+      const get = this.db.prepare('SELECT label FROM features WHERE feature = ?').pluck();
+      return new Map(features.map((f) => [f, (get.get(f) as string | undefined) ?? '']));
+    });
   }
 
   /** Everything the dashboard of `feature` shows. */
   show(feature: number): FeatureDashboard {
+    return this.query(() => this.dashboard(feature));
+  }
+
+  private dashboard(feature: number): FeatureDashboard {
     const r = this.row(feature);
-    const hist = this.db.prepare('SELECT max_act, counts FROM histograms WHERE feature = ?').get(feature) as { max_act: number; counts: string };
+    const hist = this.db.prepare('SELECT max_act, counts FROM histograms WHERE feature = ?').get(feature) as { max_act: number; counts: string } | undefined;
+    if (!hist) throw new FeatureIndexError(this.path, `has no histogram for feature ${feature}; rebuild it`);
     const outputs = this.db.prepare('SELECT sign, token_id, token, value FROM output_tokens WHERE feature = ? ORDER BY sign, rank').all(feature) as {
       sign: string;
       token_id: number;
@@ -144,7 +155,7 @@ export class FeatureIndex {
     return {
       ...summary(r),
       autoLabel: r.auto_label,
-      histogram: { max: hist.max_act, counts: JSON.parse(hist.counts) as number[] },
+      histogram: { max: hist.max_act, counts: storedArray<number>(hist.counts) },
       positive: output('+'),
       negative: output('-'),
       contexts: contexts.map((c) => ({
@@ -153,8 +164,8 @@ export class FeatureIndex {
         maxPos: c.max_pos,
         contextIndex: c.context_index,
         contextStart: c.context_start,
-        tokens: JSON.parse(c.tokens) as string[],
-        acts: JSON.parse(c.acts) as number[],
+        tokens: storedArray<string>(c.tokens),
+        acts: storedArray<number>(c.acts),
       })),
       neighbours: neighbours.map((n) => ({ feature: n.other, cosine: n.cosine, label: n.label })),
     };
@@ -164,22 +175,36 @@ export class FeatureIndex {
   setLabel(feature: number, text: string): void {
     const r = this.row(feature);
     const label = text.trim();
-    try {
+    this.query(() =>
       this.db.transaction(() => {
         this.db.prepare('UPDATE features SET label = ?, label_source = ? WHERE feature = ?').run(label || r.auto_label, label ? USER_LABEL_SOURCE : AUTO_LABEL_SOURCE, feature);
         refreshSearchText(this.db, feature);
-      })();
-    } catch (e) {
-      if ((e as { code?: string }).code?.startsWith('SQLITE_READONLY')) throw new FeatureIndexError(this.path, 'is read-only (open it writable, or copy it somewhere writable and pass --db)');
-      throw e;
-    }
+      })(),
+    );
   }
 
   private row(feature: number): FeatureRow {
     if (!Number.isSafeInteger(feature) || feature < 0 || feature >= this.dSae) throw new UsageError(`feature ${feature} is outside 0..${this.dSae - 1} (${this.path})`);
-    const r = this.db.prepare('SELECT * FROM features WHERE feature = ?').get(feature) as FeatureRow | undefined;
+    const r = this.query(() => this.db.prepare('SELECT * FROM features WHERE feature = ?').get(feature) as FeatureRow | undefined);
     if (!r) throw new FeatureIndexError(this.path, `has no row for feature ${feature}`);
     return r;
+  }
+
+  /**
+   * Runs `body` against the database, reporting what a damaged file makes SQLite or a stored JSON
+   * column fail with — a schema or full-text index broken in ways quick_check does not look at —
+   * as this index's corruption rather than an internal error.
+   */
+  private query<T>(body: () => T): T {
+    try {
+      return body();
+    } catch (e) {
+      if ((e as { code?: string }).code?.startsWith('SQLITE_READONLY')) throw new FeatureIndexError(this.path, 'is read-only (open it writable, or copy it somewhere writable and pass --db)');
+      if (e instanceof Database.SqliteError || e instanceof CorruptColumn) {
+        throw new FeatureIndexError(this.path, `is corrupt (${oneLine(e.message)}); rebuild it with \`tinymorph features build\``);
+      }
+      throw e;
+    }
   }
 }
 

@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { FeatureIndexError } from '../../../src/errors.js';
 import type { HookName } from '../../../src/model/hook-points.js';
 import { validationTextPath } from '../../../src/model/embedded.js';
@@ -253,8 +255,45 @@ test('a garbage, truncated or foreign index file gives a typed error naming the 
   const flipped = Buffer.from(bytes);
   flipped.fill(0xa5, 8192, 40960);
   writeFileSync(corrupt, flipped);
-  assert.throws(() => FeatureIndex.open(corrupt), FeatureIndexError);
+  // quick_check reports every damaged page on its own line; the error stays one line.
+  assert.throws(() => FeatureIndex.open(corrupt), (e: unknown) => e instanceof FeatureIndexError && /corrupt database/.test(e.message) && !e.message.includes('\n'));
   assert.throws(() => FeatureIndex.open(join(dir, 'missing.sqlite')), (e: unknown) => e instanceof FeatureIndexError && /no such feature index/.test(e.message));
+  assert.throws(() => FeatureIndex.open(dir), (e: unknown) => e instanceof FeatureIndexError && e.message === `${dir}: is a directory, expected a file`);
+  // A FIFO with no writer: refused at once instead of an open that never returns.
+  const fifo = join(dir, 'fifo.sqlite');
+  execFileSync('mkfifo', [fifo]);
+  assert.throws(() => FeatureIndex.open(fifo), (e: unknown) => e instanceof FeatureIndexError && e.message === `${fifo}: is not a regular file`);
   const other = randomSae(v6Config('topk', 64, d, { k: 16 }));
   assert.throws(() => FeatureIndex.open(dbPath, { sae: other }), (e: unknown) => e instanceof FeatureIndexError && /other SAE weights/.test(e.message));
+});
+
+test('damage quick_check does not see (a stored JSON column, the schema) is a typed error when the feature is read', () => {
+  const damaged = (name: string, sql: string): string => {
+    const path = join(dir, name);
+    copyFileSync(dbPath, path);
+    const db = new Database(path);
+    db.unsafeMode(true);
+    db.pragma('writable_schema = ON');
+    db.exec(sql);
+    db.close();
+    return path;
+  };
+  const corruptOn = (path: string, read: (index: FeatureIndex) => unknown, pattern: RegExp) => {
+    const index = FeatureIndex.open(path, { writable: true });
+    try {
+      assert.throws(() => read(index), (e: unknown) => e instanceof FeatureIndexError && e.message.startsWith(path) && pattern.test(e.message));
+    } finally {
+      index.close();
+    }
+  };
+  const column = damaged('column.sqlite', "UPDATE contexts SET tokens = '[\"a\",' WHERE feature = 3");
+  corruptOn(column, (i) => i.show(3), /is corrupt \(a stored JSON column does not parse/);
+  corruptOn(column, (i) => i.setLabel(3, 'x'), /is corrupt/);
+  const intact = FeatureIndex.open(column);
+  assert.equal(intact.show(4).feature, 4, 'the other features still read');
+  intact.close();
+  const counts = damaged('counts.sqlite', "UPDATE histograms SET counts = '7' WHERE feature = 3");
+  corruptOn(counts, (i) => i.show(3), /is not an array/);
+  const schema = damaged('schema.sqlite', "UPDATE sqlite_master SET sql = replace(sql, 'max_act REAL NOT NULL, counts', 'max_axx REAL NOT NULL, counts') WHERE name = 'histograms'");
+  corruptOn(schema, (i) => i.show(3), /is corrupt \(no such column: max_act\)/);
 });
