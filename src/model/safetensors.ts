@@ -167,7 +167,7 @@ export class SafetensorsFile {
     if (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i])) {
       throw new ModelFileError(
         this.file,
-        `tensor ${describeValue(name)} has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}]`,
+        `tensor ${describeValue(name)} has shape ${describeValue(t.shape)}, expected ${describeValue(shape)}`,
       );
     }
     return this.readF32(name);
@@ -198,7 +198,7 @@ export function serializeSafetensors(
     const numel = checkedNumel(name, t.shape);
     if (t.data.length !== numel) {
       throw new ShapeError(
-        `tensor ${describeValue(name)}: shape [${t.shape.join(', ')}] has ${numel} elements, data has ${t.data.length}`,
+        `tensor ${describeValue(name)}: shape ${describeValue(t.shape)} has ${numel} elements, data has ${t.data.length}`,
       );
     }
     const dtype = t.dtype ?? 'F32';
@@ -234,7 +234,7 @@ function encode(data: Float32Array, dtype: 'F32' | 'F16' | 'BF16'): Uint8Array {
 
 function checkedNumel(name: string, shape: number[]): number {
   if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-    throw new ShapeError(`tensor ${describeValue(name)}: shape [${shape.join(', ')}] must be non-negative integers`);
+    throw new ShapeError(`tensor ${describeValue(name)}: shape ${describeValue(shape)} must be non-negative integers`);
   }
   return shape.reduce((a, b) => a * b, 1);
 }
@@ -292,7 +292,7 @@ function parseEntry(name: string, entry: unknown, dataStart: number, dataLength:
   const numel = (shape as number[]).reduce((a, b) => a * b, 1);
   if (end - begin !== numel * size) {
     throw fail(
-      `${what}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, but shape [${shape.join(', ')}] ` +
+      `${what}: data_offsets [${begin}, ${end}] span ${end - begin} bytes, but shape ${describeValue(shape)} ` +
         `of ${dtype} needs ${numel} × ${size} = ${numel * size}`,
     );
   }

@@ -7,7 +7,7 @@
  * is read, or a pipe, stops at the limit too.
  */
 import type { Stats } from 'node:fs';
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import type { TinymorphError } from '../errors.js';
 import { describeFsError } from './fs-error.js';
@@ -25,6 +25,8 @@ export interface ReadLimit {
 }
 
 const MiB = 1024 * 1024;
+/** How long a FIFO opened with no writer yet is given for one to come before it counts as empty. */
+const FIFO_WRITER_WAIT_MS = 5000;
 /** A Buffer holds at most this many bytes (2^32 on 64-bit Node 20), so no limit is above it. */
 const MAX_BUFFER = 2 ** 32;
 
@@ -53,18 +55,22 @@ export function readFileBounded(path: string, limit: ReadLimit, fail: (problem: 
     checkKind(stdin, limit, isatty(0), fail);
     return readFd(0, limit, fail, stdin);
   }
-  // Checked before open(2) as well: opening a FIFO blocks until a writer comes.
-  checkKind(statOf(path, fail), limit, undefined, fail);
+  // Checked before open(2) as well: a device never ends, a folder is no input.
+  const stat = statOf(path, fail);
+  checkKind(stat, limit, undefined, fail);
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    // A FIFO opens without waiting for a writer (a blocking open would hang for ever on a FIFO no
+    // program writes); readFd then gives a writer a few seconds to come, and readChunk waits for
+    // data while one is there.
+    fd = openSync(path, stat.isFIFO() ? constants.O_RDONLY | constants.O_NONBLOCK : 'r');
   } catch (e) {
     throw fail(describeFsError(e));
   }
   try {
     const opened = fstatSync(fd); // the path may have been replaced between stat and open
     checkKind(opened, limit, isatty(fd), fail);
-    return readFd(fd, limit, fail, opened);
+    return readFd(fd, limit, fail, opened, opened.isFIFO() ? Date.now() + FIFO_WRITER_WAIT_MS : 0);
   } finally {
     closeSync(fd);
   }
@@ -115,7 +121,7 @@ function kindName(stat: Stats): string {
  * the limit) only when more bytes come than stat said; one byte read past a full buffer tells a
  * file that ended from one that goes on.
  */
-function readFd(fd: number, limit: ReadLimit, fail: (problem: string) => TinymorphError, stat: Stats): Buffer {
+function readFd(fd: number, limit: ReadLimit, fail: (problem: string) => TinymorphError, stat: Stats, writerDeadline = 0): Buffer {
   const over = (): TinymorphError => fail(`holds more than the ${formatLimit(limit.maxBytes)} limit for ${limit.what}`);
   let buf = Buffer.allocUnsafeSlow(Math.min(limit.maxBytes, stat.isFile() ? stat.size : 64 * 1024));
   const probe = Buffer.allocUnsafeSlow(1);
@@ -131,6 +137,11 @@ function readFd(fd: number, limit: ReadLimit, fail: (problem: string) => Tinymor
       buf = grown;
     }
     const n = readChunk(fd, buf, total, buf.length - total, fail);
+    if (n === 0 && total === 0 && Date.now() < writerDeadline) {
+      // A non-blocking FIFO reads as ended while no writer has opened it yet.
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+      continue;
+    }
     if (n === 0) return buf.subarray(0, total);
     total += n;
   }

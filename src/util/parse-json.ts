@@ -18,7 +18,7 @@ export function parseJson(text: string, maxChars: number, fail: (problem: string
     value = JSON.parse(text);
   } catch (err) {
     // V8's messages quote at most a few characters of the text; the cut is a second guard.
-    const message = (err as Error).message;
+    const message = (err as Error).message.replace(/\s+/g, ' '); // one line, whatever text it quotes
     throw fail(`is not valid JSON: ${message.length > 120 ? `${message.slice(0, 119)}…` : message}`);
   }
   checkJsonDepth(value, MAX_JSON_DEPTH, fail);

@@ -112,7 +112,7 @@ test('unknown names and wrong shapes are ModelFileErrors with the values', () =>
   assertFileError(
     () => file.readF32Checked('transformer.wte.weight', [32, 1000]),
     FIXTURE,
-    'tensor "transformer.wte.weight" has shape [1000, 32], expected [32, 1000]',
+    'tensor "transformer.wte.weight" has shape [1000,32], expected [32,1000]',
   );
   assertFileError(() => SafetensorsFile.open(join(FIXTURE, '..', 'absent.safetensors')), join(FIXTURE, '..', 'absent.safetensors'), 'no such file');
 });
@@ -160,7 +160,7 @@ test('writer output reads back for F32, F16 and BF16, with 8-byte aligned data',
 test('writer rejects data that does not match the shape', () => {
   assert.throws(() => serializeSafetensors({ w: { shape: [2, 3], data: new Float32Array(5) } }), {
     name: 'ShapeError',
-    message: 'tensor "w": shape [2, 3] has 6 elements, data has 5',
+    message: 'tensor "w": shape [2,3] has 6 elements, data has 5',
   });
   assert.throws(() => serializeSafetensors({ w: { shape: [-1], data: new Float32Array(0) } }), { name: 'ShapeError' });
   assert.throws(() => serializeSafetensors({ __metadata__: { shape: [0], data: new Float32Array(0) } }), { name: 'UsageError' });
