@@ -73,7 +73,7 @@ const rows: Row[] = [
   [['perplexity', aFile, '--model', nanModel], 1, /^tinymorph: document 1, token 2: the cross-entropy is NaN .*`tinymorph inspect`/],
   [['steer', 'Once', '-t', '0', '--vector', narrow], 1, /narrow\.safetensors: the vector for blocks\.2\.hook_resid_post is 10 wide, the hook is 64 wide$/],
   [['steer', 'Once', '-t', '1', '--vector', wide], 1, /wide\.safetensors: the vector for blocks\.2\.hook_resid_post is 100 wide, the hook is 64 wide$/],
-  [['steer', 'hi', '--spec', badJson], 1, /^tinymorph: --spec .*bad\.json: not a steering request \(.*"not json\\n" is not valid JSON\)$/],
+  [['steer', 'hi', '--spec', badJson], 1, /^tinymorph: --spec .*bad\.json: not a steering request \(.*"not json " is not valid JSON\)$/],
   [['steer', 'hi', '--spec', '/dev/zero'], 1, /^tinymorph: --spec \/dev\/zero: is a device; a steering request must be a regular file or a pipe$/],
   [['steer', 'hi', '--feature', '2:abc:1'], 1, /--feature "2:abc:1": index must be an integer/],
   // Inputs that never end, or are not files

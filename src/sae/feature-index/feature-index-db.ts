@@ -163,7 +163,7 @@ function checkHeader(path: string): void {
     const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
       const stat = fstatSync(fd);
-      if (!stat.isFile()) throw new FeatureIndexError(path, stat.isDirectory() ? describeFsError({ code: 'EISDIR' }) : 'is not a regular file');
+      if (!stat.isFile()) throw new FeatureIndexError(path, stat.isDirectory() ? describeFsError({ code: 'EISDIR' }) : `is ${stat.isFIFO() ? 'a pipe' : 'not a file'}; a feature index must be a regular file`);
       got = readSync(fd, header, 0, 100, 0);
       size = stat.size;
     } finally {

@@ -262,7 +262,7 @@ test('a garbage, truncated or foreign index file gives a typed error naming the 
   // A FIFO with no writer: refused at once instead of an open that never returns.
   const fifo = join(dir, 'fifo.sqlite');
   execFileSync('mkfifo', [fifo]);
-  assert.throws(() => FeatureIndex.open(fifo), (e: unknown) => e instanceof FeatureIndexError && e.message === `${fifo}: is not a regular file`);
+  assert.throws(() => FeatureIndex.open(fifo), (e: unknown) => e instanceof FeatureIndexError && e.message === `${fifo}: is a pipe; a feature index must be a regular file`);
   const other = randomSae(v6Config('topk', 64, d, { k: 16 }));
   assert.throws(() => FeatureIndex.open(dbPath, { sae: other }), (e: unknown) => e instanceof FeatureIndexError && /other SAE weights/.test(e.message));
 });
