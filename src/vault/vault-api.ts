@@ -97,6 +97,18 @@ export type VaultEvent = z.infer<typeof VaultEvent>;
 export const THEMES = ['system', 'light', 'dark', 'contrast'] as const;
 export type ThemeName = (typeof THEMES)[number];
 
+/**
+ * The vault's steering (the steering panel's state): `spec` is exactly the `steering` field the model
+ * server takes (src/steer/steering-spec.ts; the server validates it when a request carries it), so
+ * anything the panel does a script can do with the same JSON. `labels` names the features the panel
+ * shows, by "source#index", so the panel need not ask the server for each label on load.
+ */
+export const SteeringPanel = z.object({
+  spec: z.record(z.string(), z.unknown()).default({}),
+  labels: z.record(z.string(), z.string()).default({}),
+});
+export type SteeringPanel = z.infer<typeof SteeringPanel>;
+
 /** The writer's settings, stored in `.tinymorph/settings.json`; every field has a default so an empty file is valid. */
 export const Settings = z.object({
   theme: z.enum(THEMES).default('system'),
@@ -111,8 +123,10 @@ export const Settings = z.object({
       pauseMs: z.number().int().min(50).max(5000).default(250),
       seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
       maxTokens: z.number().int().min(1).max(256).default(24),
+      temperature: z.number().min(0).max(2).default(0.8),
     })
     .prefault({}),
+  steering: SteeringPanel.prefault({}),
 });
 export type Settings = z.infer<typeof Settings>;
 

@@ -18,6 +18,7 @@ import { livePreview } from '../editor/live-preview.js';
 import { vaultKeymap } from '../editor/vault-keymap.js';
 import { vimMode, vimSave, setVimMode } from '../editor/vim-mode.js';
 import { openAiCompletionSource } from '../suggest/openai-completion-source.js';
+import { activeSteering } from '../steer/steering-spec-edit.js';
 import { mergeVersions } from './merge-versions.js';
 
 export interface Conflict {
@@ -196,7 +197,7 @@ export class NoteEditor {
     const s = this.settings.suggestions;
     if (!s.enabled) return [];
     return ghostText({
-      source: openAiCompletionSource({ maxTokens: s.maxTokens, seed: s.seed, contextChars: 1000 }),
+      source: openAiCompletionSource({ maxTokens: s.maxTokens, seed: s.seed, temperature: s.temperature, steering: activeSteering(this.settings.steering.spec), contextChars: 1000 }),
       pauseMs: s.pauseMs,
       onError: (e) => this.hooks.onSuggestionError(e instanceof Error ? e.message : String(e)),
     });

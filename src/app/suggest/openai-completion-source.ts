@@ -15,6 +15,8 @@ export interface CompletionSourceOptions {
   maxTokens: number;
   seed: number;
   temperature?: number;
+  /** The request's `steering` field (the vault's steering spec); omitted when it steers nothing. */
+  steering?: Record<string, unknown>;
   /** Characters of text before the cursor sent as the prompt (the embedded model's context is short). */
   contextChars?: number;
 }
@@ -30,7 +32,7 @@ export function openAiCompletionSource(o: CompletionSourceOptions): SuggestionSo
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },
-        body: JSON.stringify({ prompt, max_tokens: o.maxTokens, temperature: o.temperature ?? 0.8, top_p: 0.9, seed: o.seed, stream: true, stop: ['\n\n'] }),
+        body: JSON.stringify({ prompt, max_tokens: o.maxTokens, temperature: o.temperature ?? 0.8, top_p: 0.9, seed: o.seed, stream: true, stop: ['\n\n'], ...(o.steering ? { steering: o.steering } : {}) }),
         signal,
       });
       if (!res.ok || !res.body) throw new SuggestionUnavailableError(`${url} answered ${res.status} ${res.statusText}`);
