@@ -79,12 +79,19 @@ function showSuggestionState(): void {
   byId('status-suggest').title = suggestionError ?? '';
 }
 
+let settingsSaved: Promise<unknown> = Promise.resolve();
+
 async function changeSettings(s: Settings): Promise<void> {
   settings = s;
   suggestionError = null;
   applySettings();
   editor.applySettings(s);
-  settings = await api.saveSettings(s);
+  // One save after another (a slider makes several), so the file ends with the last change; the
+  // server's copy replaces the page's only while no newer change has been made.
+  const save = settingsSaved.then(() => api.saveSettings(s));
+  settingsSaved = save.catch(() => undefined);
+  const saved = await save;
+  if (settings === s) settings = saved;
 }
 
 async function refreshTree(): Promise<void> {
