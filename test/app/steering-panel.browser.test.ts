@@ -150,6 +150,8 @@ test('steering panel: the JSON editor round-trips, names the refused field and k
   assert.equal(await waitFor(async () => /steering\.features\[0\]\.strength/.test((await message()) ?? ''), 10_000), true, `names the field: ${await message()}`);
   assert.equal(await json.inputValue(), refused, 'the refused edit is kept');
   assert.equal(await json.getAttribute('aria-invalid'), 'true');
+  await page.locator('#steer-json-message').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(screenshotDir(), 'steering-json-refused-light.png') });
 
   const written = { features: [{ source: SOURCE, index: 5, strength: 2.5, method: 'CLAMP' }], vectors: [{ vector: 'happy', strength: 6 }] };
   await json.fill(JSON.stringify(written, null, 2));
