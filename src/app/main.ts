@@ -20,6 +20,9 @@ import { NoteTree } from './ui/note-tree.js';
 import { OutlinePanel } from './ui/outline-panel.js';
 import { SearchPanel } from './ui/search-panel.js';
 import { SettingsPanel } from './ui/settings-panel.js';
+import { connectSteering } from './steer/steering-controller.js';
+import { describeSteering } from './steer/steering-spec-edit.js';
+import { SteeringPanel } from './ui/steering-panel.js';
 import type { CommandName } from './ui/shortcuts.js';
 import { SidePanel } from './ui/side-panel.js';
 import { StatusBar } from './ui/status-bar.js';
@@ -53,6 +56,14 @@ const search = new SearchPanel((p) => void openNote(p));
 const outlinePanel = new OutlinePanel(() => editor.view, () => panel.close());
 const historyPanel = new HistoryPanel(() => editor.path, restoreVersion);
 const settingsPanel = new SettingsPanel(() => settings, (s) => void changeSettings(s));
+const steeringPanel = new SteeringPanel(() => settings, changeSteering);
+connectSteering({ settings: () => settings, change: changeSteering, showPanel: () => void panel.show(steeringPanel) });
+
+/** A steering (or temperature, seed) change: applied, saved, and the suggestion on screen asked for again with it. */
+function changeSteering(s: Settings): void {
+  void changeSettings(s);
+  editor.rerunSuggestion();
+}
 
 function applySettings(): void {
   applyTheme(settings.theme, settings.textSize);
@@ -64,15 +75,23 @@ function showSuggestionState(): void {
   const s = settings.suggestions;
   const text = !s.enabled ? 'Suggestions off' : suggestionError ? 'Suggestions unavailable' : `Suggestions · seed ${s.seed}`;
   status.setSuggestions(text);
+  status.setSteering(s.enabled ? describeSteering(settings.steering.spec) : null);
   byId('status-suggest').title = suggestionError ?? '';
 }
+
+let settingsSaved: Promise<unknown> = Promise.resolve();
 
 async function changeSettings(s: Settings): Promise<void> {
   settings = s;
   suggestionError = null;
   applySettings();
   editor.applySettings(s);
-  settings = await api.saveSettings(s);
+  // One save after another (a slider makes several), so the file ends with the last change; the
+  // server's copy replaces the page's only while no newer change has been made.
+  const save = settingsSaved.then(() => api.saveSettings(s));
+  settingsSaved = save.catch(() => undefined);
+  const saved = await save;
+  if (settings === s) settings = saved;
 }
 
 async function refreshTree(): Promise<void> {
@@ -224,6 +243,9 @@ function run(command: CommandName): boolean {
     case 'settings':
       void panel.toggle(settingsPanel);
       return true;
+    case 'steering':
+      void panel.toggle(steeringPanel);
+      return true;
     case 'focusEditor':
       if (panel.openPanel) panel.close();
       else if (editor.path) editor.view.focus();
@@ -239,6 +261,7 @@ for (const [id, command] of [
   ['btn-outline', 'outline'],
   ['btn-history', 'history'],
   ['btn-settings', 'settings'],
+  ['btn-steering', 'steering'],
 ] as const) {
   byId(id).addEventListener('click', () => run(command));
 }

@@ -28,6 +28,7 @@ interface Harness {
   doc(): string;
   cursor(): number;
   ghost(): string | null;
+  rerun(): boolean;
 }
 declare const harness: Harness;
 
@@ -61,6 +62,7 @@ const h = {
   doc: () => page.evaluate(() => harness.doc()),
   ghost: () => page.evaluate(() => harness.ghost()),
   widget: () => page.evaluate(() => document.querySelector('.cm-ghost-text')?.textContent ?? null),
+  rerun: () => page.evaluate(() => harness.rerun()),
 };
 
 /** Type `text`, wait for the pause to send a request, stream `pieces` into it. */
@@ -166,6 +168,33 @@ test('one request in flight: a new one aborts the old, and a cleared suggestion 
   assert.equal(await waitFor(h.widget), 'fresh');
   await page.keyboard.press('Escape');
   assert.ok(await waitFor(async () => (await h.requests())[first + 1].aborted));
+});
+
+test('rerunSuggestion asks again where the last suggestion was, even from outside the editor, replacing it; not once the cursor moved', { skip }, async () => {
+  await suggest('Once', ',', [' there']);
+  const asked = (await h.requests()).length;
+  await page.click('#elsewhere');
+  assert.equal(await waitFor(async () => (await h.widget()) === null, 2000), true);
+  assert.equal(await h.rerun(), true);
+  assert.ok(await waitFor(async () => (await h.requests()).length === asked + 1), 'a new request');
+  assert.equal((await h.requests())[asked].textBefore, 'Once,', 'for the same text');
+  await h.push(' here', asked);
+  assert.equal(await waitFor(async () => (await h.widget()) === ' here'), true, 'shown while the editor is not focused');
+  // A second re-run while the first streams aborts it and replaces its text.
+  assert.equal(await h.rerun(), true);
+  assert.ok(await waitFor(async () => (await h.requests())[asked].aborted), 'the re-run in flight is aborted');
+  await h.push(' now', asked + 1);
+  assert.equal(await waitFor(async () => (await h.widget()) === ' now'), true);
+  await h.end();
+  // Typing through part of it moves the place along; moving the cursor away forgets it.
+  await page.focus('.cm-content');
+  await page.keyboard.type(' n');
+  assert.equal(await h.rerun(), true);
+  assert.ok(await waitFor(async () => (await h.requests()).length === asked + 3));
+  assert.equal((await h.requests())[asked + 2].textBefore, 'Once, n');
+  await page.keyboard.press('ArrowLeft');
+  assert.equal(await h.rerun(), false);
+  assert.equal((await h.requests()).length, asked + 3);
 });
 
 test('no suggestions in frontmatter, code, mid-line, or a note with "suggestions: off"', { skip }, async () => {

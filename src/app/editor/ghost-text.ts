@@ -8,6 +8,9 @@
  *   typing its next characters keeps the rest, with no new request
  *   moving the cursor, editing elsewhere or leaving the editor clears it.
  * At most one request is in flight: a new one, or a cleared suggestion, aborts the old one.
+ * `rerunSuggestion` asks again at the last suggestion's place (the cursor has not moved, the text
+ * not changed) even while the editor is unfocused: the steering panel's sliders re-run the
+ * suggestion the writer just saw, with the same seed, so the steering's effect shows at once.
  * CodeMirror's polite live region (EditorView.announce) tells screen readers that a suggestion is
  * available; the widget itself is hidden from them. State: one StateField holding the current
  * suggestion; effects change it.
@@ -39,6 +42,8 @@ const appendGhost = StateEffect.define<{ id: number; text: string }>();
 const finishGhost = StateEffect.define<{ id: number }>();
 /** Dismiss the current suggestion (also what an accept-all transaction carries). */
 const clearGhost = StateEffect.define<null>();
+/** Ask again at the anchor (rerunSuggestion). */
+const rerunGhost = StateEffect.define<null>();
 
 export const ghostField = StateField.define<Ghost | null>({
   create: () => null,
@@ -56,6 +61,32 @@ export const ghostField = StateField.define<Ghost | null>({
   provide: (field) =>
     EditorView.decorations.from(field, (g) => (g && g.text ? Decoration.set([Decoration.widget({ widget: new GhostWidget(g.text), side: 1 }).range(g.pos)]) : Decoration.none)),
 });
+
+/**
+ * Where the last suggestion was asked for, while the text and cursor have not moved since (typing
+ * through it moves it along): the place a re-run asks again. Unlike the ghost, it outlives focus
+ * leaving the editor, which is how the writer reaches the steering panel.
+ */
+const anchorField = StateField.define<number | null>({
+  create: () => null,
+  update(anchor, tr) {
+    for (const e of tr.effects) if (e.is(startGhost)) anchor = e.value.pos;
+    if (anchor !== null && (tr.docChanged || tr.selection)) {
+      // ghostField is listed before this field, so its new value is already known.
+      const ghost = tr.state.field(ghostField, false);
+      const sel = tr.state.selection;
+      anchor = ghost && sel.ranges.length === 1 && sel.main.empty && sel.main.head === ghost.pos ? ghost.pos : null;
+    }
+    return anchor;
+  },
+});
+
+/** Re-run the suggestion at its last place, replacing the one shown and aborting one in flight; false when there is no such place. */
+export function rerunSuggestion(view: EditorView): boolean {
+  if (view.state.field(anchorField, false) == null) return false;
+  view.dispatch({ effects: rerunGhost.of(null) });
+  return true;
+}
 
 /**
  * The suggestion after a transaction: kept (shortened) when the change inserted exactly its next
@@ -130,6 +161,9 @@ function dismiss(view: EditorView): boolean {
 
 const ANNOUNCEMENT = 'Suggestion available. Tab accepts it, Escape dismisses it.';
 
+/** Request ids, unique across reconfigurations (a new source replaces the plugin, not the field). */
+let lastRequestId = 0;
+
 /** Asks the source after each pause in typing and streams its pieces into the field; one request at a time. */
 function scheduler(config: GhostTextConfig) {
   const pauseMs = config.pauseMs ?? 250;
@@ -137,7 +171,6 @@ function scheduler(config: GhostTextConfig) {
     class {
       private timer: ReturnType<typeof setTimeout> | undefined;
       private request: { id: number; controller: AbortController } | undefined;
-      private nextId = 1;
       private failed = false;
 
       constructor(private readonly view: EditorView) {}
@@ -145,6 +178,10 @@ function scheduler(config: GhostTextConfig) {
       update(u: ViewUpdate): void {
         const ghost = u.state.field(ghostField);
         if (this.request && ghost?.id !== this.request.id) this.abort();
+        if (u.transactions.some((tr) => tr.effects.some((e) => e.is(rerunGhost)))) {
+          this.rerun();
+          return;
+        }
         const typed = u.docChanged && u.transactions.some((tr) => tr.isUserEvent('input'));
         if (typed && !ghost) this.schedule();
         else if (u.docChanged || u.selectionSet || u.focusChanged) this.cancelTimer();
@@ -176,10 +213,26 @@ function scheduler(config: GhostTextConfig) {
         const { state } = view;
         const sel = state.selection;
         if (!view.hasFocus || view.composing || sel.ranges.length > 1 || !sel.main.empty || state.field(ghostField)) return;
-        const pos = sel.main.head;
+        this.ask(sel.main.head);
+      }
+
+      /** Ask again at the anchor, focused or not: the writer is at the steering panel's controls. */
+      private rerun(): void {
+        this.cancelTimer();
+        const pos = this.view.state.field(anchorField, false);
+        if (pos == null || this.failed || this.view.composing) return;
+        // A view cannot dispatch while it is updating: ask once this update is over.
+        queueMicrotask(() => {
+          if (this.view.state.field(anchorField, false) === pos) this.ask(pos);
+        });
+      }
+
+      private ask(pos: number): void {
+        const { view } = this;
+        const { state } = view;
         if (suggestionBlocked(state, pos) !== null) return;
         this.abort();
-        const id = this.nextId++;
+        const id = ++lastRequestId;
         const controller = new AbortController();
         this.request = { id, controller };
         view.dispatch({ effects: startGhost.of({ id, pos }) });
@@ -221,6 +274,7 @@ function scheduler(config: GhostTextConfig) {
 export function ghostText(config: GhostTextConfig): Extension {
   return [
     ghostField,
+    anchorField,
     scheduler(config),
     EditorView.focusChangeEffect.of((_state, focusing) => (focusing ? null : clearGhost.of(null))),
     Prec.highest(

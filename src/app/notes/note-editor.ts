@@ -13,7 +13,7 @@ import type { Note, Settings, VaultEvent } from '../../vault/vault-api.js';
 import { api, ApiError, ConflictError } from '../api/vault-client.js';
 import { autosave, fromDisk, isDirty, markFailed, markSaved, markSaving, saveState, type SaveState } from '../editor/autosave.js';
 import { editorTheme } from '../editor/editor-theme.js';
-import { ghostText } from '../editor/ghost-text.js';
+import { ghostText, rerunSuggestion } from '../editor/ghost-text.js';
 import { livePreview } from '../editor/live-preview.js';
 import { vaultKeymap } from '../editor/vault-keymap.js';
 import { vimMode, vimSave, setVimMode } from '../editor/vim-mode.js';
@@ -109,6 +109,11 @@ export class NoteEditor {
     this.settings = settings;
     setVimMode(this.view, settings.vim);
     this.view.dispatch({ effects: this.suggestions.reconfigure(this.suggestionExtension()) });
+  }
+
+  /** Ask for the suggestion just shown again, under the current settings (the steering changed). */
+  rerunSuggestion(): void {
+    rerunSuggestion(this.view);
   }
 
   /** A change the watcher saw on disk (another program's). */

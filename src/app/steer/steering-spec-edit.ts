@@ -63,11 +63,39 @@ export function withoutVector(spec: SteeringSpecJson, name: string): SteeringSpe
 }
 
 /**
- * The spec to send, or undefined when it steers nothing: no features, vectors or guide left. An
- * additive edit at strength 0 is the identity on the server bit for bit, but leaving the field out
- * keeps an unsteered request exactly the plain request a script would send.
+ * The spec to send, or undefined when it steers nothing. An additive edit at strength 0 is the
+ * identity on the server bit for bit, so such entries are left out (a slider back at zero), and a
+ * spec with no features, vectors or guide left is no spec: the request is then exactly the plain
+ * request a script would send. Entries the panel does not understand are kept for the server to judge.
  */
 export function activeSteering(spec: SteeringSpecJson): SteeringSpecJson | undefined {
-  const any = (k: string): boolean => Array.isArray(spec[k]) && (spec[k] as unknown[]).length > 0;
-  return any('features') || any('vectors') || any('guide') ? spec : undefined;
+  const additive = (e: unknown): boolean => {
+    const method = isRecord(e) && typeof e.method === 'string' ? e.method : spec.steer_method ?? 'SIMPLE_ADDITIVE';
+    return method === 'SIMPLE_ADDITIVE';
+  };
+  const idle = (e: unknown): boolean => isRecord(e) && e.strength === 0 && additive(e);
+  const kept = (k: string): unknown[] | undefined => (Array.isArray(spec[k]) ? (spec[k] as unknown[]).filter((e) => !idle(e)) : undefined);
+  const features = kept('features');
+  const vectors = kept('vectors');
+  const guide = Array.isArray(spec.guide) ? spec.guide.filter((e) => !(isRecord(e) && e.strength === 0)) : undefined;
+  if (!features?.length && !vectors?.length && !guide?.length) return undefined;
+  const out: SteeringSpecJson = { ...spec };
+  if (features) out.features = features;
+  if (vectors) out.vectors = vectors;
+  if (guide) out.guide = guide;
+  return out;
 }
+
+/** "Steered · 2 features · 1 vector" for the status line (what activeSteering sends), or null when nothing is steered. */
+export function describeSteering(spec: SteeringSpecJson): string | null {
+  const active = activeSteering(spec);
+  if (!active) return null;
+  const count = (k: string, one: string, many: string): string | null => {
+    const n = Array.isArray(active[k]) ? (active[k] as unknown[]).length : 0;
+    return n === 0 ? null : `${n} ${n === 1 ? one : many}`;
+  };
+  return ['Steered', count('features', 'feature', 'features'), count('vectors', 'vector', 'vectors'), count('guide', 'guide', 'guides')].filter(Boolean).join(' · ');
+}
+
+/** The key `Settings.steering.labels` files a feature's label under. */
+export const featureKey = (source: string, index: number): string => `${source}#${index}`;

@@ -15,6 +15,7 @@ export class StatusBar {
   private readonly save = byId('status-save');
   private readonly words = byId('status-words');
   private readonly suggest = byId('status-suggest');
+  private readonly steer = byId('status-steer');
 
   setNote(path: string | null): void {
     this.note.textContent = path ? path.replace(/\.md$/i, '').split('/').join(' / ') : 'No note open';
@@ -36,5 +37,10 @@ export class StatusBar {
 
   setSuggestions(text: string): void {
     this.suggest.textContent = text;
+  }
+
+  /** "Steered · 2 features", or nothing when the suggestions are not steered. */
+  setSteering(text: string | null): void {
+    this.steer.textContent = text ?? '';
   }
 }

@@ -9,7 +9,7 @@ import { EditorState } from '@codemirror/state';
 import { drawSelection, EditorView, keymap } from '@codemirror/view';
 import { vim } from '@replit/codemirror-vim';
 import { editorTheme } from '../../../src/app/editor/editor-theme.js';
-import { ghostField, ghostText } from '../../../src/app/editor/ghost-text.js';
+import { ghostField, ghostText, rerunSuggestion } from '../../../src/app/editor/ghost-text.js';
 import { livePreview } from '../../../src/app/editor/live-preview.js';
 import type { SuggestionSource } from '../../../src/app/suggest/suggestion-source.js';
 import { applyTheme } from '../../../src/app/theme/apply-theme.js';
@@ -88,6 +88,7 @@ const harness = {
   doc: () => view.state.doc.toString(),
   cursor: () => view.state.selection.main.head,
   ghost: () => view.state.field(ghostField)?.text ?? null,
+  rerun: () => rerunSuggestion(view),
 };
 
 Object.assign(window, { harness });
