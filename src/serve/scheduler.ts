@@ -73,6 +73,8 @@ export class Scheduler {
   /** By KV-cache row. */
   private readonly slots: (Entry | undefined)[];
   private pending: NodeJS.Immediate | undefined;
+  /** True while a step runs: a cancel then waits for the step's end to free its row. */
+  private stepping = false;
   private accepting = true;
   private idleWaiters: (() => void)[] = [];
   private readonly totals = { steps: 0, promptTokens: 0, generationTokens: 0, steeredRequests: 0, finished: { stop: 0, length: 0, abort: 0 } };
@@ -110,7 +112,7 @@ export class Scheduler {
     const vocab = this.model.config.vocabSize;
     const entries = requests.map((req, i) => {
       checkTokenIds(req.prompt, vocab, 'prompt');
-      const job = new Job(req, (t) => onToken(i, t), (j) => this.cancelWaiting(j));
+      const job = new Job(req, (t) => onToken(i, t), (j) => this.onCancel(j));
       const row = new GenerationRow(job.id, req, this.tokenizer);
       if (!Number.isSafeInteger(row.maxTokens) || row.maxTokens < 1) throw ApiError.badRequest(`max_tokens must be a positive integer, got ${row.maxTokens}`, 'max_tokens');
       checkFits(row.promptIds.length, row.maxTokens, seqLen, 'prompt');
@@ -183,9 +185,6 @@ export class Scheduler {
 
   private tick(): void {
     this.pending = undefined;
-    this.slots.forEach((e, slot) => {
-      if (e?.job.cancelled) this.release(slot, 'abort');
-    });
     this.admit();
     const { maxBatch, stepTokens } = this.options;
     const inputs: (number[] | undefined)[] = new Array(maxBatch).fill(undefined);
@@ -210,6 +209,7 @@ export class Scheduler {
       if (e.fed === e.row.promptIds.length) rows[slot] = e.row;
     }
     if (inputs.every((x) => x === undefined)) return this.notifyIdle();
+    this.stepping = true;
     try {
       this.step.run(this.cache, inputs, rows);
     } catch (err) {
@@ -220,11 +220,14 @@ export class Scheduler {
         this.free(slot);
         e.job.abort(err);
       });
+    } finally {
+      this.stepping = false;
     }
     this.totals.steps++;
     this.slots.forEach((e, slot) => {
       if (e?.failure !== undefined) this.drop(slot, e.failure);
       else if (e?.row.finishReason) this.release(slot, e.row.finishReason);
+      else if (e?.job.cancelled) this.release(slot, 'abort');
     });
     this.wake();
     if (this.idle()) this.notifyIdle();
@@ -282,9 +285,21 @@ export class Scheduler {
     this.observeEnd(e.job);
   }
 
-  private cancelWaiting(job: Job): void {
+  /**
+   * A cancelled request leaves at once: its row is freed the moment the server learns of the
+   * cancel (between steps, as everything on the event loop is), so no further step computes for it.
+   * A cancel from inside a step (a token callback) is honoured when that step ends.
+   */
+  private onCancel(job: Job): void {
+    const slot = this.slots.findIndex((e) => e?.job === job);
+    if (slot >= 0) {
+      if (this.stepping) return;
+      this.release(slot, 'abort');
+      this.wake(); // a waiting request may take the row
+      return this.notifyIdle();
+    }
     const i = this.waiting.findIndex((e) => e.job === job);
-    if (i < 0) return this.wake(); // running: released before the next step
+    if (i < 0) return;
     const [e] = this.waiting.splice(i, 1);
     this.totals.finished.abort++;
     job.finish({ ...e.row.result(), finishReason: 'abort' });

@@ -10,6 +10,7 @@ import { ApiError } from '../api-error.js';
 import type { CompletionRequest } from '../api-schemas.js';
 import { completionRequestSchema } from '../api-schemas.js';
 import { ChoiceRun, finishReason } from '../choice-run.js';
+import { clientSignal } from '../client-signal.js';
 import type { CompletionChoice } from '../completion-format.js';
 import { legacyLogprobs, usage } from '../completion-format.js';
 import { choiceRequests } from '../generation-params.js';
@@ -43,7 +44,7 @@ export function completionsRoute(engines: EngineRef): Hono {
     const n = body.n ?? 1;
     const requests = prompts.flatMap((p) => choiceRequests(body, p.ids, { vocabSize: e.model.config.vocabSize, maxTokens, topLogprobs: logprobs, steering }));
     const stream = body.stream ?? false;
-    const run = new ChoiceRun(e.scheduler, requests, c.req.raw.signal, stream);
+    const run = new ChoiceRun(e.scheduler, requests, clientSignal(c), stream);
 
     const head = { id: `cmpl-${randomUUID()}`, object: 'text_completion' as const, created: Math.floor(Date.now() / 1000), model: e.modelId };
     const promptOf = (choice: number): Prompt => prompts[Math.floor(choice / n)];

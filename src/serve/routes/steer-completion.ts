@@ -16,6 +16,7 @@ import { ApiError } from '../api-error.js';
 import type { SteerCompletionRequest, SteerType } from '../api-schemas.js';
 import { STEER_TYPES, steerCompletionRequestSchema } from '../api-schemas.js';
 import { ChoiceRun, finishReason } from '../choice-run.js';
+import { clientSignal } from '../client-signal.js';
 import { openAiStream } from '../openai-stream.js';
 import { parseBody } from '../parse-body.js';
 import { checkFits } from '../prompt-checks.js';
@@ -53,7 +54,7 @@ export function steerCompletionRoute(engines: EngineRef): Hono {
     const sampling = { temperature: body.temperature ?? 1, frequencyPenalty: body.freq_penalty ?? 0, logprobs: nLogprobs ?? 0 };
     const requests: JobRequest[] = types.map((type) => ({ prompt, maxTokens, sampling, seed, logprobs: nLogprobs !== undefined, steering: type === 'STEERED' ? steering : undefined }));
     const stream = body.stream ?? false;
-    const run = new ChoiceRun(e.scheduler, requests, c.req.raw.signal, stream);
+    const run = new ChoiceRun(e.scheduler, requests, clientSignal(c), stream);
     const last = prompt[prompt.length - 1];
 
     if (!stream) {
