@@ -10,6 +10,8 @@ export interface JobRequest extends GenerationRequest {
   prompt: readonly number[];
   /** Compiled once per request (compileIfAny); undefined = the clean model. */
   steering?: CompiledSteering;
+  /** Score the prompt: each prompt token's logprob and top alternatives (echo with logprobs), at the cost of the classifier at every prompt position. */
+  promptLogprobs?: boolean;
 }
 
 /** A sampled token as the client sees it: `kept` is false for an end-of-text token that ended the text. */
@@ -42,6 +44,11 @@ export class Job {
   readonly done: Promise<JobResult>;
   /** Set by cancel(); the scheduler drops the job before its next step. */
   cancelled = false;
+  /**
+   * With request.promptLogprobs: prompt tokens 1.. (token 0 has nothing before it to be predicted
+   * from) as the prefill scores them; complete before the job's first token or result.
+   */
+  readonly promptLogprobs: GeneratedToken[] | undefined;
   private settle!: (r: JobResult) => void;
   private fail!: (e: unknown) => void;
 
@@ -51,6 +58,7 @@ export class Job {
     readonly onToken: (t: JobToken) => void,
     private readonly onCancel: (job: Job) => void,
   ) {
+    this.promptLogprobs = request.promptLogprobs ? [] : undefined;
     this.done = new Promise((resolve, reject) => {
       this.settle = resolve;
       this.fail = reject;
