@@ -31,7 +31,7 @@ export function chatCompletionsRoute(engines: EngineRef): Hono {
     const seqLen = e.model.config.seqLen;
     const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? Math.max(1, seqLen - prompt.length);
     checkFits(prompt.length, maxTokens, seqLen, 'messages');
-    const steering = compileRequestSteering(body.steering, e.steering);
+    const steering = await compileRequestSteering(body.steering, e);
     const requests = choiceRequests(body, prompt, { vocabSize: e.model.config.vocabSize, maxTokens, topLogprobs, extraStops: [CHAT_STOP], steering });
     const stream = body.stream ?? false;
     const run = new ChoiceRun(e.scheduler, requests, clientSignal(c), stream);

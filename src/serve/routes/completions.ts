@@ -43,7 +43,7 @@ export function completionsRoute(engines: EngineRef): Hono {
     // OpenAI accepts 0 with echo (scoring a text: its tokens' logprobs, nothing generated), as vLLM does.
     if (maxTokens === 0 && !echo) throw ApiError.badRequest('max_tokens 0 generates nothing; it is only allowed with echo (to score the prompt)', 'max_tokens');
     prompts.forEach((p, i) => checkFits(p.ids.length, maxTokens, e.model.config.seqLen, prompts.length > 1 ? `prompt[${i}]` : 'prompt'));
-    const steering = compileRequestSteering(body.steering, e.steering);
+    const steering = await compileRequestSteering(body.steering, e);
     const n = body.n ?? 1;
     const promptLogprobs = echo && logprobs !== undefined;
     const requests = prompts.flatMap((p) => choiceRequests(body, p.ids, { vocabSize: e.model.config.vocabSize, maxTokens, topLogprobs: logprobs, steering, promptLogprobs }));

@@ -42,7 +42,7 @@ export function steerCompletionRoute(engines: EngineRef): Hono {
       if (f.model !== undefined && f.model !== e.modelId) throw new ApiError(404, `features[${i}].model \`${f.model}\` is not this server's model \`${e.modelId}\``, 'not_found_error', `features[${i}].model`, 'model_not_found');
     });
     const types: readonly SteerType[] = body.types ?? STEER_TYPES;
-    const steering = compileRequestSteering(steeringSpec(body), e.steering, '');
+    const steering = await compileRequestSteering(steeringSpec(body), e, '');
     if (types.includes('STEERED') && (body.features ?? []).length + (body.vectors ?? []).length === 0 && body.guide == null) {
       throw ApiError.badRequest('a STEERED output needs features or vectors to steer with', 'features');
     }
