@@ -1,7 +1,8 @@
 /**
  * One generation the scheduler runs: what was asked, when each stage happened (for the metrics
  * vLLM reports: queue time, time to first token, inter-token latency, end-to-end), and how it
- * ended. A client that goes away calls cancel(); the scheduler frees its row at the next step.
+ * ended. A client that goes away calls cancel(); the scheduler frees its row at once (after the
+ * step in progress, if any).
  */
 import type { GeneratedToken, GenerationRequest, GenerationResult } from '../model/generation-row.js';
 import type { CompiledSteering } from '../steer/compile-steering.js';
@@ -42,7 +43,7 @@ export class Job {
   readonly id = nextJobId++;
   readonly timing: JobTiming = { arrived: performance.now() };
   readonly done: Promise<JobResult>;
-  /** Set by cancel(); the scheduler drops the job before its next step. */
+  /** Set by cancel(); the scheduler frees the job's row at once, or when the step in progress ends. */
   cancelled = false;
   /**
    * With request.promptLogprobs: prompt tokens 1.. (token 0 has nothing before it to be predicted
