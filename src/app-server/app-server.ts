@@ -8,10 +8,11 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Vault } from '../vault/vault.js';
 import type { VaultWatcher } from '../vault/vault-watcher.js';
-import { errorResponse } from './http-errors.js';
-import { LOOPBACK_HOSTS, requestGuard } from './request-guard.js';
+import { errorHandler } from '../serve/api-error.js';
+import { LOOPBACK_HOSTS, requestGuard } from '../serve/middleware/request-guard.js';
 import { securityHeaders, type AppEnv } from './security-headers.js';
 import { staticBundle } from './static-bundle.js';
+import { vaultErrorBody, vaultApiError } from './vault-errors.js';
 import { vaultRoutes } from './vault-routes.js';
 
 export interface AppServerOptions {
@@ -28,8 +29,8 @@ export interface AppServerOptions {
 export function createAppServer(o: AppServerOptions): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.use(securityHeaders());
-  app.use(requestGuard(o.allowedHosts ?? LOOPBACK_HOSTS));
-  app.onError(errorResponse);
+  app.use(requestGuard({ allowedHosts: o.allowedHosts ?? LOOPBACK_HOSTS, jsonBodies: true }));
+  app.onError(errorHandler({ own: vaultApiError, body: vaultErrorBody }));
   app.route('/api', vaultRoutes(o.vault, o.watcher));
   o.mount?.(app);
   app.route('/', staticBundle(o.pageDir));

@@ -8,7 +8,7 @@
 import { NumericError } from '../errors.js';
 import type { GenerationRow, TokenEvent } from './generation-row.js';
 import type { KVCache } from './kv-cache.js';
-import type { LlamaModel } from './llama-model.js';
+import type { EveryPositionLogits, LlamaModel } from './llama-model.js';
 import type { SampledToken } from './sampling/sampler.js';
 import { Sampler } from './sampling/sampler.js';
 
@@ -48,11 +48,12 @@ export class BatchStep {
    * Appends `inputs[r]` to cache row r (rows without input are left alone) in one forward, then for
    * every r with `rows[r]` set samples that row's next token from the logits after its last input
    * and accepts it. `rows[r]` undefined with an input: a prompt chunk that is not the prompt's last,
-   * whose logits nobody needs (chunked prefill).
+   * whose logits nobody needs (chunked prefill). The rows in `everyPositionRows` also get the raw
+   * logits at every input token (before logits processors and bias), returned for scoring a prompt.
    */
-  run(cache: KVCache, inputs: readonly (readonly number[] | undefined)[], rows: readonly (GenerationRow | undefined)[]): void {
+  run(cache: KVCache, inputs: readonly (readonly number[] | undefined)[], rows: readonly (GenerationRow | undefined)[], everyPositionRows?: ReadonlySet<number>): EveryPositionLogits | undefined {
     const vocab = this.model.config.vocabSize;
-    const out = this.model.forward(cache, inputs);
+    const out = this.model.forward(cache, inputs, everyPositionRows ? { everyPositionRows } : {});
     for (const p of this.o.logitsProcessors ?? []) p.process(out.logits, out.rows);
     for (let s = 0; s < out.rows.length; s++) {
       const bias = rows[out.rows[s]]?.logitBias;
@@ -80,6 +81,7 @@ export class BatchStep {
       const text = row.accept(sampled, cache.lengths[slot] < cache.capacity);
       this.o.onToken?.({ request: row.request, token: sampled, text });
     }
+    return out.everyPosition;
   }
 }
 

@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import type { Backend } from '../tensor/backend.js';
 import type { AttentionArgs, ModelKernels } from '../tensor/model-kernels.js';
+import { alignedFloat32Array } from '../tensor/aligned-array.js';
 import { activeBackend } from '../tensor/backend-registry.js';
 import { ForwardWorkspace } from './forward-workspace.js';
 import type { HookName } from './hook-points.js';
@@ -21,6 +22,21 @@ export interface ForwardOptions {
    * layers' keys, so use a throwaway cache.
    */
   stopAtLayer?: number;
+  /**
+   * Cache rows that also want logits at every token this call feeds them (a prompt scored token by
+   * token: OpenAI's echo with logprobs), beside the last-token logits of all rows. Only these
+   * rows' tokens go through the extra classifier product; ForwardResult.everyPosition holds them.
+   */
+  everyPositionRows?: ReadonlySet<number>;
+}
+
+/** Logits at every token of the rows in ForwardOptions.everyPositionRows: [their tokens, vocab], segment after segment. Owned by the caller. */
+export interface EveryPositionLogits {
+  logits: Float32Array;
+  /** Cache row of each segment. */
+  rows: Int32Array;
+  /** Token offsets of each segment in `logits` (length rows+1). */
+  rowStart: Int32Array;
 }
 
 /** Logits of one forward step. The arrays are views into reused buffers, valid until the next forward call. */
@@ -30,6 +46,8 @@ export interface ForwardResult {
   rows: Int32Array;
   /** Token offsets of each segment (length rows+1). */
   rowStart: Int32Array;
+  /** With ForwardOptions.everyPositionRows naming a row of this call. */
+  everyPosition?: EveryPositionLogits;
 }
 
 /** A spare cache larger than this is let go: its generations are long enough that one GC does not matter, and it would hold the memory. */
@@ -182,10 +200,34 @@ export class LlamaModel {
       b.matmul(ws.logits, ws.xb, w.classifier, T, dim, c.vocabSize);
       return { logits: ws.logits.subarray(0, T * c.vocabSize), rows, rowStart };
     }
+    const everyPosition = opts.everyPositionRows && this.everyPositionLogits(rows, rowStart, opts.everyPositionRows);
     // Only each row's last token needs a distribution: gather those rows, one classifier matmul.
     for (let s = 0; s < nSeg; s++) ws.lastRows.set(ws.xb.subarray((rowStart[s + 1] - 1) * dim, rowStart[s + 1] * dim), s * dim);
     b.matmul(ws.logits, ws.lastRows, w.classifier, nSeg, dim, c.vocabSize);
-    return { logits: ws.logits.subarray(0, nSeg * c.vocabSize), rows, rowStart };
+    return { logits: ws.logits.subarray(0, nSeg * c.vocabSize), rows, rowStart, ...(everyPosition ? { everyPosition } : {}) };
+  }
+
+  /** The classifier over every final-normed token (ws.xb) of the segments whose row is in `wanted`; undefined when none is. */
+  private everyPositionLogits(rows: Int32Array, rowStart: Int32Array, wanted: ReadonlySet<number>): EveryPositionLogits | undefined {
+    const { dim, vocabSize } = this.config;
+    const segs: number[] = [];
+    const starts = [0];
+    for (let s = 0; s < rows.length; s++) {
+      if (!wanted.has(rows[s])) continue;
+      segs.push(rows[s]);
+      starts.push(starts[starts.length - 1] + rowStart[s + 1] - rowStart[s]);
+    }
+    if (segs.length === 0) return undefined;
+    const n = starts[starts.length - 1];
+    const x = alignedFloat32Array(n * dim);
+    for (let s = 0, at = 0; s < rows.length; s++) {
+      if (!wanted.has(rows[s])) continue;
+      x.set(this.ws.xb.subarray(rowStart[s] * dim, rowStart[s + 1] * dim), at * dim);
+      at += rowStart[s + 1] - rowStart[s];
+    }
+    const logits = alignedFloat32Array(n * vocabSize);
+    this.backend.matmul(logits, x, this.weights.classifier, n, dim, vocabSize);
+    return { logits, rows: Int32Array.from(segs), rowStart: Int32Array.from(starts) };
   }
 
   /**

@@ -47,7 +47,8 @@ export const completionRequestSchema = z.object({
   prompt: z.union([z.string(), tokenIds, z.array(z.string()).min(1), z.array(tokenIds).min(1)], {
     error: 'must be a string, an array of token ids (integers ≥ 0), or a non-empty array of either',
   }),
-  max_tokens: z.number().int().min(1).nullish(),
+  /** 0 only with echo: scoring a text (the route checks). */
+  max_tokens: z.number().int().min(0).nullish(),
   echo: z.boolean().nullish(),
   /** Legacy logprobs: how many alternatives per token (OpenAI allows 5, vLLM more). */
   logprobs: z.number().int().min(0).max(MAX_LOGPROBS).nullish(),

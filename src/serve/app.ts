@@ -2,18 +2,16 @@
  * The HTTP app: middleware in the order a request meets it, then one route module per endpoint
  * group. Built as a function returning the Hono app so that the editor (static files, vault API)
  * can mount its own routes on the same app and inherit the same guards:
- *   host allow-list (loopback binds) → CORS (only the --cors-origin list) → Origin check →
- *   API key (everything but /health) → body size limit → routes.
+ *   request guard (Host allow-list on loopback binds, Origin check) → CORS (only the
+ *   --cors-origin list) → API key (everything but /health) → body size limit → routes.
  * Every error, thrown anywhere, leaves as OpenAI's error JSON through onError.
  */
 import { Hono } from 'hono';
-import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
-import { ApiError, toApiError } from './api-error.js';
+import { ApiError, errorHandler, errorResponse } from './api-error.js';
 import { bearerAuth } from './middleware/bearer-auth.js';
-import { hostAllowList } from './middleware/host-allow-list.js';
-import { originCheck } from './middleware/origin-check.js';
+import { requestGuard } from './middleware/request-guard.js';
 import { chatCompletionsRoute } from './routes/chat-completions.js';
 import { completionsRoute } from './routes/completions.js';
 import { featuresRoute } from './routes/features.js';
@@ -42,11 +40,10 @@ export function createApp(o: AppOptions): Hono {
   const corsOrigins = o.corsOrigins ?? [];
   const maxBodyBytes = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const app = new Hono();
-  app.onError((e, c) => errorResponse(c, toApiError(e)));
+  app.onError(errorHandler());
   app.notFound((c) => errorResponse(c, new ApiError(404, `no route for ${c.req.method} ${c.req.path}`, 'not_found_error', null, 'unknown_url')));
-  if (o.allowedHosts) app.use('*', hostAllowList(o.allowedHosts));
+  app.use('*', requestGuard({ allowedHosts: o.allowedHosts, corsOrigins }));
   if (corsOrigins.length > 0) app.use('*', cors({ origin: [...corsOrigins], allowMethods: ['GET', 'POST', 'OPTIONS'], allowHeaders: ['Authorization', 'Content-Type'], maxAge: 600 }));
-  app.use('*', originCheck(corsOrigins));
   if (o.apiKey !== undefined) app.use('*', bearerAuth(o.apiKey, ['/health']));
   app.use('*', bodyLimit({ maxSize: maxBodyBytes, onError: () => {
     throw new ApiError(413, `the request body is larger than ${maxBodyBytes} bytes`, 'invalid_request_error', null, 'request_too_large');
@@ -55,9 +52,4 @@ export function createApp(o: AppOptions): Hono {
   app.route('/', metricsRoute(o.engines));
   for (const route of [modelsRoute, completionsRoute, chatCompletionsRoute, tokenizeRoute, steerCompletionRoute, featuresRoute, vectorsRoute]) app.route('/v1', route(o.engines));
   return app;
-}
-
-function errorResponse(c: Context, e: ApiError): Response {
-  if (e.retryAfter !== undefined) c.header('Retry-After', String(e.retryAfter));
-  return c.json(e.body(), e.status);
 }

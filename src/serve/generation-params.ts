@@ -25,6 +25,8 @@ export interface ChoiceSettings {
   /** Stop sequences the endpoint adds (the chat template's turn marker). */
   extraStops?: readonly string[];
   steering: CompiledSteering | undefined;
+  /** Score the prompt's tokens too (completions' echo with logprobs). */
+  promptLogprobs?: boolean;
 }
 
 export function choiceRequests(body: GenerationFields, prompt: readonly number[], s: ChoiceSettings): JobRequest[] {
@@ -53,5 +55,6 @@ export function choiceRequests(body: GenerationFields, prompt: readonly number[]
     logprobs: s.topLogprobs !== undefined,
     logitBias: body.logit_bias ?? undefined,
     steering: s.steering,
+    promptLogprobs: s.promptLogprobs ?? false,
   }));
 }

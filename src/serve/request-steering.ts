@@ -16,14 +16,30 @@ import { parseSteeringSpec } from '../steer/steering-spec.js';
 import { describeValue } from '../util/describe-value.js';
 import type { FieldPath } from '../util/validate-json.js';
 import { joinFieldPath } from '../util/validate-json.js';
+import type { ServeEngine } from './serve-engine.js';
 import { shippedSaeFolder, shippedSaeHooks } from './shipped-sae.js';
 
-/** `field`: where the spec sits in the request body (`steering`), or '' when its fields are the body's own. */
-export function compileRequestSteering(raw: unknown, ctx: SteeringContext, field = 'steering'): CompiledSteering | undefined {
+/**
+ * `field`: where the spec sits in the request body (`steering`), or '' when its fields are the
+ * body's own. The feature means the spec needs (guidance, MEAN_ABLATE) are computed on the
+ * analysis thread the first time an SAE needs them, so running streams keep decoding meanwhile.
+ */
+export async function compileRequestSteering(raw: unknown, e: Pick<ServeEngine, 'steering' | 'analysis'>, field = 'steering'): Promise<CompiledSteering | undefined> {
   if (raw === undefined || raw === null) return undefined;
+  const ctx = e.steering;
   const spec = parseSteeringSpec(raw, field);
   confine(spec, ctx);
+  for (const source of meansSources(spec)) {
+    const src = ctx.sae(source);
+    await ctx.loadFeatureMeans(src, () => e.analysis.run({ kind: 'feature-means', saeDir: src.id }));
+  }
   return compileIfAny(spec, ctx);
+}
+
+/** The SAEs whose feature means compiling `spec` reads (compile-steering.ts): guide sources and MEAN_ABLATE features'. */
+function meansSources(spec: SteeringSpec): Set<string> {
+  const ablated = spec.features.filter((f) => (f.method ?? spec.steer_method) === 'MEAN_ABLATE');
+  return new Set([...spec.guide, ...ablated].map((x) => x.source));
 }
 
 function confine(spec: SteeringSpec, ctx: SteeringContext): void {

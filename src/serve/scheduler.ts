@@ -8,12 +8,14 @@
  * steering inside the one batched forward (SteeringSession / SaeGuidance rows). After each step
  * the loop yields to the event loop (setImmediate), so HTTP I/O proceeds between steps.
  */
-import { UsageError } from '../errors.js';
+import { NumericError, UsageError } from '../errors.js';
 import { BatchStep } from '../model/batch-step.js';
-import type { TokenEvent } from '../model/generation-row.js';
+import type { GeneratedToken, TokenEvent } from '../model/generation-row.js';
 import { GenerationRow } from '../model/generation-row.js';
 import type { KVCache } from '../model/kv-cache.js';
-import type { LlamaModel } from '../model/llama-model.js';
+import type { EveryPositionLogits, LlamaModel } from '../model/llama-model.js';
+import { scoreToken } from '../model/sampling/logprobs.js';
+import { MAX_LOGPROBS } from '../model/sampling/sampling-params.js';
 import type { Tokenizer } from '../model/tokenizer.js';
 import { SaeGuidance } from '../steer/sae-guided-decoding.js';
 import { SteeringSession } from '../steer/steering-session.js';
@@ -73,8 +75,12 @@ export class Scheduler {
   /** By KV-cache row. */
   private readonly slots: (Entry | undefined)[];
   private pending: NodeJS.Immediate | undefined;
+  /** True while a step runs: a cancel then waits for the step's end to free its row. */
+  private stepping = false;
   private accepting = true;
   private idleWaiters: (() => void)[] = [];
+  /** Scratch for scoreToken's top alternatives. */
+  private readonly best = new Int32Array(MAX_LOGPROBS);
   private readonly totals = { steps: 0, promptTokens: 0, generationTokens: 0, steeredRequests: 0, finished: { stop: 0, length: 0, abort: 0 } };
 
   constructor(
@@ -110,9 +116,10 @@ export class Scheduler {
     const vocab = this.model.config.vocabSize;
     const entries = requests.map((req, i) => {
       checkTokenIds(req.prompt, vocab, 'prompt');
-      const job = new Job(req, (t) => onToken(i, t), (j) => this.cancelWaiting(j));
+      const job = new Job(req, (t) => onToken(i, t), (j) => this.onCancel(j));
       const row = new GenerationRow(job.id, req, this.tokenizer);
-      if (!Number.isSafeInteger(row.maxTokens) || row.maxTokens < 1) throw ApiError.badRequest(`max_tokens must be a positive integer, got ${row.maxTokens}`, 'max_tokens');
+      // 0: the prompt is only scored (echo with logprobs), nothing is generated.
+      if (!Number.isSafeInteger(row.maxTokens) || row.maxTokens < 0) throw ApiError.badRequest(`max_tokens must be a non-negative integer, got ${row.maxTokens}`, 'max_tokens');
       checkFits(row.promptIds.length, row.maxTokens, seqLen, 'prompt');
       return { job, row, fed: 0, kept: 0 };
     });
@@ -183,13 +190,11 @@ export class Scheduler {
 
   private tick(): void {
     this.pending = undefined;
-    this.slots.forEach((e, slot) => {
-      if (e?.job.cancelled) this.release(slot, 'abort');
-    });
     this.admit();
     const { maxBatch, stepTokens } = this.options;
     const inputs: (number[] | undefined)[] = new Array(maxBatch).fill(undefined);
     const rows: (GenerationRow | undefined)[] = new Array(maxBatch).fill(undefined);
+    const scored = new Set<number>();
     let budget = stepTokens;
     // Decoding rows first, one token each: a stream is never held up by someone else's prompt.
     this.slots.forEach((e, slot) => {
@@ -207,11 +212,14 @@ export class Scheduler {
       e.fed += n;
       budget -= n;
       this.totals.promptTokens += n;
-      if (e.fed === e.row.promptIds.length) rows[slot] = e.row;
+      if (e.job.promptLogprobs) scored.add(slot);
+      if (e.fed === e.row.promptIds.length && e.row.maxTokens > 0) rows[slot] = e.row;
     }
     if (inputs.every((x) => x === undefined)) return this.notifyIdle();
+    this.stepping = true;
     try {
-      this.step.run(this.cache, inputs, rows);
+      const everyPosition = this.step.run(this.cache, inputs, rows, scored.size > 0 ? scored : undefined);
+      if (everyPosition) this.scorePrompts(everyPosition);
     } catch (err) {
       // Requests are validated before they are queued, so this is a fault of the server itself.
       process.stderr.write(`tinymorph serve: a decode step failed: ${(err as Error).stack ?? String(err)}\n`);
@@ -220,11 +228,15 @@ export class Scheduler {
         this.free(slot);
         e.job.abort(err);
       });
+    } finally {
+      this.stepping = false;
     }
     this.totals.steps++;
     this.slots.forEach((e, slot) => {
       if (e?.failure !== undefined) this.drop(slot, e.failure);
       else if (e?.row.finishReason) this.release(slot, e.row.finishReason);
+      else if (e?.job.cancelled) this.release(slot, 'abort');
+      else if (e?.row.maxTokens === 0 && e.fed === e.row.promptIds.length) this.release(slot, 'length');
     });
     this.wake();
     if (this.idle()) this.notifyIdle();
@@ -264,6 +276,30 @@ export class Scheduler {
     e.job.onToken({ token: ev.token, text: ev.text, kept });
   }
 
+  /**
+   * Each scored row's chunk of prompt positions [fed − n, fed): the logits at position i predict
+   * prompt token i + 1, so the chunk scores tokens fed − n + 1 .. fed (the last chunk's last
+   * position predicts the first generated token instead, which sampling reports).
+   */
+  private scorePrompts(p: EveryPositionLogits): void {
+    const vocab = this.model.config.vocabSize;
+    for (let s = 0; s < p.rows.length; s++) {
+      const e = this.slots[p.rows[s]] as Entry;
+      const scores = e.job.promptLogprobs as GeneratedToken[];
+      const n = p.rowStart[s + 1] - p.rowStart[s];
+      const from = e.fed - n;
+      try {
+        for (let i = 0; i < n && from + i + 1 < e.row.promptIds.length; i++) {
+          const logits = p.logits.subarray((p.rowStart[s] + i) * vocab, (p.rowStart[s] + i + 1) * vocab);
+          scores.push(scoreToken(logits, e.row.promptIds[from + i + 1], e.row.params.logprobs, this.best));
+        }
+      } catch (err) {
+        if (!(err instanceof NumericError)) throw err;
+        this.onNonFinite(e.row);
+      }
+    }
+  }
+
   private entryOf(row: GenerationRow): Entry {
     return this.slots.find((x) => x?.row === row) as Entry;
   }
@@ -282,9 +318,21 @@ export class Scheduler {
     this.observeEnd(e.job);
   }
 
-  private cancelWaiting(job: Job): void {
+  /**
+   * A cancelled request leaves at once: its row is freed the moment the server learns of the
+   * cancel (between steps, as everything on the event loop is), so no further step computes for it.
+   * A cancel from inside a step (a token callback) is honoured when that step ends.
+   */
+  private onCancel(job: Job): void {
+    const slot = this.slots.findIndex((e) => e?.job === job);
+    if (slot >= 0) {
+      if (this.stepping) return;
+      this.release(slot, 'abort');
+      this.wake(); // a waiting request may take the row
+      return this.notifyIdle();
+    }
     const i = this.waiting.findIndex((e) => e.job === job);
-    if (i < 0) return this.wake(); // running: released before the next step
+    if (i < 0) return;
     const [e] = this.waiting.splice(i, 1);
     this.totals.finished.abort++;
     job.finish({ ...e.row.result(), finishReason: 'abort' });

@@ -18,6 +18,7 @@ import { createApp } from './app.js';
 import type { FeatureIndexOptions } from './feature-indexes.js';
 import { FeatureIndexes } from './feature-indexes.js';
 import { loadModelOffThread } from './load-model-off-thread.js';
+import { LOOPBACK_HOSTS } from './middleware/request-guard.js';
 import type { SchedulerOptions } from './scheduler.js';
 import { Scheduler } from './scheduler.js';
 import type { ServeEngine } from './serve-engine.js';
@@ -72,7 +73,7 @@ export async function startServer(o: ServerOptions = {}): Promise<RunningServer>
   }
   const loopback = isLoopback(host);
   const engines = new EngineRef();
-  const loopbackNames = ['localhost', '127.0.0.1', '[::1]', host.includes(':') ? `[${host}]` : host];
+  const loopbackNames = [...LOOPBACK_HOSTS, host.includes(':') ? `[${host}]` : host];
   const app = createApp({ engines, allowedHosts: loopback ? loopbackNames : undefined, apiKey: o.apiKey, corsOrigins: o.corsOrigins, maxBodyBytes: o.maxBodyBytes });
   // A request too malformed to become a Request (no Host, a bad one, a bad target) never reaches
   // the app; it is answered here, in the same error JSON. Node's own 400 for a missing Host is off

@@ -42,6 +42,7 @@ export class SteeringContext {
   private readonly vectorSets = new Map<string, SteeringVectorSet>();
   private readonly defined = new Map<string, SteeringVectorSet>();
   private readonly means = new Map<Sae, FeatureMeans>();
+  private readonly meansLoading = new Map<Sae, Promise<void>>();
   private readonly logitDirs = new Map<Sae, Map<number, Float32Array>>();
 
   constructor(
@@ -98,6 +99,23 @@ export class SteeringContext {
       this.means.set(source.sae, m);
     }
     return m;
+  }
+
+  /**
+   * Fills featureMeans(source) from `compute` unless it is known already: a server computes the
+   * means on another thread, so its decode loop does not stall for the ~1.5 s they take. Callers
+   * asking at the same time share one computation.
+   */
+  async loadFeatureMeans(source: SaeSource, compute: () => Promise<FeatureMeans>): Promise<void> {
+    if (this.means.has(source.sae)) return;
+    let loading = this.meansLoading.get(source.sae);
+    if (!loading) {
+      loading = compute()
+        .then((m) => void this.means.set(source.sae, m))
+        .finally(() => this.meansLoading.delete(source.sae));
+      this.meansLoading.set(source.sae, loading);
+    }
+    await loading;
   }
 
   /**

@@ -115,6 +115,10 @@ test('DNS rebinding and cross-site writes are refused: foreign Host, foreign Ori
   assert.equal((await call('GET', '/', undefined, { host: 'attacker.test' })).status, 403);
   const crossSite = await call('PUT', '/api/vault/note', { path: 'Note.md', text: 'x', baseHash: null }, { origin: 'https://evil.example' });
   assert.equal(crossSite.status, 403);
+  // the guard the API server uses too, answering in the vault API's error shape
+  assert.deepEqual(crossSite.json.error, { message: 'Origin "https://evil.example" is not allowed (start the server with --cors-origin https://evil.example to allow it)', type: 'permission_error', code: 'origin_not_allowed' });
+  // a page on another loopback port is another origin
+  assert.equal((await call('PUT', '/api/vault/note', { path: 'Note.md', text: 'x', baseHash: null }, { origin: 'http://127.0.0.1:5173' })).status, 403);
   const form = await call('POST', '/api/vault/note', 'path=x.md', { 'content-type': 'application/x-www-form-urlencoded' });
   assert.equal(form.status, 415);
   assert.equal((await call('GET', '/api/vault/tree', undefined, { host: 'localhost:4848' })).status, 200);

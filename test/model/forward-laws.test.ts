@@ -89,6 +89,20 @@ const clean = scenario();
 
 // ---------------------------------------------------------------------------------------------
 
+test('everyPositionRows: those rows\' logits at every token == allLogits\' blocks; every row\'s last-token logits unchanged', () => {
+  const prompts = SCENARIO_LENS.map((n, i) => seq(n, SCENARIO_OFFSETS[i]));
+  const last = model.forward(model.newCache(3), prompts).logits.slice();
+  const out = model.forward(model.newCache(3), prompts, { everyPositionRows: new Set([0, 2]) });
+  assertAllClose(out.logits, last, { atol: TOL }, 'last-token logits');
+  const every = out.everyPosition;
+  assert.ok(every);
+  assert.deepEqual([...every.rows], [0, 2]);
+  assert.deepEqual([...every.rowStart], [0, SCENARIO_LENS[0], SCENARIO_LENS[0] + SCENARIO_LENS[2]]);
+  assertAllClose(every.logits.subarray(0, SCENARIO_LENS[0] * V), rowLogits(clean, 0, 0), { atol: TOL }, 'row 0, every token');
+  assertAllClose(every.logits.subarray(SCENARIO_LENS[0] * V), rowLogits(clean, 0, 2), { atol: TOL }, 'row 2, every token');
+  assert.equal(model.forward(model.newCache(3), prompts, { everyPositionRows: new Set([5]) }).everyPosition, undefined);
+});
+
 test('batched prefill of 4 prompts (3, 17, 40, 9 tokens) and decode steps == each prompt alone', () => {
   const lens = [3, 17, 40, 9];
   const offsets = [10, 200, 500, 1500];

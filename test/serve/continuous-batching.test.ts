@@ -103,6 +103,21 @@ test('a cancelled request gives back its row before the next step; the others go
   others.forEach((r, k) => assert.equal(r.text, generateSteered(referenceSteering, [requests[k + 1]])[0].text));
 });
 
+test('a cancel between steps frees the row at once: no further step runs for it', async () => {
+  let streamed = 0;
+  const [job] = scheduler.submit([{ prompt: tokenizer.encode('Once upon a time'), maxTokens: 300, stopAtEndOfText: false, sampling: { temperature: 0 } }], () => streamed++);
+  await until(() => streamed >= 3, 'the request to stream');
+  const stepsAtCancel = scheduler.stats().steps;
+  job.cancel();
+  // synchronously: the row and its KV-cache positions are free before the event loop turns again
+  assert.equal(scheduler.stats().running, 0);
+  assert.equal(scheduler.stats().kvPositionsUsed, 0);
+  const result = await job.done;
+  assert.equal(result.finishReason, 'abort');
+  assert.equal(result.tokens.length, streamed);
+  assert.equal(scheduler.stats().steps, stepsAtCancel);
+});
+
 test('a client that breaks out of a stream is cancelled and its row freed; the other streams\' text is unchanged', async () => {
   const abortsBefore = scheduler.stats().finished.abort;
   const settings = { model: MODEL_ID, max_tokens: 300, temperature: 0, ignore_eos: true, stream: true as const };

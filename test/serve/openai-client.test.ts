@@ -3,10 +3,9 @@ import { after, test } from 'node:test';
 import type { ChatCompletionCreateParamsNonStreaming, CompletionCreateParamsNonStreaming } from 'openai/resources';
 import type { GenerationRequest } from '../../src/model/generate.js';
 import { generate } from '../../src/model/generate.js';
-import { runWithCache } from '../../src/model/run-with-cache.js';
 import { generateSteered } from '../../src/steer/generate-steered.js';
 import { parseSteeringSpec } from '../../src/steer/steering-spec.js';
-import { MODEL_ID, openaiClient, post, reference, referenceSteering, startTestServer } from './serve-test-helpers.js';
+import { fullSequenceLogSoftmax, MODEL_ID, openaiClient, post, reference, referenceSteering, startTestServer } from './serve-test-helpers.js';
 
 /**
  * The acceptance contract with the official `openai` client, used unchanged: every answer parses
@@ -22,16 +21,8 @@ const greedy = (prompt: string | number[], maxTokens: number, extra: Partial<Gen
 
 /** Log-softmax of the model's logits after each prefix of `ids`, at the next token, computed independently of the sampler. */
 function teacherForcedLogprobs(ids: number[], from: number): number[] {
-  const { logits } = runWithCache(model, ids, []);
-  const vocab = model.config.vocabSize;
-  const out: number[] = [];
-  for (let t = from; t < ids.length; t++) {
-    const row = logits.subarray((t - 1) * vocab, t * vocab);
-    const max = Math.max(...row);
-    const lse = max + Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
-    out.push(row[ids[t]] - lse);
-  }
-  return out;
+  const dists = fullSequenceLogSoftmax(ids);
+  return ids.slice(from).map((id, k) => dists[from + k - 1][id]);
 }
 
 test('completions: the text at temperature 0 is generate()\'s, with usage and the OpenAI object fields', async () => {

@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import { loadModel } from '../../src/model/load-model.js';
+import { runWithCache } from '../../src/model/run-with-cache.js';
 import type { RunningServer, ServerOptions } from '../../src/serve/server.js';
 import { startServer } from '../../src/serve/server.js';
 import { SteeringContext } from '../../src/steer/steering-context.js';
@@ -8,6 +9,21 @@ import { SteeringContext } from '../../src/steer/steering-context.js';
 export const reference = loadModel();
 export const referenceSteering = new SteeringContext(reference.model, reference.tokenizer);
 export const MODEL_ID = 'stories260K';
+
+/**
+ * The reference model's log-softmax at every position of `ids`, from one full-sequence forward
+ * (no KV-cache steps, no sampler, computed in doubles): row t is the distribution of token t + 1.
+ */
+export function fullSequenceLogSoftmax(ids: readonly number[]): Float64Array[] {
+  const { logits } = runWithCache(reference.model, ids, []);
+  const vocab = reference.model.config.vocabSize;
+  return Array.from({ length: ids.length }, (_, t) => {
+    const row = logits.subarray(t * vocab, (t + 1) * vocab);
+    const max = Math.max(...row);
+    const lse = max + Math.log(row.reduce((s, x) => s + Math.exp(x - max), 0));
+    return Float64Array.from(row, (x) => x - lse);
+  });
+}
 
 /** The real server on a free loopback port, over its own copy of the embedded model. */
 export function startTestServer(o: ServerOptions = {}): Promise<RunningServer> {

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
 import { createAppServer, listenAppServer } from '../../app-server/app-server.js';
-import { LOOPBACK_HOSTS } from '../../app-server/request-guard.js';
+import { LOOPBACK_HOSTS } from '../../serve/middleware/request-guard.js';
 import { packageRoot } from '../../util/package-root.js';
 import { Vault } from '../../vault/vault.js';
 import { VaultWatcher } from '../../vault/vault-watcher.js';

@@ -49,3 +49,12 @@ export function topLogprobs(logits: Float32Array, lse: number, n: number, best: 
   for (let j = 0; j < filled; j++) top[j] = { token: best[j], logprob: logits[best[j]] - lse };
   return top;
 }
+
+/**
+ * How likely `token` was under `logits`, with the `n` most likely tokens there: one prompt token
+ * scored (OpenAI's echo with logprobs, vLLM's prompt_logprobs), from the raw logits as above.
+ */
+export function scoreToken(logits: Float32Array, token: number, n: number, best: Int32Array): TokenLogprob & { top: TokenLogprob[] } {
+  const lse = logSumExp(logits);
+  return { token, logprob: logits[token] - lse, top: topLogprobs(logits, lse, n, best) };
+}

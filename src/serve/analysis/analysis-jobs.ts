@@ -1,25 +1,29 @@
 /**
  * The model runs the server does besides generation — building a feature index, explaining a text,
- * contrasting two sets of texts, a style vector from texts — as messages to the analysis thread
+ * contrasting two sets of texts, a style vector from texts, an SAE's feature means (what guidance
+ * and MEAN_ABLATE need, ~1.5 s on first use) — as messages to the analysis thread
  * (analysis-worker.ts) and what each answers. SAEs are named by their folder (a shipped SAE,
  * resolved by the route before a job is made).
  */
 import type { BuildSummary } from '../../sae/feature-index/build-feature-index.js';
 import type { Contrast } from '../../sae/feature-index/contrast-texts.js';
 import type { TextExplanation } from '../../sae/feature-index/explain-text.js';
+import type { FeatureMeans } from '../../sae/feature-means.js';
 import type { SteeringVectorSet } from '../../steer/steering-vector-set.js';
 
 export type AnalysisJob =
   | { kind: 'build-index'; saeDir: string; db: string; tokens: number }
   | { kind: 'explain'; saeDir: string; text: string; perToken: number; top: number }
   | { kind: 'contrast'; saeDir: string; a: string[]; b: string[]; top: number }
-  | { kind: 'style'; texts: string[] };
+  | { kind: 'style'; texts: string[] }
+  | { kind: 'feature-means'; saeDir: string };
 
 export interface AnalysisResults {
   'build-index': BuildSummary;
   explain: TextExplanation;
   contrast: Contrast;
   style: SteeringVectorSet;
+  'feature-means': FeatureMeans;
 }
 
 export type AnalysisKind = AnalysisJob['kind'];

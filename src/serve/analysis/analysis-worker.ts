@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { splitDocuments } from '../../model/documents.js';
 import { trainSampleTextPath, validationTextPath } from '../../model/embedded.js';
+import type { HookName } from '../../model/hook-points.js';
 import type { LlamaConfig } from '../../model/llama-config.js';
 import { LlamaModel } from '../../model/llama-model.js';
 import type { LlamaWeights } from '../../model/llama-weights.js';
@@ -15,6 +16,7 @@ import { Tokenizer } from '../../model/tokenizer.js';
 import { buildFeatureIndex } from '../../sae/feature-index/build-feature-index.js';
 import { contrastTexts } from '../../sae/feature-index/contrast-texts.js';
 import { explainText } from '../../sae/feature-index/explain-text.js';
+import { meanActivations } from '../../sae/feature-means.js';
 import type { Sae } from '../../sae/sae.js';
 import { readSaeLensFolder } from '../../sae/saelens-format.js';
 import { styleVector } from '../../steer/vectors/style-vector.js';
@@ -53,6 +55,11 @@ function run(job: AnalysisJob): AnalysisResults[AnalysisJob['kind']] {
       // Against the shipped TinyStories validation text, as `tinymorph vector style` by default.
       reference ??= splitDocuments(readFileSync(validationTextPath(), 'utf8'));
       return styleVector(model, tokenizer, job.texts, reference);
+    case 'feature-means': {
+      // The statistics SteeringContext.featureMeans computes, on the same text, for the server's context.
+      const s = sae(job.saeDir);
+      return meanActivations(model, tokenizer, s, s.config.metadata.hook_name as HookName, validationTextPath());
+    }
   }
 }
 

@@ -11,6 +11,7 @@ import { chatCompletionRequestSchema } from '../api-schemas.js';
 import { chatLogprobs } from '../chat-format.js';
 import { CHAT_STOP, renderChat } from '../chat-template.js';
 import { ChoiceRun, finishReason } from '../choice-run.js';
+import { clientSignal } from '../client-signal.js';
 import { usage } from '../completion-format.js';
 import { choiceRequests } from '../generation-params.js';
 import { openAiStream } from '../openai-stream.js';
@@ -30,10 +31,10 @@ export function chatCompletionsRoute(engines: EngineRef): Hono {
     const seqLen = e.model.config.seqLen;
     const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? Math.max(1, seqLen - prompt.length);
     checkFits(prompt.length, maxTokens, seqLen, 'messages');
-    const steering = compileRequestSteering(body.steering, e.steering);
+    const steering = await compileRequestSteering(body.steering, e);
     const requests = choiceRequests(body, prompt, { vocabSize: e.model.config.vocabSize, maxTokens, topLogprobs, extraStops: [CHAT_STOP], steering });
     const stream = body.stream ?? false;
-    const run = new ChoiceRun(e.scheduler, requests, c.req.raw.signal, stream);
+    const run = new ChoiceRun(e.scheduler, requests, clientSignal(c), stream);
 
     const head = { id: `chatcmpl-${randomUUID()}`, created: Math.floor(Date.now() / 1000), model: e.modelId };
     const lastPromptId = prompt[prompt.length - 1];

@@ -16,6 +16,7 @@ import { ApiError } from '../api-error.js';
 import type { SteerCompletionRequest, SteerType } from '../api-schemas.js';
 import { STEER_TYPES, steerCompletionRequestSchema } from '../api-schemas.js';
 import { ChoiceRun, finishReason } from '../choice-run.js';
+import { clientSignal } from '../client-signal.js';
 import { openAiStream } from '../openai-stream.js';
 import { parseBody } from '../parse-body.js';
 import { checkFits } from '../prompt-checks.js';
@@ -41,7 +42,7 @@ export function steerCompletionRoute(engines: EngineRef): Hono {
       if (f.model !== undefined && f.model !== e.modelId) throw new ApiError(404, `features[${i}].model \`${f.model}\` is not this server's model \`${e.modelId}\``, 'not_found_error', `features[${i}].model`, 'model_not_found');
     });
     const types: readonly SteerType[] = body.types ?? STEER_TYPES;
-    const steering = compileRequestSteering(steeringSpec(body), e.steering, '');
+    const steering = await compileRequestSteering(steeringSpec(body), e, '');
     if (types.includes('STEERED') && (body.features ?? []).length + (body.vectors ?? []).length === 0 && body.guide == null) {
       throw ApiError.badRequest('a STEERED output needs features or vectors to steer with', 'features');
     }
@@ -53,7 +54,7 @@ export function steerCompletionRoute(engines: EngineRef): Hono {
     const sampling = { temperature: body.temperature ?? 1, frequencyPenalty: body.freq_penalty ?? 0, logprobs: nLogprobs ?? 0 };
     const requests: JobRequest[] = types.map((type) => ({ prompt, maxTokens, sampling, seed, logprobs: nLogprobs !== undefined, steering: type === 'STEERED' ? steering : undefined }));
     const stream = body.stream ?? false;
-    const run = new ChoiceRun(e.scheduler, requests, c.req.raw.signal, stream);
+    const run = new ChoiceRun(e.scheduler, requests, clientSignal(c), stream);
     const last = prompt[prompt.length - 1];
 
     if (!stream) {
