@@ -224,6 +224,12 @@ function run(command: CommandName): boolean {
     case 'settings':
       void panel.toggle(settingsPanel);
       return true;
+    case 'marginNotes':
+      if (!editor.path) return false;
+      // From the status-line button too: Tab from the text then reaches the cards.
+      editor.view.focus();
+      void editor.showMarginNotes();
+      return true;
     case 'focusEditor':
       if (panel.openPanel) panel.close();
       else if (editor.path) editor.view.focus();
@@ -239,6 +245,7 @@ for (const [id, command] of [
   ['btn-outline', 'outline'],
   ['btn-history', 'history'],
   ['btn-settings', 'settings'],
+  ['btn-margin', 'marginNotes'],
 ] as const) {
   byId(id).addEventListener('click', () => run(command));
 }
