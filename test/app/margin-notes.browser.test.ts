@@ -40,6 +40,14 @@ before(async () => {
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   errors = collectErrors(page);
+  // CodeMirror's live region holds a message for 200 ms: keep what it said.
+  await page.addInitScript(() => {
+    const said: string[] = [];
+    Object.assign(window, { said });
+    new MutationObserver((records) => {
+      for (const r of records) for (const n of r.addedNodes) if (n instanceof HTMLElement && n.parentElement?.classList.contains('cm-announced')) said.push(n.textContent ?? '');
+    }).observe(document, { subtree: true, childList: true });
+  });
 });
 
 after(async () => {
@@ -96,6 +104,10 @@ test('margin notes: three labelled cards, each exactly the model\'s answer for i
   const text = await page.locator('.cm-content').boundingBox();
   assert.ok(box && text && box.x >= text.x + text.width - 1, 'wide window: the cards sit in the margin right of the text');
   assert.equal(await editorText(), TEXT, 'cards are not in the document');
+  const said = await page.evaluate(() => (window as unknown as { said: string[] }).said);
+  assert.ok(said.includes('Margin notes are arriving beside the paragraph.'), `arrival announced: ${JSON.stringify(said)}`);
+  assert.ok(said.some((m) => m.startsWith('3 margin notes ready.')), 'readiness announced in the polite live region');
+  assert.equal(await page.locator('.cm-announced').getAttribute('aria-live'), 'polite');
   await page.screenshot({ path: join(screenshotDir(), 'margin-notes-after-typing-light.png') });
 
   // Keyboard: Tab from the text reaches the first card, ↓ the second, Enter inserts it.
@@ -134,6 +146,19 @@ test('margin notes persist in the sidecar: a reload and a rename bring the same 
   const after = await cards();
   assert.deepEqual(after.map((c) => c.text), saved.sets[0].cards.map((c) => c.text));
   assert.deepEqual(completions, []);
+  // Drag: CodeMirror's drop handling puts the card's exact text where it lands, as one undo step.
+  const line = page.locator('.cm-line').first();
+  const lineBox = (await line.boundingBox())!;
+  await page.locator('.margin-card').first().dragTo(line, { targetPosition: { x: lineBox.width - 2, y: lineBox.height / 2 } });
+  const dropped = await editorText();
+  assert.notEqual(dropped, TEXT, 'the drop inserted text');
+  assert.equal(dropped.replace(after[0].text, ''), TEXT, `exactly the card's text was dropped: ${JSON.stringify(dropped)}`);
+  assert.equal(await page.locator('.margin-card').count(), 0, 'the edit dismissed the cards');
+  await page.keyboard.press('Control+z');
+  assert.equal(await editorText(), TEXT);
+  await page.keyboard.press('Control+End');
+  await page.keyboard.press('Alt+m');
+  await page.waitForSelector('.margin-card');
   await page.locator('.margin-card').nth(2).click();
   assert.equal(await editorText(), TEXT + after[2].text);
   assert.equal(await waitFor(() => readFileSync(join(vaultDir, 'Tales', 'Lily.md'), 'utf8') === TEXT + after[2].text, 8000), true);
