@@ -108,7 +108,15 @@ test('margin notes: three labelled cards, each exactly the model\'s answer for i
   assert.ok(said.includes('Margin notes are arriving beside the paragraph.'), `arrival announced: ${JSON.stringify(said)}`);
   assert.ok(said.some((m) => m.startsWith('3 margin notes ready.')), 'readiness announced in the polite live region');
   assert.equal(await page.locator('.cm-announced').getAttribute('aria-live'), 'polite');
-  await page.screenshot({ path: join(screenshotDir(), 'margin-notes-after-typing-light.png') });
+  await page.screenshot({ path: join(screenshotDir(), 'margin-notes-wide-light.png') });
+
+  // Alt+M again while they are shown: others, from the next seeds.
+  await page.keyboard.press('Alt+m');
+  assert.equal(await waitFor(async () => (await cards())[0]?.label === 'seed 4 · happy +4' && (await allDone()), 20_000), true, 'a second set at seeds 4 and 5');
+  const again = await cards();
+  assert.deepEqual(again.map((c) => c.label), ['seed 4 · happy +4', 'seed 5 · happy +4', 'seed 4 · unsteered']);
+  assert.deepEqual(again.map((c) => c.text), [await completion(4, SPEC), await completion(5, SPEC), await completion(4)]);
+  expected.splice(0, 3, ...again.map((c) => c.text));
 
   // Keyboard: Tab from the text reaches the first card, ↓ the second, Enter inserts it.
   await page.keyboard.press('Tab');

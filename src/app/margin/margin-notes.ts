@@ -24,8 +24,8 @@ import type { SuggestionSource } from '../suggest/suggestion-source.js';
 import type { CardVariant } from './card-variants.js';
 
 export interface MarginNotesConfig {
-  /** The continuations to ask for now (each card's seed, steering and label). */
-  variants(): CardVariant[];
+  /** The continuations to ask for (each card's seed, steering and label); `round` counts repeated asks at one place. */
+  variants(round: number): CardVariant[];
   source(variant: CardVariant): SuggestionSource;
   /** Cards saved earlier for this place (the text before the cursor), if any: shown instead of asking again. */
   saved(before: string): Promise<MarginCard[] | undefined>;
@@ -161,6 +161,8 @@ class MarginColumn {
   private rendered: { id: number; items: HTMLLIElement[] } | null = null;
   private requests: { id: number; controllers: AbortController[] } | null = null;
   private nextId = 1;
+  /** How many times in a row cards were asked for at this place (Alt+M again: new seeds). */
+  private round = { pos: -1, doc: null as unknown, n: 0 };
 
   constructor(
     private readonly view: EditorView,
@@ -190,7 +192,10 @@ class MarginColumn {
     this.dom.remove();
   }
 
-  /** Show the cards for the cursor: the saved ones for this place, or new ones streamed from the model. */
+  /**
+   * Show the cards for the cursor: the saved ones for this place, or new ones streamed from the
+   * model; asked again while cards are on show, new ones at the next seeds.
+   */
   async open(): Promise<string | null> {
     const { view } = this;
     const why = blocked(view.state);
@@ -199,14 +204,16 @@ class MarginColumn {
     const pos = state.selection.main.head;
     const before = state.sliceDoc(0, pos);
     const id = this.nextId++;
-    const saved = await this.config.saved(before);
+    const again = state.field(marginField) !== null && this.round.pos === pos && this.round.doc === state.doc;
+    this.round = { pos, doc: state.doc, n: again ? this.round.n + 1 : 0 };
+    const saved = again ? undefined : await this.config.saved(before);
     // The writer may have moved on while the saved cards loaded.
     if (view.state.doc !== state.doc || view.state.selection.main.head !== pos) return null;
     if (saved && saved.length > 0) {
       view.dispatch({ effects: [showCards.of({ id, pos, cards: saved.map((c) => ({ ...c, done: true })) }), EditorView.announce.of(readyMessage(saved.length, 'saved '))] });
       return null;
     }
-    const variants = this.config.variants();
+    const variants = this.config.variants(this.round.n);
     view.dispatch({ effects: showCards.of({ id, pos, cards: variants.map((v) => ({ label: v.label, seed: v.seed, ...(v.steering ? { steering: v.steering } : {}), text: '', done: false })) }) });
     this.requests = { id, controllers: variants.map(() => new AbortController()) };
     const announced = { value: false };
@@ -338,7 +345,7 @@ class MarginColumn {
 }
 
 function readyMessage(n: number, kind: string): string {
-  return n === 0 ? 'No margin notes came back.' : `${n} ${kind}margin ${n === 1 ? 'note' : 'notes'} ready. Tab reaches them, Enter inserts one, Escape dismisses them.`;
+  return n === 0 ? 'No margin notes came back.' : `${n} ${kind}margin ${n === 1 ? 'note' : 'notes'} ready. Tab reaches them, Enter inserts one, Alt+M asks for others, Escape dismisses them.`;
 }
 
 const marginConfig = Facet.define<MarginNotesConfig, MarginNotesConfig | undefined>({ combine: (v) => v[0] });

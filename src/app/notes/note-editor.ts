@@ -21,7 +21,7 @@ import { openAiCompletionSource } from '../suggest/openai-completion-source.js';
 import { activeSteering } from '../steer/steering-spec-edit.js';
 import { mergeVersions } from './merge-versions.js';
 import { CardStore } from '../margin/card-store.js';
-import { cardVariants } from '../margin/card-variants.js';
+import { cardVariants, DEFAULT_CARD_COUNT } from '../margin/card-variants.js';
 import { marginNotes, openMarginNotes } from '../margin/margin-notes.js';
 
 export interface Conflict {
@@ -248,7 +248,8 @@ export class NoteEditor {
     const s = (): Settings['suggestions'] => this.settings.suggestions;
     if (!this.path) return [];
     return marginNotes({
-      variants: () => cardVariants(this.settings.steering.spec, s().seed, this.settings.steering.labels),
+      // Asked again at one place: the next seeds, so the writer sees other continuations.
+      variants: (round) => cardVariants(this.settings.steering.spec, s().seed + round * DEFAULT_CARD_COUNT, this.settings.steering.labels),
       source: (v) => openAiCompletionSource({ maxTokens: MARGIN_NOTE_TOKENS, seed: v.seed, temperature: s().temperature, steering: v.steering, contextChars: 1000 }),
       // this.path, read when called: a rename changes it while the note stays open.
       saved: async (before) => (this.path ? this.cards.find(this.path, before) : undefined),
