@@ -13,6 +13,7 @@ export class CardStore {
   private loaded: { path: string; cards: Promise<NoteCards> } | null = null;
   private saving: Promise<unknown> = Promise.resolve();
 
+  /** `onError` gets a sentence for the writer ("Margin notes were not saved: …"). */
   constructor(private readonly onError: (message: string) => void) {}
 
   /** The newest cards asked for where the text before the cursor ends in `before`'s key, if any. */
@@ -30,7 +31,7 @@ export class CardStore {
     const next: NoteCards = { version: 1, sets: [...current.sets.filter((s) => s.before !== set.before), set].slice(-MAX_CARD_SETS) };
     if (this.loaded?.path === path) this.loaded = { path, cards: Promise.resolve(next) };
     const save = this.saving.then(() => api.saveCards(path, next));
-    this.saving = save.catch((e: unknown) => this.onError(e instanceof Error ? e.message : String(e)));
+    this.saving = save.catch((e: unknown) => this.onError(`Margin notes were not saved: ${e instanceof Error ? e.message : String(e)}`));
     await this.saving;
   }
 
@@ -39,7 +40,7 @@ export class CardStore {
       const cards = api.cards(path).then(
         (r) => r.cards,
         (e: unknown) => {
-          this.onError(e instanceof Error ? e.message : String(e));
+          this.onError(`Saved margin notes could not be read: ${e instanceof Error ? e.message : String(e)}`);
           return { version: 1 as const, sets: [] };
         },
       );

@@ -57,7 +57,7 @@ export class NoteEditor {
   private conflict: Conflict | null = null;
   private readonly suggestions = new Compartment();
   private readonly selections = new Map<string, EditorSelection>();
-  private readonly cards = new CardStore((m) => this.hooks.announce(`Margin notes were not saved: ${m}`));
+  private readonly cards = new CardStore((m) => this.hooks.announce(m));
 
   constructor(
     parent: HTMLElement,
