@@ -198,15 +198,34 @@ test('margin notes: axe finds nothing serious in light, dark and high contrast; 
   await page.keyboard.press('Alt+m');
   await page.waitForSelector('.margin-notes[data-layout="below"] .margin-card');
   assert.equal(await waitFor(allDone, 20_000), true);
-  const below = await page.evaluate(() => {
+  const measureBelow = () => page.evaluate(() => {
     const cardsBox = document.querySelector('.margin-notes')!.getBoundingClientRect();
     const spacer = document.querySelector('.cm-margin-spacer')?.getBoundingClientRect();
     const lines = [...document.querySelectorAll('.cm-line')].map((l) => l.getBoundingClientRect());
     return { top: cardsBox.top, bottom: cardsBox.bottom, spacerTop: spacer?.top, spacerHeight: spacer?.height, lastLineBottom: lines[lines.length - 1].bottom };
   });
+  // The spacer follows the cards' height a frame later.
+  const settled = async () => {
+    const m = await measureBelow();
+    return m.spacerHeight !== undefined && Math.abs(m.spacerHeight - (m.bottom - m.top)) <= 2;
+  };
+  assert.equal(await waitFor(settled, 5000), true, 'the spacer is as tall as the cards');
+  const below = await measureBelow();
   assert.ok(below.top >= below.lastLineBottom - 1, `cards start under the paragraph (${below.top} ≥ ${below.lastLineBottom})`);
   assert.ok(below.spacerTop !== undefined && Math.abs(below.top - below.spacerTop) <= 2, `cards sit on the room made for them (${below.top}, ${below.spacerTop})`);
-  assert.ok(below.spacerHeight !== undefined && Math.abs(below.spacerHeight - (below.bottom - below.top)) <= 2, 'the spacer is as tall as the cards');
   await page.screenshot({ path: join(screenshotDir(), 'margin-notes-panel-open.png') });
+  // A narrow window, panel closed: under the paragraph too.
+  await page.keyboard.press('Escape');
+  assert.equal(await page.locator('.margin-card').count(), 0, 'Esc in the text dismisses the cards');
+  await page.locator('#btn-settings').click();
+  await page.waitForSelector('#panel', { state: 'hidden' });
+  await page.setViewportSize({ width: 820, height: 800 });
+  await page.locator('.cm-content').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.press('Alt+m');
+  await page.waitForSelector('.margin-notes[data-layout="below"] .margin-card');
+  assert.equal(await waitFor(allDone, 20_000), true);
+  await page.screenshot({ path: join(screenshotDir(), 'margin-notes-narrow.png') });
+  await page.setViewportSize({ width: 1440, height: 900 });
   await writeSettings('light');
 });
