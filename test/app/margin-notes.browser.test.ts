@@ -229,3 +229,22 @@ test('margin notes: axe finds nothing serious in light, dark and high contrast; 
   await page.setViewportSize({ width: 1440, height: 900 });
   await writeSettings('light');
 });
+
+test('margin notes take the ghost suggestion\'s place: Alt+M clears it, and Tab then reaches the cards rather than accepting it', { skip, timeout: 120_000 }, async () => {
+  const s = await (await fetch(`${url}/api/settings`)).json();
+  await fetch(`${url}/api/settings`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...s, suggestions: { ...s.suggestions, enabled: true } }) });
+  writeFileSync(join(vaultDir, 'Ghost.md'), TEXT);
+  await page.goto(`${url}/?note=Ghost.md`);
+  await page.waitForSelector('.cm-content');
+  await page.locator('.cm-content').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(' was');
+  await page.waitForSelector('.cm-ghost-text', { timeout: 20_000 });
+  await page.keyboard.press('Alt+m');
+  await page.waitForSelector('.margin-card');
+  assert.equal(await page.locator('.cm-ghost-text').count(), 0);
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement?.classList.contains('margin-card')), true);
+  assert.equal(await editorText(), `${TEXT} was`);
+  await fetch(`${url}/api/settings`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(s) });
+});

@@ -13,7 +13,7 @@ import type { Note, Settings, VaultEvent } from '../../vault/vault-api.js';
 import { api, ApiError, ConflictError } from '../api/vault-client.js';
 import { autosave, fromDisk, isDirty, markFailed, markSaved, markSaving, saveState, type SaveState } from '../editor/autosave.js';
 import { editorTheme } from '../editor/editor-theme.js';
-import { ghostText } from '../editor/ghost-text.js';
+import { dismiss as dismissGhost, ghostText } from '../editor/ghost-text.js';
 import { livePreview } from '../editor/live-preview.js';
 import { vaultKeymap } from '../editor/vault-keymap.js';
 import { vimMode, vimSave, setVimMode } from '../editor/vim-mode.js';
@@ -240,6 +240,8 @@ export class NoteEditor {
   /** Show margin notes at the cursor (src/app/margin/margin-notes.ts); says why when there can be none. */
   async showMarginNotes(): Promise<void> {
     if (!this.path) return;
+    // One offer at a time: the cards take the ghost suggestion's place (and Tab then reaches them).
+    dismissGhost(this.view);
     const why = await openMarginNotes(this.view);
     if (why) this.hooks.announce(why);
   }
