@@ -175,7 +175,8 @@ export class Vault {
     for (let n = 2; existsSync(join(this.root, target)); n++) target = `${TRASH_FOLDER}/${path.slice(0, dot)} ${n}${path.slice(dot)}`;
     mkdirSync(dirname(join(this.root, target)), { recursive: true });
     renameSync(abs, join(this.root, target));
-    if (gone.length === 1 && gone[0] === path) moveCards(abs, join(this.root, target));
+    // A trashed note takes its sidecar along; a trashed folder holds its notes' sidecars already.
+    if (gone.includes(path)) moveCards(abs, join(this.root, target));
     for (const p of gone) {
       this.seen.delete(p);
       this.index.remove(p);
@@ -203,6 +204,7 @@ export class Vault {
   /** The margin-note cards kept beside the note (src/vault/note-cards.ts). */
   cards(path: string): NoteCards {
     const abs = this.notePath(path);
+    // Only a note that exists (a regular file) has cards: the same refusals as reading it.
     this.readBytes(path, abs);
     return readCards(path, abs);
   }
