@@ -12,11 +12,30 @@ export const MAX_CARD_SETS = 50;
 /** A sidecar larger than this is refused: cards are a few sentences each, so 256 KiB is far beyond real use. */
 export const MAX_CARDS_BYTES = 256 * 1024;
 
+/** Steering specs nest a few levels (spec → features → entry → inline vector); far deeper is not a spec. */
+const MAX_JSON_DEPTH = 16;
+
+/**
+ * JSON that survives a write and a read unchanged: finite numbers (JSON.stringify writes Infinity
+ * as null) and nesting no deeper than MAX_JSON_DEPTH (JSON.stringify recurses, so a deep enough
+ * value overflows its stack).
+ */
+function isPlainJson(v: unknown, depth = 0): boolean {
+  if (depth > MAX_JSON_DEPTH) return false;
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return true;
+  if (typeof v === 'number') return Number.isFinite(v);
+  if (Array.isArray(v)) return v.every((x) => isPlainJson(x, depth + 1));
+  return typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype && Object.values(v).every((x) => isPlainJson(x, depth + 1));
+}
+
 export const MarginCard = z.object({
   label: z.string().max(500),
   text: z.string().max(8000),
   seed: z.number().int().min(0).max(2 ** 31 - 1),
-  steering: z.record(z.string(), z.unknown()).optional(),
+  steering: z
+    .record(z.string(), z.unknown())
+    .refine((s) => isPlainJson(s), `must be plain JSON: finite numbers, nested at most ${MAX_JSON_DEPTH} deep`)
+    .optional(),
 });
 export type MarginCard = z.infer<typeof MarginCard>;
 

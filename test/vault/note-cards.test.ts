@@ -72,6 +72,10 @@ test('a missing note, a malformed, oversize or symlinked sidecar and a path out 
   refused(() => vault.cards('.tinymorph/settings.json'), 'bad_path');
   writeFileSync(join(dir, '.Bad.md.cards.json'), '{"version":1,"sets":[{"before":3}]}');
   assert.throws(() => vault.cards('Bad.md'), (e: unknown) => e instanceof VaultError && e.problem === 'bad_file' && /sets\.0\.before/.test(e.message));
+  // A steering spec nested thousands deep would overflow JSON.stringify's stack on the next save.
+  const deep = `{"version":1,"sets":[{"before":"b","createdAt":1,"cards":[{"label":"l","text":"t","seed":1,"steering":{"x":${'['.repeat(5000)}${']'.repeat(5000)}}}]}]}`;
+  writeFileSync(join(dir, '.Bad.md.cards.json'), deep);
+  assert.throws(() => vault.cards('Bad.md'), (e: unknown) => e instanceof VaultError && e.problem === 'bad_file' && /steering: must be plain JSON/.test(e.message));
   writeFileSync(join(dir, '.Big.md.cards.json'), ' '.repeat(MAX_CARDS_BYTES + 1));
   refused(() => vault.cards('Big.md'), 'too_large');
   const huge: NoteCards = { version: 1, sets: Array.from({ length: 40 }, (_, i) => ({ before: `${i}`, cards: Array.from({ length: 4 }, () => ({ label: 'x', text: 'y'.repeat(2000), seed: 1 })), createdAt: 0 })) };
