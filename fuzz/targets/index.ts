@@ -7,6 +7,7 @@ import { dictionaryLearningTarget } from './dictionary-learning.js';
 import { featureIndexTarget } from './feature-index.js';
 import { gemmaScopeTarget } from './gemma-scope-npz.js';
 import { llama2cTarget } from './llama2c-model.js';
+import { noteCardsTarget } from './note-cards.js';
 import { saelensTarget } from './saelens.js';
 import { safetensorsTarget } from './safetensors.js';
 import { sparsifyTarget } from './sparsify.js';
@@ -29,6 +30,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   steeringSpecTarget,
   activationCacheTarget,
   featureIndexTarget,
+  noteCardsTarget,
 ];
 
 export function targetByName(name: string): FuzzTarget {

@@ -8,6 +8,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { streamSSE } from 'hono/streaming';
 import type * as z from 'zod';
 import { UsageError } from '../errors.js';
+import { MAX_CARDS_BYTES, SaveCardsBody } from '../vault/note-cards-api.js';
 import type { Vault } from '../vault/vault.js';
 import type { VaultWatcher } from '../vault/vault-watcher.js';
 import {
@@ -69,6 +70,20 @@ export function vaultRoutes(vault: Vault, watcher?: VaultWatcher): Hono {
   app.post('/vault/history/restore', async (c) => {
     const b = await body(c, RestoreBody);
     return c.json(vault.restore(b.path, b.id, b.baseHash));
+  });
+  // Margin-note cards, kept in the note's sidecar (src/vault/note-cards.ts).
+  const cardsLimit = bodyLimit({
+    maxSize: 2 * MAX_CARDS_BYTES,
+    onError: (c) => c.json({ error: { message: `request body over ${2 * MAX_CARDS_BYTES} bytes`, type: 'invalid_request_error', code: 'vault_too_large' } }, 413),
+  });
+  app.get('/vault/cards', (c) => {
+    const { path } = query(c, PathQuery);
+    return c.json({ path, cards: vault.cards(path) });
+  });
+  app.put('/vault/cards', cardsLimit, async (c) => {
+    const b = await body(c, SaveCardsBody);
+    vault.saveCards(b.path, b.cards);
+    return c.json({ path: b.path, cards: b.cards });
   });
   app.get('/vault/search', (c) => {
     const { q, limit: n } = query(c, SearchQuery);

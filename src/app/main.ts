@@ -246,6 +246,12 @@ function run(command: CommandName): boolean {
     case 'steering':
       void panel.toggle(steeringPanel);
       return true;
+    case 'marginNotes':
+      if (!editor.path) return false;
+      // From the status-line button too: Tab from the text then reaches the cards.
+      editor.view.focus();
+      void editor.showMarginNotes();
+      return true;
     case 'focusEditor':
       if (panel.openPanel) panel.close();
       else if (editor.path) editor.view.focus();
@@ -262,6 +268,7 @@ for (const [id, command] of [
   ['btn-history', 'history'],
   ['btn-settings', 'settings'],
   ['btn-steering', 'steering'],
+  ['btn-margin', 'marginNotes'],
 ] as const) {
   byId(id).addEventListener('click', () => run(command));
 }

@@ -12,6 +12,8 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSy
 import { dirname, join } from 'node:path';
 import { NoteConflictError, VaultError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
+import { moveCards, readCards, writeCards } from './note-cards.js';
+import type { NoteCards } from './note-cards-api.js';
 import { NoteHistory, type VersionSource } from './note-history.js';
 import { textHash } from './text-hash.js';
 import type { HistoryVersion, Note, Renamed, SearchHit, Settings, TreeFolder, TreeNote } from './vault-api.js';
@@ -138,6 +140,8 @@ export class Vault {
     const after = new LinkResolver(notes.map((p) => moves.get(p) ?? p));
     mkdirSync(dirname(absTo), { recursive: true });
     renameSync(absFrom, absTo);
+    // A folder's sidecars moved with it; a note's is beside it and moves now.
+    if (!isFolder) moveCards(absFrom, absTo);
     for (const [oldPath, newPath] of moves) {
       this.seen.delete(oldPath);
       this.index.remove(oldPath);
@@ -171,6 +175,8 @@ export class Vault {
     for (let n = 2; existsSync(join(this.root, target)); n++) target = `${TRASH_FOLDER}/${path.slice(0, dot)} ${n}${path.slice(dot)}`;
     mkdirSync(dirname(join(this.root, target)), { recursive: true });
     renameSync(abs, join(this.root, target));
+    // A trashed note takes its sidecar along; a trashed folder holds its notes' sidecars already.
+    if (gone.includes(path)) moveCards(abs, join(this.root, target));
     for (const p of gone) {
       this.seen.delete(p);
       this.index.remove(p);
@@ -193,6 +199,20 @@ export class Vault {
     const text = this.version(path, id);
     const { hash } = this.save(path, text, baseHash, 'restore');
     return { path, text, hash };
+  }
+
+  /** The margin-note cards kept beside the note (src/vault/note-cards.ts). */
+  cards(path: string): NoteCards {
+    const abs = this.notePath(path);
+    // Only a note that exists (a regular file) has cards: the same refusals as reading it.
+    this.readBytes(path, abs);
+    return readCards(path, abs);
+  }
+
+  saveCards(path: string, cards: NoteCards): void {
+    const abs = this.notePath(path);
+    this.readBytes(path, abs);
+    writeCards(path, abs, cards);
   }
 
   search(query: string, limit?: number): SearchHit[] {

@@ -61,6 +61,13 @@ Everything in the app can be done from the keyboard. On a Mac, Cmd takes the pla
 - Ctrl+→ or Alt+→: accept its next word
 - Esc: dismiss it
 
+## Margin notes
+
+- Alt+M: cards beside the paragraph with other ways to continue it, each labelled with its seed and steering
+- Tab from the text reaches the cards; ↑ and ↓ move between them, Enter (or a click) inserts one at the cursor, and a card can be dragged into the text
+- Alt+M again while they are shown: others, from the next seeds
+- Esc: dismiss them (so does typing or moving the cursor); the cards stay with the note, and Alt+M at the same place shows them again
+
 With vim keys on (in the settings), \`:w\` saves, and Esc in insert mode also dismisses a suggestion.
 `,
   },

@@ -153,3 +153,20 @@ test('search, history and settings round-trip through the API', async () => {
   assert.equal(JSON.parse(readFileSync(join(dir, '.tinymorph/settings.json'), 'utf8')).textSize, 22);
   assert.equal((await call('PUT', '/api/settings', { ...settings.json, textSize: 400 })).status, 400);
 });
+
+test('margin-note cards: PUT then GET through the API, validated and size-limited, confined like notes', async () => {
+  const cards = { version: 1, sets: [{ before: 'hello', cards: [{ label: 'seed 1 · unsteered', text: ' world', seed: 1 }], createdAt: 1 }] };
+  const put = await call('PUT', '/api/vault/cards', { path: 'Folder/Inner.md', cards });
+  assert.equal(put.status, 200);
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'Folder', '.Inner.md.cards.json'), 'utf8')), cards);
+  const got = await call('GET', `/api/vault/cards?path=${enc('Folder/Inner.md')}`);
+  assert.deepEqual(got.json, { path: 'Folder/Inner.md', cards });
+  const bad = await call('PUT', '/api/vault/cards', { path: 'Folder/Inner.md', cards: { sets: [{ before: 'x', cards: [{ label: 'l', text: 't', seed: -1 }], createdAt: 1 }] } });
+  assert.equal(bad.status, 400);
+  assert.match(bad.json.error.message, /body\.cards\.sets\.0\.cards\.0\.seed/);
+  assert.equal((await call('GET', `/api/vault/cards?path=${enc('../outside/secret.md')}`)).status, 400);
+  assert.equal((await call('PUT', '/api/vault/cards', { path: 'out/secret.md', cards })).status, 403);
+  assert.equal((await call('GET', `/api/vault/cards?path=${enc('Nope.md')}`)).status, 404);
+  const huge = await call('PUT', '/api/vault/cards', JSON.stringify({ path: 'Note.md', cards: { sets: [{ before: 'x'.repeat(600 * 1024), cards: [], createdAt: 1 }] } }), { 'content-type': 'application/json' });
+  assert.equal(huge.status, 413);
+});

@@ -19,6 +19,7 @@ import {
   VersionText,
   type SaveNoteBody,
 } from '../../vault/vault-api.js';
+import { CardsOfNote, type NoteCards } from '../../vault/note-cards-api.js';
 
 export class ApiError extends Error {
   constructor(
@@ -73,6 +74,8 @@ export const api = {
   history: (path: string) => call(HistoryList, 'GET', `/api/vault/history?${q({ path })}`),
   version: (path: string, id: string) => call(VersionText, 'GET', `/api/vault/history/version?${q({ path, id })}`),
   restore: (path: string, id: string, baseHash: string | null) => call(Note, 'POST', '/api/vault/history/restore', { path, id, baseHash }),
+  cards: (path: string) => call(CardsOfNote, 'GET', `/api/vault/cards?${q({ path })}`),
+  saveCards: (path: string, cards: NoteCards) => call(CardsOfNote, 'PUT', '/api/vault/cards', { path, cards }),
   search: (query: string) => call(SearchResults, 'GET', `/api/vault/search?${q({ q: query })}`),
   settings: () => call(Settings, 'GET', '/api/settings'),
   saveSettings: (s: Settings) => call(Settings, 'PUT', '/api/settings', s),

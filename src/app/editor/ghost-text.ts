@@ -152,7 +152,7 @@ function accept(view: EditorView, part: 'all' | 'word'): boolean {
 }
 
 /** Clear the suggestion; Esc is consumed only when one was visible, so an awaited one never swallows it. */
-function dismiss(view: EditorView): boolean {
+export function dismiss(view: EditorView): boolean {
   const g = view.state.field(ghostField, false);
   if (!g) return false;
   view.dispatch({ effects: clearGhost.of(null) });

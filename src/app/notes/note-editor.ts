@@ -13,13 +13,16 @@ import type { Note, Settings, VaultEvent } from '../../vault/vault-api.js';
 import { api, ApiError, ConflictError } from '../api/vault-client.js';
 import { autosave, fromDisk, isDirty, markFailed, markSaved, markSaving, saveState, type SaveState } from '../editor/autosave.js';
 import { editorTheme } from '../editor/editor-theme.js';
-import { ghostText, rerunSuggestion } from '../editor/ghost-text.js';
+import { dismiss as dismissGhost, ghostText, rerunSuggestion } from '../editor/ghost-text.js';
 import { livePreview } from '../editor/live-preview.js';
 import { vaultKeymap } from '../editor/vault-keymap.js';
 import { vimMode, vimSave, setVimMode } from '../editor/vim-mode.js';
 import { openAiCompletionSource } from '../suggest/openai-completion-source.js';
 import { activeSteering } from '../steer/steering-spec-edit.js';
 import { mergeVersions } from './merge-versions.js';
+import { CardStore } from '../margin/card-store.js';
+import { cardVariants, DEFAULT_CARD_COUNT } from '../margin/card-variants.js';
+import { marginNotes, openMarginNotes } from '../margin/margin-notes.js';
 
 export interface Conflict {
   path: string;
@@ -39,6 +42,9 @@ export interface NoteEditorHooks {
 
 export type ConflictChoice = 'mine' | 'disk' | 'merge';
 
+/** Margin notes are a sentence or two: longer than a ghost suggestion, short enough to read at a glance. */
+const MARGIN_NOTE_TOKENS = 40;
+
 /** The nonce the Content-Security-Policy allows for <style> elements, which CodeMirror's styles need. */
 const CSP_NONCE = document.querySelector<HTMLMetaElement>('meta[name=csp-nonce]')?.content ?? '';
 
@@ -51,6 +57,7 @@ export class NoteEditor {
   private conflict: Conflict | null = null;
   private readonly suggestions = new Compartment();
   private readonly selections = new Map<string, EditorSelection>();
+  private readonly cards = new CardStore((m) => this.hooks.announce(m));
 
   constructor(
     parent: HTMLElement,
@@ -215,6 +222,7 @@ export class NoteEditor {
       vimMode(this.settings.vim),
       vimSave.of(save),
       this.suggestions.of(this.suggestionExtension()),
+      this.marginExtension(),
       vaultKeymap({ save, followLink: (t) => this.hooks.followLink(t) }),
       history(),
       drawSelection(),
@@ -232,6 +240,29 @@ export class NoteEditor {
       EditorView.contentAttributes.of({ 'aria-label': 'Note text', spellcheck: 'true', autocapitalize: 'sentences', tabindex: '0' }),
       EditorView.updateListener.of(() => this.hooks.onUpdate(this)),
     ];
+  }
+
+  /** Show margin notes at the cursor (src/app/margin/margin-notes.ts); says why when there can be none. */
+  async showMarginNotes(): Promise<void> {
+    if (!this.path) return;
+    // One offer at a time: the cards take the ghost suggestion's place (and Tab then reaches them).
+    dismissGhost(this.view);
+    const why = await openMarginNotes(this.view);
+    if (why) this.hooks.announce(why);
+  }
+
+  private marginExtension(): Extension {
+    const s = (): Settings['suggestions'] => this.settings.suggestions;
+    if (!this.path) return [];
+    return marginNotes({
+      // Asked again at one place: the next seeds, so the writer sees other continuations.
+      variants: (round) => cardVariants(this.settings.steering.spec, s().seed + round * DEFAULT_CARD_COUNT, this.settings.steering.labels),
+      source: (v) => openAiCompletionSource({ maxTokens: MARGIN_NOTE_TOKENS, seed: v.seed, temperature: s().temperature, steering: v.steering, contextChars: 1000 }),
+      // this.path, read when called: a rename changes it while the note stays open.
+      saved: async (before) => (this.path ? this.cards.find(this.path, before) : undefined),
+      save: (before, cards) => void (this.path && this.cards.add(this.path, before, cards)),
+      onError: (e) => this.hooks.onSuggestionError(e instanceof Error ? e.message : String(e)),
+    });
   }
 
   /** The dirty/saved state, for the status line. */
