@@ -193,9 +193,25 @@ test('a note changed on disk while being edited shows both versions; nothing is 
     return text.includes('Mine.') && text.includes('Rewritten by another program.') ? text : '';
   });
   assert.ok(merged, 'the merge holds both versions on disk');
+  assert.ok(merged.includes('<<<<<<< your version'), 'the overlapping change is marked');
   const texts = vault.versions('Drafts/Morning pages.md').map((v) => vault.version('Drafts/Morning pages.md', v.id));
   assert.ok(texts.includes('Rewritten by another program.'), 'the version on disk is in the history');
   assert.ok(texts.some((t) => t.endsWith(' Mine.')), "the writer's version is in the history");
+});
+
+test('changes on disk and in the editor to different lines merge cleanly (three-way), with no markers', { skip }, async () => {
+  vault.create('Drafts/Two hands.md', 'First line.\n\nMiddle.\n\nLast line.');
+  await open('Drafts/Two hands.md');
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(' Mine.');
+  writeFileSync(join(dir, 'Drafts/Two hands.md'), 'First line, changed elsewhere.\n\nMiddle.\n\nLast line.');
+  await page.waitForSelector('#conflict:not([hidden])');
+  assert.match((await page.textContent('#conflict-merge-kind')) ?? '', /different lines/);
+  await page.getByRole('button', { name: 'Merge both' }).focus();
+  await page.keyboard.press('Enter');
+  const merged = 'First line, changed elsewhere.\n\nMiddle.\n\nLast line. Mine.';
+  assert.equal(await waitFor(() => disk('Drafts/Two hands.md') === merged), true, disk('Drafts/Two hands.md'));
+  assert.equal(await waitFor(async () => /touched different lines/.test((await page.textContent('#announcer')) ?? '')), true, 'the writer is told the merge was clean');
 });
 
 test('the history panel lists saved versions and restores one from the keyboard', { skip }, async () => {
