@@ -23,6 +23,7 @@ import { SettingsPanel } from './ui/settings-panel.js';
 import type { CommandName } from './ui/shortcuts.js';
 import { SidePanel } from './ui/side-panel.js';
 import { StatusBar } from './ui/status-bar.js';
+import { TrashPanel } from './ui/trash-panel.js';
 
 applyTheme('system', 19);
 let settings: Settings = await api.settings();
@@ -53,6 +54,14 @@ const search = new SearchPanel((p) => void openNote(p));
 const outlinePanel = new OutlinePanel(() => editor.view, () => panel.close());
 const historyPanel = new HistoryPanel(() => editor.path, restoreVersion);
 const settingsPanel = new SettingsPanel(() => settings, (s) => void changeSettings(s));
+const trashPanel = new TrashPanel({
+  async restored(path, kind) {
+    await refreshTree();
+    if (kind === 'note') await openNote(path, false);
+  },
+  refresh: () => void panel.show(trashPanel),
+  announce,
+});
 
 function applySettings(): void {
   applyTheme(settings.theme, settings.textSize);
@@ -156,7 +165,7 @@ async function renameEntry(path: string | null = editor.path): Promise<void> {
 }
 
 async function trashEntry(path: string, kind: 'note' | 'folder'): Promise<void> {
-  const ok = await confirmAction({ title: kind === 'note' ? 'Move note to trash?' : 'Move folder to trash?', message: `“${path}” goes to the vault's .trash folder, where it can be recovered.`, okLabel: 'Move to trash' });
+  const ok = await confirmAction({ title: kind === 'note' ? 'Move note to trash?' : 'Move folder to trash?', message: `“${path}” goes to the vault's .trash folder; the Trash panel (Alt+T) can restore it.`, okLabel: 'Move to trash' });
   if (!ok) return;
   try {
     await editor.flush();
@@ -224,6 +233,9 @@ function run(command: CommandName): boolean {
     case 'settings':
       void panel.toggle(settingsPanel);
       return true;
+    case 'trash':
+      void panel.toggle(trashPanel);
+      return true;
     case 'focusEditor':
       if (panel.openPanel) panel.close();
       else if (editor.path) editor.view.focus();
@@ -239,6 +251,7 @@ for (const [id, command] of [
   ['btn-outline', 'outline'],
   ['btn-history', 'history'],
   ['btn-settings', 'settings'],
+  ['btn-trash', 'trash'],
 ] as const) {
   byId(id).addEventListener('click', () => run(command));
 }

@@ -45,6 +45,7 @@ Everything in the app can be done from the keyboard. On a Mac, Cmd takes the pla
 - Ctrl+Shift+O: outline of the note
 - Ctrl+Shift+H: saved versions of the note
 - Ctrl+,: settings
+- Alt+T: the trash (restore deleted notes and folders, or delete them for good)
 - Esc: close the panel and go back to the text
 
 ## In the text

@@ -229,6 +229,51 @@ test('the history panel lists saved versions and restores one from the keyboard'
   assert.equal(await page.isHidden('#panel'), true);
 });
 
+test('the trash panel restores from the keyboard, under a free name when the place is taken, and deletes for good after asking', { skip }, async () => {
+  const trashed = disk('.trash/Writing with suggestions.md');
+  assert.ok(trashed, 'the keyboard test left this note in the trash');
+  vault.create('Writing with suggestions.md', 'A new note where the old one was.');
+  await open('Welcome.md');
+  await page.keyboard.press('Alt+t');
+  await page.waitForSelector('.trash-item');
+  assert.match(await focused(), /^button\[\] Restore/);
+  assert.match((await page.textContent('.trash-item')) ?? '', /^Writing with suggestions\.mdToday/);
+  await page.screenshot({ path: join(screenshotDir(), 'trash-note-light.png') });
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('dialog[open]');
+  assert.match((await page.textContent('dialog[open]')) ?? '', /"Writing with suggestions\.md".*"Writing with suggestions \(restored\)\.md"/);
+  await page.keyboard.press('Enter');
+  assert.equal(await waitFor(() => disk('Writing with suggestions (restored).md')), trashed);
+  assert.equal(disk('Writing with suggestions.md'), 'A new note where the old one was.', 'nothing was overwritten');
+  assert.ok(await waitFor(() => page.url().includes(encodeURIComponent('Writing with suggestions (restored).md'))), 'the restored note is open');
+  await page.waitForSelector('#panel .panel-empty');
+
+  vault.trash('Drafts/Two hands.md');
+  vault.trash('Writing with suggestions.md');
+  await page.keyboard.press('Alt+t');
+  await page.keyboard.press('Alt+t');
+  await page.waitForSelector('.trash-item >> nth=1');
+  await page.getByRole('button', { name: 'Delete Writing with suggestions.md for good' }).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('dialog[open]');
+  assert.match(await focused(), /^button\[\] Cancel/, 'a destructive question starts on Cancel');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  assert.equal(await waitFor(() => disk('.trash/Writing with suggestions.md') === undefined), true);
+  await page.waitForSelector('.trash-item >> nth=0');
+  assert.equal((await page.$$('.trash-item')).length, 1);
+  await page.getByRole('button', { name: 'Empty trash…' }).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('dialog[open]');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  assert.equal(await waitFor(() => vault.trashList().length === 0), true);
+  assert.equal(disk('.trash/Drafts/Two hands.md'), undefined);
+  await page.keyboard.press('Escape');
+  // Something in the trash for the accessibility scan and screenshots below.
+  vault.trash('Drafts');
+});
+
 test('axe finds no serious or critical problems in the main views, light and dark; screenshots for review', { skip }, async () => {
   const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
   const shots = screenshotDir();
@@ -256,6 +301,9 @@ test('axe finds no serious or critical problems in the main views, light and dar
     await page.keyboard.press('Control+Shift+H');
     await page.waitForSelector('.history-item, .panel-empty');
     await check(`history-${theme}`);
+    await page.keyboard.press('Alt+t');
+    await page.waitForSelector('.trash-item');
+    await check(`trash-${theme}`);
     await page.keyboard.press('Escape');
     await page.keyboard.press('Alt+n');
     await page.waitForSelector('dialog[open]');
