@@ -20,6 +20,7 @@ import { checkNotePath, isInside, pathSegments, resolveInVault } from './vault-p
 import { VaultSearchIndex, type IndexedFile } from './vault-search-index.js';
 import { readSettings, writeSettings } from './vault-settings.js';
 import { numbered, TRASH_FOLDER, VaultTrash } from './vault-trash.js';
+import { rewriteMarkdownLinks } from './markdown-links.js';
 import { LinkResolver, rewriteWikilinks } from './wikilinks.js';
 
 export const APP_FOLDER = '.tinymorph';
@@ -116,7 +117,7 @@ export class Vault {
     mkdirSync(abs, { recursive: true });
   }
 
-  /** Rename or move a note or folder, and rewrite the [[wikilinks]] that pointed to the notes that moved. */
+  /** Rename or move a note or folder, and rewrite the [[wikilinks]] and markdown links that pointed to the notes that moved. */
   rename(from: string, to: string): Renamed {
     const absFrom = resolveInVault(this.root, from);
     if (!existsSync(absFrom)) throw new VaultError('not_found', from, 'no such note or folder');
@@ -146,11 +147,12 @@ export class Vault {
       this.history.move(oldPath, newPath);
     }
     const updated: string[] = [];
-    for (const p of notes.map((q) => moves.get(q) ?? q)) {
+    for (const oldPath of notes) {
+      const p = moves.get(oldPath) ?? oldPath;
       const note = this.tryRead(p);
       if (!note) continue;
       this.remember(p, note.hash);
-      const rewritten = rewriteWikilinks(note.text, moves, before, after);
+      const rewritten = rewriteMarkdownLinks(rewriteWikilinks(note.text, moves, before, after), { oldPath, newPath: p, moves, before, after });
       if (rewritten !== note.text) {
         this.save(p, rewritten, note.hash);
         updated.push(p);

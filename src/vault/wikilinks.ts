@@ -31,6 +31,11 @@ export class LinkResolver {
     return candidates?.length === 1 ? candidates[0] : undefined;
   }
 
+  /** The note at exactly this vault path (with or without `.md`; case ignored), if there is one. */
+  resolvePath(path: string): string | undefined {
+    return this.byPath.get(withoutExtension(path).toLowerCase());
+  }
+
   /** The shortest target that names `path` unambiguously: its bare name when unique, else its path. */
   targetFor(path: string): string {
     const name = noteTitle(path);
