@@ -74,7 +74,7 @@ When you pause at the end of a line, the model that runs inside tinymorph contin
 - Typing the same letters it suggests keeps the rest on screen.
 - Moving the cursor, Esc, or clicking elsewhere makes it go away.
 
-Suggestions also come before closing punctuation, as in "(as we saw|)", and between two sentences, where they offer one new sentence. Never in the middle of a sentence: the model cannot see the words after the cursor.
+Suggestions also come just before closing punctuation (a bracket, a quotation mark, a full stop) and between two sentences, where they offer one new sentence. Never in the middle of a sentence: the model cannot see the words after the cursor.
 
 There are no suggestions inside code blocks or in a note's frontmatter. To turn them off for one note, start it with:
 
