@@ -118,8 +118,10 @@ export class VaultTrash {
     return r.data;
   }
 
+  /** Written without the entries whose files are gone (emptied by another program, or Obsidian). */
   private writeManifest(m: Manifest): void {
-    writeFileAtomic(this.manifestFile, `${JSON.stringify(m, null, 2)}\n`);
+    const kept = Object.fromEntries(Object.entries(m).filter(([id]) => existsSync(join(this.dir, id))));
+    writeFileAtomic(this.manifestFile, `${JSON.stringify(kept, null, 2)}\n`);
   }
 }
 
