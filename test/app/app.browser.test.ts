@@ -237,7 +237,7 @@ test('the trash panel restores from the keyboard, under a free name when the pla
   await page.keyboard.press('Alt+t');
   await page.waitForSelector('.trash-item');
   assert.match(await focused(), /^button\[\] Restore/);
-  assert.match((await page.textContent('.trash-item')) ?? '', /^Writing with suggestions\.mdToday/);
+  assert.match((await page.textContent('.trash-item')) ?? '', /^Writing with suggestionsToday/);
   await page.screenshot({ path: join(screenshotDir(), 'trash-note-light.png') });
   await page.keyboard.press('Enter');
   await page.waitForSelector('dialog[open]');
@@ -253,7 +253,7 @@ test('the trash panel restores from the keyboard, under a free name when the pla
   await page.keyboard.press('Alt+t');
   await page.keyboard.press('Alt+t');
   await page.waitForSelector('.trash-item >> nth=1');
-  await page.getByRole('button', { name: 'Delete Writing with suggestions.md for good' }).focus();
+  await page.getByRole('button', { name: 'Delete Writing with suggestions for good' }).focus();
   await page.keyboard.press('Enter');
   await page.waitForSelector('dialog[open]');
   assert.match(await focused(), /^button\[\] Cancel/, 'a destructive question starts on Cancel');

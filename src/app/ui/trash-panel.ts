@@ -30,8 +30,10 @@ export class TrashPanel implements PanelContent {
     if (entries.length === 0) return h('p', { class: 'panel-empty' }, 'The trash is empty. Notes and folders you delete wait here until you empty it.');
     const list = h('ul', { class: 'trash-list', 'aria-label': 'Deleted notes and folders' });
     for (const e of entries) {
-      const restore = h('button', { type: 'button', class: 'trash-restore', 'aria-label': `Restore ${e.path}` }, 'Restore');
-      const remove = h('button', { type: 'button', class: 'quiet trash-delete', 'aria-label': `Delete ${e.path} for good` }, 'Delete…');
+      // Notes by name, as the tree shows them ("Ideas/First draft", not "Ideas/First draft.md").
+      const name = e.kind === 'note' ? e.path.replace(/\.md$/i, '') : e.path;
+      const restore = h('button', { type: 'button', class: 'trash-restore', 'aria-label': `Restore ${name}` }, 'Restore');
+      const remove = h('button', { type: 'button', class: 'quiet trash-delete', 'aria-label': `Delete ${name} for good` }, 'Delete…');
       restore.addEventListener('click', () => void this.restore(e));
       remove.addEventListener('click', () => void this.remove(e));
       this.first ??= restore;
@@ -40,7 +42,7 @@ export class TrashPanel implements PanelContent {
         h(
           'li',
           { class: 'trash-item' },
-          h('span', { class: 'trash-path' }, e.path),
+          h('span', { class: 'trash-path' }, name),
           h('span', { class: 'trash-what' }, `${when(e.trashedAt)} · ${what}`),
           h('span', { class: 'trash-buttons' }, restore, remove),
         ),
