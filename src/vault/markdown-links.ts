@@ -10,7 +10,9 @@
  *
  * A destination is resolved as Obsidian resolves one: relative to the linking note's folder first,
  * then as a vault path or a unique note name. The linking note may have moved too (a folder rename
- * moves both ends), so a relative link is recomputed from the note's new folder.
+ * moves both ends), so a relative link is recomputed from the note's new folder. Links to other
+ * files (`![](Ideas/sketch.png)`) follow when a folder rename moves them, and relative ones from a
+ * moved note to a file that stayed are recomputed the same way.
  */
 import { posix } from 'node:path';
 import { parser } from '@lezer/markdown';
@@ -31,6 +33,10 @@ export interface LinkRename {
   moves: ReadonlyMap<string, string>;
   before: LinkResolver;
   after: LinkResolver;
+  /** Other files (images, PDFs) that moved with a folder: old path → new path. */
+  movedFiles?: ReadonlyMap<string, string>;
+  /** Whether a file other than a note is at this vault path now (a relative link from a moved note to one that stayed). */
+  fileExists?: (path: string) => boolean;
 }
 
 /** `text` with every markdown link to a moved note (or from a moved note, when relative) pointing to the new place. */
@@ -62,7 +68,7 @@ export function rewriteDestination(raw: string, r: LinkRename): string {
   const target = decode(written);
   const found = resolve(target, r);
   if (!found) return raw;
-  const moved = r.moves.get(found.path) ?? found.path;
+  const moved = r.moves.get(found.path) ?? r.movedFiles?.get(found.path) ?? found.path;
   // Nothing moved at either end that this link depends on: leave its spelling alone.
   if (moved === found.path && (!found.relative || r.oldPath === r.newPath)) return raw;
   const keepsExtension = target.toLowerCase().endsWith(NOTE_EXTENSION);
@@ -78,13 +84,17 @@ export function rewriteDestination(raw: string, r: LinkRename): string {
   return angled ? `<${next.replace(/[<>\\]/g, '\\$&')}${fragment}>` : `${encodeBare(next)}${fragment}`;
 }
 
-/** The note a destination names: relative to the linking note's (old) folder, else a vault path or unique name. */
+/**
+ * The note (or other file) a destination names: relative to the linking note's (old) folder, else a
+ * vault path or unique note name.
+ */
 function resolve(target: string, r: LinkRename): { path: string; relative: boolean } | undefined {
   const joined = posix.normalize(posix.join(posix.dirname(r.oldPath), target));
   if (!joined.startsWith('../') && joined !== '..') {
-    const path = r.before.resolvePath(joined);
+    const path = r.before.resolvePath(joined) ?? (r.movedFiles?.has(joined) || r.fileExists?.(joined) ? joined : undefined);
     if (path) return { path, relative: true };
   }
+  if (target.includes('/') && r.movedFiles?.has(target)) return { path: target, relative: false };
   const path = r.before.resolve(target);
   return path ? { path, relative: false } : undefined;
 }

@@ -139,6 +139,9 @@ export class Vault {
     }
     const before = new LinkResolver(notes);
     const after = new LinkResolver(notes.map((p) => moves.get(p) ?? p));
+    // Images and other files move with their folder; markdown links to them follow.
+    const movedFiles = new Map(isFolder ? this.otherFiles(absFrom, from).map((p) => [p, to + p.slice(from.length)]) : []);
+    const fileExists = (p: string): boolean => this.isOtherFile(p);
     mkdirSync(dirname(absTo), { recursive: true });
     renameSync(absFrom, absTo);
     for (const [oldPath, newPath] of moves) {
@@ -152,7 +155,7 @@ export class Vault {
       const note = this.tryRead(p);
       if (!note) continue;
       this.remember(p, note.hash);
-      const rewritten = rewriteMarkdownLinks(rewriteWikilinks(note.text, moves, before, after), { oldPath, newPath: p, moves, before, after });
+      const rewritten = rewriteMarkdownLinks(rewriteWikilinks(note.text, moves, before, after), { oldPath, newPath: p, moves, before, after, movedFiles, fileExists });
       if (rewritten !== note.text) {
         this.save(p, rewritten, note.hash);
         updated.push(p);
@@ -332,6 +335,25 @@ export class Vault {
   private linksInside(abs: string): boolean {
     try {
       return isInside(this.root, realpathSync(abs)) && statSync(abs).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  /** Files other than notes under the folder `rel` (at `abs`), hidden ones and symlinks left out. */
+  private otherFiles(abs: string, rel: string): string[] {
+    const out: string[] = [];
+    for (const e of readdirSync(abs, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue;
+      if (e.isDirectory()) out.push(...this.otherFiles(join(abs, e.name), `${rel}/${e.name}`));
+      else if (e.isFile() && !e.name.toLowerCase().endsWith(NOTE_EXTENSION)) out.push(`${rel}/${e.name}`);
+    }
+    return out;
+  }
+
+  private isOtherFile(path: string): boolean {
+    try {
+      return statSync(resolveInVault(this.root, path)).isFile();
     } catch {
       return false;
     }

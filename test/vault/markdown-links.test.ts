@@ -66,11 +66,26 @@ test('code spans, fenced and indented code, autolinks, URLs, absolute paths and 
   assert.equal(rename(text, 'Welcome.md', { 'Ideas/Draft.md': 'Ideas/Chapter.md' }), text);
 });
 
+test('links to other files follow a folder move, and a moved note\'s relative links to files that stayed are recomputed', () => {
+  const m = new Map([['Ideas/Draft.md', 'Book/Ideas/Draft.md']]);
+  const r = {
+    moves: m,
+    before: new LinkResolver(notes),
+    after: new LinkResolver(notes.map((p) => m.get(p) ?? p)),
+    movedFiles: new Map([['Ideas/sketch one.png', 'Book/Ideas/sketch one.png']]),
+    fileExists: (p: string) => p === 'cover.jpg',
+  };
+  assert.equal(rewriteMarkdownLinks('![s](Ideas/sketch%20one.png) ![c](cover.jpg)', { ...r, oldPath: 'Welcome.md', newPath: 'Welcome.md' }), '![s](Book/Ideas/sketch%20one.png) ![c](cover.jpg)');
+  assert.equal(rewriteMarkdownLinks('![s](<sketch one.png>) ![c](../cover.jpg) ![x](../missing.png)', { ...r, oldPath: 'Ideas/Draft.md', newPath: 'Book/Ideas/Draft.md' }), '![s](<sketch one.png>) ![c](../../cover.jpg) ![x](../missing.png)');
+});
+
 test('Vault.rename rewrites markdown links in other notes and in the moved note, for a note and a folder', () => {
   const { dir } = tempVault({
     'Index.md': 'Start at [the draft](Ideas/First%20draft.md#Opening) or [plan](<Ideas/Plan.md>).\n\n`[code](Ideas/Plan.md)`',
     'Ideas/First draft.md': 'Back to [index](../Index.md); see [plan](Plan.md).',
-    'Ideas/Plan.md': 'Plan.',
+    'Ideas/Plan.md': 'Plan. ![map](map.png)',
+    'Ideas/map.png': 'not really a png',
+    'Map index.md': '![the map](Ideas/map.png)',
   });
   const vault = new Vault(dir);
   const r = vault.rename('Ideas/First draft.md', 'Ideas/Opening.md');
@@ -79,5 +94,7 @@ test('Vault.rename rewrites markdown links in other notes and in the moved note,
   vault.rename('Ideas', 'Book/Ideas');
   assert.equal(readFileSync(join(dir, 'Index.md'), 'utf8'), 'Start at [the draft](Book/Ideas/Opening.md#Opening) or [plan](<Book/Ideas/Plan.md>).\n\n`[code](Ideas/Plan.md)`');
   assert.equal(readFileSync(join(dir, 'Book/Ideas/Opening.md'), 'utf8'), 'Back to [index](../../Index.md); see [plan](Plan.md).');
+  assert.equal(readFileSync(join(dir, 'Map index.md'), 'utf8'), '![the map](Book/Ideas/map.png)');
+  assert.equal(readFileSync(join(dir, 'Book/Ideas/Plan.md'), 'utf8'), 'Plan. ![map](map.png)');
   vault.close();
 });
