@@ -241,11 +241,13 @@ test('the trash panel restores from the keyboard, under a free name when the pla
   await page.screenshot({ path: join(screenshotDir(), 'trash-note-light.png') });
   await page.keyboard.press('Enter');
   await page.waitForSelector('dialog[open]');
-  assert.match((await page.textContent('dialog[open]')) ?? '', /"Writing with suggestions\.md".*"Writing with suggestions \(restored\)\.md"/);
+  assert.match((await page.textContent('dialog[open]')) ?? '', /“Writing with suggestions” is taken.*\(restored\)/);
+  await page.screenshot({ path: join(screenshotDir(), 'trash-restore-taken-light.png') });
   await page.keyboard.press('Enter');
   assert.equal(await waitFor(() => disk('Writing with suggestions (restored).md')), trashed);
   assert.equal(disk('Writing with suggestions.md'), 'A new note where the old one was.', 'nothing was overwritten');
   assert.ok(await waitFor(() => page.url().includes(encodeURIComponent('Writing with suggestions (restored).md'))), 'the restored note is open');
+  assert.equal(await waitFor(async () => (await page.textContent('#announcer')) === 'Restored as “Writing with suggestions (restored)”.'), true);
   await page.waitForSelector('#panel .panel-empty');
 
   vault.trash('Drafts/Two hands.md');

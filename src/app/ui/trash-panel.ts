@@ -34,7 +34,7 @@ export class TrashPanel implements PanelContent {
       const name = e.kind === 'note' ? e.path.replace(/\.md$/i, '') : e.path;
       const restore = h('button', { type: 'button', class: 'trash-restore', 'aria-label': `Restore ${name}` }, 'Restore');
       const remove = h('button', { type: 'button', class: 'quiet trash-delete', 'aria-label': `Delete ${name} for good` }, 'Delete…');
-      restore.addEventListener('click', () => void this.restore(e));
+      restore.addEventListener('click', () => void this.restore(e, name));
       remove.addEventListener('click', () => void this.remove(e));
       this.first ??= restore;
       const what = e.kind === 'folder' ? `folder · ${e.notes} ${e.notes === 1 ? 'note' : 'notes'} · ${size(e.bytes)}` : size(e.bytes);
@@ -57,17 +57,20 @@ export class TrashPanel implements PanelContent {
     return this.first;
   }
 
-  private async restore(e: TrashEntry): Promise<void> {
+  private async restore(e: TrashEntry, name: string): Promise<void> {
     try {
       const r = await api.trashRestore(e.id).catch(async (err: unknown) => {
         if (!(err instanceof ApiError && err.status === 409)) throw err;
-        // The server names the place and the free name it would use; the writer decides.
-        const ok = await confirmAction({ title: 'Something lives there now', message: err.message, okLabel: 'Restore under a free name' });
+        const ok = await confirmAction({
+          title: `“${name}” is taken`,
+          message: `Another ${e.kind} now lives where this one was. Restore it beside that one, with “(restored)” added to its name?`,
+          okLabel: 'Restore beside it',
+        });
         return ok ? api.trashRestore(e.id, true) : null;
       });
       if (!r) return this.actions.refresh();
       await this.actions.restored(r.path, e.kind);
-      this.actions.announce(`Restored “${r.path}”${r.path === e.path ? '' : ` (“${e.path}” was taken)`}.`);
+      this.actions.announce(`Restored as “${r.path.replace(/\.md$/i, '')}”.`);
     } catch (err) {
       this.actions.announce(err instanceof ApiError ? err.message : String(err));
     }
