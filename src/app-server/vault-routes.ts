@@ -21,6 +21,8 @@ import {
   SearchQuery,
   Settings,
   TrashBody,
+  TrashIdBody,
+  TrashRestoreBody,
   VersionQuery,
   type VaultEvent,
 } from '../vault/vault-api.js';
@@ -59,6 +61,16 @@ export function vaultRoutes(vault: Vault, watcher?: VaultWatcher): Hono {
     const b = await body(c, TrashBody);
     return c.json({ path: b.path, trashedTo: vault.trash(b.path) });
   });
+  app.get('/vault/trash', (c) => c.json({ entries: vault.trashList() }));
+  app.post('/vault/trash/restore', async (c) => {
+    const b = await body(c, TrashRestoreBody);
+    return c.json(vault.restoreFromTrash(b.id, b.freeName));
+  });
+  app.post('/vault/trash/delete', async (c) => {
+    const b = await body(c, TrashIdBody);
+    return c.json({ deleted: vault.deleteFromTrash(b.id) });
+  });
+  app.post('/vault/trash/empty', (c) => c.json({ deleted: vault.emptyTrash() }));
   app.get('/vault/history', (c) => {
     const { path } = query(c, PathQuery);
     return c.json({ path, versions: vault.versions(path) });

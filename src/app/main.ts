@@ -26,6 +26,7 @@ import { SteeringPanel } from './ui/steering-panel.js';
 import type { CommandName } from './ui/shortcuts.js';
 import { SidePanel } from './ui/side-panel.js';
 import { StatusBar } from './ui/status-bar.js';
+import { TrashPanel } from './ui/trash-panel.js';
 
 applyTheme('system', 19);
 let settings: Settings = await api.settings();
@@ -64,6 +65,14 @@ function changeSteering(s: Settings): void {
   void changeSettings(s);
   editor.rerunSuggestion();
 }
+const trashPanel = new TrashPanel({
+  async restored(path, kind) {
+    await refreshTree();
+    if (kind === 'note') await openNote(path, false);
+  },
+  refresh: () => void panel.show(trashPanel),
+  announce,
+});
 
 function applySettings(): void {
   applyTheme(settings.theme, settings.textSize);
@@ -175,7 +184,7 @@ async function renameEntry(path: string | null = editor.path): Promise<void> {
 }
 
 async function trashEntry(path: string, kind: 'note' | 'folder'): Promise<void> {
-  const ok = await confirmAction({ title: kind === 'note' ? 'Move note to trash?' : 'Move folder to trash?', message: `“${path}” goes to the vault's .trash folder, where it can be recovered.`, okLabel: 'Move to trash' });
+  const ok = await confirmAction({ title: kind === 'note' ? 'Move note to trash?' : 'Move folder to trash?', message: `“${path}” goes to the vault's .trash folder; the Trash panel (Alt+T) can restore it.`, okLabel: 'Move to trash' });
   if (!ok) return;
   try {
     await editor.flush();
@@ -252,6 +261,9 @@ function run(command: CommandName): boolean {
       editor.view.focus();
       void editor.showMarginNotes();
       return true;
+    case 'trash':
+      void panel.toggle(trashPanel);
+      return true;
     case 'focusEditor':
       if (panel.openPanel) panel.close();
       else if (editor.path) editor.view.focus();
@@ -269,6 +281,7 @@ for (const [id, command] of [
   ['btn-settings', 'settings'],
   ['btn-steering', 'steering'],
   ['btn-margin', 'marginNotes'],
+  ['btn-trash', 'trash'],
 ] as const) {
   byId(id).addEventListener('click', () => run(command));
 }

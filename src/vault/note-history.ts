@@ -74,13 +74,25 @@ export class NoteHistory {
     return readFileSync(file, 'utf8');
   }
 
-  /** A renamed note keeps its history. */
+  /**
+   * A renamed, trashed or restored note keeps its history. Versions already kept under `to` (a note
+   * that lived there before, deleted by another program) stay too: the two histories merge by time.
+   */
   move(from: string, to: string): void {
     const src = this.folderOf(from);
     if (!existsSync(src)) return;
     const dst = this.folderOf(to);
-    rmSync(dst, { recursive: true, force: true });
-    renameSync(src, dst);
+    if (!existsSync(dst)) {
+      renameSync(src, dst);
+      return;
+    }
+    for (const name of readdirSync(src)) renameSync(join(src, name), join(dst, name));
+    rmSync(src, { recursive: true, force: true });
+  }
+
+  /** Forget the note's versions (it was deleted for good). */
+  remove(notePath: string): void {
+    rmSync(this.folderOf(notePath), { recursive: true, force: true });
   }
 
   // Keyed by a hash of the path: note names may hold any characters and nest folders.

@@ -44,6 +44,27 @@ export type Renamed = z.infer<typeof Renamed>;
 export const TrashBody = z.object({ path: VaultPath });
 export const Trashed = z.object({ path: VaultPath, trashedTo: z.string() });
 
+/**
+ * One item in the vault's trash: `id` is its path inside `.trash/` (what restore and delete name),
+ * `path` where it was when trashed, `trashedAt` when (ms since the epoch).
+ */
+export const TrashEntry = z.object({
+  id: VaultPath,
+  path: VaultPath,
+  trashedAt: z.number(),
+  kind: z.enum(['note', 'folder']),
+  /** Notes inside (1 for a note) and their total size in bytes. */
+  notes: z.number(),
+  bytes: z.number(),
+});
+export type TrashEntry = z.infer<typeof TrashEntry>;
+export const TrashList = z.object({ entries: z.array(TrashEntry) });
+export const TrashIdBody = z.object({ id: VaultPath });
+/** Restore a trash entry to where it was; `freeName` restores it beside whatever lives there now ("Note (restored).md"). */
+export const TrashRestoreBody = z.object({ id: VaultPath, freeName: z.boolean().default(false) });
+export const TrashRestored = z.object({ id: VaultPath, path: VaultPath, moved: z.array(z.object({ from: z.string(), to: VaultPath })) });
+export const TrashDeleted = z.object({ deleted: z.array(VaultPath) });
+
 export interface TreeNote {
   kind: 'note';
   path: string;

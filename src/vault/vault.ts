@@ -8,23 +8,24 @@
  * version it edited from, and a save over anything else is a NoteConflictError carrying the disk
  * version, so nothing another program wrote is ever silently overwritten.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { NoteConflictError, VaultError } from '../errors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
-import { moveCards, readCards, writeCards } from './note-cards.js';
+import { cardsPathOf, moveCards, readCards, writeCards } from './note-cards.js';
 import type { NoteCards } from './note-cards-api.js';
 import { NoteHistory, type VersionSource } from './note-history.js';
 import { textHash } from './text-hash.js';
-import type { HistoryVersion, Note, Renamed, SearchHit, Settings, TreeFolder, TreeNote } from './vault-api.js';
+import type { HistoryVersion, Note, Renamed, SearchHit, Settings, TrashEntry, TreeFolder, TreeNote } from './vault-api.js';
 import { NOTE_EXTENSION } from './note-names.js';
 import { checkNotePath, isInside, pathSegments, resolveInVault } from './vault-path.js';
 import { VaultSearchIndex, type IndexedFile } from './vault-search-index.js';
 import { readSettings, writeSettings } from './vault-settings.js';
+import { numbered, TRASH_FOLDER, VaultTrash } from './vault-trash.js';
+import { rewriteMarkdownLinks } from './markdown-links.js';
 import { LinkResolver, rewriteWikilinks } from './wikilinks.js';
 
 export const APP_FOLDER = '.tinymorph';
-export const TRASH_FOLDER = '.trash';
 /** Larger notes are refused (4 MiB is several novels of markdown; beyond it a browser editor struggles). */
 export const DEFAULT_MAX_NOTE_BYTES = 4 * 1024 * 1024;
 
@@ -44,6 +45,7 @@ export class Vault {
   private readonly history: NoteHistory;
   private readonly index: VaultSearchIndex;
   private readonly settingsFile: string;
+  private readonly bin: VaultTrash;
   /**
    * The last few hashes this app wrote, read or announced for each note: the watcher's test for "our
    * own write". Several, because the watcher may read the file a moment late, after the next autosave.
@@ -58,6 +60,7 @@ export class Vault {
     mkdirSync(app, { recursive: true });
     this.settingsFile = join(app, 'settings.json');
     readSettings(this.settingsFile);
+    this.bin = new VaultTrash(this.root, join(app, 'trash.json'));
     this.history = new NoteHistory(join(app, 'history'), { coalesceMs: options.historyCoalesceMs });
     this.index = new VaultSearchIndex(join(app, 'search.sqlite'));
     this.index.sync(this.noteFiles(), (p) => this.tryRead(p));
@@ -116,7 +119,7 @@ export class Vault {
     mkdirSync(abs, { recursive: true });
   }
 
-  /** Rename or move a note or folder, and rewrite the [[wikilinks]] that pointed to the notes that moved. */
+  /** Rename or move a note or folder, and rewrite the [[wikilinks]] and markdown links that pointed to the notes that moved. */
   rename(from: string, to: string): Renamed {
     const absFrom = resolveInVault(this.root, from);
     if (!existsSync(absFrom)) throw new VaultError('not_found', from, 'no such note or folder');
@@ -138,6 +141,9 @@ export class Vault {
     }
     const before = new LinkResolver(notes);
     const after = new LinkResolver(notes.map((p) => moves.get(p) ?? p));
+    // Images and other files move with their folder; markdown links to them follow.
+    const movedFiles = new Map(isFolder ? this.otherFiles(absFrom, from).map((p) => [p, to + p.slice(from.length)]) : []);
+    const fileExists = (p: string): boolean => this.isOtherFile(p);
     mkdirSync(dirname(absTo), { recursive: true });
     renameSync(absFrom, absTo);
     // A folder's sidecars moved with it; a note's is beside it and moves now.
@@ -148,11 +154,12 @@ export class Vault {
       this.history.move(oldPath, newPath);
     }
     const updated: string[] = [];
-    for (const p of notes.map((q) => moves.get(q) ?? q)) {
+    for (const oldPath of notes) {
+      const p = moves.get(oldPath) ?? oldPath;
       const note = this.tryRead(p);
       if (!note) continue;
       this.remember(p, note.hash);
-      const rewritten = rewriteWikilinks(note.text, moves, before, after);
+      const rewritten = rewriteMarkdownLinks(rewriteWikilinks(note.text, moves, before, after), { oldPath, newPath: p, moves, before, after, movedFiles, fileExists });
       if (rewritten !== note.text) {
         this.save(p, rewritten, note.hash);
         updated.push(p);
@@ -163,25 +170,86 @@ export class Vault {
     return { path: to, moved: [...moves].map(([f, t]) => ({ from: f, to: t })), updated };
   }
 
-  /** Move a note or folder to `.trash/` (Obsidian's vault trash), keeping its folders; returns where it went. */
+  /**
+   * Move a note or folder to `.trash/` (Obsidian's vault trash), keeping its folders, and remember
+   * where it came from; returns where it went. Its notes' history moves with it (so a new note
+   * created in its place starts a history of its own) and comes back with a restore.
+   */
   trash(path: string): string {
     const abs = resolveInVault(this.root, path);
     if (!existsSync(abs)) throw new VaultError('not_found', path, 'no such note or folder');
     const gone = this.noteFiles()
       .map((f) => f.path)
       .filter((p) => p === path || p.startsWith(`${path}/`));
-    const dot = path.toLowerCase().endsWith(NOTE_EXTENSION) ? path.length - NOTE_EXTENSION.length : path.length;
-    let target = `${TRASH_FOLDER}/${path}`;
-    for (let n = 2; existsSync(join(this.root, target)); n++) target = `${TRASH_FOLDER}/${path.slice(0, dot)} ${n}${path.slice(dot)}`;
-    mkdirSync(dirname(join(this.root, target)), { recursive: true });
-    renameSync(abs, join(this.root, target));
+    const id = this.bin.targetFor(path);
+    const dest = join(this.bin.dir, id);
+    mkdirSync(dirname(dest), { recursive: true });
+    renameSync(abs, dest);
     // A trashed note takes its sidecar along; a trashed folder holds its notes' sidecars already.
-    if (gone.includes(path)) moveCards(abs, join(this.root, target));
+    if (gone.includes(path)) moveCards(abs, dest);
+    this.bin.record(id, path);
     for (const p of gone) {
       this.seen.delete(p);
       this.index.remove(p);
+      this.history.move(p, trashKey(id + p.slice(path.length)));
     }
-    return target;
+    return `${TRASH_FOLDER}/${id}`;
+  }
+
+  trashList(): TrashEntry[] {
+    return this.bin.list();
+  }
+
+  /**
+   * Put a trash entry back where it was. When something lives there now the restore is refused
+   * (VaultError 'exists', naming the path and a free name), unless `freeName`: then it comes back
+   * beside it as "Note (restored).md" ("Folder (restored)").
+   */
+  restoreFromTrash(id: string, freeName = false): { id: string; path: string; moved: { from: string; to: string }[] } {
+    const entry = this.bin.entry(id);
+    let to = entry.path;
+    // An empty folder left where a trashed folder was (its notes all moved or trashed) is no obstacle.
+    const absOriginal = resolveInVault(this.root, to);
+    if (entry.kind === 'folder' && existsSync(absOriginal) && lstatSync(absOriginal).isDirectory() && readdirSync(absOriginal).length === 0) rmSync(absOriginal, { recursive: true });
+    if (existsSync(absOriginal)) {
+      const free = this.freeName(to);
+      if (!freeName) throw new VaultError('exists', to, `something now lives there; restore the trashed ${entry.kind} as "${free}" instead`);
+      to = free;
+    }
+    if (entry.kind === 'note') checkNotePath(to);
+    const absTo = resolveInVault(this.root, to);
+    const notes = this.bin.notesIn(id);
+    mkdirSync(dirname(absTo), { recursive: true });
+    renameSync(join(this.bin.dir, id), absTo);
+    // A note's margin-note sidecar sits beside it in the trash and comes back with it.
+    if (entry.kind === 'note') moveCards(join(this.bin.dir, id), absTo);
+    this.bin.forget([id]);
+    const moved = notes.map((n) => ({ from: entry.path + n.id.slice(id.length), to: to + n.id.slice(id.length) }));
+    for (const [i, n] of notes.entries()) {
+      const p = moved[i].to;
+      this.history.move(trashKey(n.id), p);
+      const note = this.tryRead(p);
+      if (note) {
+        this.remember(p, note.hash);
+        this.index.upsert(p, note.text, note.hash);
+      }
+    }
+    return { id, path: to, moved };
+  }
+
+  /** Delete a trash entry for good, with its notes' history; returns the ids deleted. */
+  deleteFromTrash(id: string): string[] {
+    this.bin.entry(id);
+    const notes = this.bin.notesIn(id);
+    rmSync(join(this.bin.dir, id), { recursive: true, force: true });
+    rmSync(cardsPathOf(join(this.bin.dir, id)), { force: true });
+    for (const n of notes) this.history.remove(trashKey(n.id));
+    this.bin.forget([id]);
+    return [id];
+  }
+
+  emptyTrash(): string[] {
+    return this.bin.list().flatMap((e) => this.deleteFromTrash(e.id));
   }
 
   versions(path: string): HistoryVersion[] {
@@ -295,6 +363,34 @@ export class Vault {
     }
   }
 
+  /** Files other than notes under the folder `rel` (at `abs`), hidden ones and symlinks left out. */
+  private otherFiles(abs: string, rel: string): string[] {
+    const out: string[] = [];
+    for (const e of readdirSync(abs, { withFileTypes: true })) {
+      if (e.name.startsWith('.')) continue;
+      if (e.isDirectory()) out.push(...this.otherFiles(join(abs, e.name), `${rel}/${e.name}`));
+      else if (e.isFile() && !e.name.toLowerCase().endsWith(NOTE_EXTENSION)) out.push(`${rel}/${e.name}`);
+    }
+    return out;
+  }
+
+  private isOtherFile(path: string): boolean {
+    try {
+      return statSync(resolveInVault(this.root, path)).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  /** `path` with " (restored)", then " (restored 2)", ... added to its name until nothing lives there. */
+  private freeName(path: string): string {
+    const slash = path.lastIndexOf('/') + 1;
+    for (let n = 1; ; n++) {
+      const candidate = path.slice(0, slash) + numbered(path.slice(slash), n === 1 ? ' (restored)' : ` (restored ${n})`);
+      if (!existsSync(resolveInVault(this.root, candidate))) return candidate;
+    }
+  }
+
   private notePath(path: string): string {
     return resolveInVault(this.root, path, checkNotePath(path));
   }
@@ -339,4 +435,9 @@ export class Vault {
       return undefined;
     }
   }
+}
+
+/** The key a trashed note's history is kept under: its place in the trash, which no note of the vault can have. */
+function trashKey(trashId: string): string {
+  return `${TRASH_FOLDER}/${trashId}`;
 }

@@ -46,6 +46,7 @@ Everything in the app can be done from the keyboard. On a Mac, Cmd takes the pla
 - Ctrl+Shift+H: saved versions of the note
 - Ctrl+,: settings
 - Ctrl+Shift+S: steering (features, tone, temperature and seed)
+- Alt+T: the trash (restore deleted notes and folders, or delete them for good)
 - Esc: close the panel and go back to the text
 
 ## In the text
@@ -80,6 +81,8 @@ When you pause at the end of a line, the model that runs inside tinymorph contin
 - Tab accepts all of it; Ctrl+→ takes one word at a time.
 - Typing the same letters it suggests keeps the rest on screen.
 - Moving the cursor, Esc, or clicking elsewhere makes it go away.
+
+Suggestions also come just before closing punctuation (a bracket, a quotation mark, a full stop) and between two sentences, where they offer one new sentence. Never in the middle of a sentence: the model cannot see the words after the cursor.
 
 There are no suggestions inside code blocks or in a note's frontmatter. To turn them off for one note, start it with:
 

@@ -4,11 +4,11 @@
  * or, when the name is unique in the vault, just its name; matching ignores case. Renaming a note
  * rewrites the links that point to it and keeps their heading, block and alias parts.
  */
+import { codeRanges, inRanges } from './markdown-code.js';
 import { NOTE_EXTENSION, noteTitle } from './note-names.js';
 
 // [[ target (#heading | #^block)? (|alias)? ]]; a target holds no brackets, pipes, hashes or carets.
 const WIKILINK = /(!?)\[\[([^[\]|#^\n]+)(#[^[\]|\n]*)?(\|[^[\]\n]*)?\]\]/g;
-const FENCE = /^\s{0,3}(`{3,}|~{3,})/;
 
 /** Resolves link targets against the notes of one vault, as Obsidian does for unambiguous links. */
 export class LinkResolver {
@@ -31,6 +31,11 @@ export class LinkResolver {
     return candidates?.length === 1 ? candidates[0] : undefined;
   }
 
+  /** The note at exactly this vault path (with or without `.md`; case ignored), if there is one. */
+  resolvePath(path: string): string | undefined {
+    return this.byPath.get(withoutExtension(path).toLowerCase());
+  }
+
   /** The shortest target that names `path` unambiguously: its bare name when unique, else its path. */
   targetFor(path: string): string {
     const name = noteTitle(path);
@@ -41,36 +46,21 @@ export class LinkResolver {
 /**
  * `text` with every link that (under `before`) pointed to a moved note rewritten to its new place
  * (named as `after` names it most briefly; a link written as a path stays a path). Links inside
- * fenced code blocks are code, not links, and stay as they are.
+ * code spans and code blocks are code, not links, and stay as they are.
  */
 export function rewriteWikilinks(text: string, moves: ReadonlyMap<string, string>, before: LinkResolver, after: LinkResolver): string {
-  let inFence: string | null = null;
-  const lines = text.split('\n');
-  let changed = false;
-  for (let i = 0; i < lines.length; i++) {
-    const fence = FENCE.exec(lines[i]);
-    if (fence) {
-      const marker = fence[1];
-      if (inFence === null) inFence = marker[0].repeat(marker.length);
-      else if (marker[0] === inFence[0] && marker.length >= inFence.length) inFence = null;
-      continue;
-    }
-    if (inFence !== null) continue;
-    const next = lines[i].replace(WIKILINK, (link: string, bang: string, target: string, fragment = '', alias = '') => {
-      const from = before.resolve(target);
-      const to = from === undefined ? undefined : moves.get(from);
-      if (to === undefined) return link;
-      const keepsExtension = target.trim().toLowerCase().endsWith(NOTE_EXTENSION);
-      let newTarget = target.includes('/') ? withoutExtension(to) : after.targetFor(to);
-      if (keepsExtension) newTarget += NOTE_EXTENSION;
-      return `${bang}[[${newTarget}${fragment}${alias}]]`;
-    });
-    if (next !== lines[i]) {
-      lines[i] = next;
-      changed = true;
-    }
-  }
-  return changed ? lines.join('\n') : text;
+  if (!text.includes('[[')) return text;
+  const code = codeRanges(text);
+  return text.replace(WIKILINK, (link: string, bang: string, target: string, fragment: string | undefined, alias: string | undefined, offset: number) => {
+    if (inRanges(code, offset)) return link;
+    const from = before.resolve(target);
+    const to = from === undefined ? undefined : moves.get(from);
+    if (to === undefined) return link;
+    const keepsExtension = target.trim().toLowerCase().endsWith(NOTE_EXTENSION);
+    let newTarget = target.includes('/') ? withoutExtension(to) : after.targetFor(to);
+    if (keepsExtension) newTarget += NOTE_EXTENSION;
+    return `${bang}[[${newTarget}${fragment ?? ''}${alias ?? ''}]]`;
+  });
 }
 
 function withoutExtension(p: string): string {

@@ -193,9 +193,25 @@ test('a note changed on disk while being edited shows both versions; nothing is 
     return text.includes('Mine.') && text.includes('Rewritten by another program.') ? text : '';
   });
   assert.ok(merged, 'the merge holds both versions on disk');
+  assert.ok(merged.includes('<<<<<<< your version'), 'the overlapping change is marked');
   const texts = vault.versions('Drafts/Morning pages.md').map((v) => vault.version('Drafts/Morning pages.md', v.id));
   assert.ok(texts.includes('Rewritten by another program.'), 'the version on disk is in the history');
   assert.ok(texts.some((t) => t.endsWith(' Mine.')), "the writer's version is in the history");
+});
+
+test('changes on disk and in the editor to different lines merge cleanly (three-way), with no markers', { skip }, async () => {
+  vault.create('Drafts/Two hands.md', 'First line.\n\nMiddle.\n\nLast line.');
+  await open('Drafts/Two hands.md');
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(' Mine.');
+  writeFileSync(join(dir, 'Drafts/Two hands.md'), 'First line, changed elsewhere.\n\nMiddle.\n\nLast line.');
+  await page.waitForSelector('#conflict:not([hidden])');
+  assert.match((await page.textContent('#conflict-merge-kind')) ?? '', /different lines/);
+  await page.getByRole('button', { name: 'Merge both' }).focus();
+  await page.keyboard.press('Enter');
+  const merged = 'First line, changed elsewhere.\n\nMiddle.\n\nLast line. Mine.';
+  assert.equal(await waitFor(() => disk('Drafts/Two hands.md') === merged), true, disk('Drafts/Two hands.md'));
+  assert.equal(await waitFor(async () => /touched different lines/.test((await page.textContent('#announcer')) ?? '')), true, 'the writer is told the merge was clean');
 });
 
 test('the history panel lists saved versions and restores one from the keyboard', { skip }, async () => {
@@ -211,6 +227,53 @@ test('the history panel lists saved versions and restores one from the keyboard'
   assert.equal(await waitFor(() => disk('Drafts/Morning pages.md') === 'Rewritten by another program.'), true);
   assert.equal(await waitFor(async () => (await editorText()) === 'Rewritten by another program.'), true);
   assert.equal(await page.isHidden('#panel'), true);
+});
+
+test('the trash panel restores from the keyboard, under a free name when the place is taken, and deletes for good after asking', { skip }, async () => {
+  const trashed = disk('.trash/Writing with suggestions.md');
+  assert.ok(trashed, 'the keyboard test left this note in the trash');
+  vault.create('Writing with suggestions.md', 'A new note where the old one was.');
+  await open('Welcome.md');
+  await page.keyboard.press('Alt+t');
+  await page.waitForSelector('.trash-item');
+  assert.match(await focused(), /^button\[\] Restore/);
+  assert.match((await page.textContent('.trash-item')) ?? '', /^Writing with suggestionsToday/);
+  await page.screenshot({ path: join(screenshotDir(), 'trash-note-light.png') });
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('dialog[open]');
+  assert.match((await page.textContent('dialog[open]')) ?? '', /“Writing with suggestions” is taken.*\(restored\)/);
+  await page.screenshot({ path: join(screenshotDir(), 'trash-restore-taken-light.png') });
+  await page.keyboard.press('Enter');
+  assert.equal(await waitFor(() => disk('Writing with suggestions (restored).md')), trashed);
+  assert.equal(disk('Writing with suggestions.md'), 'A new note where the old one was.', 'nothing was overwritten');
+  assert.ok(await waitFor(() => page.url().includes(encodeURIComponent('Writing with suggestions (restored).md'))), 'the restored note is open');
+  assert.equal(await waitFor(async () => (await page.textContent('#announcer')) === 'Restored as “Writing with suggestions (restored)”.'), true);
+  await page.waitForSelector('#panel .panel-empty');
+
+  vault.trash('Drafts/Two hands.md');
+  vault.trash('Writing with suggestions.md');
+  await page.keyboard.press('Alt+t');
+  await page.keyboard.press('Alt+t');
+  await page.waitForSelector('.trash-item >> nth=1');
+  await page.getByRole('button', { name: 'Delete Writing with suggestions for good' }).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('dialog[open]');
+  assert.match(await focused(), /^button\[\] Cancel/, 'a destructive question starts on Cancel');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  assert.equal(await waitFor(() => disk('.trash/Writing with suggestions.md') === undefined), true);
+  await page.waitForSelector('.trash-item >> nth=0');
+  assert.equal((await page.$$('.trash-item')).length, 1);
+  await page.getByRole('button', { name: 'Empty trash…' }).focus();
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('dialog[open]');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  assert.equal(await waitFor(() => vault.trashList().length === 0), true);
+  assert.equal(disk('.trash/Drafts/Two hands.md'), undefined);
+  await page.keyboard.press('Escape');
+  // Something in the trash for the accessibility scan and screenshots below.
+  vault.trash('Drafts');
 });
 
 test('axe finds no serious or critical problems in the main views, light and dark; screenshots for review', { skip }, async () => {
@@ -240,6 +303,9 @@ test('axe finds no serious or critical problems in the main views, light and dar
     await page.keyboard.press('Control+Shift+H');
     await page.waitForSelector('.history-item, .panel-empty');
     await check(`history-${theme}`);
+    await page.keyboard.press('Alt+t');
+    await page.waitForSelector('.trash-item');
+    await check(`trash-${theme}`);
     await page.keyboard.press('Escape');
     await page.keyboard.press('Alt+n');
     await page.waitForSelector('dialog[open]');

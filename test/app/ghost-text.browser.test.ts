@@ -197,11 +197,13 @@ test('rerunSuggestion asks again where the last suggestion was, even from outsid
   assert.equal((await h.requests()).length, asked + 3);
 });
 
-test('no suggestions in frontmatter, code, mid-line, or a note with "suggestions: off"', { skip }, async () => {
+test('no suggestions in frontmatter, code, mid-sentence, inside a word, or a note with "suggestions: off"', { skip }, async () => {
   const cases: [string, number | undefined, string][] = [
     ['---\ntitle: x\n', undefined, 'frontmatter'],
     ['Text\n\n```\ncode', undefined, 'a code fence'],
-    ['Middle of line', 6, 'mid-line'],
+    ['Middle of line', 6, 'mid-sentence'],
+    ['Midway. Then more.', 3, 'a word'],
+    ['Call it (see below) soon', 12, 'a bracket with words after it'],
     ['---\nsuggestions: off\n---\n\nProse', undefined, 'an opted-out note'],
   ];
   for (const [doc, cursor] of cases) {
@@ -211,6 +213,41 @@ test('no suggestions in frontmatter, code, mid-line, or a note with "suggestions
     await new Promise((r) => setTimeout(r, 400));
     assert.equal((await h.requests()).length, n, `asked for a suggestion in ${cases.find((c) => c[0] === doc)?.[2]}`);
   }
+});
+
+test('mid-line: offered before closing punctuation, and between sentences as one sentence that keeps them apart', { skip }, async () => {
+  // Before closers only: the suggestion goes inside them.
+  await h.reset('(as we saw)', 10);
+  const n = (await h.requests()).length;
+  await page.keyboard.type(' ');
+  assert.ok(await waitFor(async () => (await h.requests()).length === n + 1), 'a request before ")"');
+  assert.equal((await h.requests())[n].textBefore, '(as we saw ');
+  await h.push('in chapter two');
+  await h.end();
+  assert.ok(await waitFor(async () => (await h.widget()) === 'in chapter two'));
+  await page.keyboard.press('Tab');
+  assert.equal(await h.doc(), '(as we saw in chapter two)');
+
+  // Between sentences, the next one after a space: cut at the first sentence end, the rest of the stream aborted.
+  await h.reset('It rained. Then it stopped.', 10);
+  await page.keyboard.type(' ');
+  assert.ok(await waitFor(async () => (await h.requests()).length === n + 2), 'a request after a sentence end');
+  await h.push('The streets were ');
+  await h.push('wet. Cars hissed');
+  assert.ok(await waitFor(async () => (await h.ghost()) === 'The streets were wet.'), `ghost: ${await h.ghost()}`);
+  assert.equal(await waitFor(async () => (await h.requests())[n + 1].aborted), true, 'the stream stops once the sentence is complete');
+  await page.keyboard.press('Tab');
+  assert.equal(await h.doc(), 'It rained. The streets were wet. Then it stopped.');
+
+  // Between sentences with the next one right after the cursor: the suggestion brings its own space.
+  await h.reset('It rained.Then it stopped.', 10);
+  await page.keyboard.type(' ');
+  assert.ok(await waitFor(async () => (await h.requests()).length === n + 3));
+  await h.push('The streets were wet.');
+  await h.end();
+  assert.ok(await waitFor(async () => (await h.ghost()) === 'The streets were wet. '), `ghost: ${await h.ghost()}`);
+  await page.keyboard.press('Tab');
+  assert.equal(await h.doc(), 'It rained. The streets were wet. Then it stopped.');
 });
 
 test('no request while an IME composition is open', { skip }, async () => {

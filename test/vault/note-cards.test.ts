@@ -56,6 +56,13 @@ test('renaming, moving or trashing a note carries its sidecar; a folder move car
   assert.equal(trashed, '.trash/Deep/Moved.md');
   assert.deepEqual(JSON.parse(readFileSync(join(dir, '.trash', 'Deep', '.Moved.md.cards.json'), 'utf8')), CARDS);
   assert.equal(existsSync(join(dir, 'Deep', '.Moved.md.cards.json')), false);
+  // Restoring it from the trash brings the cards back; deleting it for good deletes them.
+  const [entry] = vault.trashList();
+  vault.restoreFromTrash(entry.id);
+  assert.deepEqual(vault.cards('Deep/Moved.md'), CARDS);
+  vault.trash('Deep/Moved.md');
+  vault.emptyTrash();
+  assert.equal(existsSync(join(dir, '.trash', 'Deep', '.Moved.md.cards.json')), false);
   // A note without cards moves as before.
   vault.create('Plain.md', 'x');
   vault.rename('Plain.md', 'Plain 2.md');

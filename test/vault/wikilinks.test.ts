@@ -33,6 +33,11 @@ test('links to other notes, ambiguous names and links inside code fences stay as
   assert.equal(rename('[[Archive/Plan]]', 'Archive/Plan.md', 'Old/Plan.md'), '[[Old/Plan]]');
 });
 
+test('wikilinks in code spans and indented code are code too (CommonMark), and stay as they are', () => {
+  const text = 'Write `[[Draft]]` or ``a [[Draft]] b`` for a link.\n\n    [[Draft]] in an indented block\n\n~~~\n[[Draft]]\n~~~\n\nBut [[Draft]].';
+  assert.equal(rename(text, 'Ideas/Draft.md', 'Ideas/Sketch.md'), text.replace('But [[Draft]]', 'But [[Sketch]]'));
+});
+
 test('a move that makes the name ambiguous writes the path; a move that makes it unique may use the bare name', () => {
   assert.equal(rename('[[Draft]]', 'Ideas/Draft.md', 'Archive/Plan 2.md'), '[[Plan 2]]');
   assert.equal(rename('[[Draft]]', 'Ideas/Draft.md', 'Other/Plan.md'), '[[Other/Plan]]');

@@ -16,6 +16,9 @@ import {
   Settings,
   TreeFolder,
   Trashed,
+  TrashDeleted,
+  TrashList,
+  TrashRestored,
   VersionText,
   type SaveNoteBody,
 } from '../../vault/vault-api.js';
@@ -71,6 +74,11 @@ export const api = {
   createFolder: (path: string) => call(FolderCreated, 'POST', '/api/vault/folder', { path }),
   rename: (from: string, to: string) => call(Renamed, 'POST', '/api/vault/rename', { from, to }),
   trash: (path: string) => call(Trashed, 'POST', '/api/vault/trash', { path }),
+  trashList: () => call(TrashList, 'GET', '/api/vault/trash'),
+  /** A 409 ApiError when something lives at the entry's old place now, unless `freeName`. */
+  trashRestore: (id: string, freeName = false) => call(TrashRestored, 'POST', '/api/vault/trash/restore', { id, freeName }),
+  trashDelete: (id: string) => call(TrashDeleted, 'POST', '/api/vault/trash/delete', { id }),
+  trashEmpty: () => call(TrashDeleted, 'POST', '/api/vault/trash/empty', {}),
   history: (path: string) => call(HistoryList, 'GET', `/api/vault/history?${q({ path })}`),
   version: (path: string, id: string) => call(VersionText, 'GET', `/api/vault/history/version?${q({ path, id })}`),
   restore: (path: string, id: string, baseHash: string | null) => call(Note, 'POST', '/api/vault/history/restore', { path, id, baseHash }),

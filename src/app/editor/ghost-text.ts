@@ -19,7 +19,7 @@ import { isolateHistory } from '@codemirror/commands';
 import { EditorSelection, Prec, StateEffect, StateField, type Extension, type Transaction } from '@codemirror/state';
 import { Decoration, EditorView, keymap, ViewPlugin, WidgetType, type ViewUpdate } from '@codemirror/view';
 import type { SuggestionSource } from '../suggest/suggestion-source.js';
-import { suggestionBlocked } from './suggestion-context.js';
+import { betweenSentences, suggestionBlocked } from './suggestion-context.js';
 
 export interface GhostTextConfig {
   source: SuggestionSource;
@@ -35,9 +35,18 @@ export interface Ghost {
   pos: number;
   text: string;
   done: boolean;
+  /**
+   * Offered between two sentences (suggestion-context.ts): it ends at its first sentence end, plus
+   * `gap` (a space when the next sentence follows the cursor directly) so the two stay apart.
+   */
+  oneSentence: boolean;
+  gap: string;
 }
 
-const startGhost = StateEffect.define<{ id: number; pos: number }>();
+// A sentence end inside the suggestion: terminal punctuation and closers, followed by whitespace (so "3.5" is no end).
+const SENTENCE_END = /[.!?…][\p{Pe}\p{Pf}"'*_]*(?=\s)/u;
+
+const startGhost = StateEffect.define<{ id: number; pos: number; oneSentence: boolean; gap: string }>();
 const appendGhost = StateEffect.define<{ id: number; text: string }>();
 const finishGhost = StateEffect.define<{ id: number }>();
 /** Dismiss the current suggestion (also what an accept-all transaction carries). */
@@ -51,8 +60,8 @@ export const ghostField = StateField.define<Ghost | null>({
     for (const e of tr.effects) {
       if (e.is(startGhost)) ghost = { ...e.value, text: '', done: false };
       else if (e.is(clearGhost)) ghost = null;
-      else if (ghost && e.is(appendGhost) && e.value.id === ghost.id) ghost = { ...ghost, text: ghost.text + e.value.text };
-      else if (ghost && e.is(finishGhost) && e.value.id === ghost.id) ghost = { ...ghost, done: true };
+      else if (ghost && !ghost.done && e.is(appendGhost) && e.value.id === ghost.id) ghost = clipToSentence({ ...ghost, text: ghost.text + e.value.text });
+      else if (ghost && !ghost.done && e.is(finishGhost) && e.value.id === ghost.id) ghost = { ...ghost, text: ghost.oneSentence && ghost.text !== '' && !/\s$/.test(ghost.text) ? ghost.text + ghost.gap : ghost.text, done: true };
     }
     if (ghost && (tr.docChanged || tr.selection)) ghost = afterEdit(ghost, tr);
     if (ghost && ghost.done && ghost.text === '') ghost = null;
@@ -61,6 +70,13 @@ export const ghostField = StateField.define<Ghost | null>({
   provide: (field) =>
     EditorView.decorations.from(field, (g) => (g && g.text ? Decoration.set([Decoration.widget({ widget: new GhostWidget(g.text), side: 1 }).range(g.pos)]) : Decoration.none)),
 });
+
+/** A between-sentences suggestion ends at its first sentence end (and the stream is then stopped). */
+function clipToSentence(g: Ghost): Ghost {
+  if (!g.oneSentence) return g;
+  const end = SENTENCE_END.exec(g.text);
+  return end ? { ...g, text: g.text.slice(0, end.index + end[0].length) + g.gap, done: true } : g;
+}
 
 /**
  * Where the last suggestion was asked for, while the text and cursor have not moved since (typing
@@ -235,7 +251,9 @@ function scheduler(config: GhostTextConfig) {
         const id = ++lastRequestId;
         const controller = new AbortController();
         this.request = { id, controller };
-        view.dispatch({ effects: startGhost.of({ id, pos }) });
+        const oneSentence = betweenSentences(state, pos);
+        const gap = /^\s/.test(state.sliceDoc(pos, pos + 1)) ? '' : ' ';
+        view.dispatch({ effects: startGhost.of({ id, pos, oneSentence, gap }) });
         void this.stream(id, state.sliceDoc(0, pos), controller.signal);
       }
 
@@ -247,6 +265,9 @@ function scheduler(config: GhostTextConfig) {
             const announce: StateEffect<string>[] = !announced && piece.trim() !== '' ? [EditorView.announce.of(ANNOUNCEMENT)] : [];
             announced ||= announce.length > 0;
             this.view.dispatch({ effects: [appendGhost.of({ id, text: piece }), ...announce] });
+            // Complete already (one sentence, cut): free the model's slot rather than read what is not shown.
+            const shown = this.view.state.field(ghostField);
+            if (shown?.id === id && shown.done) return this.abort();
           }
           if (!signal.aborted) this.view.dispatch({ effects: finishGhost.of({ id }) });
         } catch (e) {

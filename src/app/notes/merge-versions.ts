@@ -1,25 +1,32 @@
 /**
- * Both versions of a conflicted note in one text, for the writer to finish by hand: the lines the
- * two share at the start and at the end appear once, and the differing middle appears twice between
- * git-style markers (the convention other tools and writers already know).
+ * A three-way merge of a conflicted note, line by line: the writer's text and the disk's text are
+ * both compared with the version both started from (the text the page last loaded or saved), as
+ * `git merge-file` and diff3 do (Khanna, Kunal and Pierce, "A Formal Investigation of Diff3", 2007;
+ * node-diff3 implements it). Changes that touch different lines are combined with no markers;
+ * where both sides changed the same lines differently, both versions stand between git-style
+ * markers (the convention other tools and writers already know) for the writer to finish by hand.
  */
+import { diff3Merge } from 'node-diff3';
+
 export const MERGE_MARKERS = { yours: '<<<<<<< your version', divider: '=======', disk: '>>>>>>> version on disk' } as const;
 
-export function mergeVersions(yours: string, disk: string): string {
-  if (yours === disk) return yours;
-  const a = yours.split('\n');
-  const b = disk.split('\n');
-  let start = 0;
-  while (start < a.length && start < b.length && a[start] === b[start]) start++;
-  let end = 0;
-  while (end < a.length - start && end < b.length - start && a[a.length - 1 - end] === b[b.length - 1 - end]) end++;
-  return [
-    ...a.slice(0, start),
-    MERGE_MARKERS.yours,
-    ...a.slice(start, a.length - end),
-    MERGE_MARKERS.divider,
-    ...b.slice(start, b.length - end),
-    MERGE_MARKERS.disk,
-    ...a.slice(a.length - end),
-  ].join('\n');
+export interface Merged {
+  text: string;
+  /** True when no lines were changed by both sides: the text holds no markers. */
+  clean: boolean;
+}
+
+export function mergeVersions(yours: string, base: string, disk: string): Merged {
+  if (yours === disk) return { text: yours, clean: true };
+  const out: string[] = [];
+  let clean = true;
+  // Both sides making the same change is no conflict (git's behaviour too).
+  for (const region of diff3Merge(yours.split('\n'), base.split('\n'), disk.split('\n'), { excludeFalseConflicts: true })) {
+    if (region.ok) out.push(...region.ok);
+    else if (region.conflict) {
+      clean = false;
+      out.push(MERGE_MARKERS.yours, ...region.conflict.a, MERGE_MARKERS.divider, ...region.conflict.b, MERGE_MARKERS.disk);
+    }
+  }
+  return { text: out.join('\n'), clean };
 }

@@ -27,6 +27,8 @@ import { marginNotes, openMarginNotes } from '../margin/margin-notes.js';
 export interface Conflict {
   path: string;
   yours: string;
+  /** The text both started from: what the page last loaded or saved (the merge's common ancestor). */
+  base: string;
   disk: { text: string; hash: string };
 }
 
@@ -155,8 +157,9 @@ export class NoteEditor {
     }
     const diskDoc = Text.of(c.disk.text.split('\n'));
     if (choice === 'merge') {
-      const merged = mergeVersions(this.view.state.doc.toString(), c.disk.text);
-      this.view.dispatch({ changes: { from: 0, to: this.view.state.doc.length, insert: merged }, effects: markSaved.of(diskDoc) });
+      const merged = mergeVersions(this.view.state.doc.toString(), c.base, c.disk.text);
+      this.view.dispatch({ changes: { from: 0, to: this.view.state.doc.length, insert: merged.text }, effects: markSaved.of(diskDoc) });
+      this.hooks.announce(merged.clean ? 'Merged: your changes and the changes on disk touched different lines.' : 'Merged: lines changed on both sides are marked <<<<<<< … >>>>>>> for you to choose.');
     } else {
       this.view.dispatch({ effects: markSaved.of(diskDoc) });
     }
@@ -181,7 +184,7 @@ export class NoteEditor {
     } catch (e) {
       if (this.path !== path) return;
       if (e instanceof ConflictError) {
-        this.showConflict({ path, yours: this.view.state.doc.toString(), disk: e.conflict.disk });
+        this.showConflict({ path, yours: this.view.state.doc.toString(), base: this.view.state.field(saveState).saved.toString(), disk: e.conflict.disk });
       } else {
         this.view.dispatch({ effects: markFailed.of({ status: 'failed', message: e instanceof ApiError ? e.message : String(e) }) });
       }

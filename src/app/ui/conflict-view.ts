@@ -1,8 +1,10 @@
 /**
  * A note changed on disk while the writer had unsaved text: both versions side by side, and three
  * ways out (keep mine, keep the disk's, merge both into the note). Nothing is lost whichever is
- * chosen: the server has kept both versions in the note's history.
+ * chosen: the server has kept both versions in the note's history. The view says beforehand whether
+ * merging is clean (the two sides changed different lines) or leaves marked lines to finish.
  */
+import { mergeVersions } from '../notes/merge-versions.js';
 import type { Conflict, ConflictChoice } from '../notes/note-editor.js';
 import { byId, h } from './dom.js';
 
@@ -25,6 +27,13 @@ export function showConflict(c: Conflict, choose: (choice: ConflictChoice) => vo
       { class: 'conflict-versions' },
       h('section', { 'aria-labelledby': 'conflict-yours' }, h('h3', { id: 'conflict-yours' }, 'Your version'), h('pre', { tabindex: '0', 'aria-labelledby': 'conflict-yours' }, c.yours)),
       h('section', { 'aria-labelledby': 'conflict-disk' }, h('h3', { id: 'conflict-disk' }, 'Version on disk'), h('pre', { tabindex: '0', 'aria-labelledby': 'conflict-disk' }, c.disk.text)),
+    ),
+    h(
+      'p',
+      { id: 'conflict-merge-kind' },
+      mergeVersions(c.yours, c.base, c.disk.text).clean
+        ? 'You and the other program changed different lines: “Merge both” keeps both sets of changes, with nothing to resolve.'
+        : 'Some lines were changed on both sides: “Merge both” keeps both, marked <<<<<<< … >>>>>>> for you to choose.',
     ),
     h('div', { class: 'conflict-buttons' }, button('mine', 'Keep mine', true), button('disk', 'Keep the version on disk'), button('merge', 'Merge both')),
   );

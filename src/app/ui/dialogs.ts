@@ -50,7 +50,8 @@ export function askText(o: { title: string; label: string; value?: string; okLab
   }, null);
 }
 
-export function confirmAction(o: { title: string; message: string; okLabel: string }): Promise<boolean> {
+/** A yes/no; `destructive` (deleting for good) starts on Cancel, so Enter alone never destroys anything. */
+export function confirmAction(o: { title: string; message: string; okLabel: string; destructive?: boolean }): Promise<boolean> {
   return show<boolean>((dialog, done) => {
     const ok = h('button', { type: 'button', class: 'primary' }, o.okLabel);
     const cancel = h('button', { type: 'button' }, 'Cancel');
@@ -58,6 +59,6 @@ export function confirmAction(o: { title: string; message: string; okLabel: stri
     cancel.addEventListener('click', () => done(false));
     dialog.setAttribute('aria-labelledby', 'dialog-title');
     dialog.append(h('h2', { id: 'dialog-title' }, o.title), h('p', {}, o.message), h('div', { class: 'dialog-buttons' }, cancel, ok));
-    queueMicrotask(() => ok.focus());
+    queueMicrotask(() => (o.destructive ? cancel : ok).focus());
   }, false);
 }

@@ -5,6 +5,7 @@
 import type { HistoryVersion } from '../../vault/vault-api.js';
 import { api } from '../api/vault-client.js';
 import { h } from './dom.js';
+import { size, when } from './format.js';
 import type { PanelContent } from './side-panel.js';
 
 const SOURCE_LABEL: Record<HistoryVersion['source'], string> = {
@@ -52,15 +53,4 @@ export class HistoryPanel implements PanelContent {
     restore.addEventListener('click', () => void this.restore(path, v.id));
     preview.replaceChildren(h('h3', {}, `Version of ${when(v.savedAt)}`), h('pre', { class: 'history-text', tabindex: '0', 'aria-label': 'Text of this version' }, text), restore);
   }
-}
-
-function when(ms: number): string {
-  const d = new Date(ms);
-  const today = new Date();
-  const sameDay = d.toDateString() === today.toDateString();
-  return sameDay ? `Today ${d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}` : d.toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
-}
-
-function size(bytes: number): string {
-  return bytes < 1024 ? `${bytes} B` : `${(bytes / 1024).toFixed(1)} kB`;
 }
