@@ -8,18 +8,30 @@ import type { BuildSummary } from '../../sae/feature-index/build-feature-index.j
 import type { Contrast } from '../../sae/feature-index/contrast-texts.js';
 import type { TextExplanation } from '../../sae/feature-index/explain-text.js';
 import type { SteeringVectorSet } from '../../steer/steering-vector-set.js';
+import type { StyleEffect } from '../../steer/vectors/style-effect.js';
+import type { FeatureProfile } from '../../sae/feature-index/feature-profile.js';
 
 export type AnalysisJob =
   | { kind: 'build-index'; saeDir: string; db: string; tokens: number }
   | { kind: 'explain'; saeDir: string; text: string; perToken: number; top: number }
   | { kind: 'contrast'; saeDir: string; a: string[]; b: string[]; top: number }
-  | { kind: 'style'; texts: string[] };
+  | { kind: 'style'; texts: string[]; strengths: number[] }
+  | { kind: 'profile'; saeDir: string; texts: string[]; top: number };
 
 export interface AnalysisResults {
   'build-index': BuildSummary;
   explain: TextExplanation;
   contrast: Contrast;
-  style: SteeringVectorSet;
+  /** The vector, and its measured effect on the texts at the best of `strengths` (style-effect.ts). */
+  style: { set: SteeringVectorSet; effect: StyleEffect };
+  profile: FeatureProfile[];
+}
+
+/** How far a running job has got, where it reports it (style vectors, feature profiles). */
+export interface AnalysisProgress {
+  phase: string;
+  done: number;
+  total: number;
 }
 
 export type AnalysisKind = AnalysisJob['kind'];
