@@ -18,6 +18,10 @@ import { installGlobalShortcuts } from './ui/global-shortcuts.js';
 import { HistoryPanel } from './ui/history-panel.js';
 import { NoteTree } from './ui/note-tree.js';
 import { OutlinePanel } from './ui/outline-panel.js';
+import { RelatedPanel } from './ui/related-panel.js';
+import { StylePanel } from './ui/style-panel.js';
+import { RelatedContext } from './suggest/related-context.js';
+import { withVector } from './steer/steering-spec-edit.js';
 import { SearchPanel } from './ui/search-panel.js';
 import { SettingsPanel } from './ui/settings-panel.js';
 import type { CommandName } from './ui/shortcuts.js';
@@ -30,6 +34,7 @@ const status = new StatusBar();
 const panel = new SidePanel(() => editor.view.focus());
 const tree = new NoteTree(byId('tree'), { open: (p) => void openNote(p), rename: (p) => void renameEntry(p), trash: (p, k) => void trashEntry(p, k) });
 let suggestionError: string | null = null;
+const relatedContext = new RelatedContext();
 
 const editor = new NoteEditor(byId('editor'), settings, {
   onUpdate(ed) {
@@ -47,12 +52,24 @@ const editor = new NoteEditor(byId('editor'), settings, {
     suggestionError = message;
     showSuggestionState();
   },
+  suggestionPreamble: () => relatedContext.excerpt,
 });
 
 const search = new SearchPanel((p) => void openNote(p));
 const outlinePanel = new OutlinePanel(() => editor.view, () => panel.close());
 const historyPanel = new HistoryPanel(() => editor.path, restoreVersion);
 const settingsPanel = new SettingsPanel(() => settings, (s) => void changeSettings(s));
+const relatedPanel = new RelatedPanel(() => editor.path, (p) => void openNote(p));
+const stylePanel = new StylePanel(
+  () => (editor.path?.includes('/') ? editor.path.slice(0, editor.path.lastIndexOf('/')) : ''),
+  (name, strength) => changeSettings({ ...settings, steering: { ...settings.steering, spec: withVector(settings.steering.spec, { vector: name, strength }) } }),
+);
+
+/** Keeps the related note's excerpt for suggestions while the option is on. */
+function followRelated(): void {
+  if (settings.suggestions.relatedContext) void relatedContext.follow(editor.path);
+  else relatedContext.stop();
+}
 
 function applySettings(): void {
   applyTheme(settings.theme, settings.textSize);
@@ -68,7 +85,9 @@ function showSuggestionState(): void {
 }
 
 async function changeSettings(s: Settings): Promise<void> {
+  const relatedChanged = s.suggestions.relatedContext !== settings.suggestions.relatedContext;
   settings = s;
+  if (relatedChanged) followRelated();
   suggestionError = null;
   applySettings();
   editor.applySettings(s);
@@ -88,7 +107,8 @@ async function openNote(path: string, focus = true): Promise<void> {
   }
   hideConflict();
   showNote(editor.path);
-  if (panel.openPanel === outlinePanel || panel.openPanel === historyPanel) void panel.show(panel.openPanel);
+  if (panel.openPanel === outlinePanel || panel.openPanel === historyPanel || panel.openPanel === relatedPanel) void panel.show(panel.openPanel);
+  followRelated();
   if (focus) editor.view.focus();
 }
 
@@ -224,6 +244,12 @@ function run(command: CommandName): boolean {
     case 'settings':
       void panel.toggle(settingsPanel);
       return true;
+    case 'related':
+      void panel.toggle(relatedPanel);
+      return true;
+    case 'styleFromNotes':
+      void panel.toggle(stylePanel);
+      return true;
     case 'focusEditor':
       if (panel.openPanel) panel.close();
       else if (editor.path) editor.view.focus();
@@ -239,6 +265,8 @@ for (const [id, command] of [
   ['btn-outline', 'outline'],
   ['btn-history', 'history'],
   ['btn-settings', 'settings'],
+  ['btn-related', 'related'],
+  ['btn-style', 'styleFromNotes'],
 ] as const) {
   byId(id).addEventListener('click', () => run(command));
 }

@@ -45,6 +45,8 @@ Everything in the app can be done from the keyboard. On a Mac, Cmd takes the pla
 - Ctrl+Shift+O: outline of the note
 - Ctrl+Shift+H: saved versions of the note
 - Ctrl+,: settings
+- Alt+R: notes related to this one (they share the features the model sees)
+- Alt+W: write like these notes (a style from notes you pick, used by the suggestions)
 - Esc: close the panel and go back to the text
 
 ## In the text
