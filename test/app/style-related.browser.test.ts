@@ -144,3 +144,26 @@ test('related notes: Alt+R lists the open note’s own topic first, with shared 
   assert.ok(await waitFor(() => decodeURIComponent(page.url()).includes(target)), `Enter opens ${target}`);
   assert.deepEqual(errors, []);
 });
+
+test('the "draw on the most related note" setting puts that note’s text before the writer’s in the suggestion prompt', { skip, timeout: 120_000 }, async () => {
+  const settings = (await (await fetch(`${url}/api/settings`)).json()) as { suggestions: Record<string, unknown> };
+  await fetch(`${url}/api/settings`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...settings, steering: { spec: {}, labels: {} }, suggestions: { ...settings.suggestions, relatedContext: true } }) });
+  const path = 'Sea/Crab.md';
+  const top = ((await (await fetch(`${url}/api/related?path=${encodeURIComponent(path)}`)).json()) as { notes: { path: string }[] }).notes[0].path;
+  const topText = readFileSync(join(vaultDir, top), 'utf8').trim();
+  assert.ok(topText.length <= 300 && !/\s\s|\n/.test(topText), 'short enough to go in whole (the excerpt limit is 300 characters)');
+  await page.goto(`${url}/?note=${encodeURIComponent(path)}`);
+  await page.waitForSelector('.cm-content');
+  await page.locator('.cm-content').focus();
+  await new Promise((r) => setTimeout(r, 1500)); // the page looks up the related note as the note opens
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type(' The crab');
+  const doc = `${readFileSync(join(vaultDir, path), 'utf8')} The crab`; // Ctrl+End: after the file's final newline
+  const expected = async (prompt: string): Promise<string> => {
+    const r = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ prompt, max_tokens: 24, temperature: 0.8, top_p: 0.9, seed: 1, stop: ['\n\n'] }) });
+    return ((await r.json()) as { choices: { text: string }[] }).choices[0].text;
+  };
+  const withContext = await expected(`${topText}\n\n${doc}`);
+  assert.notEqual(withContext, await expected(doc), 'the context makes a difference to this prompt');
+  assert.equal(await settledGhost(), withContext);
+});
