@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { FeatureProfile } from '../../sae/feature-index/feature-profile.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { APP_FOLDER, type Vault } from '../../vault/vault.js';
-import { rankRelated, vaultIdf, type Idf, type NoteProfile, type RelatedNote } from './related-ranking.js';
+import { rankWeighted, vaultIdf, weighProfile, type Idf, type NoteProfile, type RelatedNote, type WeightedProfile } from './related-ranking.js';
 
 export type ProfileTexts = (texts: string[], onProgress: (done: number) => void) => Promise<FeatureProfile[]>;
 
@@ -43,6 +43,8 @@ export class RelatedNotesIndex {
   private running: Promise<void> | undefined;
   private again = false;
   private progressNow: IndexProgress | null = null;
+  /** The profiles weighed for ranking, made again after the profiles change. */
+  private weighted: Map<string, WeightedProfile> | undefined;
 
   constructor(
     private readonly vault: Vault,
@@ -81,7 +83,11 @@ export class RelatedNotesIndex {
 
   /** The notes related to `path` by the profiles indexed now. */
   related(path: string, limit: number): RelatedNote[] {
-    return rankRelated(path, this.entries, this.idf ?? vaultIdf(this.entries.values()), limit);
+    if (!this.weighted) {
+      const idf = this.idf ?? vaultIdf(this.entries.values());
+      this.weighted = new Map([...this.entries].map(([p, e]) => [p, weighProfile(e, idf)]));
+    }
+    return rankWeighted(path, this.weighted, limit);
   }
 
   private async updateOnce(): Promise<void> {
@@ -128,7 +134,9 @@ export class RelatedNotesIndex {
     }
   }
 
+  /** Every change to the profiles is saved: the weighed copy is made again on the next question. */
   private save(): void {
+    this.weighted = undefined;
     const f: IndexFile = { version: 1, sae: this.sae, notes: Object.fromEntries(this.entries) };
     writeFileAtomic(this.file, JSON.stringify(f));
   }

@@ -45,38 +45,57 @@ export function vaultIdf(profiles: Iterable<NoteProfile>): Idf {
   return (j) => Math.log((1 + n) / (1 + (df.get(j) ?? 0)));
 }
 
-function weights(p: NoteProfile, idf: Idf): Map<number, number> {
-  const w = new Map<number, number>();
-  for (const [j, mean] of p.features) {
-    const v = mean * idf(j);
-    if (v > 0) w.set(j, v);
-  }
-  return w;
+/** A profile's tf-idf weights and their L2 norm, what the ranking compares. */
+export interface WeightedProfile {
+  w: Map<number, number>;
+  norm: number;
 }
 
-const norm = (w: ReadonlyMap<number, number>): number => Math.sqrt([...w.values()].reduce((s, v) => s + v * v, 0));
+export function weighProfile(p: NoteProfile, idf: Idf): WeightedProfile {
+  const w = new Map<number, number>();
+  let sq = 0;
+  for (const [j, mean] of p.features) {
+    const v = mean * idf(j);
+    if (v > 0) {
+      w.set(j, v);
+      sq += v * v;
+    }
+  }
+  return { w, norm: Math.sqrt(sq) };
+}
 
 /** The notes most related to `target` (not itself), best first; notes sharing no weighted feature are left out. */
 export function rankRelated(target: string, profiles: ReadonlyMap<string, NoteProfile>, idf: Idf, limit: number, sharedPerNote = 3): RelatedNote[] {
-  const own = profiles.get(target);
-  if (!own) return [];
-  const a = weights(own, idf);
-  const na = norm(a);
-  if (na === 0) return [];
+  return rankWeighted(target, new Map([...profiles].map(([path, p]) => [path, weighProfile(p, idf)])), limit, sharedPerNote);
+}
+
+/** rankRelated over profiles already weighed (an index keeps them between questions). */
+export function rankWeighted(target: string, weighted: ReadonlyMap<string, WeightedProfile>, limit: number, sharedPerNote = 3): RelatedNote[] {
+  const a = weighted.get(target);
+  if (!a || a.norm === 0) return [];
   const out: RelatedNote[] = [];
-  for (const [path, p] of profiles) {
+  for (const [path, b] of weighted) {
     if (path === target) continue;
-    const b = weights(p, idf);
-    const products: [number, number][] = [];
-    for (const [j, va] of a) {
-      const vb = b.get(j);
-      if (vb !== undefined) products.push([j, va * vb]);
+    let dot = 0;
+    // The few most shared features, kept sorted as found (a full sort per note would cost more than the dot product).
+    const top: [number, number][] = [];
+    for (const [j, va] of a.w) {
+      const vb = b.w.get(j);
+      if (vb === undefined) continue;
+      const v = va * vb;
+      dot += v;
+      if (top.length < sharedPerNote || better([j, v], top[top.length - 1])) {
+        const at = top.findIndex((t) => better([j, v], t));
+        top.splice(at < 0 ? top.length : at, 0, [j, v]);
+        if (top.length > sharedPerNote) top.pop();
+      }
     }
-    if (products.length === 0) continue;
-    const dot = products.reduce((s, [, v]) => s + v, 0);
-    products.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
-    out.push({ path, score: dot / (na * norm(b)), shared: products.slice(0, sharedPerNote).map(([j]) => j) });
+    if (top.length === 0) continue;
+    out.push({ path, score: dot / (a.norm * b.norm), shared: top.map(([j]) => j) });
   }
   out.sort((x, y) => y.score - x.score || (x.path < y.path ? -1 : 1));
   return out.slice(0, limit);
 }
+
+/** Larger product first; the lower feature index breaks ties. */
+const better = (x: readonly [number, number], y: readonly [number, number]): boolean => x[1] > y[1] || (x[1] === y[1] && x[0] < y[0]);
