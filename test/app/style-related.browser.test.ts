@@ -103,6 +103,9 @@ test('write like these notes: a folder by keyboard → progress → the effect n
   const [clean, steered] = ((await effect.textContent()) ?? '').match(/[\d.]+/g)!.map(Number);
   assert.ok(steered < clean, `CE ${clean} → ${steered}`);
   await axeCheck('style-panel-light');
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await axeCheck('style-panel-dark');
+  await page.emulateMedia({ colorScheme: 'light' });
 
   // The vault's steering now names the vector at the strength the server chose, and the server's numbers are the ones shown.
   const settings = (await (await fetch(`${url}/api/settings`)).json()) as { steering: { spec: { vectors?: { vector: string; strength: number }[] } } };
@@ -137,6 +140,15 @@ test('related notes: Alt+R lists the open note’s own topic first, with shared 
   await axeCheck('related-panel-dark');
   await page.emulateMedia({ colorScheme: 'light' });
   await axeCheck('related-panel-light');
+  const settings = (await (await fetch(`${url}/api/settings`)).json()) as Record<string, unknown>;
+  await fetch(`${url}/api/settings`, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ...settings, theme: 'contrast' }) });
+  await page.reload();
+  await page.waitForSelector('.cm-content');
+  await page.locator('.cm-content').focus();
+  await page.keyboard.press('Alt+r');
+  await page.waitForSelector('#panel .related-note', { timeout: 30_000 });
+  await axeCheck('related-panel-contrast');
+  await page.locator('#panel-title').focus();
 
   for (let i = 0; i < 5 && !(await page.evaluate(() => document.activeElement?.classList.contains('related-note'))); i++) await page.keyboard.press('Tab');
   const target = await page.evaluate(() => decodeURIComponent(document.activeElement!.getAttribute('href')!.replace('/?note=', '')));
