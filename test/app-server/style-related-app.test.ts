@@ -77,6 +77,16 @@ test('related notes: every note of a two-topic vault lists the five notes of its
   assert.ok(existsSync(join(vaultDir, '.tinymorph', 'related-notes.json')));
 });
 
+test('related notes: a bad path or a missing note is the vault’s 4xx, naming it', async () => {
+  const outside = await fetch(`${url}/api/related?path=${encodeURIComponent('../outside.md')}`);
+  assert.ok([400, 403].includes(outside.status), `../outside.md: ${outside.status}`);
+  assert.match(((await outside.json()) as { error: { message: string } }).error.message, /outside\.md/);
+  const missing = await fetch(`${url}/api/related?path=${encodeURIComponent('No such note.md')}`);
+  assert.equal(missing.status, 404);
+  assert.match(((await missing.json()) as { error: { message: string } }).error.message, /No such note\.md/);
+  assert.equal((await fetch(`${url}/api/related?path=Sea/Boat.md&limit=0`)).status, 400);
+});
+
 test('related notes: a note saved with the other topic’s text is related to that topic next time', { timeout: 60_000 }, async () => {
   const path = 'Kitchen/Soup.md';
   const note = (await (await fetch(`${url}/api/vault/note?path=${encodeURIComponent(path)}`)).json()) as { hash: string };
