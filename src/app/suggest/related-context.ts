@@ -1,9 +1,10 @@
 /**
  * The "related notes as context" option: an excerpt of the open note's most related note (the
  * related-notes index), put before the writer's text in suggestion prompts. The embedded model's
- * context is 512 tokens; the prompt sends the last 1,000 characters before the cursor (about 250
- * tokens), so an excerpt of at most EXCERPT_CHARS (about 75 tokens) leaves the writer's own text
- * the larger, nearer part of what the model conditions on.
+ * context is 512 tokens and a suggestion prompt is at most 1,000 characters (about 400 of its
+ * tokens); the excerpt, at most EXCERPT_CHARS, takes its room from the far end of the writer's text
+ * (openai-completion-source.ts), so the request still fits and at least 70% of the prompt is the
+ * writer's own text, the part nearest the cursor.
  */
 import { relatedWhenReady } from '../api/related-client.js';
 import { api } from '../api/vault-client.js';

@@ -1,7 +1,8 @@
 /**
  * The model runs the server does besides generation — building a feature index, explaining a text,
- * contrasting two sets of texts, a style vector from texts — as messages to the analysis thread
- * (analysis-worker.ts) and what each answers. SAEs are named by their folder (a shipped SAE,
+ * contrasting two sets of texts, a style vector from texts (with its measured effect), the feature
+ * profiles of notes (related notes) — as messages to the analysis thread (analysis-worker.ts) and
+ * what each answers; a job may report progress on the way. SAEs are named by their folder (a shipped SAE,
  * resolved by the route before a job is made).
  */
 import type { BuildSummary } from '../../sae/feature-index/build-feature-index.js';
