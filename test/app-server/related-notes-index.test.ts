@@ -57,6 +57,14 @@ test('related-notes index: built once, kept in .tinymorph, only changed notes pr
   assert.ok(!again.related('Sea/Fish.md', 20).some((r) => r.path === 'Sea/Crab.md'));
   // The index read the changed note behind the page's back: the watcher must still see it as another program's change.
   assert.ok(vault.changedOnDisk('Kitchen/Pie.md'), 'the change is still news to the watcher');
+
+  // A renamed note keeps its profile (found by its hash): nothing is profiled again.
+  vault.rename('Sea/Beach.md', 'Sea/Shore.md');
+  const before = second.texts.length;
+  await again.update();
+  assert.equal(second.texts.length, before);
+  assert.ok(again.related('Sea/Fish.md', 20).some((r) => r.path === 'Sea/Shore.md'));
+  assert.ok(!again.related('Sea/Fish.md', 20).some((r) => r.path === 'Sea/Beach.md'));
   vault.close();
 });
 

@@ -94,8 +94,12 @@ export class RelatedNotesIndex {
     const files = this.vault.noteFiles();
     const onDisk = new Set(files.map((f) => f.path));
     let changed = false;
-    for (const p of [...this.entries.keys()]) {
-      if (!onDisk.has(p)) changed = this.entries.delete(p);
+    // A note renamed or moved keeps its profile: found again by its hash among the notes gone.
+    const gone = new Map<string, Entry>();
+    for (const [p, e] of [...this.entries]) {
+      if (onDisk.has(p)) continue;
+      gone.set(e.hash, e);
+      changed = this.entries.delete(p);
     }
     const todo: { path: string; text: string; hash: string; size: number; mtimeMs: number }[] = [];
     for (const f of files) {
@@ -103,8 +107,9 @@ export class RelatedNotesIndex {
       if (e && e.size === f.size && e.mtimeMs === f.mtimeMs) continue;
       const note = this.vault.peek(f.path);
       if (!note) continue;
-      if (e && e.hash === note.hash) {
-        Object.assign(e, { size: f.size, mtimeMs: f.mtimeMs });
+      const same = e?.hash === note.hash ? e : gone.get(note.hash);
+      if (same) {
+        this.entries.set(f.path, { ...same, size: f.size, mtimeMs: f.mtimeMs });
         changed = true;
       } else todo.push({ path: f.path, text: note.text, hash: note.hash, size: f.size, mtimeMs: f.mtimeMs });
     }

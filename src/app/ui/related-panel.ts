@@ -34,7 +34,12 @@ export class RelatedPanel implements PanelContent {
     const bar = h('progress', { class: 'related-progress', 'aria-label': 'Notes read', hidden: true });
     const list = h('ul', { class: 'related-list', 'aria-label': `Notes related to ${nameAndFolder(path)[0]}` });
     const abort = (this.abort = new AbortController());
-    void relatedWhenReady(path, (r) => this.showProgress(r, status, bar), abort.signal)
+    const progress = (r: RelatedNotes | null): void => {
+      // The panel was closed or shows another note: stop asking.
+      if (!list.isConnected) abort.abort();
+      else this.showProgress(r, status, bar);
+    };
+    void relatedWhenReady(path, progress, abort.signal)
       .then((r) => {
         bar.hidden = true;
         this.showList(r, status, list);
