@@ -18,6 +18,10 @@ import { installGlobalShortcuts } from './ui/global-shortcuts.js';
 import { HistoryPanel } from './ui/history-panel.js';
 import { NoteTree } from './ui/note-tree.js';
 import { OutlinePanel } from './ui/outline-panel.js';
+import { RelatedPanel } from './ui/related-panel.js';
+import { StylePanel } from './ui/style-panel.js';
+import { RelatedContext } from './suggest/related-context.js';
+import { withVector } from './steer/steering-spec-edit.js';
 import { SearchPanel } from './ui/search-panel.js';
 import { SettingsPanel } from './ui/settings-panel.js';
 import { connectSteering } from './steer/steering-controller.js';
@@ -34,6 +38,7 @@ const status = new StatusBar();
 const panel = new SidePanel(() => editor.view.focus());
 const tree = new NoteTree(byId('tree'), { open: (p) => void openNote(p), rename: (p) => void renameEntry(p), trash: (p, k) => void trashEntry(p, k) });
 let suggestionError: string | null = null;
+const relatedContext = new RelatedContext();
 
 const editor = new NoteEditor(byId('editor'), settings, {
   onUpdate(ed) {
@@ -51,6 +56,7 @@ const editor = new NoteEditor(byId('editor'), settings, {
     suggestionError = message;
     showSuggestionState();
   },
+  suggestionPreamble: () => relatedContext.excerpt,
 });
 
 const search = new SearchPanel((p) => void openNote(p));
@@ -61,9 +67,10 @@ const steeringPanel = new SteeringPanel(() => settings, changeSteering);
 connectSteering({ settings: () => settings, change: changeSteering, showPanel: () => void panel.show(steeringPanel) });
 
 /** A steering (or temperature, seed) change: applied, saved, and the suggestion on screen asked for again with it. */
-function changeSteering(s: Settings): void {
-  void changeSettings(s);
+function changeSteering(s: Settings): Promise<void> {
+  const saved = changeSettings(s);
   editor.rerunSuggestion();
+  return saved;
 }
 const trashPanel = new TrashPanel({
   async restored(path, kind) {
@@ -73,6 +80,17 @@ const trashPanel = new TrashPanel({
   refresh: () => void panel.show(trashPanel),
   announce,
 });
+const relatedPanel = new RelatedPanel(() => editor.path, (p) => void openNote(p));
+const stylePanel = new StylePanel(
+  () => (editor.path?.includes('/') ? editor.path.slice(0, editor.path.lastIndexOf('/')) : ''),
+  (name, strength) => changeSteering({ ...settings, steering: { ...settings.steering, spec: withVector(settings.steering.spec, { vector: name, strength }) } }),
+);
+
+/** Keeps the related note's excerpt for suggestions while the option is on. */
+function followRelated(): void {
+  if (settings.suggestions.relatedContext) void relatedContext.follow(editor.path);
+  else relatedContext.stop();
+}
 
 function applySettings(): void {
   applyTheme(settings.theme, settings.textSize);
@@ -91,7 +109,9 @@ function showSuggestionState(): void {
 let settingsSaved: Promise<unknown> = Promise.resolve();
 
 async function changeSettings(s: Settings): Promise<void> {
+  const relatedChanged = s.suggestions.relatedContext !== settings.suggestions.relatedContext;
   settings = s;
+  if (relatedChanged) followRelated();
   suggestionError = null;
   applySettings();
   editor.applySettings(s);
@@ -116,7 +136,8 @@ async function openNote(path: string, focus = true): Promise<void> {
   }
   hideConflict();
   showNote(editor.path);
-  if (panel.openPanel === outlinePanel || panel.openPanel === historyPanel) void panel.show(panel.openPanel);
+  if (panel.openPanel === outlinePanel || panel.openPanel === historyPanel || panel.openPanel === relatedPanel) void panel.show(panel.openPanel);
+  followRelated();
   if (focus) editor.view.focus();
 }
 
@@ -264,6 +285,12 @@ function run(command: CommandName): boolean {
     case 'trash':
       void panel.toggle(trashPanel);
       return true;
+    case 'related':
+      void panel.toggle(relatedPanel);
+      return true;
+    case 'styleFromNotes':
+      void panel.toggle(stylePanel);
+      return true;
     case 'focusEditor':
       if (panel.openPanel) panel.close();
       else if (editor.path) editor.view.focus();
@@ -282,6 +309,8 @@ for (const [id, command] of [
   ['btn-steering', 'steering'],
   ['btn-margin', 'marginNotes'],
   ['btn-trash', 'trash'],
+  ['btn-related', 'related'],
+  ['btn-style', 'styleFromNotes'],
 ] as const) {
   byId(id).addEventListener('click', () => run(command));
 }

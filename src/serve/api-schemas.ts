@@ -162,4 +162,6 @@ export const VECTOR_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const styleVectorRequestSchema = z.object({
   name: z.string().regex(VECTOR_NAME, 'must be 1–64 letters, digits, "_" or "-", starting with a letter or digit'),
   texts,
+  /** Server-sent events: `{"object": "vector.progress", phase, done, total}` while it builds, then the vector, then [DONE]. */
+  stream: z.boolean().nullish(),
 });

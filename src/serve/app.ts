@@ -20,7 +20,7 @@ import { metricsRoute } from './routes/metrics.js';
 import { modelsRoute } from './routes/models.js';
 import { steerCompletionRoute } from './routes/steer-completion.js';
 import { tokenizeRoute } from './routes/tokenize.js';
-import { vectorsRoute } from './routes/vectors.js';
+import { vectorsRoute, type VectorsRouteOptions } from './routes/vectors.js';
 import type { EngineRef } from './serve-engine.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 1 << 20;
@@ -34,6 +34,8 @@ export interface AppOptions {
   /** Origins allowed to read responses (CORS) and send requests from a page; none by default. */
   corsOrigins?: readonly string[];
   maxBodyBytes?: number;
+  /** Told of each style vector built (the writing app keeps them in the vault). */
+  onVectorBuilt?: VectorsRouteOptions['onBuilt'];
 }
 
 export function createApp(o: AppOptions): Hono {
@@ -50,6 +52,7 @@ export function createApp(o: AppOptions): Hono {
   } }));
   app.route('/', healthRoute(o.engines));
   app.route('/', metricsRoute(o.engines));
-  for (const route of [modelsRoute, completionsRoute, chatCompletionsRoute, tokenizeRoute, steerCompletionRoute, featuresRoute, vectorsRoute]) app.route('/v1', route(o.engines));
+  for (const route of [modelsRoute, completionsRoute, chatCompletionsRoute, tokenizeRoute, steerCompletionRoute, featuresRoute]) app.route('/v1', route(o.engines));
+  app.route('/v1', vectorsRoute(o.engines, { onBuilt: o.onVectorBuilt }));
   return app;
 }

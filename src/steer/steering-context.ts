@@ -143,7 +143,7 @@ export class SteeringContext {
  * Each vector of a set must be as wide as its hook's activations: adding a shorter one would read
  * past its end (NaN at every later position), and a longer one would be cut without a word.
  */
-function checkVectorWidths(path: string, set: SteeringVectorSet, config: LlamaConfig): void {
+export function checkVectorWidths(path: string, set: SteeringVectorSet, config: LlamaConfig): void {
   for (const [hook, v] of set.vectors) {
     const width = hookWidth(config, hook);
     if (width !== v.length) throw new SteeringError(`${path}: the vector for ${hook} is ${v.length} wide, the hook is ${width ?? 'not a fixed width'}${width === undefined ? '' : ' wide'}`);

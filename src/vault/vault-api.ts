@@ -145,6 +145,8 @@ export const Settings = z.object({
       seed: z.number().int().min(0).max(2 ** 31 - 1).default(1),
       maxTokens: z.number().int().min(1).max(256).default(24),
       temperature: z.number().min(0).max(2).default(0.8),
+      /** Put a short excerpt of the open note's most related note (GET /api/related) before the text in the prompt. */
+      relatedContext: z.boolean().default(false),
     })
     .prefault({}),
   steering: SteeringPanel.prefault({}),

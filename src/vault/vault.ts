@@ -323,6 +323,14 @@ export class Vault {
     this.index.close();
   }
 
+  /**
+   * The note as it is on disk, or undefined when it cannot be read — without counting as this app's
+   * read, so an index reading behind the page's back never hides another program's change from the watcher.
+   */
+  peek(path: string): Note | undefined {
+    return this.tryRead(path);
+  }
+
   /** Every note (recursively, hidden folders and symlinked folders skipped) with what the index compares. */
   noteFiles(): IndexedFile[] {
     const out: IndexedFile[] = [];

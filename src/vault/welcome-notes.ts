@@ -47,6 +47,8 @@ Everything in the app can be done from the keyboard. On a Mac, Cmd takes the pla
 - Ctrl+,: settings
 - Ctrl+Shift+S: steering (features, tone, temperature and seed)
 - Alt+T: the trash (restore deleted notes and folders, or delete them for good)
+- Alt+R: notes related to this one (they share the features the model sees)
+- Alt+W: write like these notes (a style from notes you pick, used by the suggestions)
 - Esc: close the panel and go back to the text
 
 ## In the text

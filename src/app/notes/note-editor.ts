@@ -40,6 +40,8 @@ export interface NoteEditorHooks {
   announce(message: string): void;
   /** Suggestions failed (no model server yet, or it broke): say so once, quietly. */
   onSuggestionError(message: string): void;
+  /** Context put before the text in suggestion prompts when the settings ask for related notes' context. */
+  suggestionPreamble?(): string | undefined;
 }
 
 export type ConflictChoice = 'mine' | 'disk' | 'merge';
@@ -212,7 +214,7 @@ export class NoteEditor {
     const s = this.settings.suggestions;
     if (!s.enabled) return [];
     return ghostText({
-      source: openAiCompletionSource({ maxTokens: s.maxTokens, seed: s.seed, temperature: s.temperature, steering: activeSteering(this.settings.steering.spec), contextChars: 1000 }),
+      source: openAiCompletionSource({ maxTokens: s.maxTokens, seed: s.seed, temperature: s.temperature, steering: activeSteering(this.settings.steering.spec), contextChars: 1000, preamble: s.relatedContext ? () => this.hooks.suggestionPreamble?.() : undefined }),
       pauseMs: s.pauseMs,
       onError: (e) => this.hooks.onSuggestionError(e instanceof Error ? e.message : String(e)),
     });

@@ -19,6 +19,12 @@ export interface CompletionSourceOptions {
   steering?: Record<string, unknown>;
   /** Characters of text before the cursor sent as the prompt (the embedded model's context is short). */
   contextChars?: number;
+  /**
+   * Text put before the prompt, a blank line between (an excerpt of a related note); none when it
+   * returns undefined. It takes its room from the far end of the text before the cursor, so the
+   * prompt stays within `contextChars` and the request within the model's context.
+   */
+  preamble?: () => string | undefined;
 }
 
 /** Why no suggestion came: the server answered with an error status or not as an event stream. */
@@ -28,7 +34,10 @@ export function openAiCompletionSource(o: CompletionSourceOptions): SuggestionSo
   const url = o.url ?? '/v1/completions';
   return {
     async *suggest(textBefore, signal) {
-      const prompt = textBefore.slice(-(o.contextChars ?? 2000));
+      const preamble = o.preamble?.();
+      const room = (o.contextChars ?? 2000) - (preamble ? preamble.length + 2 : 0);
+      const before = textBefore.slice(-room);
+      const prompt = preamble ? `${preamble}\n\n${before}` : before;
       const res = await fetch(url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'text/event-stream' },

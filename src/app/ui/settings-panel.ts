@@ -28,6 +28,7 @@ export class SettingsPanel implements PanelContent {
     const pause = number('set-pause', s.suggestions.pauseMs, 50, 5000, (v) => sugg({ pauseMs: v }));
     const seed = number('set-seed', s.suggestions.seed, 0, 2 ** 31 - 1, (v) => sugg({ seed: v }));
     const length = number('set-length', s.suggestions.maxTokens, 1, 256, (v) => sugg({ maxTokens: v }));
+    const relatedContext = checkbox('set-related', s.suggestions.relatedContext, (v) => sugg({ relatedContext: v }));
     const row = (id: string, label: string, control: HTMLElement, hint?: string): HTMLElement =>
       h('div', { class: 'setting' }, h('label', { for: id }, label), control, hint ? h('p', { class: 'setting-hint' }, hint) : null);
     const shortcuts = h(
@@ -55,6 +56,7 @@ export class SettingsPanel implements PanelContent {
         row('set-pause', 'Pause before suggesting (ms)', pause),
         row('set-seed', 'Seed', seed, 'The same seed and text give the same suggestion.'),
         row('set-length', 'Longest suggestion (tokens)', length),
+        row('set-related', 'Draw on the most related note', relatedContext, 'A short excerpt of it goes before your text in what the model reads.'),
       ),
       h('h3', {}, 'Keyboard'),
       shortcuts,

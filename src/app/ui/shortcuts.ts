@@ -4,7 +4,7 @@
  * Keys use CodeMirror's notation: "Mod" is Ctrl (Cmd on a Mac). Ctrl-N, Ctrl-T and Ctrl-W belong to
  * the browser and cannot be taken, hence Alt-N.
  */
-export type CommandName = 'newNote' | 'newFolder' | 'rename' | 'focusTree' | 'toggleTree' | 'searchVault' | 'outline' | 'history' | 'settings' | 'focusEditor' | 'steering' | 'marginNotes' | 'trash';
+export type CommandName = 'newNote' | 'newFolder' | 'rename' | 'focusTree' | 'toggleTree' | 'searchVault' | 'outline' | 'history' | 'settings' | 'focusEditor' | 'steering' | 'marginNotes' | 'trash' | 'related' | 'styleFromNotes';
 
 export interface Shortcut {
   key: string;
@@ -25,6 +25,8 @@ export const GLOBAL_SHORTCUTS: Shortcut[] = [
   { key: 'Mod-Shift-s', command: 'steering', label: 'Steering: features, tone, temperature and seed' },
   { key: 'Alt-m', command: 'marginNotes', label: 'Margin notes: other continuations beside the paragraph' },
   { key: 'Alt-t', command: 'trash', label: 'Trash: restore deleted notes and folders' },
+  { key: 'Alt-r', command: 'related', label: 'Notes related to this one' },
+  { key: 'Alt-w', command: 'styleFromNotes', label: 'Write like these notes: a style from notes you pick' },
   { key: 'Escape', command: 'focusEditor', label: 'Close the panel, back to the text' },
 ];
 

@@ -14,6 +14,9 @@ import { loadModelOffThread } from '../../serve/load-model-off-thread.js';
 import { EngineRef } from '../../serve/serve-engine.js';
 import { buildEngine, closeEngine } from '../../serve/server.js';
 import { setActiveBackend } from '../../tensor/backend-registry.js';
+import { loadVaultVectors, saveVaultVector } from '../../app-server/vault-vectors.js';
+import { engineRelatedNotes } from '../../app-server/related/engine-related-notes.js';
+import { relatedRoutes } from '../../app-server/related/related-routes.js';
 import type { ModelOptions } from '../options.js';
 import { addModelOptions, parseInteger } from '../options.js';
 
@@ -49,8 +52,19 @@ export function registerApp(program: Command): void {
       // The model's OpenAI-compatible routes (ghost text, steering) beside the vault API, behind the
       // app server's own Host guard; they answer 503 until the model has loaded off the event loop.
       const engines = new EngineRef();
-      const api = createApp({ engines });
-      const app = createAppServer({ vault, watcher, pageDir: join(packageRoot(), 'dist', 'app'), allowedHosts: LOOPBACK_HOSTS, mount: (a) => void a.route('/', api) });
+      // Style vectors built from notes are kept in the vault (.tinymorph/vectors/) and defined again below.
+      const api = createApp({ engines, onVectorBuilt: (name, set) => saveVaultVector(vault.root, name, set) });
+      const related = relatedRoutes(vault, engineRelatedNotes(vault, engines, watcher));
+      const app = createAppServer({
+        vault,
+        watcher,
+        pageDir: join(packageRoot(), 'dist', 'app'),
+        allowedHosts: LOOPBACK_HOSTS,
+        mount: (a) => {
+          a.route('/api', related);
+          a.route('/', api);
+        },
+      });
       const server = await listenAppServer(app, o.host, o.port).catch(async (e: NodeJS.ErrnoException) => {
         // The watcher would keep the process alive after the error.
         await watcher.close();
@@ -58,7 +72,9 @@ export function registerApp(program: Command): void {
         throw new UsageError(e.code === 'EADDRINUSE' ? `--port ${o.port}: already in use (try another, or 0 for any free port)` : `cannot listen on ${o.host}:${o.port} (${e.message})`);
       });
       process.stdout.write(`${server.url}\n`);
-      engines.current = buildEngine(await loadModelOffThread({ model: o.model, tokenizer: o.tokenizer, quantize: o.quantize }));
+      const engine = buildEngine(await loadModelOffThread({ model: o.model, tokenizer: o.tokenizer, quantize: o.quantize }));
+      loadVaultVectors(vault.root, engine.steering, (m) => process.stderr.write(`tinymorph app: ${m}\n`));
+      engines.current = engine;
       process.stderr.write(`${created ? 'created a new vault' : 'vault'}: ${vault.root}\npress Ctrl-C to stop\n`);
       if (o.open) openBrowser(created ? `${server.url}/?note=Welcome.md` : server.url);
       const stop = async (): Promise<void> => {

@@ -9,7 +9,7 @@ import type { LlamaModel } from '../../model/llama-model.js';
 import { ApiError } from '../api-error.js';
 import type { WorkerError } from '../worker-errors.js';
 import { fromWorkerError } from '../worker-errors.js';
-import type { AnalysisJob, AnalysisKind, AnalysisResults } from './analysis-jobs.js';
+import type { AnalysisJob, AnalysisKind, AnalysisProgress, AnalysisResults } from './analysis-jobs.js';
 import type { AnalysisWorkerData } from './analysis-worker.js';
 
 const DEFAULT_MAX_PENDING = 16;
@@ -17,6 +17,7 @@ const DEFAULT_MAX_PENDING = 16;
 interface Pending {
   resolve: (result: unknown) => void;
   reject: (e: Error) => void;
+  onProgress?: (p: AnalysisProgress) => void;
 }
 
 export class AnalysisThread {
@@ -30,14 +31,15 @@ export class AnalysisThread {
     private readonly maxPending = DEFAULT_MAX_PENDING,
   ) {}
 
-  run<K extends AnalysisKind>(job: Extract<AnalysisJob, { kind: K }>): Promise<AnalysisResults[K]> {
+  /** Runs `job`; `onProgress` hears the progress the job reports, on this thread, as it goes. */
+  run<K extends AnalysisKind>(job: Extract<AnalysisJob, { kind: K }>, onProgress?: (p: AnalysisProgress) => void): Promise<AnalysisResults[K]> {
     if (this.pending.size >= this.maxPending) {
       throw new ApiError(429, `${this.pending.size} feature and vector jobs are already waiting; retry later`, 'rate_limit_error', null, 'analysis_busy', 1);
     }
     const id = this.nextId++;
     const worker = this.start();
     return new Promise<AnalysisResults[K]>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (r: unknown) => void, reject });
+      this.pending.set(id, { resolve: resolve as (r: unknown) => void, reject, onProgress });
       worker.postMessage({ id, job });
     });
   }
@@ -53,8 +55,9 @@ export class AnalysisThread {
     const data: AnalysisWorkerData = { config: this.model.config, weights: this.model.weights, tokenizerPath: this.tokenizerPath, backend: this.model.backend.name };
     const worker = new Worker(new URL('./analysis-worker.js', import.meta.url), { workerData: data });
     worker.unref(); // an idle analysis thread does not keep the process alive
-    worker.on('message', ({ id, result, error }: { id: number; result?: unknown; error?: WorkerError }) => {
+    worker.on('message', ({ id, result, error, progress }: { id: number; result?: unknown; error?: WorkerError; progress?: AnalysisProgress }) => {
       const p = this.pending.get(id);
+      if (progress) return p?.onProgress?.(progress);
       this.pending.delete(id);
       if (error) p?.reject(fromWorkerError(error));
       else p?.resolve(result);

@@ -19,10 +19,13 @@ import { explainText } from '../../sae/feature-index/explain-text.js';
 import { meanActivations } from '../../sae/feature-means.js';
 import type { Sae } from '../../sae/sae.js';
 import { readSaeLensFolder } from '../../sae/saelens-format.js';
+import { SteeringContext } from '../../steer/steering-context.js';
+import { styleEffect } from '../../steer/vectors/style-effect.js';
 import { styleVector } from '../../steer/vectors/style-vector.js';
+import { featureProfiles } from '../../sae/feature-index/feature-profile.js';
 import { setActiveBackend } from '../../tensor/backend-registry.js';
 import { toWorkerError } from '../worker-errors.js';
-import type { AnalysisJob, AnalysisResults } from './analysis-jobs.js';
+import type { AnalysisJob, AnalysisProgress, AnalysisResults } from './analysis-jobs.js';
 
 export interface AnalysisWorkerData {
   config: LlamaConfig;
@@ -43,7 +46,7 @@ const sae = (dir: string): Sae => {
   return s;
 };
 
-function run(job: AnalysisJob): AnalysisResults[AnalysisJob['kind']] {
+function run(job: AnalysisJob, progress: (p: AnalysisProgress) => void): AnalysisResults[AnalysisJob['kind']] {
   switch (job.kind) {
     case 'build-index':
       return buildFeatureIndex(model, tokenizer, sae(job.saeDir), trainSampleTextPath(), { db: job.db, saePath: job.saeDir, tokens: job.tokens });
@@ -51,10 +54,16 @@ function run(job: AnalysisJob): AnalysisResults[AnalysisJob['kind']] {
       return explainText(model, tokenizer, sae(job.saeDir), job.text, { perToken: job.perToken, top: job.top });
     case 'contrast':
       return contrastTexts(model, tokenizer, sae(job.saeDir), job.a, job.b, { top: job.top });
-    case 'style':
+    case 'style': {
       // Against the shipped TinyStories validation text, as `tinymorph vector style` by default.
       reference ??= splitDocuments(readFileSync(validationTextPath(), 'utf8'));
-      return styleVector(model, tokenizer, job.texts, reference);
+      const set = styleVector(model, tokenizer, job.texts, reference, { onProgress: (done, total) => progress({ phase: 'vector', done, total }) });
+      // A context of its own: the vector is applied by value, never registered under a name here.
+      const effect = styleEffect(new SteeringContext(model, tokenizer), job.texts, set, job.strengths, (done, total) => progress({ phase: 'effect', done, total }));
+      return { set, effect };
+    }
+    case 'profile':
+      return featureProfiles(model, tokenizer, sae(job.saeDir), job.texts, job.top, (done, total) => progress({ phase: 'profile', done, total }));
     case 'feature-means': {
       // The statistics SteeringContext.featureMeans computes, on the same text, for the server's context.
       const s = sae(job.saeDir);
@@ -66,7 +75,7 @@ function run(job: AnalysisJob): AnalysisResults[AnalysisJob['kind']] {
 const port = parentPort as NonNullable<typeof parentPort>;
 port.on('message', ({ id, job }: { id: number; job: AnalysisJob }) => {
   try {
-    port.postMessage({ id, result: run(job) });
+    port.postMessage({ id, result: run(job, (progress) => port.postMessage({ id, progress })) });
   } catch (e) {
     port.postMessage({ id, error: toWorkerError(e) });
   }
