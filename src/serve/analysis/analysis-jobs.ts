@@ -11,7 +11,7 @@ import type { SteeringVectorSet } from '../../steer/steering-vector-set.js';
 
 export type AnalysisJob =
   | { kind: 'build-index'; saeDir: string; db: string; tokens: number }
-  | { kind: 'explain'; saeDir: string; text: string; perToken: number; top: number }
+  | { kind: 'explain'; saeDir: string; text: string; perToken: number; top: number; features?: number[] }
   | { kind: 'contrast'; saeDir: string; a: string[]; b: string[]; top: number }
   | { kind: 'style'; texts: string[] };
 

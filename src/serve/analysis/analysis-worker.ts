@@ -46,7 +46,7 @@ function run(job: AnalysisJob): AnalysisResults[AnalysisJob['kind']] {
     case 'build-index':
       return buildFeatureIndex(model, tokenizer, sae(job.saeDir), trainSampleTextPath(), { db: job.db, saePath: job.saeDir, tokens: job.tokens });
     case 'explain':
-      return explainText(model, tokenizer, sae(job.saeDir), job.text, { perToken: job.perToken, top: job.top });
+      return explainText(model, tokenizer, sae(job.saeDir), job.text, { perToken: job.perToken, top: job.top, features: job.features });
     case 'contrast':
       return contrastTexts(model, tokenizer, sae(job.saeDir), job.a, job.b, { top: job.top });
     case 'style':
