@@ -45,6 +45,8 @@ Everything in the app can be done from the keyboard. On a Mac, Cmd takes the pla
 - Ctrl+Shift+O: outline of the note
 - Ctrl+Shift+H: saved versions of the note
 - Ctrl+,: settings
+- Ctrl+Shift+L: feature browser (search the model's features, open one's dashboard, steer with it)
+- Alt+W: what fires here (mark where features fire in the paragraph; hover a word for its features)
 - Esc: close the panel and go back to the text
 
 ## In the text

@@ -50,6 +50,9 @@ export class NoteEditor {
   private saveAgain = false;
   private conflict: Conflict | null = null;
   private readonly suggestions = new Compartment();
+  /** "What fires here" (editor/what-fires.ts), built by the page: kept across notes. */
+  private readonly whatFires = new Compartment();
+  private whatFiresExtension: Extension = [];
   private readonly selections = new Map<string, EditorSelection>();
 
   constructor(
@@ -109,6 +112,12 @@ export class NoteEditor {
     this.settings = settings;
     setVimMode(this.view, settings.vim);
     this.view.dispatch({ effects: this.suggestions.reconfigure(this.suggestionExtension()) });
+  }
+
+  /** Turn "what fires here" on (its extension) or off (`[]`). */
+  setWhatFires(extension: Extension): void {
+    this.whatFiresExtension = extension;
+    this.view.dispatch({ effects: this.whatFires.reconfigure(extension) });
   }
 
   /** A change the watcher saw on disk (another program's). */
@@ -210,6 +219,7 @@ export class NoteEditor {
       vimMode(this.settings.vim),
       vimSave.of(save),
       this.suggestions.of(this.suggestionExtension()),
+      this.whatFires.of(this.whatFiresExtension),
       vaultKeymap({ save, followLink: (t) => this.hooks.followLink(t) }),
       history(),
       drawSelection(),

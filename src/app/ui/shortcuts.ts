@@ -4,7 +4,7 @@
  * Keys use CodeMirror's notation: "Mod" is Ctrl (Cmd on a Mac). Ctrl-N, Ctrl-T and Ctrl-W belong to
  * the browser and cannot be taken, hence Alt-N.
  */
-export type CommandName = 'newNote' | 'newFolder' | 'rename' | 'focusTree' | 'toggleTree' | 'searchVault' | 'outline' | 'history' | 'settings' | 'focusEditor';
+export type CommandName = 'newNote' | 'newFolder' | 'rename' | 'focusTree' | 'toggleTree' | 'searchVault' | 'outline' | 'history' | 'settings' | 'focusEditor' | 'features' | 'whatFires';
 
 export interface Shortcut {
   key: string;
@@ -22,6 +22,8 @@ export const GLOBAL_SHORTCUTS: Shortcut[] = [
   { key: 'Mod-Shift-o', command: 'outline', label: 'Outline of the note' },
   { key: 'Mod-Shift-h', command: 'history', label: 'Saved versions of the note' },
   { key: 'Mod-,', command: 'settings', label: 'Settings' },
+  { key: 'Mod-Shift-l', command: 'features', label: 'Feature browser: search the model\'s features' },
+  { key: 'Alt-w', command: 'whatFires', label: 'What fires here: mark the features at work in the paragraph' },
   { key: 'Escape', command: 'focusEditor', label: 'Close the panel, back to the text' },
 ];
 
