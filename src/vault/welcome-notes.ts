@@ -55,6 +55,7 @@ Everything in the app can be done from the keyboard. On a Mac, Cmd takes the pla
 - Ctrl+F: find and replace in the note
 - Ctrl+Enter: open the [[link]] at the cursor
 - Ctrl+Z: undo
+- Alt+Shift+W: with "what fires here" on, list the features of the word at the cursor (Enter opens one)
 
 ## Suggestions
 

@@ -170,10 +170,15 @@ async function markedParagraph(): Promise<{ text: string; levels: string[] }> {
   });
 }
 
-/** The paragraph with the spans explain-text says fire in [brackets]. */
+/** The paragraph with the spans explain-text says fire in [brackets] (a token's leading space is left unmarked). */
 function expectedMarks(r: Explained, fires: (t: Explained['tokens'][number]) => boolean): string {
   const marked = new Array<boolean>(PARAGRAPH.length).fill(false);
-  for (const t of r.tokens) if (fires(t)) for (let i = t.start; i < t.end; i++) marked[i] = true;
+  for (const t of r.tokens) {
+    if (!fires(t)) continue;
+    let i = t.start;
+    while (i < t.end && /\s/.test(PARAGRAPH[i])) i++;
+    for (; i < t.end; i++) marked[i] = true;
+  }
   let out = '';
   for (let i = 0; i < PARAGRAPH.length; i++) out += (marked[i] && !marked[i - 1] ? '[' : '') + PARAGRAPH[i] + (marked[i] && !marked[i + 1] ? ']' : '');
   return out;
@@ -205,6 +210,19 @@ test('what fires here: marks exactly the tokens explain-text says the watched fe
   assert.ok(top.includes(feature), `the hovered token's first feature (${listed}) is a watched one`);
   await page.locator('.fires-card-feature').first().click();
   assert.ok(await waitFor(async () => ((await page.locator('#fd-title').textContent()) ?? '').startsWith(`#${feature}`), 30_000));
+
+  // From the keyboard: Alt+Shift+W on a marked word lists its features, focused; Enter opens one.
+  await page.keyboard.press('Escape');
+  await page.mouse.move(1, 1);
+  await page.waitForSelector('.cm-tooltip-hover', { state: 'detached' });
+  await page.locator('.cm-fires').last().click();
+  await page.keyboard.press('Alt+Shift+W');
+  await page.waitForSelector('.fires-card-keyboard .fires-card-feature:focus');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowUp');
+  const first = await page.locator('.fires-card-keyboard .fires-card-feature:focus').textContent();
+  await page.keyboard.press('Enter');
+  assert.ok(await waitFor(async () => ((await page.locator('#fd-title').textContent()) ?? '').startsWith(/^#\d+/.exec(first ?? '')?.[0] ?? '?'), 30_000), `Enter opens ${first}`);
 
   // Steering with a feature: it alone is watched, at every token where it fires.
   const chosen = r.top[3]?.feature ?? r.top[0].feature;

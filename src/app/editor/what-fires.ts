@@ -1,13 +1,14 @@
 /**
  * "What fires here": the tokens of the paragraph at the cursor where the watched SAE features fire
  * (firing-tokens.ts), marked with their intensity — decorations only, never the document. Hovering
- * a token lists its features; clicking one opens its dashboard. The paragraph is explained again
- * when it changes or the cursor moves to another one, after a pause; one request is in flight, and
- * a newer one aborts it. Token spans come from the server (UTF-16 offsets in the posted text), so
- * multi-byte characters mark exactly.
+ * a token lists its features; clicking one opens its dashboard. From the keyboard, Alt-Shift-W opens
+ * the same list for the token at the cursor (↑/↓ move, Enter opens, Esc returns to the text). The
+ * paragraph is explained again when it changes or the cursor moves to another one, after a pause;
+ * one request is in flight, and a newer one aborts it. Token spans come from the server (UTF-16
+ * offsets in the posted text), so multi-byte characters mark exactly.
  */
-import { StateEffect, StateField, type EditorState, type Extension } from '@codemirror/state';
-import { Decoration, EditorView, hoverTooltip, ViewPlugin, type DecorationSet, type ViewUpdate } from '@codemirror/view';
+import { StateEffect, StateField, type EditorState, type Extension, type Text } from '@codemirror/state';
+import { Decoration, EditorView, hoverTooltip, keymap, showTooltip, ViewPlugin, type DecorationSet, type Tooltip, type ViewUpdate } from '@codemirror/view';
 import { formatActivation } from '../features/activation-level.js';
 import type { Explanation } from '../features/features-client.js';
 import { firingTokens, type FiringToken } from '../features/firing-tokens.js';
@@ -31,18 +32,24 @@ interface Fires {
 const NONE: Fires = { source: '', tokens: [], decorations: Decoration.none };
 const setFires = StateEffect.define<Fires>();
 
-function decorate(tokens: FiringToken[]): DecorationSet {
+/** Marks over the firing tokens, without a token's leading space (the word is what fires, and a mark should not start a line with a blank). */
+function decorate(tokens: FiringToken[], doc: Text): DecorationSet {
   // Byte-fallback tokens of one character share its span: one mark, the strongest level.
-  const bySpan = new Map<string, FiringToken>();
+  const bySpan = new Map<string, { from: number; to: number; level: number }>();
   for (const t of tokens) {
-    if (t.level === 0 || t.to <= t.from) continue;
-    const key = `${t.from}:${t.to}`;
-    if ((bySpan.get(key)?.level ?? 0) < t.level) bySpan.set(key, t);
+    const from = t.from + leadingSpace(doc.sliceString(t.from, t.to));
+    if (t.level === 0 || t.to <= from) continue;
+    const key = `${from}:${t.to}`;
+    if ((bySpan.get(key)?.level ?? 0) < t.level) bySpan.set(key, { from, to: t.to, level: t.level });
   }
   return Decoration.set(
     [...bySpan.values()].map((t) => Decoration.mark({ class: `cm-fires act act-${t.level}` }).range(t.from, t.to)),
     true,
   );
+}
+
+export function leadingSpace(text: string): number {
+  return text.length - text.trimStart().length;
 }
 
 const firesField = StateField.define<Fires>({
@@ -56,6 +63,22 @@ const firesField = StateField.define<Fires>({
     return { ...value, tokens, decorations: value.decorations.map(tr.changes) };
   },
   provide: (f) => EditorView.decorations.from(f, (v) => v.decorations),
+});
+
+/** The token whose span holds `pos` (its start from the right, its end from the left), with features to list. */
+function tokenAt(fires: Fires, pos: number, side: -1 | 1): FiringToken | undefined {
+  return fires.tokens.find((k) => k.features.length > 0 && (k.from < pos || (k.from === pos && side > 0)) && (pos < k.to || (pos === k.to && side < 0)));
+}
+
+/** The keyboard's card: the token at the cursor, until the text or the selection changes. */
+const setCursorCard = StateEffect.define<Tooltip | null>();
+const cursorCard = StateField.define<Tooltip | null>({
+  create: () => null,
+  update(value, tr) {
+    for (const e of tr.effects) if (e.is(setCursorCard)) return e.value;
+    return tr.docChanged || tr.selection ? null : value;
+  },
+  provide: (f) => showTooltip.from(f),
 });
 
 /** The paragraph around the cursor: the run of non-blank lines containing it, or null on a blank line. */
@@ -120,7 +143,7 @@ export function whatFires(config: WhatFiresConfig): Extension {
             return;
           }
           const tokens = firingTokens(r, para.from, config.chosen);
-          this.view.dispatch({ effects: setFires.of({ source: r.source, tokens, decorations: decorate(tokens) }) });
+          this.view.dispatch({ effects: setFires.of({ source: r.source, tokens, decorations: decorate(tokens, this.view.state.doc) }) });
         } catch (e) {
           if (request.signal.aborted) return;
           this.shown = '';
@@ -131,24 +154,42 @@ export function whatFires(config: WhatFiresConfig): Extension {
       }
     },
   );
+  const card = (view: EditorView, t: FiringToken, fires: Fires, keyboard: boolean): Tooltip => ({
+    pos: t.from,
+    end: t.to,
+    above: true,
+    create: () => ({ dom: tokenCard(view, view.state.sliceDoc(t.from, t.to), t, keyboard, (f) => config.openFeature(fires.source, f)) }),
+  });
   const tooltip = hoverTooltip((view, pos, side) => {
     const fires = view.state.field(firesField);
-    const t = fires.tokens.find((k) => k.features.length > 0 && (k.from < pos || (k.from === pos && side > 0)) && (pos < k.to || (pos === k.to && side < 0)));
-    if (!t) return null;
-    return {
-      pos: t.from,
-      end: t.to,
-      above: true,
-      create: () => ({ dom: tokenCard(view.state.sliceDoc(t.from, t.to), t, (f) => config.openFeature(fires.source, f)) }),
-    };
+    const t = tokenAt(fires, pos, side);
+    return t ? card(view, t, fires, false) : null;
   });
-  return [firesField, plugin, tooltip];
+  const keys = keymap.of([
+    {
+      key: 'Alt-Shift-w',
+      run(view) {
+        const fires = view.state.field(firesField);
+        const head = view.state.selection.main.head;
+        const t = tokenAt(fires, head, -1) ?? tokenAt(fires, head, 1);
+        if (!t) {
+          view.dispatch({ effects: EditorView.announce.of('No features listed here: put the cursor on a word of the marked paragraph.') });
+          return true;
+        }
+        view.dispatch({ effects: setCursorCard.of(card(view, t, fires, true)) });
+        // The tooltip is drawn on the next measure: focus its first feature then.
+        requestAnimationFrame(() => view.dom.querySelector<HTMLElement>('.fires-card-keyboard .fires-card-feature')?.focus());
+        return true;
+      },
+    },
+  ]);
+  return [firesField, cursorCard, plugin, tooltip, keys];
 }
 
-function tokenCard(text: string, t: FiringToken, open: (feature: number) => void): HTMLElement {
-  return h(
+function tokenCard(view: EditorView, text: string, t: FiringToken, keyboard: boolean, open: (feature: number) => void): HTMLElement {
+  const el = h(
     'div',
-    { class: 'fires-card' },
+    { class: keyboard ? 'fires-card fires-card-keyboard' : 'fires-card', role: 'group', 'aria-label': `Features on ${text.trim() || text}` },
     h('p', { class: 'fires-card-head' }, `Features on “${text.trim() || text}”`),
     h(
       'ul',
@@ -156,9 +197,25 @@ function tokenCard(text: string, t: FiringToken, open: (feature: number) => void
       ...t.features.map((f) => {
         const b = h('button', { type: 'button', class: 'fires-card-feature' }, h('span', {}, f.label ? `#${f.feature} · ${f.label}` : `#${f.feature}`), h('span', { class: 'fd-num' }, formatActivation(f.act)));
         b.addEventListener('mousedown', (e) => e.preventDefault());
-        b.addEventListener('click', () => open(f.feature));
+        b.addEventListener('click', () => {
+          if (keyboard) view.dispatch({ effects: setCursorCard.of(null) });
+          open(f.feature);
+        });
         return h('li', {}, b);
       }),
     ),
   );
+  el.addEventListener('keydown', (e) => {
+    const items = [...el.querySelectorAll<HTMLElement>('button')];
+    const i = items.indexOf(document.activeElement as HTMLElement);
+    if (e.key === 'ArrowDown') items[Math.min(items.length - 1, i + 1)]?.focus();
+    else if (e.key === 'ArrowUp') items[Math.max(0, i - 1)]?.focus();
+    else if (e.key === 'Escape') {
+      view.dispatch({ effects: setCursorCard.of(null) });
+      view.focus();
+    } else return;
+    e.preventDefault();
+    e.stopPropagation();
+  });
+  return el;
 }

@@ -39,7 +39,7 @@ export function dashboardView(d: Dashboard, actions: DashboardActions): HTMLElem
   );
   const input = h('input', { id: 'fd-label', type: 'text', value: d.labelSource === USER_LABEL_SOURCE ? d.label : '', placeholder: d.autoLabel, autocomplete: 'off', maxlength: '500' });
   const save = h('button', { type: 'submit' }, 'Save label');
-  const form = h('form', { class: 'fd-label-form' }, h('label', { for: 'fd-label' }, 'Label'), h('div', { class: 'fd-label-row' }, input, save), h('p', { class: 'setting-hint' }, `Empty restores the automatic label, “${d.autoLabel}”.`));
+  const form = h('form', { class: 'fd-label-form' }, h('label', { for: 'fd-label' }, 'Label'), h('div', { class: 'fd-label-row' }, input, save), h('p', { class: 'setting-hint' }, 'Left empty, the automatic label (shown greyed) is used.'));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     void actions.saveLabel(input.value);
@@ -74,12 +74,14 @@ export function contextView(c: DashboardContext, max: number): HTMLElement {
   return h(
     'p',
     { class: 'fd-context' },
-    ...c.tokens.map((tok, i) => {
+    ...c.tokens.flatMap((tok, i) => {
       const text = tok === '<s>' ? '' : tok;
       const level = activationLevel(c.acts[i], max);
       if (level === 0) return text;
       const value = formatActivation(c.acts[i]);
-      return h('mark', { class: `act act-${level}`, title: value }, text, h('span', { class: 'visually-hidden' }, ` (${value})`));
+      // The leading space stays outside the mark: the word is what fires.
+      const word = text.trimStart();
+      return [text.slice(0, text.length - word.length), h('mark', { class: `act act-${level}`, title: value }, word, h('span', { class: 'visually-hidden' }, ` (${value})`))];
     }),
   );
 }

@@ -36,6 +36,7 @@ export const EDITOR_SHORTCUTS: { key: string; label: string }[] = [
   { key: 'Tab', label: 'Accept the suggestion' },
   { key: 'Ctrl-ArrowRight', label: 'Accept the next word of the suggestion (also Alt-→)' },
   { key: 'Escape', label: 'Dismiss the suggestion' },
+  { key: 'Alt-Shift-w', label: 'With "what fires here" on: the features of the word at the cursor' },
 ];
 
 const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
