@@ -113,6 +113,8 @@ test('feature browser: search → dashboard as the API has it → label edit fou
   assert.equal(await page.locator('.fd-logit-list').first().locator('li').count(), d.positive.length);
   assert.deepEqual(await page.locator('.fd-neighbour > span:first-child').allTextContents(), d.neighbours.map((n) => (n.label ? `#${n.feature} · ${n.label}` : `#${n.feature}`)));
   await axeCheck('features-dashboard-light');
+  await page.locator('.fd-neighbours').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(screenshotDir(), 'features-dashboard-lower-light.png') });
 
   // A new label, saved from the keyboard, is the index's label and what search finds.
   const word = `kites${Date.now() % 100000}`;
@@ -234,6 +236,13 @@ test('what fires here: marks exactly the tokens explain-text says the watched fe
   const expectedChosen = expectedMarks(c, (t) => (t.chosen?.[0] ?? 0) > 0);
   assert.ok(await waitFor(async () => (await markedParagraph()).text === expectedChosen, 60_000), `marks: ${(await markedParagraph()).text}\nexpected: ${expectedChosen}`);
   await axeCheck('what-fires-dark');
+
+  await setSettings({ theme: 'contrast' });
+  await openStory();
+  await page.locator('.cm-line', { hasText: 'Lily' }).click();
+  await page.keyboard.press('Alt+w');
+  assert.ok(await waitFor(async () => (await markedParagraph()).text === expectedChosen, 60_000));
+  await axeCheck('what-fires-contrast');
 
   // Off again: no marks, the document untouched.
   await page.locator('#btn-what-fires').click();
