@@ -218,11 +218,14 @@ test('what fires here: marks exactly the tokens explain-text says the watched fe
   await page.mouse.move(1, 1);
   await page.waitForSelector('.cm-tooltip-hover', { state: 'detached' });
   await page.locator('.cm-fires').last().click();
+  await page.mouse.move(1, 1);
+  await page.waitForSelector('.cm-tooltip-hover', { state: 'detached' });
   await page.keyboard.press('Alt+Shift+W');
   await page.waitForSelector('.fires-card-keyboard .fires-card-feature:focus');
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('ArrowUp');
   const first = await page.locator('.fires-card-keyboard .fires-card-feature:focus').textContent();
+  await axeCheck('what-fires-card-light');
   await page.keyboard.press('Enter');
   assert.ok(await waitFor(async () => ((await page.locator('#fd-title').textContent()) ?? '').startsWith(/^#\d+/.exec(first ?? '')?.[0] ?? '?'), 30_000), `Enter opens ${first}`);
 

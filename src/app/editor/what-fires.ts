@@ -171,7 +171,8 @@ export function whatFires(config: WhatFiresConfig): Extension {
       run(view) {
         const fires = view.state.field(firesField);
         const head = view.state.selection.main.head;
-        const t = tokenAt(fires, head, -1) ?? tokenAt(fires, head, 1);
+        // The word just before the cursor, else the one after it; a lone space is no word.
+        const t = [tokenAt(fires, head, -1), tokenAt(fires, head, 1)].find((k) => k && view.state.sliceDoc(k.from, k.to).trim() !== '');
         if (!t) {
           view.dispatch({ effects: EditorView.announce.of('No features listed here: put the cursor on a word of the marked paragraph.') });
           return true;
