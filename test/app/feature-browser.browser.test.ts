@@ -85,13 +85,15 @@ async function openStory(): Promise<void> {
   await page.waitForSelector('.cm-content .cm-line');
 }
 
-/** Search the browser for `query` by keyboard and open the first result; the dashboard heading's text. */
+/** Search the browser for `query` by keyboard and open the first result (once it is the API's first hit); the dashboard heading's text. */
 async function openFirstResult(query: string): Promise<string> {
+  const first = (await api<{ data: { index: number }[] }>('get', `/v1/features/search?q=${encodeURIComponent(query)}`)).data[0].index;
   await page.keyboard.press('Control+Shift+L');
   await page.waitForSelector('#feature-search:focus');
   await page.keyboard.press('Control+a');
   await page.keyboard.type(query);
-  await page.waitForSelector('.feature-hit', { timeout: 60_000 });
+  // Results follow typing: wait for those of the whole query (the first search may build the index).
+  assert.ok(await waitFor(async () => ((await page.locator('.feature-hit').first().textContent({ timeout: 60_000 })) ?? '').startsWith(`#${first} `), 60_000), `feature ${first} is found first`);
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('Enter');
   await page.waitForSelector('#fd-title:focus');
@@ -187,7 +189,7 @@ function expectedMarks(r: Explained, fires: (t: Explained['tokens'][number]) => 
 }
 
 test('what fires here: marks exactly the tokens explain-text says the watched features fire on; hover lists them; a click opens the dashboard', { skip, timeout: 180_000 }, async () => {
-  await setSettings({ steering: { spec: {}, labels: {} } });
+  await setSettings({ theme: 'light', steering: { spec: {}, labels: {} } });
   await openStory();
   await page.locator('.cm-line', { hasText: 'Lily' }).click();
   await page.keyboard.press('Alt+w');
@@ -239,6 +241,13 @@ test('what fires here: marks exactly the tokens explain-text says the watched fe
   const expectedChosen = expectedMarks(c, (t) => (t.chosen?.[0] ?? 0) > 0);
   assert.ok(await waitFor(async () => (await markedParagraph()).text === expectedChosen, 60_000), `marks: ${(await markedParagraph()).text}\nexpected: ${expectedChosen}`);
   await axeCheck('what-fires-dark');
+  await page.locator('.cm-fires').last().click();
+  await page.mouse.move(1, 1);
+  await page.waitForSelector('.cm-tooltip-hover', { state: 'detached' });
+  await page.keyboard.press('Alt+Shift+W');
+  await page.waitForSelector('.fires-card-keyboard .fires-card-feature:focus');
+  await axeCheck('what-fires-card-dark');
+  await page.keyboard.press('Escape');
 
   await setSettings({ theme: 'contrast' });
   await openStory();

@@ -36,8 +36,8 @@ test('unsteered: the three top features are watched, each relative to its own pe
     [108, 113, 4], // 9 at its peak; 2 is fourth, not watched
   ]);
   assert.deepEqual(got[0].features, [
-    { feature: 5, act: 2, label: 'plural' },
-    { feature: 7, act: 1, label: 'animal' },
+    { feature: 5, act: 2, label: 'plural', watched: true },
+    { feature: 7, act: 1, label: 'animal', watched: true },
   ]);
   assert.deepEqual(got[2].features.map((f) => f.feature), [9, 2], 'watched first, then the token\'s others');
 });
@@ -45,6 +45,10 @@ test('unsteered: the three top features are watched, each relative to its own pe
 test('steered: only the chosen features are watched, from the per-token values explain-text reported for them', () => {
   const got = firingTokens(r, 0, [8]);
   assert.deepEqual(got.map((t) => t.level), [1, 0, 4]); // 0.4/1.6 is a quarter
-  assert.deepEqual(got[2].features, [{ feature: 8, act: 1.6, label: 'motion' }, { feature: 9, act: 3, label: 'place' }, { feature: 2, act: 0.1, label: 'noise' }]);
+  assert.deepEqual(got[2].features, [
+    { feature: 8, act: 1.6, label: 'motion', watched: true },
+    { feature: 9, act: 3, label: 'place', watched: false },
+    { feature: 2, act: 0.1, label: 'noise', watched: false },
+  ]);
   assert.deepEqual(got[1].features.map((f) => f.feature), [5]);
 });

@@ -48,7 +48,7 @@ function decorate(tokens: FiringToken[], doc: Text): DecorationSet {
   );
 }
 
-export function leadingSpace(text: string): number {
+function leadingSpace(text: string): number {
   return text.length - text.trimStart().length;
 }
 
@@ -196,7 +196,8 @@ function tokenCard(view: EditorView, text: string, t: FiringToken, keyboard: boo
       'ul',
       {},
       ...t.features.map((f) => {
-        const b = h('button', { type: 'button', class: 'fires-card-feature' }, h('span', {}, f.label ? `#${f.feature} · ${f.label}` : `#${f.feature}`), h('span', { class: 'fd-num' }, formatActivation(f.act)));
+        const name = h('span', {}, f.label ? `#${f.feature} · ${f.label}` : `#${f.feature}`, f.watched ? h('span', { class: 'visually-hidden' }, ' (marked)') : null);
+        const b = h('button', { type: 'button', class: f.watched ? 'fires-card-feature fires-card-watched' : 'fires-card-feature' }, name, h('span', { class: 'fd-num' }, formatActivation(f.act)));
         b.addEventListener('mousedown', (e) => e.preventDefault());
         b.addEventListener('click', () => {
           if (keyboard) view.dispatch({ effects: setCursorCard.of(null) });

@@ -14,6 +14,8 @@ export interface FeatureBrowserHost {
   steerWith(f: { source: string; index: number; label: string }): Promise<void>;
 }
 
+const SLOW_SEARCH_MS = 1500;
+
 type View = { kind: 'search' } | { kind: 'feature'; source: string; index: number };
 
 export class FeatureBrowser implements PanelContent {
@@ -61,7 +63,8 @@ export class FeatureBrowser implements PanelContent {
       else return;
       e.preventDefault();
     });
-    this.root.replaceChildren(h('div', { class: 'search-panel', role: 'search' }, input, status, results));
+    const hint = h('p', { class: 'setting-hint' }, 'Features are the patterns the model has learned. Find them by a word they fire on or make more likely.');
+    this.root.replaceChildren(h('div', { class: 'search-panel', role: 'search' }, input, hint, status, results));
     this.focusTarget = input;
     if (this.query) void this.search(this.query, results, status);
   }
@@ -75,6 +78,10 @@ export class FeatureBrowser implements PanelContent {
       return;
     }
     status.textContent = 'Searching…';
+    // The first search of an SAE waits while its feature index is built (a few seconds on the shipped one).
+    const slow = setTimeout(() => {
+      if (seq === this.seq) status.textContent = 'Searching… the first search builds the feature index, which takes a little while.';
+    }, SLOW_SEARCH_MS);
     try {
       const hits = await features.search(query);
       if (seq !== this.seq) return;
@@ -82,6 +89,8 @@ export class FeatureBrowser implements PanelContent {
       results.replaceChildren(...hits.map((hit) => this.item(hit)));
     } catch (e) {
       if (seq === this.seq) status.textContent = message(e);
+    } finally {
+      clearTimeout(slow);
     }
   }
 

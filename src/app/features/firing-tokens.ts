@@ -15,6 +15,8 @@ export interface TokenFeature {
   feature: number;
   act: number;
   label: string;
+  /** One of the features the marks show (listed first, drawn stronger). */
+  watched: boolean;
 }
 
 export interface FiringToken {
@@ -33,9 +35,9 @@ export function firingTokens(r: Explanation, offset: number, chosen: readonly nu
     chosen.length > 0 ? (t.chosen?.[i] ?? 0) : (t.features.find((f) => f.feature === watched[i])?.act ?? 0);
   const peak = watched.map((_, i) => Math.max(0, ...r.tokens.map((t) => actAt(t, i))));
   return r.tokens.map((t) => {
-    const mine = watched.map((feature, i) => ({ feature, act: actAt(t, i), label: label(feature) })).filter((f) => f.act > 0);
+    const mine = watched.map((feature, i) => ({ feature, act: actAt(t, i), label: label(feature), watched: true })).filter((f) => f.act > 0);
     const level = Math.max(0, ...mine.map((f) => activationLevel(f.act, peak[watched.indexOf(f.feature)])));
-    const others = t.features.filter((f) => !watched.includes(f.feature)).map((f) => ({ ...f, label: label(f.feature) }));
+    const others = t.features.filter((f) => !watched.includes(f.feature)).map((f) => ({ ...f, label: label(f.feature), watched: false }));
     return { from: offset + t.start, to: offset + t.end, level, features: [...mine.sort((a, b) => b.act - a.act), ...others] };
   });
 }
