@@ -7,13 +7,11 @@ import type { Settings } from '../vault/vault-api.js';
 import { LinkResolver } from '../vault/wikilinks.js';
 import { api, ApiError } from './api/vault-client.js';
 import { watchVault } from './api/vault-events.js';
-import { whatFires } from './editor/what-fires.js';
 import { wordCounts } from './editor/word-count.js';
 import { FeatureBrowser } from './features/feature-browser.js';
-import { features } from './features/features-client.js';
+import { WhatFiresToggle } from './features/what-fires-toggle.js';
 import { NoteEditor } from './notes/note-editor.js';
 import { registerSteeringHost, steerWith } from './steer/steering-controller.js';
-import { featureEntries } from './steer/steering-spec-edit.js';
 import { applyTheme } from './theme/apply-theme.js';
 import { announce } from './ui/announcer.js';
 import { hideConflict, showConflict } from './ui/conflict-view.js';
@@ -61,36 +59,16 @@ const settingsPanel = new SettingsPanel(() => settings, (s) => void changeSettin
 const featureBrowser = new FeatureBrowser({ announce, steerWith });
 registerSteeringHost({ steering: () => settings.steering, save: (steering) => changeSettings({ ...settings, steering }), announce });
 
-/** "What fires here" watches the features the vault steers with (those of the first SAE named), else the paragraph's top features. */
-let whatFiresOn = false;
-let whatFiresSpec = '';
-function refreshWhatFires(force = false): void {
-  const spec = JSON.stringify(settings.steering.spec);
-  if (!whatFiresOn || (spec === whatFiresSpec && !force)) return;
-  whatFiresSpec = spec;
-  const entries = featureEntries(settings.steering.spec);
-  const source = entries[0]?.source;
-  const chosen = entries.filter((e) => e.source === source).map((e) => e.index);
-  editor.setWhatFires(
-    whatFires({
-      explain: (text, signal) => features.explain(text, { perToken: 5, top: 10, chosen, source }, signal),
-      chosen,
-      openFeature(s, index) {
-        featureBrowser.openFeature(s, index);
-        void panel.show(featureBrowser);
-      },
-      onError: announce,
-    }),
-  );
-}
-
-function toggleWhatFires(): void {
-  const on = (whatFiresOn = !whatFiresOn);
-  byId('btn-what-fires').setAttribute('aria-pressed', String(on));
-  if (on) refreshWhatFires(true);
-  else editor.setWhatFires([]);
-  announce(on ? 'What fires here: on. Marks follow the paragraph at the cursor; hover a word for its features.' : 'What fires here: off.');
-}
+const whatFires = new WhatFiresToggle({
+  editor,
+  spec: () => settings.steering.spec,
+  openFeature(source, index) {
+    featureBrowser.openFeature(source, index);
+    void panel.show(featureBrowser);
+  },
+  announce,
+  button: byId('btn-what-fires'),
+});
 
 function applySettings(): void {
   applyTheme(settings.theme, settings.textSize);
@@ -110,7 +88,7 @@ async function changeSettings(s: Settings): Promise<void> {
   suggestionError = null;
   applySettings();
   editor.applySettings(s);
-  refreshWhatFires();
+  whatFires.settingsChanged();
   settings = await api.saveSettings(s);
 }
 
@@ -267,7 +245,7 @@ function run(command: CommandName): boolean {
       void panel.toggle(featureBrowser);
       return true;
     case 'whatFires':
-      toggleWhatFires();
+      whatFires.toggle();
       return true;
     case 'focusEditor':
       if (panel.openPanel) panel.close();
