@@ -46,7 +46,7 @@ Everything in the app can be done from the keyboard. On a Mac, Cmd takes the pla
 - Ctrl+Shift+H: saved versions of the note
 - Ctrl+,: settings
 - Ctrl+Shift+L: feature browser (search the model's features, open one's dashboard, steer with it)
-- Alt+W: what fires here (mark where features fire in the paragraph; hover a word for its features)
+- Alt+I: what fires here (mark where features fire in the paragraph; hover a word for its features)
 - Esc: close the panel and go back to the text
 
 ## In the text
@@ -55,7 +55,7 @@ Everything in the app can be done from the keyboard. On a Mac, Cmd takes the pla
 - Ctrl+F: find and replace in the note
 - Ctrl+Enter: open the [[link]] at the cursor
 - Ctrl+Z: undo
-- Alt+Shift+W: with "what fires here" on, list the features of the word at the cursor (Enter opens one)
+- Alt+Shift+I: with "what fires here" on, list the features of the word at the cursor (Enter opens one)
 
 ## Suggestions
 

@@ -192,7 +192,7 @@ test('what fires here: marks exactly the tokens explain-text says the watched fe
   await setSettings({ theme: 'light', steering: { spec: {}, labels: {} } });
   await openStory();
   await page.locator('.cm-line', { hasText: 'Lily' }).click();
-  await page.keyboard.press('Alt+w');
+  await page.keyboard.press('Alt+i');
   assert.equal(await page.locator('#btn-what-fires').getAttribute('aria-pressed'), 'true');
 
   // Unsteered: the paragraph's three top features.
@@ -215,14 +215,14 @@ test('what fires here: marks exactly the tokens explain-text says the watched fe
   await page.locator('.fires-card-feature').first().click();
   assert.ok(await waitFor(async () => ((await page.locator('#fd-title').textContent()) ?? '').startsWith(`#${feature}`), 30_000));
 
-  // From the keyboard: Alt+Shift+W on a marked word lists its features, focused; Enter opens one.
+  // From the keyboard: Alt+Shift+I on a marked word lists its features, focused; Enter opens one.
   await page.keyboard.press('Escape');
   await page.mouse.move(1, 1);
   await page.waitForSelector('.cm-tooltip-hover', { state: 'detached' });
   await page.locator('.cm-fires').last().click();
   await page.mouse.move(1, 1);
   await page.waitForSelector('.cm-tooltip-hover', { state: 'detached' });
-  await page.keyboard.press('Alt+Shift+W');
+  await page.keyboard.press('Alt+Shift+I');
   await page.waitForSelector('.fires-card-keyboard .fires-card-feature:focus');
   await page.keyboard.press('ArrowDown');
   await page.keyboard.press('ArrowUp');
@@ -236,7 +236,7 @@ test('what fires here: marks exactly the tokens explain-text says the watched fe
   await setSettings({ theme: 'dark', steering: { spec: { features: [{ source: r.source, index: chosen, strength: 4 }] }, labels: {} } });
   await openStory();
   await page.locator('.cm-line', { hasText: 'Lily' }).click();
-  await page.keyboard.press('Alt+w');
+  await page.keyboard.press('Alt+i');
   const c = await api<Explained>('post', '/v1/features/explain-text', { text: PARAGRAPH, per_token: 5, top: 10, source: r.source, features: [chosen] });
   const expectedChosen = expectedMarks(c, (t) => (t.chosen?.[0] ?? 0) > 0);
   assert.ok(await waitFor(async () => (await markedParagraph()).text === expectedChosen, 60_000), `marks: ${(await markedParagraph()).text}\nexpected: ${expectedChosen}`);
@@ -244,7 +244,7 @@ test('what fires here: marks exactly the tokens explain-text says the watched fe
   await page.locator('.cm-fires').last().click();
   await page.mouse.move(1, 1);
   await page.waitForSelector('.cm-tooltip-hover', { state: 'detached' });
-  await page.keyboard.press('Alt+Shift+W');
+  await page.keyboard.press('Alt+Shift+I');
   await page.waitForSelector('.fires-card-keyboard .fires-card-feature:focus');
   await axeCheck('what-fires-card-dark');
   await page.keyboard.press('Escape');
@@ -252,7 +252,7 @@ test('what fires here: marks exactly the tokens explain-text says the watched fe
   await setSettings({ theme: 'contrast' });
   await openStory();
   await page.locator('.cm-line', { hasText: 'Lily' }).click();
-  await page.keyboard.press('Alt+w');
+  await page.keyboard.press('Alt+i');
   assert.ok(await waitFor(async () => (await markedParagraph()).text === expectedChosen, 60_000));
   await axeCheck('what-fires-contrast');
 

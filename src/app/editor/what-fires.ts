@@ -1,7 +1,7 @@
 /**
  * "What fires here": the tokens of the paragraph at the cursor where the watched SAE features fire
  * (firing-tokens.ts), marked with their intensity — decorations only, never the document. Hovering
- * a token lists its features; clicking one opens its dashboard. From the keyboard, Alt-Shift-W opens
+ * a token lists its features; clicking one opens its dashboard. From the keyboard, Alt-Shift-I opens
  * the same list for the token at the cursor (↑/↓ move, Enter opens, Esc returns to the text). The
  * paragraph is explained again when it changes or the cursor moves to another one, after a pause;
  * one request is in flight, and a newer one aborts it. Token spans come from the server (UTF-16
@@ -167,7 +167,7 @@ export function whatFires(config: WhatFiresConfig): Extension {
   });
   const keys = keymap.of([
     {
-      key: 'Alt-Shift-w',
+      key: 'Alt-Shift-i',
       run(view) {
         const fires = view.state.field(firesField);
         const head = view.state.selection.main.head;

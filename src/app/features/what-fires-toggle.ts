@@ -28,7 +28,7 @@ export class WhatFiresToggle {
     this.host.button.setAttribute('aria-pressed', String(this.on));
     if (this.on) this.configure();
     else this.host.editor.setWhatFires([]);
-    this.host.announce(this.on ? 'What fires here: on. Marks follow the paragraph at the cursor; hover a word, or press Alt+Shift+W, for its features.' : 'What fires here: off.');
+    this.host.announce(this.on ? 'What fires here: on. Marks follow the paragraph at the cursor; hover a word, or press Alt+Shift+I, for its features.' : 'What fires here: off.');
   }
 
   /** After a settings change: watch the newly steered features, if they changed. */

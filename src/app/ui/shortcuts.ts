@@ -23,7 +23,7 @@ export const GLOBAL_SHORTCUTS: Shortcut[] = [
   { key: 'Mod-Shift-h', command: 'history', label: 'Saved versions of the note' },
   { key: 'Mod-,', command: 'settings', label: 'Settings' },
   { key: 'Mod-Shift-l', command: 'features', label: 'Feature browser: search the model\'s features' },
-  { key: 'Alt-w', command: 'whatFires', label: 'What fires here: mark the features at work in the paragraph' },
+  { key: 'Alt-i', command: 'whatFires', label: 'What fires here: mark the features at work in the paragraph' },
   { key: 'Escape', command: 'focusEditor', label: 'Close the panel, back to the text' },
 ];
 
@@ -36,7 +36,7 @@ export const EDITOR_SHORTCUTS: { key: string; label: string }[] = [
   { key: 'Tab', label: 'Accept the suggestion' },
   { key: 'Ctrl-ArrowRight', label: 'Accept the next word of the suggestion (also Alt-→)' },
   { key: 'Escape', label: 'Dismiss the suggestion' },
-  { key: 'Alt-Shift-w', label: 'With "what fires here" on: the features of the word at the cursor' },
+  { key: 'Alt-Shift-i', label: 'With "what fires here" on: the features of the word at the cursor' },
 ];
 
 const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);
