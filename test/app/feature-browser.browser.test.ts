@@ -134,6 +134,7 @@ test('feature browser: search → dashboard as the API has it → label edit fou
     return s.steering.spec.features?.find((f) => f.source === source && f.index === index);
   });
   assert.deepEqual(spec, { source, index, strength: 4 });
+  assert.equal(await page.locator('.fd-steered').textContent(), 'Added to the steering at strength 4.');
 
   await page.getByRole('button', { name: '← Results' }).click();
   await page.waitForSelector('#feature-search:focus');
@@ -153,6 +154,10 @@ test('feature browser: search → dashboard as the API has it → label edit fou
   await openStory();
   await openFirstResult('happy');
   await axeCheck('features-dashboard-dark');
+  await setSettings({ theme: 'contrast' });
+  await openStory();
+  await openFirstResult('happy');
+  await axeCheck('features-dashboard-contrast');
   await setSettings({ theme: 'light', steering: { spec: {}, labels: {} } });
 });
 

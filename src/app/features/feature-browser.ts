@@ -4,6 +4,7 @@
  * and walk to its nearest features. ↓ from the field moves into the results, ↑/↓ between them.
  */
 import { ApiError } from '../api/vault-client.js';
+import { STEER_WITH_STRENGTH } from '../steer/steering-controller.js';
 import { h } from '../ui/dom.js';
 import type { PanelContent } from '../ui/side-panel.js';
 import { dashboardView, featureTitle, formatDensity } from './feature-dashboard-view.js';
@@ -131,7 +132,11 @@ export class FeatureBrowser implements PanelContent {
           this.host.announce(message(e));
         }
       },
-      steer: () => void this.host.steerWith({ source, index, label: d.label }).catch((e: unknown) => this.host.announce(message(e))),
+      steer: () =>
+        this.host.steerWith({ source, index, label: d.label }).then(
+          () => `Added to the steering at strength ${STEER_WITH_STRENGTH}.`,
+          (e: unknown) => message(e),
+        ),
       open: (other) => void this.go(source, other),
     });
     this.root.replaceChildren(view);

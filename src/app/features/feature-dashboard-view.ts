@@ -13,7 +13,8 @@ import { histogramFigure } from './histogram-svg.js';
 export interface DashboardActions {
   back(): void;
   saveLabel(label: string): Promise<void>;
-  steer(): void;
+  /** Steer with the feature; what to show beside the button afterwards. */
+  steer(): Promise<string>;
   open(index: number): void;
 }
 
@@ -45,7 +46,9 @@ export function dashboardView(d: Dashboard, actions: DashboardActions): HTMLElem
     void actions.saveLabel(input.value);
   });
   const steer = h('button', { type: 'button', class: 'fd-steer' }, 'Steer with this');
-  steer.addEventListener('click', () => actions.steer());
+  // Shown, not a live region: steerWith announces it already.
+  const steered = h('span', { class: 'fd-steered' });
+  steer.addEventListener('click', () => void actions.steer().then((said) => (steered.textContent = said)));
   return h(
     'article',
     { class: 'feature-dashboard', 'aria-labelledby': 'fd-title' },
@@ -53,7 +56,7 @@ export function dashboardView(d: Dashboard, actions: DashboardActions): HTMLElem
     heading,
     h('p', { class: 'fd-source' }, d.source),
     meta,
-    steer,
+    h('div', { class: 'fd-steer-row' }, steer, steered),
     form,
     section('Activations', histogramFigure(d.histogram)),
     section('Top activating contexts', d.contexts.length === 0 ? h('p', { class: 'panel-empty' }, 'No contexts: it never fired.') : h('ol', { class: 'fd-contexts' }, ...d.contexts.map((c) => h('li', {}, contextView(c, d.maxAct))))),
