@@ -162,9 +162,9 @@ test('feature browser: search → dashboard as the API has it → label edit fou
 });
 
 /** The note's paragraph as the editor shows it, each marked token in [brackets] (adjacent marks joined), and each mark's level. */
-async function markedParagraph(): Promise<{ text: string; levels: string[] }> {
-  return page.evaluate(() => {
-    const line = [...document.querySelectorAll('.cm-content .cm-line')].find((l) => l.textContent?.startsWith('Lily'));
+async function markedParagraph(start = 'Lily'): Promise<{ text: string; levels: string[] }> {
+  return page.evaluate((start) => {
+    const line = [...document.querySelectorAll('.cm-content .cm-line')].find((l) => l.textContent?.startsWith(start));
     let text = '';
     const levels: string[] = [];
     const walk = (n: Node): void => {
@@ -176,20 +176,20 @@ async function markedParagraph(): Promise<{ text: string; levels: string[] }> {
     };
     if (line) walk(line);
     return { text: text.replace(/\]\[/g, ''), levels };
-  });
+  }, start);
 }
 
 /** The paragraph with the spans explain-text says fire in [brackets] (a token's leading space is left unmarked). */
-function expectedMarks(r: Explained, fires: (t: Explained['tokens'][number]) => boolean): string {
-  const marked = new Array<boolean>(PARAGRAPH.length).fill(false);
+function expectedMarks(r: Explained, fires: (t: Explained['tokens'][number]) => boolean, text = PARAGRAPH): string {
+  const marked = new Array<boolean>(text.length).fill(false);
   for (const t of r.tokens) {
     if (!fires(t)) continue;
     let i = t.start;
-    while (i < t.end && /\s/.test(PARAGRAPH[i])) i++;
+    while (i < t.end && /\s/.test(text[i])) i++;
     for (; i < t.end; i++) marked[i] = true;
   }
   let out = '';
-  for (let i = 0; i < PARAGRAPH.length; i++) out += (marked[i] && !marked[i - 1] ? '[' : '') + PARAGRAPH[i] + (marked[i] && !marked[i + 1] ? ']' : '');
+  for (let i = 0; i < text.length; i++) out += (marked[i] && !marked[i - 1] ? '[' : '') + text[i] + (marked[i] && !marked[i + 1] ? ']' : '');
   return out;
 }
 
@@ -265,6 +265,22 @@ test('what fires here: marks exactly the tokens explain-text says the watched fe
   await page.locator('#btn-what-fires').click();
   assert.ok(await waitFor(async () => (await page.locator('.cm-fires').count()) === 0));
   assert.equal(readFileSync(join(vaultDir, 'Story.md'), 'utf8'), `# Story\n\n${PARAGRAPH}\n\nThe end.\n`);
+
+  // Typing: the marks follow, after the pause, the paragraph as it now is.
+  await page.locator('.cm-line', { hasText: 'Lily' }).click({ position: { x: 1, y: 5 } });
+  await page.keyboard.press('Alt+i');
+  assert.ok(await waitFor(async () => (await markedParagraph()).text === expectedChosen, 60_000));
+  const explains = () => requests.filter((u) => u.endsWith('/v1/features/explain-text')).length;
+  const before = explains();
+  const typed = 'Then the happy dog ran home. ';
+  await page.keyboard.type(typed);
+  const edited = typed + PARAGRAPH;
+  const e = await api<Explained>('post', '/v1/features/explain-text', { text: edited, per_token: 5, top: 10, source: r.source, features: [chosen] });
+  const expectedEdited = expectedMarks(e, (t) => (t.chosen?.[0] ?? 0) > 0, edited);
+  assert.ok(await waitFor(async () => (await markedParagraph('Then')).text === expectedEdited, 60_000), `marks: ${(await markedParagraph('Then')).text}\nexpected: ${expectedEdited}`);
+  // One request for the burst when keys come faster than the pause (a loaded machine may split it once or twice).
+  const sent = explains() - before;
+  assert.ok(sent >= 1 && sent <= 3, `${sent} explain requests for ${typed.length} keystrokes`);
   await setSettings({ theme: 'light', steering: { spec: {}, labels: {} } });
   assert.deepEqual(errors, [], 'no console errors');
   assert.deepEqual(requests.filter((u) => !u.startsWith(`${url}/`)), [], 'no request leaves the origin');
