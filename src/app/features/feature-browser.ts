@@ -8,7 +8,7 @@ import { STEER_WITH_STRENGTH } from '../steer/steering-controller.js';
 import { h } from '../ui/dom.js';
 import type { PanelContent } from '../ui/side-panel.js';
 import { dashboardView, featureTitle, formatDensity } from './feature-dashboard-view.js';
-import { features, type FeatureHit } from './features-client.js';
+import { features, type Dashboard, type FeatureHit } from './features-client.js';
 
 export interface FeatureBrowserHost {
   announce(message: string): void;
@@ -108,14 +108,17 @@ export class FeatureBrowser implements PanelContent {
 
   private async showFeature(source: string, index: number): Promise<void> {
     this.view = { kind: 'feature', source, index };
-    let d;
+    // A newer search or dashboard (a second click while this one loads) wins.
+    const seq = ++this.seq;
+    let d: Dashboard;
     try {
       d = await features.dashboard(source, index);
     } catch (e) {
       this.host.announce(message(e));
-      this.showSearch();
+      if (seq === this.seq) this.showSearch();
       return;
     }
+    if (seq !== this.seq) return;
     const view = dashboardView(d, {
       back: () => {
         this.showSearch();
