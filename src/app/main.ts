@@ -8,7 +8,10 @@ import { LinkResolver } from '../vault/wikilinks.js';
 import { api, ApiError } from './api/vault-client.js';
 import { watchVault } from './api/vault-events.js';
 import { wordCounts } from './editor/word-count.js';
+import { FeatureBrowser } from './features/feature-browser.js';
+import { WhatFiresToggle } from './features/what-fires-toggle.js';
 import { NoteEditor } from './notes/note-editor.js';
+import { steerWith } from './steer/steering-controller.js';
 import { applyTheme } from './theme/apply-theme.js';
 import { announce } from './ui/announcer.js';
 import { hideConflict, showConflict } from './ui/conflict-view.js';
@@ -64,7 +67,7 @@ const outlinePanel = new OutlinePanel(() => editor.view, () => panel.close());
 const historyPanel = new HistoryPanel(() => editor.path, restoreVersion);
 const settingsPanel = new SettingsPanel(() => settings, (s) => void changeSettings(s));
 const steeringPanel = new SteeringPanel(() => settings, changeSteering);
-connectSteering({ settings: () => settings, change: changeSteering, showPanel: () => void panel.show(steeringPanel) });
+connectSteering({ settings: () => settings, change: changeSteering });
 
 /** A steering (or temperature, seed) change: applied, saved, and the suggestion on screen asked for again with it. */
 function changeSteering(s: Settings): Promise<void> {
@@ -91,6 +94,18 @@ function followRelated(): void {
   if (settings.suggestions.relatedContext) void relatedContext.follow(editor.path);
   else relatedContext.stop();
 }
+const featureBrowser = new FeatureBrowser({ announce, steerWith });
+
+const whatFires = new WhatFiresToggle({
+  editor,
+  spec: () => settings.steering.spec,
+  openFeature(source, index) {
+    featureBrowser.openFeature(source, index);
+    void panel.show(featureBrowser);
+  },
+  announce,
+  button: byId('btn-what-fires'),
+});
 
 function applySettings(): void {
   applyTheme(settings.theme, settings.textSize);
@@ -115,6 +130,7 @@ async function changeSettings(s: Settings): Promise<void> {
   suggestionError = null;
   applySettings();
   editor.applySettings(s);
+  whatFires.settingsChanged();
   // One save after another (a slider makes several), so the file ends with the last change; the
   // server's copy replaces the page's only while no newer change has been made.
   const save = settingsSaved.then(() => api.saveSettings(s));
@@ -291,6 +307,12 @@ function run(command: CommandName): boolean {
     case 'styleFromNotes':
       void panel.toggle(stylePanel);
       return true;
+    case 'features':
+      void panel.toggle(featureBrowser);
+      return true;
+    case 'whatFires':
+      whatFires.toggle();
+      return true;
     case 'focusEditor':
       if (panel.openPanel) panel.close();
       else if (editor.path) editor.view.focus();
@@ -311,6 +333,8 @@ for (const [id, command] of [
   ['btn-trash', 'trash'],
   ['btn-related', 'related'],
   ['btn-style', 'styleFromNotes'],
+  ['btn-features', 'features'],
+  ['btn-what-fires', 'whatFires'],
 ] as const) {
   byId(id).addEventListener('click', () => run(command));
 }

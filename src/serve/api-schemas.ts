@@ -152,6 +152,8 @@ export const explainTextRequestSchema = z.object({
   source: saeSource,
   per_token: z.number().int().min(1).max(64).nullish(),
   top: z.number().int().min(1).max(200).nullish(),
+  /** Features whose activation at every token is reported as `chosen` (the "what fires here" of steered features). */
+  features: z.array(z.number().int().min(0)).max(64).nullish(),
 });
 
 export const contrastRequestSchema = z.object({ a: texts, b: texts, source: saeSource, top: z.number().int().min(1).max(200).nullish() });

@@ -49,6 +49,8 @@ Everything in the app can be done from the keyboard. On a Mac, Cmd takes the pla
 - Alt+T: the trash (restore deleted notes and folders, or delete them for good)
 - Alt+R: notes related to this one (they share the features the model sees)
 - Alt+W: write like these notes (a style from notes you pick, used by the suggestions)
+- Ctrl+Shift+L: feature browser (search the model's features, open one's dashboard, steer with it)
+- Alt+I: what fires here (mark where features fire in the paragraph; hover a word for its features)
 - Esc: close the panel and go back to the text
 
 ## In the text
@@ -57,6 +59,7 @@ Everything in the app can be done from the keyboard. On a Mac, Cmd takes the pla
 - Ctrl+F: find and replace in the note
 - Ctrl+Enter: open the [[link]] at the cursor
 - Ctrl+Z: undo
+- Alt+Shift+I: with "what fires here" on, list the features of the word at the cursor (Enter opens one)
 
 ## Suggestions
 

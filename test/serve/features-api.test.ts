@@ -108,6 +108,28 @@ test('explain-text and contrast equal the library\'s, with the index\'s labels',
   assert.deepEqual(contrast, JSON.parse(JSON.stringify(contrastTexts(model, tokenizer, sae, a, b, { top: 4 }))));
 });
 
+test('explain-text: each token\'s UTF-16 span in the posted text, and the activations of the features asked for at every token', async () => {
+  const text = 'Tom ran — “fast” — to the café. 😀';
+  const all = explainText(model, tokenizer, sae, text, { perToken: 64 });
+  const chosen = [all.top[0].feature, all.top[1].feature, 0];
+  const res = await post(server, '/v1/features/explain-text', { text, per_token: 64, features: chosen });
+  assert.equal(res.status, 200, res.text);
+  const tokens = res.json().tokens as { start: number; end: number; token: string; features: { feature: number; act: number }[]; chosen: number[] }[];
+  assert.equal(tokens.length, tokenizer.encode(text, { bos: false }).length);
+  assert.equal(tokens[0].start, 0);
+  assert.equal(tokens.at(-1)?.end, text.length);
+  for (const t of tokens) {
+    if (!t.token.includes('\uFFFD')) assert.equal(text.slice(t.start, t.end), t.token);
+    // A top-k SAE fires at most 16 features per token, so per_token 64 lists every one that fires.
+    assert.deepEqual(t.chosen, chosen.map((f) => t.features.find((a) => a.feature === f)?.act ?? 0));
+  }
+  assert.ok(tokens.some((t) => t.chosen[0] > 0));
+  assert.ok(res.json().labels[String(chosen[2])] !== undefined, 'the features asked for are labelled');
+  const bad = await post(server, '/v1/features/explain-text', { text, features: [sae.config.d_sae] });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.json().error.param, 'features');
+});
+
 test('vectors: presets with their tuned strengths; a style vector built from posted texts steers requests by name', async () => {
   const list = await get('/v1/vectors');
   assert.deepEqual(list.json.data.map((v: { name: string; strength: number }) => [v.name, v.strength]), PRESETS.map((p) => [p.name, p.strength]));

@@ -60,6 +60,9 @@ export class NoteEditor {
   private saveAgain = false;
   private conflict: Conflict | null = null;
   private readonly suggestions = new Compartment();
+  /** "What fires here" (editor/what-fires.ts), built by the page: kept across notes. */
+  private readonly whatFires = new Compartment();
+  private whatFiresExtension: Extension = [];
   private readonly selections = new Map<string, EditorSelection>();
   private readonly cards = new CardStore((m) => this.hooks.announce(m));
 
@@ -125,6 +128,12 @@ export class NoteEditor {
   /** Ask for the suggestion just shown again, under the current settings (the steering changed). */
   rerunSuggestion(): void {
     rerunSuggestion(this.view);
+  }
+
+  /** Turn "what fires here" on (its extension) or off (`[]`). */
+  setWhatFires(extension: Extension): void {
+    this.whatFiresExtension = extension;
+    this.view.dispatch({ effects: this.whatFires.reconfigure(extension) });
   }
 
   /** A change the watcher saw on disk (another program's). */
@@ -228,6 +237,7 @@ export class NoteEditor {
       vimSave.of(save),
       this.suggestions.of(this.suggestionExtension()),
       this.marginExtension(),
+      this.whatFires.of(this.whatFiresExtension),
       vaultKeymap({ save, followLink: (t) => this.hooks.followLink(t) }),
       history(),
       drawSelection(),

@@ -1,7 +1,8 @@
 /**
  * The one way other panels change the vault's steering: `steerWith(feature)` (the feature browser's
  * "steer with this", a highlighted token's feature) adds the feature at a moderate strength, keeps its
- * label and opens the steering panel on it. The page (main.ts) connects it to the settings once at start.
+ * label and saves it (the visible suggestion re-runs with it). The page (main.ts) connects it to the
+ * settings once at start.
  */
 import type { Settings } from '../../vault/vault-api.js';
 import { featureEntries, featureKey, withFeature } from './steering-spec-edit.js';
@@ -22,9 +23,7 @@ export const DEFAULT_FEATURE_STRENGTH = 4;
 export interface SteeringHost {
   settings(): Settings;
   /** Apply and save the settings; the visible suggestion re-runs with the new steering. */
-  change(settings: Settings): void;
-  /** Open (or refresh) the steering panel. */
-  showPanel(): void;
+  change(settings: Settings): Promise<void>;
 }
 
 let host: SteeringHost | null = null;
@@ -40,9 +39,8 @@ export function settingsWithFeature(s: Settings, feature: SteerFeature, strength
   return { ...s, steering: { spec, labels: { ...s.steering.labels, [featureKey(feature.source, feature.index)]: feature.label } } };
 }
 
-/** Add `feature` to the vault's steering at the default strength and show it in the steering panel. */
-export function steerWith(feature: SteerFeature): void {
+/** Add `feature` to the vault's steering at the default strength (saved when the promise settles). */
+export function steerWith(feature: SteerFeature): Promise<void> {
   if (!host) throw new Error('steerWith called before the page connected the steering (main.ts)');
-  host.change(settingsWithFeature(host.settings(), feature));
-  host.showPanel();
+  return host.change(settingsWithFeature(host.settings(), feature));
 }

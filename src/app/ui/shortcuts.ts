@@ -4,7 +4,7 @@
  * Keys use CodeMirror's notation: "Mod" is Ctrl (Cmd on a Mac). Ctrl-N, Ctrl-T and Ctrl-W belong to
  * the browser and cannot be taken, hence Alt-N.
  */
-export type CommandName = 'newNote' | 'newFolder' | 'rename' | 'focusTree' | 'toggleTree' | 'searchVault' | 'outline' | 'history' | 'settings' | 'focusEditor' | 'steering' | 'marginNotes' | 'trash' | 'related' | 'styleFromNotes';
+export type CommandName = 'newNote' | 'newFolder' | 'rename' | 'focusTree' | 'toggleTree' | 'searchVault' | 'outline' | 'history' | 'settings' | 'focusEditor' | 'steering' | 'marginNotes' | 'trash' | 'related' | 'styleFromNotes' | 'features' | 'whatFires';
 
 export interface Shortcut {
   key: string;
@@ -27,6 +27,8 @@ export const GLOBAL_SHORTCUTS: Shortcut[] = [
   { key: 'Alt-t', command: 'trash', label: 'Trash: restore deleted notes and folders' },
   { key: 'Alt-r', command: 'related', label: 'Notes related to this one' },
   { key: 'Alt-w', command: 'styleFromNotes', label: 'Write like these notes: a style from notes you pick' },
+  { key: 'Mod-Shift-l', command: 'features', label: 'Feature browser: search the model\'s features' },
+  { key: 'Alt-i', command: 'whatFires', label: 'What fires here: mark the features at work in the paragraph' },
   { key: 'Escape', command: 'focusEditor', label: 'Close the panel, back to the text' },
 ];
 
@@ -39,6 +41,7 @@ export const EDITOR_SHORTCUTS: { key: string; label: string }[] = [
   { key: 'Tab', label: 'Accept the suggestion' },
   { key: 'Ctrl-ArrowRight', label: 'Accept the next word of the suggestion (also Alt-→)' },
   { key: 'Escape', label: 'Dismiss the suggestion' },
+  { key: 'Alt-Shift-i', label: 'With "what fires here" on: the features of the word at the cursor' },
 ];
 
 const isMac = typeof navigator !== 'undefined' && /Mac|iPhone|iPad/.test(navigator.platform);

@@ -9,16 +9,19 @@ import type { Tokenizer } from '../../model/tokenizer.js';
 import { UsageError } from '../../errors.js';
 import type { Sae } from '../sae.js';
 import { textActivations } from './text-activations.js';
+import { tokenOffsets, type TextSpan } from './token-offsets.js';
 
 export interface FeatureActivation {
   feature: number;
   act: number;
 }
 
-export interface TokenFeatures {
+export interface TokenFeatures extends TextSpan {
   tokenId: number;
   token: string;
   features: FeatureActivation[];
+  /** The activations of the features asked for (ExplainOptions.features), in their order: 0 where one does not fire. */
+  chosen?: number[];
 }
 
 export interface AggregateFeature {
@@ -40,6 +43,8 @@ export interface ExplainOptions {
   perToken?: number;
   /** Features listed for the whole text; default 10. */
   top?: number;
+  /** Features whose activation at every token is reported too, whether or not they are among its strongest. */
+  features?: readonly number[];
   hook?: HookName;
 }
 
@@ -49,6 +54,9 @@ export function explainText(model: LlamaModel, tokenizer: Tokenizer, sae: Sae, t
   const [{ tokenIds, tokens, acts }] = textActivations(model, tokenizer, sae, [text], o.hook);
   if (tokenIds.length === 0) throw new UsageError('the text to explain has no tokens');
   const d = sae.config.d_sae;
+  const chosen = o.features;
+  for (const f of chosen ?? []) if (!Number.isInteger(f) || f < 0 || f >= d) throw new UsageError(`feature ${f} is outside 0..${d - 1}`);
+  const spans = tokenOffsets(tokenizer, text, tokenIds);
   const sum = new Float64Array(d);
   const max = new Float32Array(d);
   const fired = new Int32Array(d);
@@ -63,7 +71,9 @@ export function explainText(model: LlamaModel, tokenizer: Tokenizer, sae: Sae, t
       if (a > max[j]) max[j] = a;
     }
     active.sort((x, y) => y.act - x.act || x.feature - y.feature);
-    return { tokenId, token: tokens[t], features: active.slice(0, perToken) };
+    const at: TokenFeatures = { tokenId, token: tokens[t], ...spans[t], features: active.slice(0, perToken) };
+    if (chosen) at.chosen = chosen.map((f) => Math.max(0, acts[t * d + f]));
+    return at;
   });
   const top: AggregateFeature[] = [];
   for (let j = 0; j < d; j++) if (fired[j] > 0) top.push({ feature: j, sum: sum[j], max: max[j], tokens: fired[j] });

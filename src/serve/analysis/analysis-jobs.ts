@@ -16,7 +16,7 @@ import type { FeatureProfile } from '../../sae/feature-index/feature-profile.js'
 
 export type AnalysisJob =
   | { kind: 'build-index'; saeDir: string; db: string; tokens: number }
-  | { kind: 'explain'; saeDir: string; text: string; perToken: number; top: number }
+  | { kind: 'explain'; saeDir: string; text: string; perToken: number; top: number; features?: number[] }
   | { kind: 'contrast'; saeDir: string; a: string[]; b: string[]; top: number }
   | { kind: 'style'; texts: string[]; strengths: number[] }
   | { kind: 'profile'; saeDir: string; texts: string[]; top: number }

@@ -51,7 +51,7 @@ function run(job: AnalysisJob, progress: (p: AnalysisProgress) => void): Analysi
     case 'build-index':
       return buildFeatureIndex(model, tokenizer, sae(job.saeDir), trainSampleTextPath(), { db: job.db, saePath: job.saeDir, tokens: job.tokens });
     case 'explain':
-      return explainText(model, tokenizer, sae(job.saeDir), job.text, { perToken: job.perToken, top: job.top });
+      return explainText(model, tokenizer, sae(job.saeDir), job.text, { perToken: job.perToken, top: job.top, features: job.features });
     case 'contrast':
       return contrastTexts(model, tokenizer, sae(job.saeDir), job.a, job.b, { top: job.top });
     case 'style': {

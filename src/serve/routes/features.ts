@@ -4,7 +4,8 @@
  *   GET  /v1/features/search?q=&source=&limit=    full-text search over labels, top tokens, contexts
  *   GET  /v1/features/{source}/{index}             the dashboard (FeatureIndex.show)
  *   POST /v1/features/{source}/{index}/label       {"label": "…"} sets a user label ("" restores the automatic one)
- *   POST /v1/features/explain-text                 {"text", "source"?, "per_token"?, "top"?}: top features per token and over the text
+ *   POST /v1/features/explain-text                 {"text", "source"?, "per_token"?, "top"?, "features"?}: top features per token (with
+ *                                                  its UTF-16 offsets in the text) and over the text; `features` also per token
  *   POST /v1/features/contrast                     {"a": [texts], "b": [texts], "source"?, "top"?}
  * The first request for an SAE without an index waits while it is built (feature-indexes.ts);
  * explain-text and contrast run the model on the analysis thread.
@@ -71,11 +72,14 @@ export function featuresRoute(engines: EngineRef): Hono {
       const e = engines.get();
       const body = await parseBody(c, explainTextRequestSchema);
       const s = saeOf(e, body.source ?? undefined, 'source', 400);
+      const features = body.features ?? undefined;
+      const wide = features?.find((f) => f >= s.sae.config.d_sae);
+      if (wide !== undefined) throw ApiError.badRequest(`features: ${wide} is not a feature of ${s.hook} (0..${s.sae.config.d_sae - 1})`, 'features', 'feature_not_found');
       const [r, index] = await Promise.all([
-        e.analysis.run({ kind: 'explain', saeDir: s.id, text: body.text, perToken: body.per_token ?? 5, top: body.top ?? 10 }).catch(inField('text')),
+        e.analysis.run({ kind: 'explain', saeDir: s.id, text: body.text, perToken: body.per_token ?? 5, top: body.top ?? 10, features }).catch(inField('text')),
         e.features.get(s),
       ]);
-      const labels = index.labels([...r.top.map((f) => f.feature), ...r.tokens.flatMap((t) => t.features.map((f) => f.feature))]);
+      const labels = index.labels([...r.top.map((f) => f.feature), ...r.tokens.flatMap((t) => t.features.map((f) => f.feature)), ...(features ?? [])]);
       return c.json({ source: s.hook, ...r, labels: Object.fromEntries(labels) });
     })
     .post('/features/contrast', async (c) => {
