@@ -66,7 +66,7 @@ const search = new SearchPanel((p) => void openNote(p));
 const outlinePanel = new OutlinePanel(() => editor.view, () => panel.close());
 const historyPanel = new HistoryPanel(() => editor.path, restoreVersion);
 const settingsPanel = new SettingsPanel(() => settings, (s) => void changeSettings(s));
-const steeringPanel = new SteeringPanel(() => settings, changeSteering);
+const steeringPanel = new SteeringPanel(() => settings, changeSteering, () => void panel.show(stylePanel));
 connectSteering({ settings: () => settings, change: changeSteering });
 
 /** A steering (or temperature, seed) change: applied, saved, and the suggestion on screen asked for again with it. */
@@ -332,7 +332,6 @@ for (const [id, command] of [
   ['btn-margin', 'marginNotes'],
   ['btn-trash', 'trash'],
   ['btn-related', 'related'],
-  ['btn-style', 'styleFromNotes'],
   ['btn-features', 'features'],
   ['btn-what-fires', 'whatFires'],
 ] as const) {

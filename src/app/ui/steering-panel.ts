@@ -53,6 +53,8 @@ export class SteeringPanel implements PanelContent {
   constructor(
     private readonly get: () => Settings,
     private readonly set: (s: Settings) => void,
+    /** Opens "write like these notes", whose styles join the tone list. */
+    private readonly writeLike: () => void,
   ) {
     this.json.addEventListener('input', () => (this.draft = this.json.value));
     this.json.addEventListener('keydown', (e) => {
@@ -75,7 +77,7 @@ export class SteeringPanel implements PanelContent {
       'div',
       { class: 'steering-panel' },
       h('section', { 'aria-labelledby': 'steer-features-title' }, h('h3', { id: 'steer-features-title' }, 'Features'), this.features, this.searchBox()),
-      h('section', { 'aria-labelledby': 'steer-tones-title' }, h('h3', { id: 'steer-tones-title' }, 'Tone'), this.tones),
+      h('section', { 'aria-labelledby': 'steer-tones-title' }, h('h3', { id: 'steer-tones-title' }, 'Tone'), this.tones, this.writeLikeButton()),
       h('section', { 'aria-labelledby': 'steer-sampling-title' }, h('h3', { id: 'steer-sampling-title' }, 'Sampling'), ...this.samplingRows()),
       h('section', { 'aria-labelledby': 'steer-json-title' }, h('h3', { id: 'steer-json-title' }, h('label', { for: 'steer-json' }, 'As JSON')), this.jsonEditor()),
     );
@@ -237,6 +239,12 @@ export class SteeringPanel implements PanelContent {
   }
 
   // ——— Tone presets and built vectors ———
+
+  private writeLikeButton(): HTMLElement {
+    const b = h('button', { type: 'button', class: 'steer-write-like' }, 'Write like these notes…');
+    b.addEventListener('click', () => this.writeLike());
+    return b;
+  }
 
   private showTones(): void {
     const spec = this.current().steering.spec;
