@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +11,7 @@ import { packageRoot } from '../../src/util/package-root.js';
 import { Vault } from '../../src/vault/vault.js';
 import { VaultWatcher } from '../../src/vault/vault-watcher.js';
 import { createWelcomeVault } from '../../src/vault/welcome-notes.js';
-import { chromiumPath, collectErrors, launchBrowser, NO_CHROMIUM, screenshotDir, waitFor } from './browser.js';
+import { chromiumPath, collectErrors, launchBrowser, NO_CHROMIUM, screenshotDir, waitFor, seriousAxeViolations } from './browser.js';
 
 // The writing app as a writer meets it: the real page (dist/app) on the real server, a new vault
 // with the welcome notes, driven from the keyboard. Suggestions are off here (the model server is
@@ -277,14 +276,9 @@ test('the trash panel restores from the keyboard, under a free name when the pla
 });
 
 test('axe finds no serious or critical problems in the main views, light and dark; screenshots for review', { skip }, async () => {
-  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
   const shots = screenshotDir();
   const check = async (view: string): Promise<void> => {
-    await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      const r = await (window as unknown as { axe: { run(c: Document, o: object): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe.run(document, { resultTypes: ['violations'] });
-      return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-    });
+    const violations = await seriousAxeViolations(page);
     assert.deepEqual(violations, [], view);
     await page.screenshot({ path: join(shots, `${view}.png`) });
   };

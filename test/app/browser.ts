@@ -2,7 +2,8 @@
  * Browser tests drive Debian's chromium through playwright-core (never a downloaded browser). Where
  * no chromium is installed the tests skip with a message saying so; CI installs it.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
@@ -46,4 +47,20 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs = 5000, ste
     v = await fn();
   }
   return v;
+}
+
+const AXE_SOURCE = (): string => readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * axe-core's serious and critical violations on the page as it is now (the whole document, or the
+ * parts `include` names as CSS selectors), one line each, so a test can assert the list is empty.
+ */
+export async function seriousAxeViolations(page: Page, include?: string[]): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE());
+  return page.evaluate(async (parts) => {
+    type Violation = { id: string; impact: string; help: string; nodes: { target: string[] }[] };
+    const axe = (window as unknown as { axe: { run(c: object, o: object): Promise<{ violations: Violation[] }> } }).axe;
+    const r = await axe.run(parts ? { include: parts.map((p) => [p]) } : document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  }, include);
 }

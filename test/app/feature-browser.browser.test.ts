@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { packageRoot } from '../../src/util/package-root.js';
-import { chromiumPath, collectErrors, launchBrowser, NO_CHROMIUM, screenshotDir, waitFor } from './browser.js';
+import { chromiumPath, collectErrors, launchBrowser, NO_CHROMIUM, screenshotDir, waitFor, seriousAxeViolations } from './browser.js';
 
 // The feature browser and "what fires here" in the real `tinymorph app` (vault, page and model
 // server in one process), checked against the server's public API for the same feature or text:
@@ -66,11 +65,7 @@ const api = async <T>(method: 'get' | 'post' | 'put', path: string, data?: unkno
 };
 
 async function axeCheck(view: string): Promise<void> {
-  await page.evaluate(readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8'));
-  const violations = await page.evaluate(async () => {
-    const r = await (window as unknown as { axe: { run(c: Document, o: object): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
+  const violations = await seriousAxeViolations(page);
   assert.deepEqual(violations, [], view);
   await page.screenshot({ path: join(screenshotDir(), `${view}.png`) });
 }

@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { packageRoot } from '../../src/util/package-root.js';
-import { chromiumPath, collectErrors, launchBrowser, NO_CHROMIUM, screenshotDir, waitFor } from './browser.js';
+import { chromiumPath, collectErrors, launchBrowser, NO_CHROMIUM, screenshotDir, waitFor, seriousAxeViolations } from './browser.js';
 
 // Margin notes in the real `tinymorph app` (vault, page and model server in one process) on the
 // embedded model, with the vault steering by the shipped "happy" preset. Each card must be exactly
@@ -173,7 +172,6 @@ test('margin notes persist in the sidecar: a reload and a rename bring the same 
 });
 
 test('margin notes: axe finds nothing serious in light, dark and high contrast; with the side panel open the cards stack under the paragraph', { skip, timeout: 120_000 }, async () => {
-  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
   const writeSettings = async (theme: string) => {
     const s = await (await fetch(`${url}/api/settings`)).json();
     await fetch(`${url}/api/settings`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...s, theme }) });
@@ -182,11 +180,7 @@ test('margin notes: axe finds nothing serious in light, dark and high contrast; 
   for (const theme of ['light', 'dark', 'contrast']) {
     await writeSettings(theme);
     await askAtEnd('Axe.md');
-    await page.evaluate(axeSource);
-    const violations = await page.evaluate(async () => {
-      const r = await (window as unknown as { axe: { run(c: Document, o: object): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe.run(document, { resultTypes: ['violations'] });
-      return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-    });
+    const violations = await seriousAxeViolations(page);
     assert.deepEqual(violations, [], theme);
     await page.screenshot({ path: join(screenshotDir(), `margin-notes-${theme}.png`) });
   }

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -9,7 +8,7 @@ import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { packageRoot } from '../../src/util/package-root.js';
 import { SEA, writeTwoTopicVault } from '../app-server/two-topic-notes.js';
-import { chromiumPath, collectErrors, launchBrowser, NO_CHROMIUM, screenshotDir, waitFor } from './browser.js';
+import { chromiumPath, collectErrors, launchBrowser, NO_CHROMIUM, screenshotDir, waitFor, seriousAxeViolations } from './browser.js';
 
 // The real `tinymorph app` on a vault of two topics (test/app-server/two-topic-notes.ts), driven by
 // the keyboard: "Write like these notes" from a folder builds a style vector, shows its measured
@@ -46,16 +45,9 @@ after(async () => {
   app.kill('SIGTERM');
 });
 
-/**
- * axe on the views this test opens: the side panel and the status line with its buttons. (The note
- * tree with an expanded folder has a label-content-name-mismatch of its own, outside these views.)
- */
+/** axe on the whole page as this test leaves it (the folder of style notes is expanded in the tree). */
 async function axeCheck(view: string): Promise<void> {
-  await page.evaluate(readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8'));
-  const violations = await page.evaluate(async () => {
-    const r = await (window as unknown as { axe: { run(c: object, o: object): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe.run({ include: [['#panel'], ['#status']] }, { resultTypes: ['violations'] });
-    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  });
+  const violations = await seriousAxeViolations(page);
   assert.deepEqual(violations, [], view);
   await page.screenshot({ path: join(screenshotDir(), `${view}.png`) });
 }

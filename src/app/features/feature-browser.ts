@@ -12,7 +12,8 @@ import { features, type Dashboard, type FeatureHit } from './features-client.js'
 
 export interface FeatureBrowserHost {
   announce(message: string): void;
-  steerWith(f: { source: string; index: number; label: string }): Promise<void>;
+  /** Resolves to false when the feature was steered already. */
+  steerWith(f: { source: string; index: number; label: string }): Promise<boolean>;
 }
 
 const SLOW_SEARCH_MS = 1500;
@@ -137,7 +138,7 @@ export class FeatureBrowser implements PanelContent {
       },
       steer: () =>
         this.host.steerWith({ source, index, label: d.label }).then(
-          () => `Added to the steering (Ctrl+Shift+S), at strength ${DEFAULT_FEATURE_STRENGTH} unless it was there already.`,
+          (added) => (added ? `Added to the steering at strength ${DEFAULT_FEATURE_STRENGTH}.` : 'Already in the steering; its strength is as you set it.'),
           (e: unknown) => message(e),
         ),
       open: (other) => void this.go(source, other),

@@ -39,8 +39,14 @@ export function settingsWithFeature(s: Settings, feature: SteerFeature, strength
   return { ...s, steering: { spec, labels: { ...s.steering.labels, [featureKey(feature.source, feature.index)]: feature.label } } };
 }
 
-/** Add `feature` to the vault's steering at the default strength (saved when the promise settles). */
-export function steerWith(feature: SteerFeature): Promise<void> {
+/**
+ * Add `feature` to the vault's steering at the default strength; resolves, once saved, to false when
+ * it was steered already (its strength and method are then left as the writer set them).
+ */
+export async function steerWith(feature: SteerFeature): Promise<boolean> {
   if (!host) throw new Error('steerWith called before the page connected the steering (main.ts)');
-  return host.change(settingsWithFeature(host.settings(), feature));
+  const s = host.settings();
+  const added = !featureEntries(s.steering.spec).some((f) => f.source === feature.source && f.index === feature.index);
+  await host.change(settingsWithFeature(s, feature));
+  return added;
 }

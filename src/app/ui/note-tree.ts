@@ -20,7 +20,6 @@ export class NoteTree {
   private focusPath: string | null = null;
   /** The open note. */
   private activePath: string | null = null;
-  private readonly ids = new Map<string, string>();
 
   constructor(
     private readonly el: HTMLElement,
@@ -82,7 +81,6 @@ export class NoteTree {
   }
 
   private renderItem(node: TreeFolder | TreeNote, level: number): HTMLElement {
-    const labelId = this.idFor(node.path);
     const isFolder = node.kind === 'folder';
     const open = isFolder && this.expanded.has(node.path);
     const li = h(
@@ -90,25 +88,20 @@ export class NoteTree {
       {
         role: 'treeitem',
         'aria-level': String(level),
-        'aria-labelledby': labelId,
         'aria-expanded': isFolder ? String(open) : undefined,
         'aria-selected': node.kind === 'note' ? String(node.path === this.activePath) : undefined,
         'aria-current': node.path === this.activePath ? 'page' : undefined,
         tabindex: '-1',
         class: `tree-item tree-${node.kind}`,
       },
-      h('span', { class: 'tree-label', id: labelId }, node.name),
+      // Named by its content, as WAI-ARIA's tree pattern does: browsers leave the nested group out
+      // of a treeitem's name, and an explicit label would not match the visible text (WCAG 2.5.3).
+      h('span', { class: 'tree-label' }, node.name),
     );
     li.dataset.path = node.path;
     li.dataset.kind = node.kind;
     if (isFolder && open) li.append(h('ul', { role: 'group' }, ...node.children.map((c) => this.renderItem(c, level + 1))));
     return li;
-  }
-
-  private idFor(path: string): string {
-    let id = this.ids.get(path);
-    if (!id) this.ids.set(path, (id = `tree-${this.ids.size + 1}`));
-    return id;
   }
 
   private items(): HTMLElement[] {
