@@ -1,13 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Command } from 'commander';
-import { packageRoot } from '../src/util/package-root.js';
 import { emit, emitMachine, positiveInt, printTable, runMain } from './bench-utils.js';
 import { median } from './interleaved-repeats.js';
 import { percentile } from './serve-client.js';
+import { startTinymorphApp } from '../test/helpers/tinymorph-app.js';
 
 /**
  * Issue 21's margin-note latency, as a writer meets it: the real `tinymorph app` process on the
@@ -47,13 +45,9 @@ async function main(): Promise<void> {
   mkdirSync(join(vault, '.tinymorph'), { recursive: true });
   writeFileSync(join(vault, 'Story.md'), 'Once upon a time, there was a little girl named Lily.');
   writeFileSync(join(vault, '.tinymorph', 'settings.json'), JSON.stringify({ suggestions: { enabled: false }, steering: { spec: { vectors: [{ vector: 'happy', strength: 4 }] } } }));
-  const app = spawn(process.execPath, [join(packageRoot(), 'dist', 'src', 'cli', 'main.js'), 'app', '--vault', vault, '--port', '0', '--no-open'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const { app, url } = await startTinymorphApp(vault, 'ignore');
   const browser = await launchBrowser();
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: app.stdout! }).once('line', resolve);
-      app.once('exit', (code) => reject(new Error(`tinymorph app exited with ${code}`)));
-    });
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     await page.addInitScript(() => {
       const lat: Latencies = { pressed: 0, first: [], all: [], sawFirst: true };

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
-import { packageRoot } from '../../src/util/package-root.js';
 import { RelatedNotes } from '../../src/vault/related-notes-api.js';
 import { KITCHEN, SEA, writeTwoTopicVault } from './two-topic-notes.js';
+import { startTinymorphApp } from '../helpers/tinymorph-app.js';
 
 // The real `tinymorph app` on a vault of two topics: related notes rank a note's own topic first,
 // follow a save, and a style vector built from one topic's notes reports its effect, is kept in the
@@ -17,12 +16,7 @@ let app: ChildProcess | undefined;
 let url: string;
 
 async function startApp(): Promise<void> {
-  const child = spawn(process.execPath, [join(packageRoot(), 'dist', 'src', 'cli', 'main.js'), 'app', '--vault', vaultDir, '--port', '0', '--no-open'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  app = child;
-  url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`tinymorph app exited with ${code}`)));
-  });
+  ({ app, url } = await startTinymorphApp(vaultDir));
 }
 
 async function stopApp(): Promise<void> {

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { generate } from '../../src/model/generate.js';
 import { loadModel } from '../../src/model/load-model.js';
-import { packageRoot } from '../../src/util/package-root.js';
 import { chromiumPath, launchBrowser, NO_CHROMIUM, screenshotDir, waitFor } from './browser.js';
+import { startTinymorphApp } from '../helpers/tinymorph-app.js';
 
 // The whole product as `npm start` runs it: the real `tinymorph app` process (vault, page and the
 // model's OpenAI-compatible server in one), a new vault, a new note, a ghost suggestion from the
@@ -26,11 +25,7 @@ let page: Page;
 before(async () => {
   if (skip) return;
   vaultDir = join(mkdtempSync(join(tmpdir(), 'tinymorph-app-e2e-')), 'vault');
-  app = spawn(process.execPath, [join(packageRoot(), 'dist', 'src', 'cli', 'main.js'), 'app', '--vault', vaultDir, '--port', '0', '--no-open'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: app.stdout! }).once('line', resolve);
-    app.once('exit', (code) => reject(new Error(`tinymorph app exited with ${code}`)));
-  });
+  ({ app, url } = await startTinymorphApp(vaultDir));
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
 });

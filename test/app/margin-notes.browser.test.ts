@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { packageRoot } from '../../src/util/package-root.js';
 import { chromiumPath, collectErrors, launchBrowser, NO_CHROMIUM, screenshotDir, waitFor, seriousAxeViolations } from './browser.js';
+import { startTinymorphApp } from '../helpers/tinymorph-app.js';
 
 // Margin notes in the real `tinymorph app` (vault, page and model server in one process) on the
 // embedded model, with the vault steering by the shipped "happy" preset. Each card must be exactly
@@ -31,11 +30,7 @@ before(async () => {
   writeFileSync(join(vaultDir, 'Story.md'), TEXT);
   // Ghost suggestions off: only the cards ask the model here.
   writeFileSync(join(vaultDir, '.tinymorph', 'settings.json'), JSON.stringify({ theme: 'light', showTree: true, suggestions: { enabled: false, seed: 1 }, steering: { spec: SPEC } }));
-  app = spawn(process.execPath, [join(packageRoot(), 'dist', 'src', 'cli', 'main.js'), 'app', '--vault', vaultDir, '--port', '0', '--no-open'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: app.stdout! }).once('line', resolve);
-    app.once('exit', (code) => reject(new Error(`tinymorph app exited with ${code}`)));
-  });
+  ({ app, url } = await startTinymorphApp(vaultDir));
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
   errors = collectErrors(page);

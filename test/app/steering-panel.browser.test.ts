@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { packageRoot } from '../../src/util/package-root.js';
 import { chromiumPath, collectErrors, launchBrowser, NO_CHROMIUM, screenshotDir, waitFor, seriousAxeViolations } from './browser.js';
+import { startTinymorphApp } from '../helpers/tinymorph-app.js';
 
 // The steering panel in the real `tinymorph app` (vault, page and model server in one process),
 // driven from the keyboard. What the ghost text must show is asked of the server's public API
@@ -30,11 +29,7 @@ const SOURCE = 'blocks.2.hook_resid_post';
 before(async () => {
   if (skip) return;
   vaultDir = join(mkdtempSync(join(tmpdir(), 'tinymorph-steer-e2e-')), 'vault');
-  app = spawn(process.execPath, [join(packageRoot(), 'dist', 'src', 'cli', 'main.js'), 'app', '--vault', vaultDir, '--port', '0', '--no-open'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: app.stdout! }).once('line', resolve);
-    app.once('exit', (code) => reject(new Error(`tinymorph app exited with ${code}`)));
-  });
+  ({ app, url } = await startTinymorphApp(vaultDir));
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   errors = collectErrors(page);

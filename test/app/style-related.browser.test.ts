@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { packageRoot } from '../../src/util/package-root.js';
 import { SEA, writeTwoTopicVault } from '../app-server/two-topic-notes.js';
 import { chromiumPath, collectErrors, launchBrowser, NO_CHROMIUM, screenshotDir, waitFor, seriousAxeViolations } from './browser.js';
+import { startTinymorphApp } from '../helpers/tinymorph-app.js';
 
 // The real `tinymorph app` on a vault of two topics (test/app-server/two-topic-notes.ts), driven by
 // the keyboard: "Write like these notes" from a folder builds a style vector, shows its measured
@@ -29,11 +28,7 @@ before(async () => {
   mkdirSync(vaultDir);
   writeTwoTopicVault(vaultDir);
   writeFileSync(join(vaultDir, 'Draft.md'), '');
-  app = spawn(process.execPath, [join(packageRoot(), 'dist', 'src', 'cli', 'main.js'), 'app', '--vault', vaultDir, '--port', '0', '--no-open'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: app.stdout! }).once('line', resolve);
-    app.once('exit', (code) => reject(new Error(`tinymorph app exited with ${code}`)));
-  });
+  ({ app, url } = await startTinymorphApp(vaultDir));
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   errors = collectErrors(page);
