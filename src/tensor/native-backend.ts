@@ -42,6 +42,8 @@ interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows'
   parallelMinWork(): number;
   setErrorClass(ctor: new (message: string) => Error): void;
   cacheLineOffset(buffer: ArrayBuffer): number;
+  /** `bytes` bytes of the open file `fd` from a page-aligned `offset`, mapped private copy-on-write; unmapped when collected. */
+  mapFile(fd: number, offset: number, bytes: number): ArrayBuffer;
 }
 
 /** What `tinymorph inspect` shows about the native backend. */
@@ -82,6 +84,16 @@ function load(): { addon?: NativeAddon; status: NativeStatus; envError?: UsageEr
 
 const loaded = load();
 const addon = loaded.addon;
+
+/**
+ * `bytes` bytes of the open file `fd` from a page-aligned `offset`, mapped into memory
+ * (native/map-file.c), or undefined when the addon did not load or lacks mapFile; throws the
+ * system's reason when mmap(2) fails.
+ */
+export function nativeMapFile(fd: number, offset: number, bytes: number): ArrayBuffer | undefined {
+  // An addon built before mapFile existed (not rebuilt since) still runs: it reads instead.
+  return typeof addon?.mapFile === 'function' ? addon.mapFile(fd, offset, bytes) : undefined;
+}
 
 /** Why the native backend may not be used as configured (a bad $TINYMORPH_THREADS), if it may not. */
 export function nativeConfigError(): UsageError | undefined {

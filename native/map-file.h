@@ -1,0 +1,7 @@
+#ifndef TINYMORPH_MAP_FILE_H
+#define TINYMORPH_MAP_FILE_H
+#include <node_api.h>
+
+napi_value MapFile(napi_env env, napi_callback_info info);
+
+#endif
