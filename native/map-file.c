@@ -3,27 +3,24 @@
  * cache: no copy, no read of pages a run never touches, no 2 GiB read limit, one copy in RAM for
  * every process using the same file. The mapping is private and writable: a write (an in-place
  * weight edit) copies that page for this process only (copy-on-write) instead of faulting on a
- * read-only page or reaching the file, which is opened read-only by the caller.
+ * read-only page or reaching the file, which the caller opened read-only. POSIX only: on Windows
+ * the addon has no mapFile and the loader reads the file.
  */
+#ifndef _WIN32
+#include <errno.h>
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdint.h>
-
-#ifndef _WIN32
-#include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#endif
 
 #include "map-file.h"
 
-#ifndef _WIN32
 static void unmap(napi_env env, void *data, void *hint) {
   (void)env;
   munmap(data, (size_t)(uintptr_t)hint);
 }
-#endif
 
 static int whole(double v) { return v >= 0 && v <= 9007199254740991.0 && v == (double)(uint64_t)v && (uint64_t)v <= SIZE_MAX; }
 
@@ -46,10 +43,6 @@ napi_value MapFile(napi_env env, napi_callback_info info) {
     napi_throw_range_error(env, NULL, "mapFile: fd, offset and bytes must be integers ≥ 0 (bytes ≥ 1)");
     return NULL;
   }
-#ifdef _WIN32
-  napi_throw_error(env, "ENOTSUP", "memory-mapping files is not implemented on Windows");
-  return NULL;
-#else
   if ((uint64_t)offset % (uint64_t)sysconf(_SC_PAGESIZE) != 0) {
     napi_throw_range_error(env, NULL, "mapFile: offset must be a multiple of the page size");
     return NULL;
@@ -63,13 +56,11 @@ napi_value MapFile(napi_env env, napi_callback_info info) {
   napi_value ab;
   if (napi_create_external_arraybuffer(env, p, len, unmap, (void *)(uintptr_t)len, &ab) != napi_ok) {
     munmap(p, len);
-    const napi_extended_error_info *why = NULL;
-    napi_get_last_error_info(env, &why);
     bool pending = false;
     napi_is_exception_pending(env, &pending);
-    if (!pending) napi_throw_error(env, NULL, why && why->error_message ? why->error_message : "cannot wrap the mapping in an ArrayBuffer");
+    if (!pending) napi_throw_error(env, NULL, "cannot wrap the mapping in an ArrayBuffer");
     return NULL;
   }
   return ab;
-#endif
 }
+#endif
