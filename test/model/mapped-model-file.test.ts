@@ -11,7 +11,7 @@ import { MATRIX_NAMES } from '../../src/model/llama-weights.js';
 import type { Llama2cVersion, LoadedLlama2c } from '../../src/model/llama2c-format.js';
 import { encodeLlama2c, LLAMA2C_MAGIC, readLlama2c } from '../../src/model/llama2c-format.js';
 import { loadModel } from '../../src/model/load-model.js';
-import { backendByName } from '../../src/tensor/backend-registry.js';
+import { activeBackend, backendByName, setActiveBackend } from '../../src/tensor/backend-registry.js';
 import { nativeStatus } from '../../src/tensor/native-backend.js';
 import type { WeightMatrix } from '../../src/tensor/weight-matrix.js';
 import { isQ80 } from '../../src/tensor/weight-matrix.js';
@@ -65,10 +65,19 @@ for (const version of ['llama2c-v0', 'llama2c-v1', 'llama2c-v2'] as Llama2cVersi
   });
 }
 
-test('loadModel maps the file on the native backend unless told not to', { skip }, () => {
+test('loadModel maps the file on the native backend unless told not to, and reads it on the reference backend', { skip }, () => {
   const size = statSync(MODEL_PATH).size;
-  assert.equal((loadModel({ model: MODEL_PATH }).model.weights.wq[0] as Float32Array).buffer.byteLength, size, 'a view of the mapped file');
-  assert.notEqual((loadModel({ model: MODEL_PATH, map: false }).model.weights.wq[0] as Float32Array).buffer.byteLength, size, 'an array of its own');
+  const wq = (opts: { map?: boolean }): Float32Array => loadModel({ model: MODEL_PATH, ...opts }).model.weights.wq[0] as Float32Array;
+  const before = activeBackend().name;
+  try {
+    setActiveBackend('native');
+    assert.equal(wq({}).buffer.byteLength, size, 'native: a view of the mapped file');
+    assert.notEqual(wq({ map: false }).buffer.byteLength, size, 'map: false: an array of its own');
+    setActiveBackend('reference');
+    assert.notEqual(wq({}).buffer.byteLength, size, 'reference: an array of its own');
+  } finally {
+    setActiveBackend(before);
+  }
 });
 
 test('a write into a mapped weight stays in this process: the file is unchanged (private copy-on-write mapping)', { skip }, () => {
