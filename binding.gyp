@@ -14,7 +14,8 @@
         "native/encode-topk.c",
         "native/sparse-rows.c",
         "native/sparse-decode-backward.c",
-        "native/training-passes.c"
+        "native/training-passes.c",
+        "native/map-file.c"
       ],
       "defines": ["NAPI_VERSION=8"],
       "cflags!": ["-O2"],

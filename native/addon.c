@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "map-file.h"
 #include "simd.h"
 #include "tinymorph.h"
 
@@ -829,6 +830,9 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"setParallelMinWork", 0, SetParallelMinWork, 0, 0, 0, napi_enumerable, 0},
       {"parallelMinWork", 0, ParallelMinWork, 0, 0, 0, napi_enumerable, 0},
       {"setErrorClass", 0, SetErrorClass, 0, 0, 0, napi_enumerable, 0},
+#ifndef _WIN32
+      {"mapFile", 0, MapFile, 0, 0, 0, napi_enumerable, 0},
+#endif
   };
   napi_define_properties(env, exports, sizeof fns / sizeof *fns, fns);
   napi_value simd, pool;

@@ -2,19 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { TinymorphError } from '../errors.js';
 import { TINYMORPH_VERSION } from '../util/version.js';
-import { registerActivations } from './commands/activations.js';
-import { registerApp } from './commands/app.js';
-import { registerDemo } from './commands/demo.js';
-import { registerFeatures } from './commands/features.js';
-import { registerGenerate } from './commands/generate.js';
-import { registerInspect } from './commands/inspect.js';
-import { registerPerplexity } from './commands/perplexity.js';
-import { registerQuantize } from './commands/quantize.js';
-import { registerSae } from './commands/sae.js';
-import { registerServe } from './commands/serve.js';
-import { registerSteer } from './commands/steer.js';
-import { registerTokenize } from './commands/tokenize.js';
-import { registerVector } from './commands/vector.js';
+import { COMMANDS, commandsFor } from './command-table.js';
 
 /** The `tinymorph` command: thin wrappers over the library; user mistakes end as one line and exit code 1 (2 for bad flags). */
 const program = new Command('tinymorph')
@@ -22,19 +10,9 @@ const program = new Command('tinymorph')
   .version(TINYMORPH_VERSION)
   .exitOverride()
   .showSuggestionAfterError();
-registerDemo(program);
-registerApp(program);
-registerGenerate(program);
-registerTokenize(program);
-registerInspect(program);
-registerPerplexity(program);
-registerQuantize(program);
-registerSae(program);
-registerActivations(program);
-registerFeatures(program);
-registerSteer(program);
-registerVector(program);
-registerServe(program);
+// Only the command being run is imported (with the modules it needs): importing all of them
+// (zod, the server, the SAE trainer…) took most of a short `generate`'s wall time.
+for (const c of commandsFor(process.argv.slice(2), COMMANDS)) (await c.load())(program);
 for (const cmd of program.commands) cmd.exitOverride();
 
 // `tinymorph generate | head` closes stdout early: that is the reader's choice, not an error.

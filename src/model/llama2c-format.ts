@@ -7,7 +7,7 @@ import { configProblem, headSize } from './llama-config.js';
 import type { LayerWeightName, LlamaWeights } from './llama-weights.js';
 import { layerWeightShapes, MATRIX_NAMES } from './llama-weights.js';
 import type { TensorSource } from './llama2c-tensor-source.js';
-import { BytesTensorSource, FileTensorSource, withFile } from './llama2c-tensor-source.js';
+import { BytesTensorSource, FileTensorSource, mapModelFile, withFile } from './llama2c-tensor-source.js';
 
 /**
  * llama2.c model files (github karpathy/llama2.c, export.py):
@@ -222,11 +222,15 @@ function describe(c: LlamaConfig): string {
 /**
  * Reads a llama2.c model file tensor by tensor (one array each), after checking the header against
  * the file size: no single buffer holds the whole file, so files beyond readFileSync's 2 GiB load.
+ * With `map` (and the native addon loaded), the weights are instead views of the file mapped into
+ * memory, as run.c does: nothing is read until a kernel touches it.
  */
-export function readLlama2c(path: string): LoadedLlama2c {
+export function readLlama2c(path: string, opts: { map?: boolean } = {}): LoadedLlama2c {
   return withFile(path, (fd, size) => {
     const h = readLlama2cHeader(fd, size, path);
-    return loaded(h, buildLlama2cWeights(h, new FileTensorSource(fd, h.headerBytes, path)), size);
+    const mapped = opts.map ? mapModelFile(fd, size, path) : undefined;
+    const src = mapped ? new BytesTensorSource(mapped, h.headerBytes) : new FileTensorSource(fd, h.headerBytes, path);
+    return loaded(h, buildLlama2cWeights(h, src), size);
   });
 }
 

@@ -2,13 +2,14 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { ModelFileError } from '../errors.js';
 import type { Q80Matrix, WeightMatrix } from '../tensor/weight-matrix.js';
 import { alignedFloat32Array } from '../tensor/aligned-array.js';
+import { nativeMapFile } from '../tensor/native-backend.js';
 import { describeFsError } from '../util/fs-error.js';
 import { requireRegularFile } from '../util/bounded-read.js';
 
 /**
  * Where the tensors of a llama2.c file come from, in file order. One walk over the layout
  * (llama2c-format.ts `buildLlama2cWeights`) serves every way of loading:
- * - bytes already in memory → views, no copy (BytesTensorSource);
+ * - bytes already in memory, or a file mapped into memory (mapModelFile) → views, no copy (BytesTensorSource);
  * - a file read tensor by tensor → one array per tensor, so no single read or buffer has to hold the
  *   whole model (readFileSync stops at 2 GiB, a Buffer at 4 GiB) and nothing is held twice
  *   (FileTensorSource);
@@ -26,21 +27,28 @@ export interface TensorSource {
   sharedClassifier(embedding: Float32Array, rows: number, cols: number): WeightMatrix;
 }
 
-/** Views into bytes in memory (copied once only if they are not 4-byte aligned). */
+/** Where `bytes` bytes from file offset `at` lie in memory: a buffer, and their offset in it. */
+export type FileInMemory = (at: number, bytes: number) => { buffer: ArrayBufferLike; offset: number };
+
+/** Views into a file's bytes in memory: an array of them (copied once only if not 4-byte aligned), or a mapping (mapModelFile). */
 export class BytesTensorSource implements TensorSource {
-  private readonly data: Uint8Array;
+  private readonly region: FileInMemory;
 
   constructor(
-    bytes: Uint8Array,
+    bytes: Uint8Array | FileInMemory,
     private at: number,
   ) {
-    this.data = (bytes.byteOffset & 3) === 0 ? bytes : bytes.slice();
+    if (typeof bytes === 'function') this.region = bytes;
+    else {
+      const data = (bytes.byteOffset & 3) === 0 ? bytes : bytes.slice();
+      this.region = (at) => ({ buffer: data.buffer, offset: data.byteOffset + at });
+    }
   }
 
   f32(n: number): Float32Array {
-    const a = new Float32Array(this.data.buffer, this.data.byteOffset + this.at, n);
+    const { buffer, offset } = this.region(this.at, 4 * n);
     this.at += 4 * n;
-    return a;
+    return new Float32Array(buffer, offset, n);
   }
 
   matrix(rows: number, cols: number): WeightMatrix {
@@ -48,13 +56,13 @@ export class BytesTensorSource implements TensorSource {
   }
 
   q80(rows: number, cols: number, groupSize: number): Q80Matrix {
-    const d = this.data;
-    const q = new Int8Array(d.buffer, d.byteOffset + this.at, rows * cols);
-    this.at += rows * cols;
     const n = (rows * cols) / groupSize;
+    const { buffer, offset } = this.region(this.at, rows * cols + 4 * n);
+    this.at += rows * cols + 4 * n;
+    const q = new Int8Array(buffer, offset, rows * cols);
+    const from = offset + rows * cols;
     // The scales are 4-byte aligned unless an earlier tensor had a size ≢ 0 mod 4 (odd shapes only): copy those.
-    const scales = (d.byteOffset + this.at) % 4 === 0 ? new Float32Array(d.buffer, d.byteOffset + this.at, n) : new Float32Array(d.slice(this.at, this.at + 4 * n).buffer);
-    this.at += 4 * n;
+    const scales = from % 4 === 0 ? new Float32Array(buffer, from, n) : new Float32Array(buffer.slice(from, from + 4 * n));
     return { kind: 'q8_0', rows, cols, groupSize, q, scales };
   }
 
@@ -141,4 +149,36 @@ export function withFile<T>(path: string, body: (fd: number, size: number) => T)
   } finally {
     closeSync(fd);
   }
+}
+
+/** Node wraps at most 4 GiB of outside memory in one ArrayBuffer: a larger file is mapped in windows of this size. */
+const MAX_WINDOW_BYTES = 2 ** 32;
+/** Windows start on a multiple of this: mmap(2) offsets must be page-aligned, and no page size we run on exceeds 64 KiB. */
+const WINDOW_ALIGN = 65536;
+
+/**
+ * The open file `fd` of `size` bytes mapped into memory through the native addon
+ * (native/map-file.c), or undefined when the addon is not loaded (the caller reads instead). A file
+ * up to 4 GiB is one mapping; a larger one gets a new window, starting at the tensor that does not
+ * fit the current one, whenever a tensor does not fit.
+ */
+export function mapModelFile(fd: number, size: number, path: string): FileInMemory | undefined {
+  const map = (start: number): ArrayBuffer | undefined => {
+    try {
+      return nativeMapFile(fd, start, Math.min(size, start + MAX_WINDOW_BYTES) - start);
+    } catch (e) {
+      throw new ModelFileError(path, `cannot map it into memory: ${(e as Error).message}`);
+    }
+  };
+  const first = map(0);
+  if (!first) return undefined;
+  let [start, buffer] = [0, first];
+  return (at, bytes) => {
+    if (at < start || at + bytes > start + buffer.byteLength) {
+      start = at - (at % WINDOW_ALIGN);
+      if (at + bytes > start + MAX_WINDOW_BYTES) throw new ModelFileError(path, `a tensor of ${bytes} bytes at offset ${at} is larger than the ${MAX_WINDOW_BYTES} bytes Node lets one mapped ArrayBuffer hold`);
+      buffer = map(start)!; // the addon mapped the first window, so it is there for this one
+    }
+    return { buffer, offset: at - start };
+  };
 }

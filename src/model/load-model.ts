@@ -17,9 +17,12 @@ export interface LoadedModel {
   fileBytes: number;
 }
 
-/** Loads a model and its tokenizer, checking that the tokenizer covers the model's vocabulary. */
+/**
+ * Loads a model and its tokenizer, checking that the tokenizer covers the model's vocabulary. On
+ * the native backend the file is mapped (unless `map: false`); the reference backend reads it.
+ */
 export function loadModel(opts: LoadOptions = {}): LoadedModel {
-  return assembleModel(readModelFile(opts));
+  return assembleModel(readModelFile({ ...opts, map: opts.map ?? activeBackend().name === 'native' }));
 }
 
 /** The model over weights already read (readModelFile), with its tokenizer read and checked against it. */

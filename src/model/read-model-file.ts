@@ -25,6 +25,11 @@ export interface LoadOptions {
    * is never in memory whole. A version 2 (Q8_0) file is Q8_0 with or without this.
    */
   quantize?: Quantization;
+  /**
+   * View the weights of an fp32 or Q8_0 file in a mapping of the file (native addon) instead of
+   * reading them into arrays; ignored when quantising at load, or when the addon is not loaded.
+   */
+  map?: boolean;
 }
 
 export interface ModelFile {
@@ -43,6 +48,6 @@ export function readModelFile(opts: LoadOptions = {}): ModelFile {
   if (opts.quantize !== undefined && !QUANTIZATIONS.includes(opts.quantize)) {
     throw new UsageError(`unknown quantization "${String(opts.quantize)}" (available: ${QUANTIZATIONS.join(', ')})`);
   }
-  const file = opts.quantize ? readLlama2cQuantized(modelPath) : readLlama2c(modelPath);
+  const file = opts.quantize ? readLlama2cQuantized(modelPath) : readLlama2c(modelPath, { map: opts.map });
   return { config: file.config, weights: file.weights, format: file.format, fileBytes: file.fileBytes, modelPath, tokenizerPath };
 }

@@ -42,6 +42,8 @@ interface NativeAddon extends Pick<Backend, 'matmulNN' | 'matmulTN' | 'topKRows'
   parallelMinWork(): number;
   setErrorClass(ctor: new (message: string) => Error): void;
   cacheLineOffset(buffer: ArrayBuffer): number;
+  /** `bytes` bytes of the open file `fd` from a page-aligned `offset`, mapped private copy-on-write; unmapped when collected. POSIX only. */
+  mapFile?(fd: number, offset: number, bytes: number): ArrayBuffer;
 }
 
 /** What `tinymorph inspect` shows about the native backend. */
@@ -82,6 +84,15 @@ function load(): { addon?: NativeAddon; status: NativeStatus; envError?: UsageEr
 
 const loaded = load();
 const addon = loaded.addon;
+
+/**
+ * `bytes` bytes of the open file `fd` from a page-aligned `offset`, mapped into memory
+ * (native/map-file.c), or undefined when the addon did not load or has no mapFile (Windows, or
+ * built before it existed): the caller reads instead. Throws the system's reason when mmap(2) fails.
+ */
+export function nativeMapFile(fd: number, offset: number, bytes: number): ArrayBuffer | undefined {
+  return addon?.mapFile?.(fd, offset, bytes);
+}
 
 /** Why the native backend may not be used as configured (a bad $TINYMORPH_THREADS), if it may not. */
 export function nativeConfigError(): UsageError | undefined {
