@@ -1,5 +1,5 @@
 /**
- * GGUF version 3 writer (layout in gguf-types.ts): metadata in the order given, F32 tensors, each
+ * GGUF version 3 writer (layout in gguf-types.ts): metadata in the order given, F32 or F16 tensors, each
  * tensor's data padded to the alignment (`general.alignment` when the metadata sets it, else 32),
  * as gguf-py's GGUFWriter lays files out.
  */
@@ -7,16 +7,19 @@ import { ShapeError, UsageError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { describeValue } from '../../util/describe-value.js';
 import type { GgufValue } from './gguf-types.js';
-import { GGML_MAX_DIMS, GGML_TYPE_F32, GGUF_ALIGNMENT_KEY, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VALUE_TYPES, GGUF_VERSION } from './gguf-types.js';
+import { f32ToF16 } from '../../tensor/half-float.js';
+import { GGML_MAX_DIMS, GGML_TYPE_IDS, GGUF_ALIGNMENT_KEY, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VALUE_TYPES, GGUF_VERSION } from './gguf-types.js';
 
 export interface GgufTensorToWrite {
   name: string;
   /** Dimensions in ggml order (ne[0], the contiguous one, first). */
   shape: number[];
   data: Float32Array;
+  /** How the data is stored (default F32; F16 rounds to nearest even). */
+  dtype?: 'F32' | 'F16';
 }
 
-/** The file's bytes, as chunks to be written one after another (tensor data are views, not copies). */
+/** The file's bytes, as chunks to be written one after another (F32 tensor data are views, not copies). */
 export function serializeGguf(metadata: readonly (readonly [string, GgufValue])[], tensors: readonly GgufTensorToWrite[]): Uint8Array[] {
   const alignment = alignmentOf(metadata);
   const head = new ByteSink();
@@ -35,6 +38,7 @@ export function serializeGguf(metadata: readonly (readonly [string, GgufValue])[
   const names = new Set<string>();
   let offset = 0;
   const padded: number[] = [];
+  const stored: Uint8Array[] = [];
   for (const t of tensors) {
     if (names.has(t.name)) throw new UsageError(`GGUF tensor ${describeValue(t.name)} given twice`);
     names.add(t.name);
@@ -45,15 +49,17 @@ export function serializeGguf(metadata: readonly (readonly [string, GgufValue])[
     head.string(t.name);
     head.u32(t.shape.length);
     for (const d of t.shape) head.u64(d);
-    head.u32(GGML_TYPE_F32);
+    head.u32(GGML_TYPE_IDS[t.dtype ?? 'F32']);
     head.u64(offset);
-    const size = Math.ceil(t.data.byteLength / alignment) * alignment;
-    padded.push(size - t.data.byteLength);
+    const data = t.dtype === 'F16' ? f32ToF16(t.data) : t.data;
+    stored.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    const size = Math.ceil(data.byteLength / alignment) * alignment;
+    padded.push(size - data.byteLength);
     offset += size;
   }
   const chunks = [head.bytes(alignment)];
-  tensors.forEach((t, i) => {
-    chunks.push(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  stored.forEach((data, i) => {
+    chunks.push(data);
     if (padded[i] > 0) chunks.push(new Uint8Array(padded[i]));
   });
   return chunks;

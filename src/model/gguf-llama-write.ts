@@ -1,0 +1,64 @@
+/**
+ * Writes a model as a llama.cpp GGUF file of architecture "llama" (the inverse of
+ * gguf-llama-read.ts): the `llama.*` metadata llama.cpp reads, llama.cpp's tensor names and ggml
+ * shapes ([cols, rows]), q/k rows in Meta's order (as llama2.c's, so none are moved), and
+ * optionally a llama2.c tokenizer.bin's vocabulary as `tokenizer.ggml.*`. F16 files keep the norm
+ * vectors F32, as llama.cpp's converter does (general.file_type 1, "MOSTLY_F16").
+ */
+import { UsageError } from '../errors.js';
+import { dequantizeQ80 } from '../tensor/q80.js';
+import type { WeightMatrix } from '../tensor/weight-matrix.js';
+import { isQ80 } from '../tensor/weight-matrix.js';
+import type { GgufTensorToWrite } from './gguf/gguf-writer.js';
+import { writeGguf } from './gguf/gguf-writer.js';
+import type { GgufValue } from './gguf/gguf-types.js';
+import { GGUF_EMBEDDING, GGUF_FINAL_NORM, GGUF_OUTPUT, ggufLayerName } from './gguf-llama-read.js';
+import { llama2cVocabToGguf } from './gguf-vocab.js';
+import type { LlamaConfig } from './llama-config.js';
+import { headSize } from './llama-config.js';
+import type { LayerWeightName, LlamaWeights } from './llama-weights.js';
+import { layerWeightShapes } from './llama-weights.js';
+
+export interface GgufWriteOptions {
+  dtype?: 'F32' | 'F16';
+  /** A llama2.c tokenizer.bin's bytes, embedded as the file's vocabulary. */
+  tokenizerBin?: Uint8Array;
+  tokenizerLabel?: string;
+  name?: string;
+}
+
+export function ggufLlamaMetadata(c: LlamaConfig, opts: GgufWriteOptions = {}): [string, GgufValue][] {
+  if (c.ropeScaling) throw new UsageError('a model with Llama-3 RoPE scaling cannot be written as GGUF yet (llama.cpp stores it as a rope_freqs tensor)');
+  const u32 = (value: number): GgufValue => ({ type: 'uint32', value });
+  const f32 = (value: number): GgufValue => ({ type: 'float32', value });
+  const meta: [string, GgufValue][] = [
+    ['general.architecture', { type: 'string', value: 'llama' }],
+    ['general.name', { type: 'string', value: opts.name ?? 'tinymorph export' }],
+    ['general.file_type', u32(opts.dtype === 'F16' ? 1 : 0)],
+    ['llama.context_length', u32(c.seqLen)],
+    ['llama.embedding_length', u32(c.dim)],
+    ['llama.block_count', u32(c.nLayers)],
+    ['llama.feed_forward_length', u32(c.hiddenDim)],
+    ['llama.rope.dimension_count', u32(headSize(c))],
+    ['llama.attention.head_count', u32(c.nHeads)],
+    ['llama.attention.head_count_kv', u32(c.nKvHeads)],
+    ['llama.attention.layer_norm_rms_epsilon', f32(c.normEps)],
+    ['llama.rope.freq_base', f32(c.ropeTheta)],
+  ];
+  if (opts.tokenizerBin) meta.push(...llama2cVocabToGguf(opts.tokenizerBin, opts.tokenizerLabel ?? 'tokenizer', c.vocabSize));
+  return meta;
+}
+
+export function writeGgufLlama(path: string, c: LlamaConfig, w: LlamaWeights, opts: GgufWriteOptions = {}): void {
+  const matrixType = opts.dtype ?? 'F32';
+  const tensors: GgufTensorToWrite[] = [];
+  const f32 = (m: WeightMatrix) => (isQ80(m) ? dequantizeQ80(m) : m);
+  const add = (name: string, m: WeightMatrix, shape: number[]) =>
+    tensors.push({ name, shape: [...shape].reverse(), data: f32(m), dtype: shape.length === 1 ? 'F32' : matrixType });
+  add(GGUF_EMBEDDING, w.tokenEmbedding, [c.vocabSize, c.dim]);
+  const shapes = layerWeightShapes(c);
+  for (let l = 0; l < c.nLayers; l++) for (const n of Object.keys(shapes) as LayerWeightName[]) add(ggufLayerName(l, n), w[n][l], shapes[n]);
+  add(GGUF_FINAL_NORM, w.rmsFinal, [c.dim]);
+  if (!c.sharedClassifier) add(GGUF_OUTPUT, w.classifier, [c.vocabSize, c.dim]);
+  writeGguf(path, ggufLlamaMetadata(c, opts), tensors);
+}
