@@ -3,7 +3,7 @@
  * gguf-llama-read.ts): the `llama.*` metadata llama.cpp reads, llama.cpp's tensor names and ggml
  * shapes ([cols, rows]), q/k rows in Meta's order (as llama2.c's, so none are moved), and
  * optionally a llama2.c tokenizer.bin's vocabulary as `tokenizer.ggml.*`. F16 files keep the norm
- * vectors F32, as llama.cpp's converter does (general.file_type 1, "MOSTLY_F16").
+ * vectors F32, as llama.cpp's converter does (general.file_type 1, "MOSTLY_F16"); so do Q8_0 files.
  */
 import { UsageError } from '../errors.js';
 import { dequantizeQ80 } from '../tensor/q80.js';
@@ -20,7 +20,8 @@ import type { LayerWeightName, LlamaWeights } from './llama-weights.js';
 import { layerWeightShapes } from './llama-weights.js';
 
 export interface GgufWriteOptions {
-  dtype?: 'F32' | 'F16';
+  /** Matrices' type (norms stay F32); Q8_0 needs rows of whole 32-value blocks. */
+  dtype?: 'F32' | 'F16' | 'Q8_0';
   /** A llama2.c tokenizer.bin's bytes, embedded as the file's vocabulary. */
   tokenizerBin?: Uint8Array;
   tokenizerLabel?: string;
@@ -34,7 +35,8 @@ export function ggufLlamaMetadata(c: LlamaConfig, opts: GgufWriteOptions = {}): 
   const meta: [string, GgufValue][] = [
     ['general.architecture', { type: 'string', value: 'llama' }],
     ['general.name', { type: 'string', value: opts.name ?? 'tinymorph export' }],
-    ['general.file_type', u32(opts.dtype === 'F16' ? 1 : 0)],
+    // llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7.
+    ['general.file_type', u32({ F32: 0, F16: 1, Q8_0: 7 }[opts.dtype ?? 'F32'])],
     ['llama.context_length', u32(c.seqLen)],
     ['llama.embedding_length', u32(c.dim)],
     ['llama.block_count', u32(c.nLayers)],
@@ -53,8 +55,9 @@ export function writeGgufLlama(path: string, c: LlamaConfig, w: LlamaWeights, op
   const matrixType = opts.dtype ?? 'F32';
   const tensors: GgufTensorToWrite[] = [];
   const f32 = (m: WeightMatrix) => (isQ80(m) ? dequantizeQ80(m) : m);
-  const add = (name: string, m: WeightMatrix, shape: number[]) =>
-    tensors.push({ name, shape: [...shape].reverse(), data: f32(m), dtype: shape.length === 1 ? 'F32' : matrixType });
+  // A matrix whose rows are not whole Q8_0 blocks stays F32 (llama.cpp's converter falls back the same way, to F16).
+  const typeOf = (shape: number[]) => (shape.length === 1 || (matrixType === 'Q8_0' && shape[1] % 32 !== 0) ? 'F32' : matrixType);
+  const add = (name: string, m: WeightMatrix, shape: number[]) => tensors.push({ name, shape: [...shape].reverse(), data: f32(m), dtype: typeOf(shape) });
   add(GGUF_EMBEDDING, w.tokenEmbedding, [c.vocabSize, c.dim]);
   const shapes = layerWeightShapes(c);
   for (let l = 0; l < c.nLayers; l++) for (const n of Object.keys(shapes) as LayerWeightName[]) add(ggufLayerName(l, n), w[n][l], shapes[n]);
