@@ -1,4 +1,4 @@
-import { TokenizerFileError } from '../errors.js';
+import { TokenizerFileError, UsageError } from '../errors.js';
 import { activeBackend } from '../tensor/backend-registry.js';
 import { LlamaModel } from './llama-model.js';
 import type { ModelDescription, ModelFormat } from './model-format.js';
@@ -27,6 +27,9 @@ export function loadModel(opts: LoadOptions = {}): LoadedModel {
 /** The model over weights already read (readModelFile), with its tokenizer read and checked against it. */
 export function assembleModel(file: ModelFile): LoadedModel {
   const { config, modelPath, tokenizerPath } = file;
+  if (tokenizerPath === undefined) {
+    throw new UsageError(`${modelPath} is an HF model folder: give its tokenizer with --tokenizer (a llama2.c tokenizer.bin or a GGUF file with a vocabulary); its own tokenizer.json is not read yet`);
+  }
   const tokenizer = readTokenizerFile(tokenizerPath, config.vocabSize);
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new TokenizerFileError(tokenizerPath, `has ${tokenizer.vocabSize} tokens but ${modelPath} needs ${config.vocabSize}`);

@@ -12,7 +12,8 @@ import { readGgufLlama } from './gguf-llama-read.js';
 import { readHfLlama } from './hf-llama-read.js';
 import type { LlamaConfig } from './llama-config.js';
 import type { LlamaWeights } from './llama-weights.js';
-import { namedWeights } from './llama-weights.js';
+import type { LayerWeightName } from './llama-weights.js';
+import { layerWeightShapes, namedWeights } from './llama-weights.js';
 import { readLlama2c } from './llama2c-format.js';
 import { readLlama2cQuantized } from './llama2c-quantized-read.js';
 import type { ModelDescription, ModelFormat } from './model-format.js';
@@ -44,8 +45,8 @@ export interface ModelFile {
   format: ModelFormat;
   fileBytes: number;
   modelPath: string;
-  /** The tokenizer to read with it (not read here). */
-  tokenizerPath: string;
+  /** The tokenizer to read with it (not read here); undefined for an HF folder given none (assembleModel refuses it). */
+  tokenizerPath: string | undefined;
   /** Architecture and the tensors as the file stores them. */
   description: ModelDescription;
 }
@@ -59,11 +60,8 @@ export function readModelFile(opts: LoadOptions = {}): ModelFile {
   if (kind === 'llama2c') {
     const tokenizerPath = opts.tokenizer ?? embeddedTokenizerPath();
     const file = opts.quantize ? readLlama2cQuantized(modelPath) : readLlama2c(modelPath);
-    const tensors = namedWeights(file.weights, file.config).map(([name, m]) => ({ name, dtype: isQ80(m) ? 'Q8_0' : 'F32', shape: isQ80(m) ? [m.rows, m.cols] : [m.length] }));
+    const tensors = namedWeights(file.weights, file.config).map(([name, m]) => ({ name, dtype: isQ80(m) ? 'Q8_0' : 'F32', shape: llama2cShape(name, file.config) }));
     return { config: file.config, weights: file.weights, format: file.format, fileBytes: file.fileBytes, modelPath, tokenizerPath, description: { architecture: 'llama', tensors } };
-  }
-  if (kind === 'hf' && opts.tokenizer === undefined) {
-    throw new UsageError(`${modelPath} is an HF model folder: give its tokenizer with --tokenizer (a llama2.c tokenizer.bin or a GGUF file with a vocabulary); its own tokenizer.json is not read yet`);
   }
   const file = kind === 'hf' ? readHfLlama(modelPath) : readGgufLlama(modelPath);
   const weights = opts.quantize ? quantizeWeights(file.weights, file.config) : file.weights;
@@ -73,7 +71,14 @@ export function readModelFile(opts: LoadOptions = {}): ModelFile {
     format: kind === 'hf' ? 'hf-llama' : 'gguf',
     fileBytes: file.fileBytes,
     modelPath,
-    tokenizerPath: opts.tokenizer ?? modelPath,
+    tokenizerPath: opts.tokenizer ?? (kind === 'gguf' ? modelPath : undefined),
     description: file.description,
   };
+}
+
+/** The shape of a tensor named as namedWeights names it ([rows, cols] or [n]). */
+function llama2cShape(name: string, c: LlamaConfig): number[] {
+  if (name === 'norm') return [c.dim];
+  if (name === 'tok_embeddings' || name === 'output') return [c.vocabSize, c.dim];
+  return layerWeightShapes(c)[name.split('.')[2] as LayerWeightName];
 }
