@@ -191,6 +191,15 @@ test('GGUF Q8_0: matrices load as Q8_0 in groups of 32 holding exactly ggml\'s q
   assertAllClose(logitsOf(m), logitsOf(base), { atol: 0.25 }, 'Q8_0 logits');
 });
 
+test('the format is told by content, not by name: a GGUF file called .bin and a llama2.c file called .gguf', () => {
+  const ggufAsBin = join(tmp, 'model.bin');
+  writeFileSync(ggufAsBin, readFileSync(join(tmp, 'model-F32.gguf')));
+  assert.equal(loadModel({ model: ggufAsBin }).format, 'gguf');
+  const binAsGguf = join(tmp, 'llama2c.gguf');
+  writeFileSync(binAsGguf, readFileSync(embeddedModelPath()));
+  assert.equal(loadModel({ model: binAsGguf }).format, 'llama2c-v0');
+});
+
 /** A GGUF file of the embedded model with some metadata or tensors changed. */
 function variant(name: string, edit: { meta?: (m: [string, ReturnType<typeof ggufLlamaMetadata>[number][1]][]) => void; drop?: string; reshape?: string }): string {
   const meta = ggufLlamaMetadata(src.config);

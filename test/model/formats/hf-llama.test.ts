@@ -12,7 +12,7 @@ import type { LoadedModel } from '../../../src/model/load-model.js';
 import { loadModel } from '../../../src/model/load-model.js';
 import { readLlama2c } from '../../../src/model/llama2c-format.js';
 import { SafetensorsFile, writeSafetensors } from '../../../src/model/safetensors.js';
-import { assertAllClose } from '../../helpers/assert-all-close.js';
+import { assertAllClose, maxAbsDiff } from '../../helpers/assert-all-close.js';
 
 /**
  * HF Llama folders: the embedded llama2.c model written as one (q/k rows in HF's rotary order) and
@@ -77,6 +77,15 @@ test('an untied model keeps lm_head; the llama2.c file round trip holds too', ()
   const m = load(dir);
   assert.equal(m.model.config.sharedClassifier, false);
   assert.deepEqual(m.model.weights.classifier, weights.classifier);
+});
+
+test('Llama-3 rope_scaling written to config.json comes back in the loaded config and changes the rotations', () => {
+  const ropeScaling = { factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 };
+  const dir = join(tmp, 'llama3');
+  writeHfLlama(dir, { ...src.config, ropeScaling }, src.weights);
+  const m = load(dir);
+  assert.deepEqual(m.model.config.ropeScaling, ropeScaling);
+  assert.ok(maxAbsDiff(logitsOf(m), logitsOf(base)) > 1e-3, 'scaled frequencies give other logits');
 });
 
 test('an HF folder without --tokenizer is a UsageError naming the folder and the flag', () => {
