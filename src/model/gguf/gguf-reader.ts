@@ -136,13 +136,13 @@ export class GgufFile {
     const rows = t.shape.slice(1).reduce((a, b) => a * b, 1);
     const { values, bytes } = GGML_BLOCK.Q8_0;
     const blocks = (rows * cols) / values;
-    const raw = this.bytes.subarray(t.begin, t.begin + t.bytes);
-    const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + t.begin, t.bytes);
+    const src = new Int8Array(this.bytes.buffer, this.bytes.byteOffset + t.begin, t.bytes);
     const halves = new Uint16Array(blocks);
     const q = new Int8Array(rows * cols);
     for (let b = 0; b < blocks; b++) {
       halves[b] = view.getUint16(b * bytes, true);
-      q.set(new Int8Array(raw.buffer, raw.byteOffset + b * bytes + 2, values), b * values);
+      for (let j = 0, from = b * bytes + 2, to = b * values; j < values; j++) q[to + j] = src[from + j];
     }
     return { kind: 'q8_0', rows, cols, groupSize: values, q, scales: f16ToF32(halves) };
   }
