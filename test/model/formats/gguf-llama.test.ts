@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ModelFileError } from '../../../src/errors.js';
+import { ModelFileError, TokenizerFileError } from '../../../src/errors.js';
 import { embeddedModelPath, embeddedTokenizerPath } from '../../../src/model/embedded.js';
 import { generate } from '../../../src/model/generate.js';
 import { GgufFile } from '../../../src/model/gguf/gguf-reader.js';
@@ -236,4 +236,13 @@ test('bad GGUF files: one ModelFileError each, naming the file and the field', (
   fails(variant('zero-layers', { meta: (m) => (m[m.findIndex(([k]) => k === 'llama.block_count')][1] = { type: 'uint32', value: 0 }) }), 'nLayers');
   fails(variant('no-down', { drop: 'blk.3.ffn_down.weight' }), 'blk.3.ffn_down.weight');
   fails(variant('transposed', { reshape: 'blk.0.ffn_up.weight' }), 'blk.0.ffn_up.weight', 'shape');
+});
+
+test('a GGUF vocabulary the llama2.c tokenizer cannot read, or none, is a TokenizerFileError that says to give --tokenizer or names the id', () => {
+  const noVocab = variant('no-vocab', {});
+  assert.throws(() => loadModel({ model: noVocab }), (e: unknown) => e instanceof TokenizerFileError && e.message.startsWith(noVocab) && e.message.includes('--tokenizer'));
+  assert.equal(loadModel({ model: noVocab, tokenizer: embeddedTokenizerPath() }).tokenizer.vocabSize, 512);
+  const withVocab = ggufLlamaMetadata(src.config, { tokenizerBin: readFileSync(embeddedTokenizerPath()) });
+  const bos = variant('bos-5', { meta: (m) => m.splice(0, m.length, ...withVocab.map(([k, v]): [string, typeof v] => [k, k === 'tokenizer.ggml.bos_token_id' ? { type: 'uint32', value: 5 } : v])) });
+  assert.throws(() => loadModel({ model: bos }), (e: unknown) => e instanceof TokenizerFileError && e.message.includes('tokenizer.ggml.bos_token_id') && e.message.includes('5'));
 });
