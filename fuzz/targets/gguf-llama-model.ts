@@ -1,5 +1,5 @@
 /**
- * GGUF llama model files: a tiny random Llama written by our exporter as F32, F16 and Q8_0 with
+ * GGUF llama model files: a tiny random Llama written by our exporter as F32, F16, BF16 and Q8_0 with
  * tok512's vocabulary embedded (and, when it is there, the Llama-2 fixture of ../shared/fixtures),
  * mutated with every count, length, dimension, type and offset of the header as a size field;
  * loaded as `--model FILE.gguf` loads it (its own vocabulary as the tokenizer) and asked for a few tokens.
@@ -26,19 +26,20 @@ export const ggufLlamaTarget: FuzzTarget = {
     const files: [string, () => void][] = [
       ['f32.gguf', () => writeGgufLlama(join(work, 'f32.gguf'), TINY_CONFIG, randomLlamaWeights(TINY_CONFIG, 31), { tokenizerBin })],
       ['f16.gguf', () => writeGgufLlama(join(work, 'f16.gguf'), wide, randomLlamaWeights(wide, 32), { dtype: 'F16', tokenizerBin })],
+      ['bf16.gguf', () => writeGgufLlama(join(work, 'bf16.gguf'), TINY_CONFIG, randomLlamaWeights(TINY_CONFIG, 34), { dtype: 'BF16', tokenizerBin })],
       ['q8.gguf', () => writeGgufLlama(join(work, 'q8.gguf'), wide, randomLlamaWeights(wide, 33), { dtype: 'Q8_0', tokenizerBin })],
     ];
     for (const [, write] of files) write();
-    const paths = files.map(([name]) => join(work, name));
-    if (existsSync(FIXTURE)) paths.push(FIXTURE);
-    const seeds = paths.map((p) => {
-      const bytes = new Uint8Array(readFileSync(p));
+    const seedOf = (path: string) => {
+      const bytes = new Uint8Array(readFileSync(path));
       return { bytes, ...ggufFields(bytes) };
-    });
+    };
+    const seeds = files.map(([name]) => seedOf(join(work, name)));
+    const fixture = existsSync(FIXTURE) ? seedOf(FIXTURE) : undefined;
     return {
       write(rng, dir) {
         // The fixture (1.7 MB, 32000 tokens) is slow to mutate and read: now and then only.
-        const seed = seeds.length > 3 && rng.chance(0.05) ? seeds[3] : seeds[rng.int(3)];
+        const seed = fixture && rng.chance(0.05) ? fixture : rng.pick(seeds);
         const m = mutateBytes(seed.bytes, rng, { fields: seed.fields, floatsFrom: seed.dataFrom });
         writeFile(dir, 'model.gguf', m.bytes);
         return m.how;

@@ -2,7 +2,7 @@
  * A llama.cpp GGUF file of architecture "llama" (gguf.md's standardized key-value pairs and
  * llama.cpp's tensor names). llama.cpp's convert_hf_to_gguf.py already undoes HF's q/k rotary
  * permutation (its LlamaModel.permute), so GGUF q/k rows are in Meta's interleaved order, as
- * llama2.c's are: nothing is permuted here. F32 and F16 are read as fp32; Q8_0 matrices stay Q8_0
+ * llama2.c's are: nothing is permuted here. F32, F16 and BF16 are read as fp32; Q8_0 matrices stay Q8_0
  * (groups of 32, as GGML's blocks), a Q8_0 embedding is dequantised for lookups.
  */
 import { ModelFileError } from '../errors.js';
@@ -54,7 +54,7 @@ export function readGgufLlama(path: string): GgufLlama {
   };
   const vector = (name: string, n: number): Float32Array => {
     const t = check(name, 1, n);
-    if (t.type === 'Q8_0') throw fail(`tensor ${describeValue(name)} is Q8_0; norm weights must be F32 or F16`);
+    if (t.type === 'Q8_0') throw fail(`tensor ${describeValue(name)} is Q8_0; norm weights must be F32, F16 or BF16`);
     return g.readF32(name);
   };
   const matrix = (name: string, rows: number, cols: number): WeightMatrix => (check(name, rows, cols).type === 'Q8_0' ? g.readQ80(name) : g.readF32(name));

@@ -3,7 +3,7 @@
  * gguf-llama-read.ts): the `llama.*` metadata llama.cpp reads, llama.cpp's tensor names and ggml
  * shapes ([cols, rows]), q/k rows in Meta's order (as llama2.c's, so none are moved), and
  * optionally a llama2.c tokenizer.bin's vocabulary as `tokenizer.ggml.*`. F16 files keep the norm
- * vectors F32, as llama.cpp's converter does (general.file_type 1, "MOSTLY_F16"); so do Q8_0 files.
+ * vectors F32, as llama.cpp's converter does (general.file_type 1, "MOSTLY_F16"); so do BF16 and Q8_0 files.
  */
 import { UsageError } from '../errors.js';
 import { dequantizeQ80 } from '../tensor/q80.js';
@@ -21,7 +21,7 @@ import { layerWeightShapes } from './llama-weights.js';
 
 export interface GgufWriteOptions {
   /** Matrices' type (norms stay F32); Q8_0 needs rows of whole 32-value blocks. */
-  dtype?: 'F32' | 'F16' | 'Q8_0';
+  dtype?: 'F32' | 'F16' | 'BF16' | 'Q8_0';
   /** A llama2.c tokenizer.bin's bytes, embedded as the file's vocabulary. */
   tokenizerBin?: Uint8Array;
   tokenizerLabel?: string;
@@ -35,8 +35,8 @@ export function ggufLlamaMetadata(c: LlamaConfig, opts: GgufWriteOptions = {}): 
   const meta: [string, GgufValue][] = [
     ['general.architecture', { type: 'string', value: 'llama' }],
     ['general.name', { type: 'string', value: opts.name ?? 'tinymorph export' }],
-    // llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7.
-    ['general.file_type', u32({ F32: 0, F16: 1, Q8_0: 7 }[opts.dtype ?? 'F32'])],
+    // llama_ftype: ALL_F32 0, MOSTLY_F16 1, MOSTLY_Q8_0 7, MOSTLY_BF16 32.
+    ['general.file_type', u32({ F32: 0, F16: 1, Q8_0: 7, BF16: 32 }[opts.dtype ?? 'F32'])],
     ['llama.context_length', u32(c.seqLen)],
     ['llama.embedding_length', u32(c.dim)],
     ['llama.block_count', u32(c.nLayers)],

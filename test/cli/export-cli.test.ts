@@ -41,9 +41,9 @@ test('export --format hf / gguf, then generate --model: the same greedy text as 
 });
 
 test('export errors: a dtype the format has not, and an HF folder generated without --tokenizer', () => {
-  const bad = runCli('export', join(tmp, 'x.gguf'), '--format', 'gguf', '--dtype', 'bf16');
+  const bad = runCli('export', join(tmp, 'x'), '--format', 'hf', '--dtype', 'q8_0');
   assert.equal(bad.code, 1);
-  assert.match(bad.stderr, /--dtype bf16 is not available for --format gguf/);
+  assert.match(bad.stderr, /--dtype q8_0 is not available for --format hf/);
   const hf = join(tmp, 'hf2');
   assert.equal(runCli('export', hf, '--format', 'hf', '--dtype', 'bf16').code, 0);
   const r = runCli(...GENERATE, '--model', hf);

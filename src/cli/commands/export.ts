@@ -19,7 +19,7 @@ interface ExportOptions {
   json?: boolean;
 }
 
-const DTYPES: Record<ExportOptions['format'], ExportOptions['dtype'][]> = { hf: ['f32', 'f16', 'bf16'], gguf: ['f32', 'f16', 'q8_0'] };
+const DTYPES: Record<ExportOptions['format'], ExportOptions['dtype'][]> = { hf: ['f32', 'f16', 'bf16'], gguf: ['f32', 'f16', 'bf16', 'q8_0'] };
 
 /** A model (any format --model reads) → an HF Llama folder or a GGUF llama file. */
 export function registerExport(program: Command): void {
@@ -28,7 +28,7 @@ export function registerExport(program: Command): void {
     .description('write a model as an HF Llama folder (config.json + model.safetensors, q/k in HF\'s rotary order) or a GGUF llama file (with the tokenizer\'s vocabulary embedded)')
     .argument('<out>', 'folder (hf) or file (gguf) to write')
     .addOption(new Option('--format <format>', 'what to write').choices(['hf', 'gguf']).makeOptionMandatory())
-    .addOption(new Option('--dtype <dtype>', 'how the weights are stored (hf: f32, f16, bf16; gguf: f32, f16, q8_0 — norms stay f32)').choices(['f32', 'f16', 'bf16', 'q8_0']).default('f32'))
+    .addOption(new Option('--dtype <dtype>', 'how the weights are stored (hf: f32, f16, bf16; gguf: f32, f16, bf16, q8_0 — norms stay f32)').choices(['f32', 'f16', 'bf16', 'q8_0']).default('f32'))
     .option('--model <path>', 'llama2.c model file, HF Llama folder or .gguf file (default: the embedded stories260K)')
     .option('--tokenizer <file>', 'tokenizer whose vocabulary a GGUF file gets (tokenizer.bin or a GGUF file; default: the model\'s own, as --model loads it)')
     .option('--json', 'print JSON')
@@ -42,7 +42,7 @@ export function registerExport(program: Command): void {
       const tokenizerBin = o.format === 'gguf' && file.tokenizerPath !== undefined ? vocabularyBytes(file.tokenizerPath) : undefined;
       try {
         if (o.format === 'hf') writeHfLlama(out, file.config, file.weights, { dtype: dtype as 'F32' | 'F16' | 'BF16' });
-        else writeGgufLlama(out, file.config, file.weights, { dtype: dtype as 'F32' | 'F16' | 'Q8_0', tokenizerBin, tokenizerLabel: file.tokenizerPath });
+        else writeGgufLlama(out, file.config, file.weights, { dtype: dtype as 'F32' | 'F16' | 'BF16' | 'Q8_0', tokenizerBin, tokenizerLabel: file.tokenizerPath });
       } catch (e) {
         if (e instanceof Error && 'code' in e && typeof e.code === 'string' && e.code.startsWith('E')) throw new UsageError(`${out}: cannot write: ${describeFsError(e)}`);
         throw e;

@@ -3,10 +3,10 @@
  * hostile, so every count, length, dimension and offset is checked against the bytes that are
  * actually left before anything is allocated for it; a bad file fails in `open`/`parse` with a
  * ModelFileError naming the problem. Versions 2 and 3 share this layout (version 1 had 32-bit
- * counts and is not read). Tensor data of F32, F16 and Q8_0 tensors is decoded on request.
+ * counts and is not read). Tensor data of F32, F16, BF16 and Q8_0 tensors is decoded on request.
  */
 import { ModelFileError } from '../../errors.js';
-import { f16ToF32 } from '../../tensor/half-float.js';
+import { bf16ToF32, f16ToF32 } from '../../tensor/half-float.js';
 import { dequantizeQ80 } from '../../tensor/q80.js';
 import type { Q80Matrix } from '../../tensor/weight-matrix.js';
 import { describeValue } from '../../util/describe-value.js';
@@ -91,7 +91,7 @@ export class GgufFile {
       }
       const typeId = c.u32();
       const type = GGML_TYPE_NAMES[typeId];
-      if (type === undefined) throw c.fail(`tensor ${describeValue(name)} has ggml type ${typeId}; only F32 (0), F16 (1) and Q8_0 (8) are read`);
+      if (type === undefined) throw c.fail(`tensor ${describeValue(name)} has ggml type ${typeId}; only F32 (0), F16 (1), Q8_0 (8) and BF16 (30) are read`);
       const block = GGML_BLOCK[type];
       if (shape[0] % block.values !== 0) throw c.fail(`tensor ${describeValue(name)} is ${type} but its row length ${shape[0]} is not a multiple of the ${block.values}-value block`);
       const offset = c.u64(`tensor ${describeValue(name)} offset`);
@@ -120,12 +120,13 @@ export class GgufFile {
     return this.tensors.find((t) => t.name === name);
   }
 
-  /** A tensor's data as float32 (F16 is widened exactly, Q8_0 dequantised); a copy, independent of the file bytes. */
+  /** A tensor's data as float32 (F16 and BF16 are widened exactly, Q8_0 dequantised); a copy, independent of the file bytes. */
   readF32(name: string): Float32Array {
     const t = this.info(name);
     if (t.type === 'Q8_0') return dequantizeQ80(this.readQ80(name));
     const raw = this.copy(t);
-    return t.type === 'F32' ? new Float32Array(raw.buffer) : f16ToF32(new Uint16Array(raw.buffer));
+    if (t.type === 'F32') return new Float32Array(raw.buffer);
+    return t.type === 'F16' ? f16ToF32(new Uint16Array(raw.buffer)) : bf16ToF32(new Uint16Array(raw.buffer));
   }
 
   /** A Q8_0 tensor as a [rows, ne[0]] Q8_0 matrix in groups of 32 (its fp16 block scales widened to fp32). */

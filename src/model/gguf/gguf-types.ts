@@ -39,11 +39,12 @@ export const GGUF_SCALAR_BYTES: Partial<Record<GgufValueType, number>> = {
 export const GGML_TYPE_F32 = 0;
 export const GGML_TYPE_F16 = 1;
 export const GGML_TYPE_Q8_0 = 8;
-export type GgmlType = 'F32' | 'F16' | 'Q8_0';
-export const GGML_TYPE_NAMES: Record<number, GgmlType> = { [GGML_TYPE_F32]: 'F32', [GGML_TYPE_F16]: 'F16', [GGML_TYPE_Q8_0]: 'Q8_0' };
-export const GGML_TYPE_IDS: Record<GgmlType, number> = { F32: GGML_TYPE_F32, F16: GGML_TYPE_F16, Q8_0: GGML_TYPE_Q8_0 };
+export const GGML_TYPE_BF16 = 30;
+export type GgmlType = 'F32' | 'F16' | 'Q8_0' | 'BF16';
+export const GGML_TYPE_NAMES: Record<number, GgmlType> = { [GGML_TYPE_F32]: 'F32', [GGML_TYPE_F16]: 'F16', [GGML_TYPE_Q8_0]: 'Q8_0', [GGML_TYPE_BF16]: 'BF16' };
+export const GGML_TYPE_IDS: Record<GgmlType, number> = { F32: GGML_TYPE_F32, F16: GGML_TYPE_F16, Q8_0: GGML_TYPE_Q8_0, BF16: GGML_TYPE_BF16 };
 /** Values per block and bytes per block of each type. */
-export const GGML_BLOCK: Record<GgmlType, { values: number; bytes: number }> = { F32: { values: 1, bytes: 4 }, F16: { values: 1, bytes: 2 }, Q8_0: { values: 32, bytes: 34 } };
+export const GGML_BLOCK: Record<GgmlType, { values: number; bytes: number }> = { F32: { values: 1, bytes: 4 }, F16: { values: 1, bytes: 2 }, Q8_0: { values: 32, bytes: 34 }, BF16: { values: 1, bytes: 2 } };
 
 /** ggml tensors have at most 4 dimensions (GGML_MAX_DIMS). */
 export const GGML_MAX_DIMS = 4;

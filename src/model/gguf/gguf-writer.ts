@@ -1,5 +1,5 @@
 /**
- * GGUF version 3 writer (layout in gguf-types.ts): metadata in the order given, F32, F16 or Q8_0 tensors, each
+ * GGUF version 3 writer (layout in gguf-types.ts): metadata in the order given, F32, F16, BF16 or Q8_0 tensors, each
  * tensor's data padded to the alignment (`general.alignment` when the metadata sets it, else 32),
  * as gguf-py's GGUFWriter lays files out.
  */
@@ -7,7 +7,7 @@ import { ShapeError, UsageError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { describeValue } from '../../util/describe-value.js';
 import type { GgufValue } from './gguf-types.js';
-import { f32ToF16 } from '../../tensor/half-float.js';
+import { f32ToBf16, f32ToF16 } from '../../tensor/half-float.js';
 import type { GgmlType } from './gguf-types.js';
 import { GGML_BLOCK, GGML_MAX_DIMS, GGML_TYPE_IDS, GGUF_ALIGNMENT_KEY, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VALUE_TYPES, GGUF_VERSION } from './gguf-types.js';
 
@@ -16,7 +16,7 @@ export interface GgufTensorToWrite {
   /** Dimensions in ggml order (ne[0], the contiguous one, first). */
   shape: number[];
   data: Float32Array;
-  /** How the data is stored (default F32; F16 rounds to nearest even; Q8_0 as ggml's quantize_row_q8_0_ref). */
+  /** How the data is stored (default F32; F16 and BF16 round to nearest even; Q8_0 as ggml's quantize_row_q8_0_ref). */
   dtype?: GgmlType;
 }
 
@@ -53,7 +53,7 @@ export function serializeGguf(metadata: readonly (readonly [string, GgufValue])[
     head.u32(GGML_TYPE_IDS[t.dtype ?? 'F32']);
     head.u64(offset);
     if (t.dtype === 'Q8_0' && t.shape[0] % GGML_BLOCK.Q8_0.values !== 0) throw new ShapeError(`GGUF tensor ${describeValue(t.name)}: Q8_0 needs a row length (ne[0] = ${t.shape[0]}) that is a multiple of 32`);
-    const data = t.dtype === 'F16' ? f32ToF16(t.data) : t.dtype === 'Q8_0' ? encodeQ80(t.data) : t.data;
+    const data = t.dtype === 'F16' ? f32ToF16(t.data) : t.dtype === 'BF16' ? f32ToBf16(t.data) : t.dtype === 'Q8_0' ? encodeQ80(t.data) : t.data;
     stored.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     const size = Math.ceil(data.byteLength / alignment) * alignment;
     padded.push(size - data.byteLength);

@@ -23,7 +23,7 @@ import { assertAllClose } from '../../helpers/assert-all-close.js';
  * GGUF llama files: the fixture from ollama's test data (../shared/fixtures, a random 1-layer
  * Llama-2 with the full 32000-token vocabulary) against a float64 forward written here from its
  * tensors; its vocabulary against tokenizer32000.bin; the embedded llama2.c model written as GGUF
- * F32 / F16 / Q8_0 and read back; bad files.
+ * F32 / F16 / BF16 / Q8_0 and read back; bad files.
  */
 
 const ROOT = packageRoot();
@@ -157,6 +157,8 @@ for (const [dtype, tol] of [
   ['F32', { atol: 1e-4 }],
   // F16 rounding of every matrix moves these logits by at most 0.017 (measured).
   ['F16', { atol: 2e-2 }],
+  // BF16 keeps 8 significant bits: at most 0.08 here (measured).
+  ['BF16', { atol: 0.1 }],
 ] as const) {
   test(`llama2.c → GGUF ${dtype} with tok512 embedded → load without --tokenizer: the same logits, greedy text and tokens`, () => {
     const path = join(tmp, `model-${dtype}.gguf`);
