@@ -31,6 +31,8 @@ export const ggufLayerName = (l: number, n: LayerWeightName): string => `blk.${l
 export const GGUF_EMBEDDING = 'token_embd.weight';
 export const GGUF_FINAL_NORM = 'output_norm.weight';
 export const GGUF_OUTPUT = 'output.weight';
+/** Llama-3 RoPE scaling as per-frequency divisors (llama.cpp LLM_TENSOR_ROPE_FREQS). */
+export const GGUF_ROPE_FREQS = 'rope_freqs.weight';
 
 export interface GgufLlama {
   config: LlamaConfig;
@@ -104,7 +106,6 @@ export function ggufLlamaConfig(g: GgufFile): LlamaConfig {
     const v = g.metadata.get(key);
     if (v !== undefined && !(v.type === 'string' && v.value === 'none') && !(v.type === 'float32' && v.value === 1)) throw fail(`metadata ${describeValue(key)} (RoPE scaling) is not supported yet`);
   }
-  if (g.tensor('rope_freqs.weight')) throw fail('tensor "rope_freqs.weight" (Llama-3 RoPE frequency factors) is not supported yet; load the HF folder instead');
   const embedding = g.tensor(GGUF_EMBEDDING);
   if (embedding === undefined) throw fail(`has no tensor ${describeValue(GGUF_EMBEDDING)} (a llama model needs it)`);
   const nHeads = number('llama.attention.head_count');
@@ -120,6 +121,11 @@ export function ggufLlamaConfig(g: GgufFile): LlamaConfig {
     normEps: number('llama.attention.layer_norm_rms_epsilon'),
     ropeTheta: number('llama.rope.freq_base', 10000),
   };
+  const freqs = g.tensor(GGUF_ROPE_FREQS);
+  if (freqs) {
+    if (freqs.shape.length !== 1 || freqs.type === 'Q8_0') throw fail(`tensor ${describeValue(GGUF_ROPE_FREQS)} must be a vector of floats, got ${freqs.type} ${describeValue(freqs.shape)}`);
+    config.ropeFreqFactors = Array.from(g.readF32(GGUF_ROPE_FREQS));
+  }
   const problem = configProblem(config);
   if (problem) throw fail(`llama metadata: ${problem}`);
   const ropeDims = number('llama.rope.dimension_count', headSize(config));

@@ -5,19 +5,19 @@
  * optionally a llama2.c tokenizer.bin's vocabulary as `tokenizer.ggml.*`. F16 files keep the norm
  * vectors F32, as llama.cpp's converter does (general.file_type 1, "MOSTLY_F16"); so do BF16 and Q8_0 files.
  */
-import { UsageError } from '../errors.js';
 import { dequantizeQ80 } from '../tensor/q80.js';
 import type { WeightMatrix } from '../tensor/weight-matrix.js';
 import { isQ80 } from '../tensor/weight-matrix.js';
 import type { GgufTensorToWrite } from './gguf/gguf-writer.js';
 import { writeGguf } from './gguf/gguf-writer.js';
 import type { GgufValue } from './gguf/gguf-types.js';
-import { GGUF_EMBEDDING, GGUF_FINAL_NORM, GGUF_OUTPUT, ggufLayerName } from './gguf-llama-read.js';
+import { GGUF_EMBEDDING, GGUF_FINAL_NORM, GGUF_OUTPUT, GGUF_ROPE_FREQS, ggufLayerName } from './gguf-llama-read.js';
 import { llama2cVocabToGguf } from './gguf-vocab.js';
 import type { LlamaConfig } from './llama-config.js';
 import { headSize } from './llama-config.js';
 import type { LayerWeightName, LlamaWeights } from './llama-weights.js';
 import { layerWeightShapes } from './llama-weights.js';
+import { llama3FreqFactors } from './rope-table.js';
 
 export interface GgufWriteOptions {
   /** Matrices' type (norms stay F32); Q8_0 needs rows of whole 32-value blocks. */
@@ -29,7 +29,6 @@ export interface GgufWriteOptions {
 }
 
 export function ggufLlamaMetadata(c: LlamaConfig, opts: GgufWriteOptions = {}): [string, GgufValue][] {
-  if (c.ropeScaling) throw new UsageError('a model with Llama-3 RoPE scaling cannot be written as GGUF yet (llama.cpp stores it as a rope_freqs tensor)');
   const u32 = (value: number): GgufValue => ({ type: 'uint32', value });
   const f32 = (value: number): GgufValue => ({ type: 'float32', value });
   const meta: [string, GgufValue][] = [
@@ -63,5 +62,8 @@ export function writeGgufLlama(path: string, c: LlamaConfig, w: LlamaWeights, op
   for (let l = 0; l < c.nLayers; l++) for (const n of Object.keys(shapes) as LayerWeightName[]) add(ggufLayerName(l, n), w[n][l], shapes[n]);
   add(GGUF_FINAL_NORM, w.rmsFinal, [c.dim]);
   if (!c.sharedClassifier) add(GGUF_OUTPUT, w.classifier, [c.vocabSize, c.dim]);
+  // Llama-3 scaling is a tensor of frequency divisors in GGUF, as convert_hf_to_gguf.py writes it.
+  const factors = c.ropeScaling ? llama3FreqFactors(c, c.ropeScaling) : c.ropeFreqFactors;
+  if (factors) add(GGUF_ROPE_FREQS, Float32Array.from(factors), [factors.length]);
   writeGguf(path, ggufLlamaMetadata(c, opts), tensors);
 }

@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { UsageError } from '../errors.js';
 import { dequantizeQ80 } from '../tensor/q80.js';
 import type { WeightMatrix } from '../tensor/weight-matrix.js';
 import { isQ80 } from '../tensor/weight-matrix.js';
@@ -30,6 +31,7 @@ export interface HfWriteOptions {
 }
 
 export function writeHfLlama(dir: string, c: LlamaConfig, w: LlamaWeights, opts: HfWriteOptions = {}): void {
+  if (c.ropeFreqFactors) throw new UsageError('a model with RoPE frequency factors (a GGUF rope_freqs tensor) has no HF config.json form; export it as GGUF');
   const dtype = opts.dtype ?? 'F32';
   const tensors: [string, TensorToWrite][] = [];
   const add = (name: string, m: WeightMatrix, shape: number[]) => tensors.push([name, { dtype, shape, data: isQ80(m) ? dequantizeQ80(m) : m }]);

@@ -5,7 +5,8 @@ import { headSize } from './llama-config.js';
  * (cos, sin) of RoPE angles as [positions, headSize/2, 2] (default: all seqLen positions). The angle
  * for pair i at position p is p · theta^(−2i/headSize), computed in float32 steps as llama2.c run.c
  * does (powf, pos*freq), so our rotations match the reference to the last bit where possible. A
- * config with Llama-3 `ropeScaling` rescales each frequency first (llama3InvFreq).
+ * config with Llama-3 `ropeScaling` rescales each frequency first (llama3InvFreq); one with
+ * `ropeFreqFactors` divides frequency i by factor i (llama.cpp's ggml_rope_ext with freq_factors).
  */
 export function ropeTable(c: LlamaConfig, positions = c.seqLen): Float32Array {
   const hs = headSize(c);
@@ -13,7 +14,8 @@ export function ropeTable(c: LlamaConfig, positions = c.seqLen): Float32Array {
   const table = new Float32Array(positions * hs);
   const freqs = Array.from({ length: half }, (_, i) => {
     const freq = Math.fround(1 / Math.fround(Math.pow(c.ropeTheta, Math.fround((2 * i) / hs))));
-    return c.ropeScaling ? Math.fround(llama3InvFreq(freq, c.ropeScaling)) : freq;
+    if (c.ropeScaling) return Math.fround(llama3InvFreq(freq, c.ropeScaling));
+    return c.ropeFreqFactors ? Math.fround(freq / c.ropeFreqFactors[i]) : freq;
   });
   for (let p = 0; p < positions; p++) {
     for (let i = 0; i < half; i++) {
@@ -39,4 +41,13 @@ export function llama3InvFreq(invFreq: number, s: Llama3RopeScaling): number {
   if (wavelen < highFreqWavelen) return invFreq;
   const smooth = (s.originalMaxPositionEmbeddings / wavelen - s.lowFreqFactor) / (s.highFreqFactor - s.lowFreqFactor);
   return ((1 - smooth) * invFreq) / s.factor + smooth * invFreq;
+}
+
+/** What llama.cpp's convert_hf_to_gguf.py stores as `rope_freqs` for Llama-3 scaling: frequency i's divisor. */
+export function llama3FreqFactors(c: LlamaConfig, s: Llama3RopeScaling): number[] {
+  const hs = headSize(c);
+  return Array.from({ length: hs / 2 }, (_, i) => {
+    const freq = 1 / Math.pow(c.ropeTheta, (2 * i) / hs);
+    return freq / llama3InvFreq(freq, s);
+  });
 }

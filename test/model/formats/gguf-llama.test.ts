@@ -11,13 +11,15 @@ import { serializeGguf } from '../../../src/model/gguf/gguf-writer.js';
 import { ggufLlamaMetadata, writeGgufLlama } from '../../../src/model/gguf-llama-write.js';
 import type { LoadedModel } from '../../../src/model/load-model.js';
 import { loadModel } from '../../../src/model/load-model.js';
+import { LlamaModel } from '../../../src/model/llama-model.js';
 import { readLlama2c } from '../../../src/model/llama2c-format.js';
+import { activeBackend } from '../../../src/tensor/backend-registry.js';
 import { Tokenizer } from '../../../src/model/tokenizer.js';
 import { readTokenizerFile } from '../../../src/model/tokenizer-file.js';
 import { f32ToF16, f16ToF32 } from '../../../src/tensor/half-float.js';
 import { isQ80 } from '../../../src/tensor/weight-matrix.js';
 import { packageRoot } from '../../../src/util/package-root.js';
-import { assertAllClose } from '../../helpers/assert-all-close.js';
+import { assertAllClose, maxAbsDiff } from '../../helpers/assert-all-close.js';
 
 /**
  * GGUF llama files: the fixture from ollama's test data (../shared/fixtures, a random 1-layer
@@ -200,6 +202,30 @@ test('the format is told by content, not by name: a GGUF file called .bin and a 
   const binAsGguf = join(tmp, 'llama2c.gguf');
   writeFileSync(binAsGguf, readFileSync(embeddedModelPath()));
   assert.equal(loadModel({ model: binAsGguf }).format, 'llama2c-v0');
+});
+
+test('Llama-3 rope_scaling is written as convert_hf_to_gguf.py\'s rope_freqs tensor and read back to the same logits', () => {
+  const ropeScaling = { factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 64 };
+  const path = join(tmp, 'llama3.gguf');
+  writeGgufLlama(path, { ...src.config, ropeScaling }, src.weights, { tokenizerBin: readFileSync(embeddedTokenizerPath()) });
+  // convert_hf_to_gguf.py (LlamaModel): 1 for wavelengths under original_max / high_freq_factor, factor over original_max / low_freq_factor, else 1 / ((1 − smooth) / factor + smooth).
+  const hs = src.config.dim / src.config.nHeads;
+  const want = Array.from({ length: hs / 2 }, (_, i) => {
+    const freq = 1 / Math.pow(10000, (2 * i) / hs);
+    const wavelen = (2 * Math.PI) / freq;
+    if (wavelen < 64 / 4) return 1;
+    if (wavelen > 64 / 1) return 8;
+    const smooth = (64 / wavelen - 1) / (4 - 1);
+    return 1 / ((1 - smooth) / 8 + smooth);
+  });
+  assertAllClose(GgufFile.open(path).readF32('rope_freqs.weight'), want, { rtol: 1e-6 }, 'rope_freqs');
+  const m = loadModel({ model: path });
+  assertAllClose(m.model.config.ropeFreqFactors!, want, { rtol: 1e-6 }, 'ropeFreqFactors');
+  const direct = new LlamaModel({ ...src.config, ropeScaling }, src.weights, activeBackend());
+  const ids = base.tokenizer.encode(PROMPT);
+  const scaled = direct.forward(direct.newCache(1), [ids], { allLogits: true }).logits;
+  assertAllClose(logitsOf(m), scaled, { atol: 1e-4 }, 'logits');
+  assert.ok(maxAbsDiff(scaled, logitsOf(base)) > 1e-3, 'the scaling changes the logits');
 });
 
 /** A GGUF file of the embedded model with some metadata or tensors changed. */
