@@ -18,10 +18,6 @@ const FIXED_IDS: [string, number][] = [
   ['tokenizer.ggml.eos_token_id', 2],
 ];
 
-export function hasGgufVocab(g: GgufFile): boolean {
-  return g.metadata.has('tokenizer.ggml.tokens');
-}
-
 /** tokenizer.bin bytes (int32 max_token_length, then per token float32 score, int32 length, bytes). */
 export function ggufVocabToLlama2c(g: GgufFile): Uint8Array {
   const fail = (p: string) => new TokenizerFileError(g.file, p);
