@@ -168,4 +168,6 @@ test('bad folders: one ModelFileError each, naming the file and the field', () =
   writeHfLlama(dir, src.config, src.weights);
   unlinkSync(join(dir, 'model.safetensors'));
   throwsModelFile(dir, 'model.safetensors.index.json');
+  unlinkSync(join(dir, 'config.json'));
+  throwsModelFile(dir, 'without config.json');
 });
