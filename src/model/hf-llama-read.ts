@@ -107,7 +107,11 @@ function openShards(dir: string): Shards {
     const f = SafetensorsFile.open(single);
     return { fileOf: () => f, bytes: fileBytes([f]), describe: () => describeFiles([f]) };
   }
-  if (!existsSync(indexPath)) throw new ModelFileError(dir, `has neither ${HF_WEIGHTS_FILE} nor ${HF_INDEX_FILE}`);
+  if (!existsSync(indexPath)) {
+    // PyTorch pickles (pytorch_model.bin) can run code when unpickled; only safetensors are read.
+    const pickle = existsSync(join(dir, 'pytorch_model.bin')) ? ' (pytorch_model.bin is not read: convert it to safetensors)' : '';
+    throw new ModelFileError(dir, `has neither ${HF_WEIGHTS_FILE} nor ${HF_INDEX_FILE}${pickle}`);
+  }
   const weightMap = readWeightMap(indexPath);
   const files = new Map<string, SafetensorsFile>();
   for (const shard of new Set(weightMap.values())) {
