@@ -67,8 +67,8 @@ const opt = (c: Ctx, p: number, ...items: string[]): string[] => (c.rng.chance(p
 
 function modelOptions(c: Ctx): string[] {
   return [
-    ...opt(c, 0.25, '--model', file(c, 'llama2c-model-v0', 'llama2c-model-v1', 'llama2c-model-v2')),
-    ...opt(c, 0.15, '--tokenizer', file(c, 'llama2c-tokenizer')),
+    ...opt(c, 0.25, '--model', file(c, 'llama2c-model-v0', 'llama2c-model-v1', 'llama2c-model-v2', 'hf-llama-folder', 'gguf-llama-model')),
+    ...opt(c, 0.15, '--tokenizer', file(c, 'llama2c-tokenizer', 'gguf-llama-model')),
     ...opt(c, 0.1, '--backend', c.rng.pick(['native', 'reference', 'foo', ''])),
     ...opt(c, 0.1, '--quantize', c.rng.pick(['q8_0', 'q4', ''])),
   ];
@@ -102,8 +102,12 @@ type Command = (c: Ctx) => string[];
 const COMMANDS: Record<string, Command> = {
   generate: (c) => ['generate', c.rng.pick(PROMPTS), ...sampling(c, 16), ...opt(c, 0.3, '--json'), ...opt(c, 0.15, '--logprobs', num(c, 0, 5)), ...modelOptions(c)],
   tokenize: (c) => ['tokenize', c.rng.pick(PROMPTS), ...opt(c, 0.3, '--no-bos'), ...opt(c, 0.3, '--json'), ...modelOptions(c)],
-  inspect: (c) => ['inspect', ...opt(c, 0.8, file(c, 'llama2c-model-v0', 'llama2c-model-v1', 'llama2c-model-v2')), ...opt(c, 0.4, '--json'), ...opt(c, 0.1, '--backend', 'reference')],
+  inspect: (c) => ['inspect', ...opt(c, 0.8, file(c, 'llama2c-model-v0', 'llama2c-model-v1', 'llama2c-model-v2', 'hf-llama-folder', 'gguf-llama-model')), ...opt(c, 0.4, '--json'), ...opt(c, 0.1, '--backend', 'reference')],
   perplexity: (c) => ['perplexity', text(c), '--max-docs', num(c, 1, 3), ...opt(c, 0.4, '--context', num(c, 2, 64)), ...opt(c, 0.3, '--json'), ...modelOptions(c)],
+  export: (c) => {
+    const format = c.rng.pick(['hf', 'gguf', 'onnx']);
+    return ['export', out(c, format === 'gguf' ? '.gguf' : ''), '--format', format, ...opt(c, 0.5, '--dtype', c.rng.pick(['f32', 'f16', 'bf16', 'q8_0', 'f8'])), ...opt(c, 0.6, '--model', file(c, 'llama2c-model-v0', 'llama2c-model-v1', 'llama2c-model-v2', 'hf-llama-folder', 'gguf-llama-model')), ...opt(c, 0.2, '--tokenizer', file(c, 'llama2c-tokenizer', 'gguf-llama-model')), ...opt(c, 0.3, '--json')];
+  },
   quantize: (c) => ['quantize', file(c, 'llama2c-model-v0', 'llama2c-model-v1', 'llama2c-model-v2'), out(c, '.bin'), ...opt(c, 0.3, '--group-size', num(c, 1, 64)), ...opt(c, 0.3, '--json')],
   steer: (c) => [
     'steer', c.rng.pick(PROMPTS), ...sampling(c, 8),

@@ -6,6 +6,8 @@ import { controlVectorTarget } from './control-vector-gguf.js';
 import { dictionaryLearningTarget } from './dictionary-learning.js';
 import { featureIndexTarget } from './feature-index.js';
 import { gemmaScopeTarget } from './gemma-scope-npz.js';
+import { ggufLlamaTarget } from './gguf-llama-model.js';
+import { hfLlamaTarget } from './hf-llama-folder.js';
 import { llama2cTarget } from './llama2c-model.js';
 import { noteCardsTarget } from './note-cards.js';
 import { saelensTarget } from './saelens.js';
@@ -19,6 +21,8 @@ export const TARGETS: readonly FuzzTarget[] = [
   llama2cTarget('llama2c-v0'),
   llama2cTarget('llama2c-v1'),
   llama2cTarget('llama2c-v2'),
+  hfLlamaTarget,
+  ggufLlamaTarget,
   tokenizerTarget,
   safetensorsTarget,
   saelensTarget,

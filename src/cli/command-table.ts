@@ -15,6 +15,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'inspect', load: async () => (await import('./commands/inspect.js')).registerInspect },
   { name: 'perplexity', load: async () => (await import('./commands/perplexity.js')).registerPerplexity },
   { name: 'quantize', load: async () => (await import('./commands/quantize.js')).registerQuantize },
+  { name: 'export', load: async () => (await import('./commands/export.js')).registerExport },
   { name: 'sae', load: async () => (await import('./commands/sae.js')).registerSae },
   { name: 'activations', load: async () => (await import('./commands/activations.js')).registerActivations },
   { name: 'features', load: async () => (await import('./commands/features.js')).registerFeatures },

@@ -17,6 +17,21 @@ export interface LlamaConfig {
   normEps: number;
   /** RoPE base (llama2.c: 10000). */
   ropeTheta: number;
+  /** Llama-3.1's RoPE frequency scaling (HF config.json `rope_scaling` with rope_type "llama3"); absent: none. */
+  ropeScaling?: Llama3RopeScaling;
+  /**
+   * Per-pair divisors of the RoPE frequencies (headSize/2 of them): llama.cpp's `rope_freqs` tensor,
+   * the form Llama-3.1's scaling takes in a GGUF file (convert_hf_to_gguf.py writes 1 / the llama3 ratio).
+   */
+  ropeFreqFactors?: number[];
+}
+
+/** HF transformers' `rope_scaling` for rope_type "llama3" (modeling_rope_utils.py `_compute_llama3_parameters`). */
+export interface Llama3RopeScaling {
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositionEmbeddings: number;
 }
 
 export function headSize(c: LlamaConfig): number {
@@ -44,5 +59,10 @@ export function configProblem(c: LlamaConfig): string | undefined {
   if (c.dim % c.nHeads !== 0) return `dim ${c.dim} is not divisible by n_heads ${c.nHeads}`;
   if (c.nHeads % c.nKvHeads !== 0) return `n_heads ${c.nHeads} is not a multiple of n_kv_heads ${c.nKvHeads}`;
   if (headSize(c) % 2 !== 0) return `head size ${headSize(c)} is odd; RoPE rotates pairs`;
+  if (!(c.normEps > 0 && c.normEps < 1)) return `rms_norm_eps = ${c.normEps} is not in (0, 1)`;
+  if (!(c.ropeTheta > 1 && Number.isFinite(c.ropeTheta))) return `rope_theta = ${c.ropeTheta} is not a finite number > 1`;
+  const f = c.ropeFreqFactors;
+  if (f && (f.length !== headSize(c) / 2 || !f.every((x) => x > 0 && Number.isFinite(x)))) return `RoPE frequency factors must be ${headSize(c) / 2} finite positive numbers (head size / 2)`;
+  if (f && c.ropeScaling) return 'RoPE frequency factors and Llama-3 rope_scaling are two forms of one thing; a config has at most one';
   return undefined;
 }

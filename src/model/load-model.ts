@@ -1,10 +1,11 @@
-import { TokenizerFileError } from '../errors.js';
+import { TokenizerFileError, UsageError } from '../errors.js';
 import { activeBackend } from '../tensor/backend-registry.js';
-import type { Llama2cVersion } from './llama2c-format.js';
 import { LlamaModel } from './llama-model.js';
+import type { ModelDescription, ModelFormat } from './model-format.js';
 import type { LoadOptions, ModelFile } from './read-model-file.js';
 import { readModelFile } from './read-model-file.js';
-import { Tokenizer } from './tokenizer.js';
+import type { Tokenizer } from './tokenizer.js';
+import { readTokenizerFile } from './tokenizer-file.js';
 
 export type { LoadOptions } from './read-model-file.js';
 
@@ -13,8 +14,9 @@ export interface LoadedModel {
   tokenizer: Tokenizer;
   modelPath: string;
   tokenizerPath: string;
-  format: Llama2cVersion;
+  format: ModelFormat;
   fileBytes: number;
+  description: ModelDescription;
 }
 
 /**
@@ -28,9 +30,12 @@ export function loadModel(opts: LoadOptions = {}): LoadedModel {
 /** The model over weights already read (readModelFile), with its tokenizer read and checked against it. */
 export function assembleModel(file: ModelFile): LoadedModel {
   const { config, modelPath, tokenizerPath } = file;
-  const tokenizer = Tokenizer.fromFile(tokenizerPath, config.vocabSize);
+  if (tokenizerPath === undefined) {
+    throw new UsageError(`${modelPath} is an HF model folder: give its tokenizer with --tokenizer (a llama2.c tokenizer.bin or a GGUF file with a vocabulary); its own tokenizer.json is not read yet`);
+  }
+  const tokenizer = readTokenizerFile(tokenizerPath, config.vocabSize);
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new TokenizerFileError(tokenizerPath, `has ${tokenizer.vocabSize} tokens but ${modelPath} needs ${config.vocabSize}`);
   }
-  return { model: new LlamaModel(config, file.weights, activeBackend()), tokenizer, modelPath, tokenizerPath, format: file.format, fileBytes: file.fileBytes };
+  return { model: new LlamaModel(config, file.weights, activeBackend()), tokenizer, modelPath, tokenizerPath, format: file.format, fileBytes: file.fileBytes, description: file.description };
 }

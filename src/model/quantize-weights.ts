@@ -1,6 +1,7 @@
 import { UsageError } from '../errors.js';
 import { q80GroupSize, quantizeQ80 } from '../tensor/q80.js';
-import type { Q80Matrix } from '../tensor/weight-matrix.js';
+import type { Q80Matrix, WeightMatrix } from '../tensor/weight-matrix.js';
+import { isQ80 } from '../tensor/weight-matrix.js';
 import type { LlamaConfig } from './llama-config.js';
 import type { LlamaWeights } from './llama-weights.js';
 import { layerWeightShapes, MATRIX_NAMES } from './llama-weights.js';
@@ -29,14 +30,16 @@ export function groupSizeFor(cols: number, c: LlamaConfig, opts: QuantizeOptions
 /**
  * Every matmul weight (MATRIX_NAMES and the classifier) as Q8_0; the embedding and the norms stay
  * fp32 and are shared with `w`, not copied. The embedding is a lookup table, so a shared classifier
- * becomes its own Q8_0 copy of it (as runq.c's wcls = q_tokens).
+ * becomes its own Q8_0 copy of it (as runq.c's wcls = q_tokens). Matrices already Q8_0 (a GGUF
+ * file's) are kept as they are.
  */
-export function quantizeWeights(w: LlamaWeights<Float32Array>, c: LlamaConfig, opts: QuantizeOptions = {}): LlamaWeights<Q80Matrix> {
+export function quantizeWeights(w: LlamaWeights, c: LlamaConfig, opts: QuantizeOptions = {}): LlamaWeights<Q80Matrix> {
+  const q = (m: WeightMatrix, rows: number, cols: number): Q80Matrix => (isQ80(m) ? m : quantizeQ80(m, rows, cols, groupSizeFor(cols, c, opts)));
   const shapes = layerWeightShapes(c);
   const matrices = Object.fromEntries(
     MATRIX_NAMES.map((name) => {
       const [rows, cols] = shapes[name];
-      return [name, w[name].map((m) => quantizeQ80(m, rows, cols, groupSizeFor(cols, c, opts)))];
+      return [name, w[name].map((m) => q(m, rows, cols))];
     }),
   ) as Pick<LlamaWeights<Q80Matrix>, (typeof MATRIX_NAMES)[number]>;
   return {
@@ -45,6 +48,6 @@ export function quantizeWeights(w: LlamaWeights<Float32Array>, c: LlamaConfig, o
     rmsFfn: w.rmsFfn,
     rmsFinal: w.rmsFinal,
     ...matrices,
-    classifier: quantizeQ80(w.classifier, c.vocabSize, c.dim, groupSizeFor(c.dim, c, opts)),
+    classifier: q(w.classifier, c.vocabSize, c.dim),
   };
 }

@@ -6,19 +6,31 @@
  * answers /health with 503).
  */
 import { UsageError } from '../errors.js';
+import { isQ80 } from '../tensor/weight-matrix.js';
 import { embeddedModelPath, embeddedTokenizerPath } from './embedded.js';
+import { readGgufLlama } from './gguf-llama-read.js';
+import { readHfLlama } from './hf-llama-read.js';
 import type { LlamaConfig } from './llama-config.js';
 import type { LlamaWeights } from './llama-weights.js';
-import type { Llama2cVersion } from './llama2c-format.js';
+import type { LayerWeightName } from './llama-weights.js';
+import { layerWeightShapes, namedWeights } from './llama-weights.js';
 import { readLlama2c } from './llama2c-format.js';
 import { readLlama2cQuantized } from './llama2c-quantized-read.js';
+import type { ModelDescription, ModelFormat } from './model-format.js';
+import { detectModelKind } from './model-format.js';
 import type { Quantization } from './quantize-weights.js';
-import { QUANTIZATIONS } from './quantize-weights.js';
+import { QUANTIZATIONS, quantizeWeights } from './quantize-weights.js';
 
 export interface LoadOptions {
-  /** llama2.c model file; default: the embedded stories260K. */
+  /**
+   * The model: a llama2.c file, an HF Llama folder (config.json + safetensors) or a GGUF file,
+   * recognised by content (model-format.ts); default: the embedded stories260K.
+   */
   model?: string;
-  /** llama2.c tokenizer file; default: the embedded tok512 when the model is the embedded one. */
+  /**
+   * Tokenizer file (llama2.c tokenizer.bin, or a GGUF file's embedded vocabulary). Default: a GGUF
+   * model's own vocabulary, else the embedded tok512; an HF folder needs one.
+   */
   tokenizer?: string;
   /**
    * Quantise the matmul weights at load ('q8_0'), reading an fp32 file tensor by tensor so that it
@@ -35,19 +47,43 @@ export interface LoadOptions {
 export interface ModelFile {
   config: LlamaConfig;
   weights: LlamaWeights;
-  format: Llama2cVersion;
+  format: ModelFormat;
   fileBytes: number;
   modelPath: string;
-  /** The tokenizer to read with it (not read here). */
-  tokenizerPath: string;
+  /** The tokenizer to read with it (not read here); undefined for an HF folder given none (assembleModel refuses it). */
+  tokenizerPath: string | undefined;
+  /** Architecture and the tensors as the file stores them. */
+  description: ModelDescription;
 }
 
 export function readModelFile(opts: LoadOptions = {}): ModelFile {
   const modelPath = opts.model ?? embeddedModelPath();
-  const tokenizerPath = opts.tokenizer ?? embeddedTokenizerPath();
   if (opts.quantize !== undefined && !QUANTIZATIONS.includes(opts.quantize)) {
     throw new UsageError(`unknown quantization "${String(opts.quantize)}" (available: ${QUANTIZATIONS.join(', ')})`);
   }
-  const file = opts.quantize ? readLlama2cQuantized(modelPath) : readLlama2c(modelPath, { map: opts.map });
-  return { config: file.config, weights: file.weights, format: file.format, fileBytes: file.fileBytes, modelPath, tokenizerPath };
+  const kind = detectModelKind(modelPath);
+  if (kind === 'llama2c') {
+    const tokenizerPath = opts.tokenizer ?? embeddedTokenizerPath();
+    const file = opts.quantize ? readLlama2cQuantized(modelPath) : readLlama2c(modelPath, { map: opts.map });
+    const tensors = namedWeights(file.weights, file.config).map(([name, m]) => ({ name, dtype: isQ80(m) ? 'Q8_0' : 'F32', shape: llama2cShape(name, file.config) }));
+    return { config: file.config, weights: file.weights, format: file.format, fileBytes: file.fileBytes, modelPath, tokenizerPath, description: { architecture: 'llama', tensors } };
+  }
+  const file = kind === 'hf' ? readHfLlama(modelPath) : readGgufLlama(modelPath);
+  const weights = opts.quantize ? quantizeWeights(file.weights, file.config) : file.weights;
+  return {
+    config: file.config,
+    weights,
+    format: kind === 'hf' ? 'hf-llama' : 'gguf',
+    fileBytes: file.fileBytes,
+    modelPath,
+    tokenizerPath: opts.tokenizer ?? (kind === 'gguf' ? modelPath : undefined),
+    description: file.description,
+  };
+}
+
+/** The shape of a tensor named as namedWeights names it ([rows, cols] or [n]). */
+function llama2cShape(name: string, c: LlamaConfig): number[] {
+  if (name === 'norm') return [c.dim];
+  if (name === 'tok_embeddings' || name === 'output') return [c.vocabSize, c.dim];
+  return layerWeightShapes(c)[name.split('.')[2] as LayerWeightName];
 }

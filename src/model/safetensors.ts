@@ -92,6 +92,11 @@ export class SafetensorsFile {
     return new SafetensorsFile(label, bytes, new Map(tensors.map((t) => [t.name, t])), metadata);
   }
 
+  /** Size of the whole file in bytes. */
+  get byteLength(): number {
+    return this.bytes.length;
+  }
+
   /** Tensor names in the order of their data in the file. */
   names(): string[] {
     return [...this.tensors.keys()];

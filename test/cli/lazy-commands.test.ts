@@ -11,6 +11,7 @@ import { registerFeatures } from '../../src/cli/commands/features.js';
 import { registerGenerate } from '../../src/cli/commands/generate.js';
 import { registerInspect } from '../../src/cli/commands/inspect.js';
 import { registerPerplexity } from '../../src/cli/commands/perplexity.js';
+import { registerExport } from '../../src/cli/commands/export.js';
 import { registerQuantize } from '../../src/cli/commands/quantize.js';
 import { registerSae } from '../../src/cli/commands/sae.js';
 import { registerServe } from '../../src/cli/commands/serve.js';
@@ -28,7 +29,7 @@ function eagerProgram(): Command {
     .version(TINYMORPH_VERSION)
     // The CLI below writes to a pipe: 80 columns, no colours.
     .configureOutput({ getOutHelpWidth: () => 80, getOutHasColors: () => false });
-  for (const register of [registerDemo, registerApp, registerGenerate, registerTokenize, registerInspect, registerPerplexity, registerQuantize, registerSae, registerActivations, registerFeatures, registerSteer, registerVector, registerServe]) {
+  for (const register of [registerDemo, registerApp, registerGenerate, registerTokenize, registerInspect, registerPerplexity, registerQuantize, registerExport, registerSae, registerActivations, registerFeatures, registerSteer, registerVector, registerServe]) {
     register(program);
   }
   return program;

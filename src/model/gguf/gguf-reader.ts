@@ -3,16 +3,18 @@
  * hostile, so every count, length, dimension and offset is checked against the bytes that are
  * actually left before anything is allocated for it; a bad file fails in `open`/`parse` with a
  * ModelFileError naming the problem. Versions 2 and 3 share this layout (version 1 had 32-bit
- * counts and is not read). Tensor data of F32 and F16 tensors is decoded on request.
+ * counts and is not read). Tensor data of F32, F16, BF16 and Q8_0 tensors is decoded on request.
  */
 import { ModelFileError } from '../../errors.js';
-import { f16ToF32 } from '../../tensor/half-float.js';
+import { bf16ToF32, f16ToF32 } from '../../tensor/half-float.js';
+import { dequantizeQ80 } from '../../tensor/q80.js';
+import type { Q80Matrix } from '../../tensor/weight-matrix.js';
 import { describeValue } from '../../util/describe-value.js';
 import { READ_LIMITS, readFileBounded } from '../../util/bounded-read.js';
-import type { GgmlFloatType, GgufValue, GgufValueType } from './gguf-types.js';
+import type { GgmlType, GgufValue, GgufValueType } from './gguf-types.js';
 import {
   GGML_MAX_DIMS,
-  GGML_TYPE_BYTES,
+  GGML_BLOCK,
   GGML_TYPE_NAMES,
   GGUF_ALIGNMENT_KEY,
   GGUF_DEFAULT_ALIGNMENT,
@@ -23,7 +25,7 @@ import {
 
 export interface GgufTensorInfo {
   name: string;
-  type: GgmlFloatType;
+  type: GgmlType;
   /** Dimensions in ggml order (ne[0], the contiguous one, first). */
   shape: number[];
   /** Absolute byte offset of the data in the file, and its length. */
@@ -70,7 +72,7 @@ export class GgufFile {
     }
     const alignment = readAlignment(metadata, c);
 
-    const infos: { name: string; type: GgmlFloatType; shape: number[]; offset: number; bytes: number }[] = [];
+    const infos: { name: string; type: GgmlType; shape: number[]; offset: number; bytes: number }[] = [];
     const names = new Set<string>();
     for (let i = 0; i < tensorCount; i++) {
       const name = c.string(`tensor ${i} name`);
@@ -89,10 +91,12 @@ export class GgufFile {
       }
       const typeId = c.u32();
       const type = GGML_TYPE_NAMES[typeId];
-      if (type === undefined) throw c.fail(`tensor ${describeValue(name)} has ggml type ${typeId}; only F32 (0) and F16 (1) are read`);
+      if (type === undefined) throw c.fail(`tensor ${describeValue(name)} has ggml type ${typeId}; only F32 (0), F16 (1), Q8_0 (8) and BF16 (30) are read`);
+      const block = GGML_BLOCK[type];
+      if (shape[0] % block.values !== 0) throw c.fail(`tensor ${describeValue(name)} is ${type} but its row length ${shape[0]} is not a multiple of the ${block.values}-value block`);
       const offset = c.u64(`tensor ${describeValue(name)} offset`);
       if (offset % alignment !== 0) throw c.fail(`tensor ${describeValue(name)} offset ${offset} is not a multiple of the alignment ${alignment}`);
-      infos.push({ name, type, shape, offset, bytes: numel * GGML_TYPE_BYTES[type] });
+      infos.push({ name, type, shape, offset, bytes: (numel / block.values) * block.bytes });
     }
 
     const dataStart = Math.ceil(c.at / alignment) * alignment;
@@ -107,20 +111,58 @@ export class GgufFile {
     return new GgufFile(label, version, metadata, tensors, alignment, bytes);
   }
 
+  /** Size of the whole file in bytes. */
+  get byteLength(): number {
+    return this.bytes.length;
+  }
+
   tensor(name: string): GgufTensorInfo | undefined {
     return this.tensors.find((t) => t.name === name);
   }
 
-  /** A tensor's data as float32 (F16 is widened exactly); a copy, independent of the file bytes. */
+  /** A tensor's data as float32 (F16 and BF16 are widened exactly, Q8_0 dequantised); a copy, independent of the file bytes. */
   readF32(name: string): Float32Array {
+    const t = this.info(name);
+    if (t.type === 'Q8_0') return dequantizeQ80(this.readQ80(name));
+    const raw = this.copy(t);
+    if (t.type === 'F32') return new Float32Array(raw.buffer);
+    return t.type === 'F16' ? f16ToF32(new Uint16Array(raw.buffer)) : bf16ToF32(new Uint16Array(raw.buffer));
+  }
+
+  /** A Q8_0 tensor as a [rows, ne[0]] Q8_0 matrix in groups of 32 (its fp16 block scales widened to fp32). */
+  readQ80(name: string): Q80Matrix {
+    const t = this.info(name);
+    if (t.type !== 'Q8_0') throw new ModelFileError(this.file, `tensor ${describeValue(name)} is ${t.type}, not Q8_0`);
+    const cols = t.shape[0];
+    const rows = t.shape.slice(1).reduce((a, b) => a * b, 1);
+    const { values, bytes } = GGML_BLOCK.Q8_0;
+    const blocks = (rows * cols) / values;
+    const view = new DataView(this.bytes.buffer, this.bytes.byteOffset + t.begin, t.bytes);
+    const src = new Int8Array(this.bytes.buffer, this.bytes.byteOffset + t.begin, t.bytes);
+    const halves = new Uint16Array(blocks);
+    const q = new Int8Array(rows * cols);
+    for (let b = 0; b < blocks; b++) {
+      halves[b] = view.getUint16(b * bytes, true);
+      for (let j = 0, from = b * bytes + 2, to = b * values; j < values; j++) q[to + j] = src[from + j];
+    }
+    return { kind: 'q8_0', rows, cols, groupSize: values, q, scales: f16ToF32(halves) };
+  }
+
+  private info(name: string): GgufTensorInfo {
     const t = this.tensor(name);
     if (t === undefined) throw new ModelFileError(this.file, `has no tensor ${describeValue(name)}`);
-    // Copied into a fresh buffer: the data offset is a multiple of the alignment inside the file,
-    // but the file's bytes may start anywhere in their buffer (readFileSync pools small files), so
-    // a typed-array view could be misaligned. (Buffer#slice would be a view, hence set().)
+    return t;
+  }
+
+  /**
+   * The tensor's bytes in a fresh buffer: the data offset is a multiple of the alignment inside the
+   * file, but the file's bytes may start anywhere in their buffer (readFileSync pools small files),
+   * so a typed-array view could be misaligned. (Buffer#slice would be a view, hence set().)
+   */
+  private copy(t: GgufTensorInfo): Uint8Array {
     const raw = new Uint8Array(t.bytes);
     raw.set(this.bytes.subarray(t.begin, t.begin + t.bytes));
-    return t.type === 'F32' ? new Float32Array(raw.buffer) : f16ToF32(new Uint16Array(raw.buffer));
+    return raw;
   }
 }
 

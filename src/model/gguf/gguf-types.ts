@@ -32,12 +32,19 @@ export const GGUF_SCALAR_BYTES: Partial<Record<GgufValueType, number>> = {
   uint8: 1, int8: 1, uint16: 2, int16: 2, uint32: 4, int32: 4, float32: 4, bool: 1, uint64: 8, int64: 8, float64: 8,
 };
 
-/** The tensor types this reader decodes, numbered as ggml_type in ggml.h (quantised types are not steering data). */
+/**
+ * The tensor types read and written here, numbered as ggml_type in ggml.h. Q8_0 (ggml-common.h
+ * block_q8_0) stores blocks of 32 values along ne[0]: an fp16 scale d, then 32 int8 q (w = q·d).
+ */
 export const GGML_TYPE_F32 = 0;
 export const GGML_TYPE_F16 = 1;
-export type GgmlFloatType = 'F32' | 'F16';
-export const GGML_TYPE_NAMES: Record<number, GgmlFloatType> = { [GGML_TYPE_F32]: 'F32', [GGML_TYPE_F16]: 'F16' };
-export const GGML_TYPE_BYTES: Record<GgmlFloatType, number> = { F32: 4, F16: 2 };
+export const GGML_TYPE_Q8_0 = 8;
+export const GGML_TYPE_BF16 = 30;
+export type GgmlType = 'F32' | 'F16' | 'Q8_0' | 'BF16';
+export const GGML_TYPE_NAMES: Record<number, GgmlType> = { [GGML_TYPE_F32]: 'F32', [GGML_TYPE_F16]: 'F16', [GGML_TYPE_Q8_0]: 'Q8_0', [GGML_TYPE_BF16]: 'BF16' };
+export const GGML_TYPE_IDS: Record<GgmlType, number> = { F32: GGML_TYPE_F32, F16: GGML_TYPE_F16, Q8_0: GGML_TYPE_Q8_0, BF16: GGML_TYPE_BF16 };
+/** Values per block and bytes per block of each type. */
+export const GGML_BLOCK: Record<GgmlType, { values: number; bytes: number }> = { F32: { values: 1, bytes: 4 }, F16: { values: 1, bytes: 2 }, Q8_0: { values: 32, bytes: 34 }, BF16: { values: 1, bytes: 2 } };
 
 /** ggml tensors have at most 4 dimensions (GGML_MAX_DIMS). */
 export const GGML_MAX_DIMS = 4;

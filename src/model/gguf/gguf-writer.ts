@@ -1,5 +1,5 @@
 /**
- * GGUF version 3 writer (layout in gguf-types.ts): metadata in the order given, F32 tensors, each
+ * GGUF version 3 writer (layout in gguf-types.ts): metadata in the order given, F32, F16, BF16 or Q8_0 tensors, each
  * tensor's data padded to the alignment (`general.alignment` when the metadata sets it, else 32),
  * as gguf-py's GGUFWriter lays files out.
  */
@@ -7,16 +7,20 @@ import { ShapeError, UsageError } from '../../errors.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';
 import { describeValue } from '../../util/describe-value.js';
 import type { GgufValue } from './gguf-types.js';
-import { GGML_MAX_DIMS, GGML_TYPE_F32, GGUF_ALIGNMENT_KEY, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VALUE_TYPES, GGUF_VERSION } from './gguf-types.js';
+import { f32ToBf16, f32ToF16 } from '../../tensor/half-float.js';
+import type { GgmlType } from './gguf-types.js';
+import { GGML_BLOCK, GGML_MAX_DIMS, GGML_TYPE_IDS, GGUF_ALIGNMENT_KEY, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_VALUE_TYPES, GGUF_VERSION } from './gguf-types.js';
 
 export interface GgufTensorToWrite {
   name: string;
   /** Dimensions in ggml order (ne[0], the contiguous one, first). */
   shape: number[];
   data: Float32Array;
+  /** How the data is stored (default F32; F16 and BF16 round to nearest even; Q8_0 as ggml's quantize_row_q8_0_ref). */
+  dtype?: GgmlType;
 }
 
-/** The file's bytes, as chunks to be written one after another (tensor data are views, not copies). */
+/** The file's bytes, as chunks to be written one after another (F32 tensor data are views, not copies). */
 export function serializeGguf(metadata: readonly (readonly [string, GgufValue])[], tensors: readonly GgufTensorToWrite[]): Uint8Array[] {
   const alignment = alignmentOf(metadata);
   const head = new ByteSink();
@@ -35,6 +39,7 @@ export function serializeGguf(metadata: readonly (readonly [string, GgufValue])[
   const names = new Set<string>();
   let offset = 0;
   const padded: number[] = [];
+  const stored: Uint8Array[] = [];
   for (const t of tensors) {
     if (names.has(t.name)) throw new UsageError(`GGUF tensor ${describeValue(t.name)} given twice`);
     names.add(t.name);
@@ -45,15 +50,18 @@ export function serializeGguf(metadata: readonly (readonly [string, GgufValue])[
     head.string(t.name);
     head.u32(t.shape.length);
     for (const d of t.shape) head.u64(d);
-    head.u32(GGML_TYPE_F32);
+    head.u32(GGML_TYPE_IDS[t.dtype ?? 'F32']);
     head.u64(offset);
-    const size = Math.ceil(t.data.byteLength / alignment) * alignment;
-    padded.push(size - t.data.byteLength);
+    if (t.dtype === 'Q8_0' && t.shape[0] % GGML_BLOCK.Q8_0.values !== 0) throw new ShapeError(`GGUF tensor ${describeValue(t.name)}: Q8_0 needs a row length (ne[0] = ${t.shape[0]}) that is a multiple of 32`);
+    const data = t.dtype === 'F16' ? f32ToF16(t.data) : t.dtype === 'BF16' ? f32ToBf16(t.data) : t.dtype === 'Q8_0' ? encodeQ80(t.data) : t.data;
+    stored.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    const size = Math.ceil(data.byteLength / alignment) * alignment;
+    padded.push(size - data.byteLength);
     offset += size;
   }
   const chunks = [head.bytes(alignment)];
-  tensors.forEach((t, i) => {
-    chunks.push(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  stored.forEach((data, i) => {
+    chunks.push(data);
     if (padded[i] > 0) chunks.push(new Uint8Array(padded[i]));
   });
   return chunks;
@@ -62,6 +70,30 @@ export function serializeGguf(metadata: readonly (readonly [string, GgufValue])[
 /** Writes a GGUF file atomically (see writeFileAtomic). */
 export function writeGguf(path: string, metadata: readonly (readonly [string, GgufValue])[], tensors: readonly GgufTensorToWrite[]): void {
   writeFileAtomic(path, serializeGguf(metadata, tensors));
+}
+
+/**
+ * ggml-quants.c quantize_row_q8_0_ref: per block of 32, d = max|x| / 127 stored as fp16, then
+ * q = roundf(x / d) (ties away from zero), computed with d's float32 value before it is rounded to fp16.
+ */
+function encodeQ80(x: Float32Array): Uint8Array {
+  const { values, bytes } = GGML_BLOCK.Q8_0;
+  const out = new Uint8Array((x.length / values) * bytes);
+  const view = new DataView(out.buffer);
+  const one = new Float32Array(1);
+  for (let b = 0; b < x.length / values; b++) {
+    let amax = 0;
+    for (let j = 0; j < values; j++) amax = Math.max(amax, Math.abs(x[b * values + j]));
+    const d = Math.fround(amax / 127);
+    const id = d ? Math.fround(1 / d) : 0;
+    one[0] = d;
+    view.setUint16(b * bytes, f32ToF16(one)[0], true);
+    for (let j = 0; j < values; j++) {
+      const v = Math.fround(x[b * values + j] * id);
+      view.setInt8(b * bytes + 2 + j, Math.sign(v) * Math.round(Math.abs(v)));
+    }
+  }
+  return out;
 }
 
 function alignmentOf(metadata: readonly (readonly [string, GgufValue])[]): number {

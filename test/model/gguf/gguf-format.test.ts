@@ -158,7 +158,8 @@ test('hostile tensor infos: dimensions, types, offsets and sizes are checked aga
   const file = (info: Uint8Array, data = 16): Uint8Array => concat([padTo(concat([header(1, 0), info]), 32), new Uint8Array(data)]);
   assertFileError(file(tensorInfo('t', [], 0, 0)), '0 dimensions');
   assertFileError(file(tensorInfo('t', [1, 1, 1, 1, 1], 0, 0)), '5 dimensions');
-  assertFileError(file(tensorInfo('t', [4], 8, 0)), 'ggml type 8');
+  assertFileError(file(tensorInfo('t', [4], 2, 0)), 'ggml type 2'); // Q4_0: not read
+  assertFileError(file(tensorInfo('t', [4], 8, 0)), 'Q8_0', 'row length 4 is not a multiple of the 32-value block');
   assertFileError(file(tensorInfo('t', [4], 0, 3)), 'not a multiple of the alignment');
   assertFileError(file(tensorInfo('t', [5], 0, 0)), 'truncated', 'needs bytes 0..20');
   assertFileError(file(tensorInfo('t', [2 ** 30, 2 ** 30, 2 ** 30], 0, 0)), 'too many elements');
