@@ -4,7 +4,8 @@ import type { Llama2cVersion } from './llama2c-format.js';
 import { LlamaModel } from './llama-model.js';
 import type { LoadOptions, ModelFile } from './read-model-file.js';
 import { readModelFile } from './read-model-file.js';
-import { Tokenizer } from './tokenizer.js';
+import { loadTokenizer } from './load-tokenizer.js';
+import type { Tokenizer } from './tokenizer.js';
 
 export type { LoadOptions } from './read-model-file.js';
 
@@ -25,7 +26,7 @@ export function loadModel(opts: LoadOptions = {}): LoadedModel {
 /** The model over weights already read (readModelFile), with its tokenizer read and checked against it. */
 export function assembleModel(file: ModelFile): LoadedModel {
   const { config, modelPath, tokenizerPath } = file;
-  const tokenizer = Tokenizer.fromFile(tokenizerPath, config.vocabSize);
+  const tokenizer = loadTokenizer(tokenizerPath, config.vocabSize);
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new TokenizerFileError(tokenizerPath, `has ${tokenizer.vocabSize} tokens but ${modelPath} needs ${config.vocabSize}`);
   }

@@ -1,0 +1,76 @@
+/**
+ * The parts of a Hugging Face `tokenizer.json` (the tokenizers library's serialisation,
+ * huggingface/tokenizers tokenizers/src/tokenizer/serialization.rs) and `tokenizer_config.json`
+ * (transformers' PreTrainedTokenizer settings) that tinymorph checks before handing the file to
+ * @huggingface/tokenizers. Both files are untrusted: every field used here is validated with zod,
+ * and other fields pass through for the library, which must not crash on them (its throws are
+ * turned into TokenizerFileError by the caller).
+ */
+import { z } from 'zod';
+import { TokenizerFileError } from '../errors.js';
+import { READ_LIMITS, readFileBounded } from '../util/bounded-read.js';
+import { parseJson } from '../util/parse-json.js';
+import type { FieldPath } from '../util/validate-json.js';
+import { joinFieldPath, mustBe, nonNegativeInt, validateJson } from '../util/validate-json.js';
+
+/** No real vocabulary comes near this (Gemma's 256,000 is among the largest); it bounds the tables built from it. */
+export const MAX_HF_VOCAB = 1 << 21;
+
+const tokenId = nonNegativeInt.max(MAX_HF_VOCAB - 1, mustBe(`an id below ${MAX_HF_VOCAB}`));
+
+const addedToken = z.looseObject({
+  id: tokenId,
+  content: z.string(mustBe('a string')).min(1, mustBe('a non-empty string')),
+  special: z.boolean(mustBe('true or false')).optional(),
+});
+
+/**
+ * Only BPE is read: GPT-2/Llama-3 (byte-level) and Llama-2/Gemma (sentencepiece pieces with byte
+ * fallback) all ship it. Old files (GPT-2's) have no "type"; merges are "a b" strings (before
+ * tokenizers 0.20) or [a, b] pairs.
+ */
+const bpeModel = z.looseObject({
+  type: z.literal('BPE', mustBe('"BPE" (the only tokenizer model tinymorph reads)')).optional(),
+  vocab: z.record(z.string(), tokenId, mustBe('an object of piece → id')),
+  merges: z.array(z.union([z.string(), z.tuple([z.string(), z.string()])], mustBe('a merge ("a b" or [a, b])')), mustBe('an array')).optional(),
+  byte_fallback: z.boolean(mustBe('true or false')).nullish(),
+});
+
+const component = z.looseObject({ type: z.string(mustBe('a string')) }, mustBe('an object with a "type"')).nullish();
+
+export const tokenizerJsonSchema = z.looseObject({
+  model: bpeModel,
+  added_tokens: z.array(addedToken, mustBe('an array')).max(MAX_HF_VOCAB, mustBe(`at most ${MAX_HF_VOCAB} tokens`)).optional(),
+  normalizer: component,
+  pre_tokenizer: component,
+  post_processor: component,
+  decoder: component,
+});
+export type TokenizerJson = z.infer<typeof tokenizerJsonSchema>;
+
+/** transformers writes a special token as its text or as an AddedToken object {content, …}. */
+const specialToken = z.union([z.string(), z.looseObject({ content: z.string() })], mustBe('a token string or {"content": …}')).nullish();
+
+const namedTemplate = z.object({ name: z.string(mustBe('a string')), template: z.string(mustBe('a string')) }, mustBe('{"name", "template"}'));
+
+export const tokenizerConfigSchema = z.looseObject({
+  bos_token: specialToken,
+  eos_token: specialToken,
+  /** One template, or several by name (transformers picks "default"; others are for tools, RAG…). */
+  chat_template: z.union([z.string(), z.array(namedTemplate)], mustBe('a template string or a list of {"name", "template"}')).nullish(),
+});
+export type TokenizerConfig = z.infer<typeof tokenizerConfigSchema>;
+
+/** The text of a special-token field, or undefined when it is absent or null. */
+export function specialTokenText(value: TokenizerConfig['bos_token']): string | undefined {
+  if (value === null || value === undefined) return undefined;
+  return typeof value === 'string' ? value : value.content;
+}
+
+/** Reads and validates a JSON file of the tokenizer family; errors name `path` and the field. */
+export function readTokenizerJsonFile<T>(path: string, schema: z.ZodType<T>): T {
+  const fail = (problem: string): TokenizerFileError => new TokenizerFileError(path, problem);
+  const bytes = readFileBounded(path, READ_LIMITS.tokenizer, fail);
+  const raw = parseJson(bytes.toString('utf8'), READ_LIMITS.tokenizer.maxBytes, fail);
+  return validateJson(schema, raw, (at: FieldPath, problem: string) => new TokenizerFileError(path, `${joinFieldPath('', at) || 'the file'} ${problem}`));
+}

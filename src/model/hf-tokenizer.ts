@@ -1,0 +1,171 @@
+/**
+ * A Hugging Face tokenizer.json (BPE: byte-level as GPT-2/Llama-3, or sentencepiece-style with
+ * byte fallback as Llama-2/Gemma). Encoding is @huggingface/tokenizers' (tested against tiktoken's
+ * published GPT-2 ids and against the llama2.c tokenizer on Llama-2's vocabulary); decoding is
+ * token by token from the decoder's byte rule (hf-token-bytes.ts), so that output can stream.
+ * BOS/EOS and the chat template come from tokenizer_config.json beside the file when it is there.
+ */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { Tokenizer as HfLibTokenizer } from '@huggingface/tokenizers';
+import { TokenizerFileError, UsageError } from '../errors.js';
+import { HfChatTemplate } from './hf-chat-template.js';
+import type { TokenizerConfig, TokenizerJson } from './hf-tokenizer-json.js';
+import { readTokenizerJsonFile, specialTokenText, tokenizerConfigSchema, tokenizerJsonSchema } from './hf-tokenizer-json.js';
+import type { TokenBytesRule } from './hf-token-bytes.js';
+import { pieceBytes, tokenBytesRule } from './hf-token-bytes.js';
+import type { Tokenizer } from './tokenizer.js';
+
+/** Names models use for their begin/end tokens, tried in order when tokenizer_config.json names none. */
+const BOS_NAMES = ['<s>', '<bos>', '<|begin_of_text|>', '<|startoftext|>', '<|endoftext|>'];
+const EOS_NAMES = ['</s>', '<eos>', '<|end_of_text|>', '<|endoftext|>', '<|im_end|>'];
+
+const NO_BYTES = new Uint8Array(0);
+const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+export class HfTokenizer implements Tokenizer {
+  readonly vocabSize: number;
+  readonly bosId: number;
+  readonly eosId: number;
+  readonly chatTemplate: HfChatTemplate | undefined;
+  private readonly bytes: Uint8Array[]; // (vocab) the text bytes of each id; empty for special tokens and unused ids
+  private readonly pieces: string[]; // (vocab) readable piece
+  private readonly special: Uint8Array; // (vocab) 1 for special tokens
+  private readonly stripFirstSpace: boolean;
+
+  private constructor(
+    private readonly label: string,
+    private readonly lib: HfLibTokenizer,
+    json: TokenizerJson,
+    config: TokenizerConfig,
+    configLabel: string,
+    rule: TokenBytesRule,
+    modelVocabSize: number | undefined,
+  ) {
+    const entries: [string, number][] = Object.entries(json.model.vocab);
+    const added = json.added_tokens ?? [];
+    let maxId = -1;
+    for (const [, id] of entries) maxId = Math.max(maxId, id);
+    for (const t of added) maxId = Math.max(maxId, t.id);
+    if (maxId < 0) throw new TokenizerFileError(label, 'model.vocab is empty');
+    if (modelVocabSize !== undefined && maxId >= modelVocabSize) {
+      throw new TokenizerFileError(label, `has token id ${maxId}, outside the model's vocab_size ${modelVocabSize}`);
+    }
+    // An embedding padded past the tokenizer (a multiple of 64 or 128) has ids that never occur.
+    this.vocabSize = modelVocabSize ?? maxId + 1;
+    this.bytes = new Array<Uint8Array>(this.vocabSize).fill(NO_BYTES);
+    this.pieces = Array.from({ length: this.vocabSize }, (_, id) => `<unused ${id}>`);
+    this.special = new Uint8Array(this.vocabSize);
+    for (const [piece, id] of entries) this.setPiece(id, piece, rule);
+    for (const t of added) {
+      if (t.special) {
+        this.special[t.id] = 1;
+        this.bytes[t.id] = NO_BYTES;
+        this.pieces[t.id] = t.content;
+      } else {
+        this.setPiece(t.id, t.content, rule);
+      }
+    }
+    this.stripFirstSpace = rule.stripFirstSpace;
+    const ids = new Map<string, number>();
+    for (const [piece, id] of entries) ids.set(piece, id);
+    for (const t of added) ids.set(t.content, t.id);
+    this.bosId = this.specialId(ids, specialTokenText(config.bos_token), BOS_NAMES, 'bos_token', configLabel);
+    this.eosId = this.specialId(ids, specialTokenText(config.eos_token), EOS_NAMES, 'eos_token', configLabel);
+    const template = config.chat_template;
+    this.chatTemplate =
+      template === null || template === undefined ? undefined : HfChatTemplate.fromConfig(template, configLabel, this.pieces[this.bosId], this.pieces[this.eosId]);
+  }
+
+  /**
+   * Reads tokenizer.json at `path` and tokenizer_config.json beside it if there is one.
+   * modelVocabSize: the model's embedding rows; ids up to it that the file lacks decode to nothing.
+   */
+  static fromFile(path: string, modelVocabSize?: number): HfTokenizer {
+    const json = readTokenizerJsonFile(path, tokenizerJsonSchema);
+    const configPath = join(dirname(path), 'tokenizer_config.json');
+    const config = existsSync(configPath) ? readTokenizerJsonFile(configPath, tokenizerConfigSchema) : {};
+    const rule = tokenBytesRule(json.decoder, path);
+    let lib: HfLibTokenizer;
+    try {
+      lib = new HfLibTokenizer(json, config);
+    } catch (e) {
+      throw new TokenizerFileError(path, `is not a tokenizer @huggingface/tokenizers can build: ${oneLine(e)}`);
+    }
+    return new HfTokenizer(path, lib, json, config, configPath, rule, modelVocabSize);
+  }
+
+  private setPiece(id: number, piece: string, rule: TokenBytesRule): void {
+    this.bytes[id] = pieceBytes(piece, rule);
+    this.pieces[id] = utf8Decoder.decode(this.bytes[id]);
+  }
+
+  private specialId(ids: Map<string, number>, named: string | undefined, fallbacks: readonly string[], field: string, configLabel: string): number {
+    if (named !== undefined) {
+      const id = ids.get(named);
+      if (id === undefined) throw new TokenizerFileError(configLabel, `${field} ${JSON.stringify(named.slice(0, 40))} is not a token of ${this.label}`);
+      return id;
+    }
+    for (const name of fallbacks) {
+      const id = ids.get(name);
+      if (id !== undefined) return id;
+    }
+    throw new TokenizerFileError(this.label, `has no ${field} (none of ${fallbacks.join(' ')}, and no tokenizer_config.json naming one)`);
+  }
+
+  /**
+   * Text to ids as HF's tokenizer(text, add_special_tokens=False) gives them: special tokens written
+   * in the text (a chat template's markers) become their ids. BOS/EOS are added here, not by the
+   * file's post-processor, so that every tokenizer honours the same options.
+   */
+  encode(text: string, opts: { bos?: boolean; eos?: boolean } = {}): number[] {
+    let ids: number[];
+    try {
+      ids = this.lib.encode(text, { add_special_tokens: false }).ids;
+    } catch (e) {
+      throw new TokenizerFileError(this.label, `failed to encode the text: ${oneLine(e)}`);
+    }
+    for (const id of ids) {
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new TokenizerFileError(this.label, `encoded a piece to id ${id}, outside 0..${this.vocabSize - 1}`);
+    }
+    if (opts.bos ?? true) ids.unshift(this.bosId);
+    if (opts.eos ?? false) ids.push(this.eosId);
+    return ids;
+  }
+
+  piece(id: number): string {
+    this.checkId(id);
+    return this.pieces[id];
+  }
+
+  /** The token's bytes; the first token of a text (after nothing or a special token) loses the dummy-prefix space where the decoder strips it. */
+  textBytes(prevId: number, id: number): Uint8Array {
+    this.checkId(id);
+    const bytes = this.bytes[id];
+    const first = prevId < 0 || (prevId < this.vocabSize && this.special[prevId] === 1);
+    return this.stripFirstSpace && first && bytes[0] === 0x20 ? bytes.subarray(1) : bytes;
+  }
+
+  decode(ids: readonly number[], prevId = -1): string {
+    const parts = ids.map((id, i) => this.textBytes(i === 0 ? prevId : ids[i - 1], id));
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return utf8Decoder.decode(out);
+  }
+
+  private checkId(id: number): void {
+    if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) {
+      throw new UsageError(`token id ${id} is outside 0..${this.vocabSize - 1} (${this.label})`);
+    }
+  }
+}
+
+/** An error's message on one line, cut, for a TokenizerFileError's problem. */
+function oneLine(e: unknown): string {
+  const message = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ');
+  return message.length > 160 ? `${message.slice(0, 159)}…` : message;
+}
