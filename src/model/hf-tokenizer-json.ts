@@ -22,7 +22,7 @@ const addedToken = z.looseObject({
   id: tokenId,
   content: z.string(mustBe('a string')).min(1, mustBe('a non-empty string')),
   special: z.boolean(mustBe('true or false')).optional(),
-});
+}, mustBe('an object'));
 
 /**
  * Only BPE is read: GPT-2/Llama-3 (byte-level) and Llama-2/Gemma (sentencepiece pieces with byte
@@ -34,7 +34,7 @@ const bpeModel = z.looseObject({
   vocab: z.record(z.string(), tokenId, mustBe('an object of piece → id')),
   merges: z.array(z.union([z.string(), z.tuple([z.string(), z.string()])], mustBe('a merge ("a b" or [a, b])')), mustBe('an array')).optional(),
   byte_fallback: z.boolean(mustBe('true or false')).nullish(),
-});
+}, mustBe('an object'));
 
 const component = z.looseObject({ type: z.string(mustBe('a string')) }, mustBe('an object with a "type"')).nullish();
 
@@ -45,7 +45,7 @@ export const tokenizerJsonSchema = z.looseObject({
   pre_tokenizer: component,
   post_processor: component,
   decoder: component,
-});
+}, mustBe('an object'));
 export type TokenizerJson = z.infer<typeof tokenizerJsonSchema>;
 
 /** transformers writes a special token as its text or as an AddedToken object {content, …}. */
@@ -58,7 +58,7 @@ export const tokenizerConfigSchema = z.looseObject({
   eos_token: specialToken,
   /** One template, or several by name (transformers picks "default"; others are for tools, RAG…). */
   chat_template: z.union([z.string(), z.array(namedTemplate)], mustBe('a template string or a list of {"name", "template"}')).nullish(),
-});
+}, mustBe('an object'));
 export type TokenizerConfig = z.infer<typeof tokenizerConfigSchema>;
 
 /** The text of a special-token field, or undefined when it is absent or null. */

@@ -21,6 +21,7 @@ const BOS_NAMES = ['<s>', '<bos>', '<|begin_of_text|>', '<|startoftext|>', '<|en
 const EOS_NAMES = ['</s>', '<eos>', '<|end_of_text|>', '<|endoftext|>', '<|im_end|>'];
 
 const NO_BYTES = new Uint8Array(0);
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const utf8Decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export class HfTokenizer implements Tokenizer {
@@ -116,12 +117,14 @@ export class HfTokenizer implements Tokenizer {
   /**
    * Text to ids as HF's tokenizer(text, add_special_tokens=False) gives them: special tokens written
    * in the text (a chat template's markers) become their ids. BOS/EOS are added here, not by the
-   * file's post-processor, so that every tokenizer honours the same options.
+   * file's post-processor, so that every tokenizer honours the same options. A lone surrogate is
+   * encoded as U+FFFD, as tiktoken and the llama2.c tokenizer (through UTF-8) do; the library would
+   * byte-fall-back the replacement character's bytes even where "�" is a piece.
    */
   encode(text: string, opts: { bos?: boolean; eos?: boolean } = {}): number[] {
     let ids: number[];
     try {
-      ids = this.lib.encode(text, { add_special_tokens: false }).ids;
+      ids = this.lib.encode(text.replace(LONE_SURROGATE, '\ufffd'), { add_special_tokens: false }).ids;
     } catch (e) {
       throw new TokenizerFileError(this.label, `failed to encode the text: ${oneLine(e)}`);
     }
