@@ -43,11 +43,14 @@ export class HfChatTemplate {
 
   /** The prompt text for `messages`, ending where the assistant's reply begins (add_generation_prompt). */
   render(messages: readonly ChatTemplateMessage[]): string {
+    let text: string;
     try {
-      return this.template.render({ messages, bos_token: this.bosToken, eos_token: this.eosToken, add_generation_prompt: true });
+      text = this.template.render({ messages, bos_token: this.bosToken, eos_token: this.eosToken, add_generation_prompt: true });
     } catch (e) {
       throw new TokenizerFileError(this.file, `chat_template failed: ${oneLine(e)}`);
     }
+    if (text === '') throw new TokenizerFileError(this.file, `chat_template rendered ${messages.length} messages as no text`);
+    return text;
   }
 }
 

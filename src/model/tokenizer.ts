@@ -3,6 +3,8 @@
  * (llama2c-tokenizer.ts) or a Hugging Face tokenizer.json (hf-tokenizer.ts); loadTokenizer()
  * (load-tokenizer.ts) picks one by the file's content.
  */
+import type { HfChatTemplate } from './hf-chat-template.js';
+
 export interface Tokenizer {
   /** Number of ids, 0..vocabSize-1; the model's embedding must have as many rows. */
   readonly vocabSize: number;
@@ -22,4 +24,6 @@ export interface Tokenizer {
    * StreamingTokenDecoder. The result may be a view of the tokenizer's storage: do not modify it.
    */
   textBytes(prevId: number, id: number): Uint8Array;
+  /** The model's own chat template (tokenizer_config.json), if it ships one. */
+  readonly chatTemplate?: HfChatTemplate;
 }
