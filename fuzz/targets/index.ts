@@ -6,6 +6,7 @@ import { controlVectorTarget } from './control-vector-gguf.js';
 import { dictionaryLearningTarget } from './dictionary-learning.js';
 import { featureIndexTarget } from './feature-index.js';
 import { gemmaScopeTarget } from './gemma-scope-npz.js';
+import { hfTokenizerTarget } from './hf-tokenizer.js';
 import { llama2cTarget } from './llama2c-model.js';
 import { noteCardsTarget } from './note-cards.js';
 import { saelensTarget } from './saelens.js';
@@ -20,6 +21,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   llama2cTarget('llama2c-v1'),
   llama2cTarget('llama2c-v2'),
   tokenizerTarget,
+  hfTokenizerTarget,
   safetensorsTarget,
   saelensTarget,
   gemmaScopeTarget,

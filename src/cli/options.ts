@@ -18,7 +18,7 @@ export interface ModelOptions {
 export function addModelOptions(cmd: Command): Command {
   return cmd
     .option('--model <file>', 'llama2.c model file (default: the embedded stories260K)')
-    .option('--tokenizer <file>', 'llama2.c tokenizer.bin (default: the embedded tok512)')
+    .option('--tokenizer <path>', 'llama2.c tokenizer.bin, HF tokenizer.json, or a folder holding tokenizer.json (+ tokenizer_config.json) (default: the embedded tok512)')
     .option('--backend <name>', 'kernel backend (default: $TINYMORPH_BACKEND or the fastest available)')
     .addOption(new Option('--quantize <format>', 'quantise the matmul weights at load (embedding and norms stay fp32)').choices(QUANTIZATIONS));
 }

@@ -52,7 +52,9 @@ export class HfTokenizer implements Tokenizer {
     if (modelVocabSize !== undefined && maxId >= modelVocabSize) {
       throw new TokenizerFileError(label, `has token id ${maxId}, outside the model's vocab_size ${modelVocabSize}`);
     }
-    // An embedding padded past the tokenizer (a multiple of 64 or 128) has ids that never occur.
+    if (modelVocabSize !== undefined && modelVocabSize !== maxId + 1 && !isPadding(maxId + 1, modelVocabSize)) {
+      throw new TokenizerFileError(label, `has ${maxId + 1} tokens but the model's vocab_size is ${modelVocabSize} (more than rounding up to a multiple of 64 or 128): not this model's tokenizer`);
+    }
     this.vocabSize = modelVocabSize ?? maxId + 1;
     this.bytes = new Array<Uint8Array>(this.vocabSize).fill(NO_BYTES);
     this.pieces = Array.from({ length: this.vocabSize }, (_, id) => `<unused ${id}>`);
@@ -165,6 +167,14 @@ export class HfTokenizer implements Tokenizer {
       throw new UsageError(`token id ${id} is outside 0..${this.vocabSize - 1} (${this.label})`);
     }
   }
+}
+
+/**
+ * Whether an embedding of modelVocab rows is a tokenizer's vocabulary rounded up for the kernels
+ * (Megatron-style padding to a multiple of 64 or 128); the padded ids never occur in text.
+ */
+function isPadding(tokenizerVocab: number, modelVocab: number): boolean {
+  return modelVocab === Math.ceil(tokenizerVocab / 64) * 64 || modelVocab === Math.ceil(tokenizerVocab / 128) * 128;
 }
 
 /** An error's message on one line, cut, for a TokenizerFileError's problem. */

@@ -18,15 +18,22 @@ const SNIFF_BYTES = 64;
 
 /** The tokenizer at `path`; vocabSize is the model's (the llama2.c file does not store its own). */
 export function loadTokenizer(path: string, vocabSize?: number): Tokenizer {
-  const file = isDirectory(path) ? join(path, 'tokenizer.json') : path;
-  return looksLikeJson(file) ? HfTokenizer.fromFile(file, vocabSize) : Llama2cTokenizer.fromFile(file, vocabSize);
+  const kind = fileKind(path);
+  if (kind === 'folder') {
+    const file = join(path, 'tokenizer.json');
+    if (fileKind(file) !== 'file') throw new TokenizerFileError(path, 'is a directory without a tokenizer.json (expected a tokenizer file or an HF model folder)');
+    return HfTokenizer.fromFile(file, vocabSize);
+  }
+  // Only a regular file is sniffed (opening a FIFO would wait for a writer); the reader refuses the rest.
+  return kind === 'file' && looksLikeJson(path) ? HfTokenizer.fromFile(path, vocabSize) : Llama2cTokenizer.fromFile(path, vocabSize);
 }
 
-function isDirectory(path: string): boolean {
+function fileKind(path: string): 'file' | 'folder' | 'other' {
   try {
-    return statSync(path).isDirectory();
+    const stat = statSync(path);
+    return stat.isFile() ? 'file' : stat.isDirectory() ? 'folder' : 'other';
   } catch {
-    return false; // the reader reports a missing file
+    return 'other'; // the reader reports a missing file
   }
 }
 

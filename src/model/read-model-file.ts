@@ -18,7 +18,7 @@ import { QUANTIZATIONS } from './quantize-weights.js';
 export interface LoadOptions {
   /** llama2.c model file; default: the embedded stories260K. */
   model?: string;
-  /** llama2.c tokenizer file; default: the embedded tok512 when the model is the embedded one. */
+  /** Tokenizer (load-tokenizer.ts: tokenizer.bin, tokenizer.json or its folder); default: the embedded tok512. */
   tokenizer?: string;
   /**
    * Quantise the matmul weights at load ('q8_0'), reading an fp32 file tensor by tensor so that it

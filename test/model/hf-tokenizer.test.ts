@@ -209,15 +209,19 @@ test('loadTokenizer tells tokenizer.json (file or HF folder) from tokenizer.bin'
   assert.equal(fromFolder.decode([2, 3, 0]), 'ab a');
   assert.ok(loadTokenizer(join(folder, 'tokenizer.json')) instanceof HfTokenizer);
   assert.ok(loadTokenizer(join(ROOT, 'assets/models/tok512.bin'), 512) instanceof Llama2cTokenizer);
-  assert.throws(() => loadTokenizer(dir), (e: unknown) => e instanceof TokenizerFileError && e.file === join(dir, 'tokenizer.json'));
+  assert.throws(() => loadTokenizer(dir), (e: unknown) => e instanceof TokenizerFileError && e.file === dir && /is a directory without a tokenizer\.json/.test(e.message));
 });
 
-test('the vocabulary is checked against the model: a padded embedding is accepted, a smaller one refused', () => {
+test('the vocabulary is checked against the model: an embedding padded to a multiple of 64 or 128 is accepted, others refused', () => {
   const folder = writeTokenizer('tiny-vocab', tinyJson());
-  const padded = loadTokenizer(folder, 8);
-  assert.equal(padded.vocabSize, 8);
-  assert.equal(padded.decode([7]), '', 'an id past the file decodes to nothing');
+  for (const rows of [5, 64, 128]) assert.equal(loadTokenizer(folder, rows).vocabSize, rows);
+  const padded = loadTokenizer(folder, 64);
+  assert.equal(padded.decode([63]), '', 'an id past the file decodes to nothing');
+  assert.equal(padded.piece(63), '<unused 63>');
   assert.throws(() => loadTokenizer(folder, 4), (e: unknown) => e instanceof TokenizerFileError && /has token id 4, outside the model's vocab_size 4/.test(e.message));
+  for (const rows of [6, 256, 512]) {
+    assert.throws(() => loadTokenizer(folder, rows), (e: unknown) => e instanceof TokenizerFileError && new RegExp(`has 5 tokens but the model's vocab_size is ${rows} .*not this model's tokenizer`).test(e.message));
+  }
 });
 
 test('tokenizer_config.json names BOS/EOS; a name that is no token is refused', () => {
