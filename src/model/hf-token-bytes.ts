@@ -25,15 +25,15 @@ export interface TokenBytesRule {
   stripFirstSpace: boolean;
 }
 
-/** GPT-2's bytes_to_unicode(), inverted: code point → byte. */
-export const BYTE_LEVEL_CHAR_TO_BYTE: ReadonlyMap<number, number> = (() => {
-  const map = new Map<number, number>();
+/** GPT-2's bytes_to_unicode(), inverted: code point (all below 0x144) → byte, -1 for none. */
+const BYTE_LEVEL_CHAR_TO_BYTE: Int16Array = (() => {
+  const table = new Int16Array(0x200).fill(-1);
   let extra = 0;
   for (let b = 0; b < 256; b++) {
     const printable = (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
-    map.set(printable ? b : 256 + extra++, b);
+    table[printable ? b : 256 + extra++] = b;
   }
-  return map;
+  return table;
 })();
 
 type Decoder = NonNullable<TokenizerJson['decoder']>;
@@ -96,15 +96,28 @@ const utf8Encoder = new TextEncoder();
 
 /** The bytes of vocabulary piece `piece` under `rule` (before any first-token strip). */
 export function pieceBytes(piece: string, rule: TokenBytesRule): Uint8Array {
-  if (rule.byteFallback && /^<0x[0-9A-Fa-f]{2}>$/.test(piece)) return Uint8Array.of(Number.parseInt(piece.slice(3, 5), 16));
+  if (rule.byteFallback && piece.length === 6 && /^<0x[0-9A-Fa-f]{2}>$/.test(piece)) return Uint8Array.of(Number.parseInt(piece.slice(3, 5), 16));
   let text = piece;
   for (const [from, to] of rule.replace) text = text.split(from).join(to);
   if (!rule.byteLevel) return utf8Encoder.encode(text);
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const b = c < BYTE_LEVEL_CHAR_TO_BYTE.length ? BYTE_LEVEL_CHAR_TO_BYTE[c] : -1;
+    // A character outside the table (an added token's own text) makes the piece plain UTF-8 text.
+    if (b < 0) return byteLevelMixed(text);
+    bytes[i] = b;
+  }
+  return bytes;
+}
+
+/** A byte-level piece with characters outside the table: those are their UTF-8, the others their byte. */
+function byteLevelMixed(text: string): Uint8Array {
   const bytes: number[] = [];
   for (const ch of text) {
-    const b = BYTE_LEVEL_CHAR_TO_BYTE.get(ch.codePointAt(0) ?? -1);
-    // A character outside the table (an added token's own text) is its UTF-8.
-    if (b === undefined) bytes.push(...utf8Encoder.encode(ch));
+    const c = ch.codePointAt(0) ?? 0;
+    const b = c < BYTE_LEVEL_CHAR_TO_BYTE.length ? BYTE_LEVEL_CHAR_TO_BYTE[c] : -1;
+    if (b < 0) bytes.push(...utf8Encoder.encode(ch));
     else bytes.push(b);
   }
   return Uint8Array.from(bytes);

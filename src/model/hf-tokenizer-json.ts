@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { TokenizerFileError } from '../errors.js';
 import { READ_LIMITS, readFileBounded } from '../util/bounded-read.js';
+import { describeValue } from '../util/describe-value.js';
 import { parseJson } from '../util/parse-json.js';
 import type { FieldPath } from '../util/validate-json.js';
 import { joinFieldPath, mustBe, nonNegativeInt, validateJson } from '../util/validate-json.js';
@@ -31,8 +32,9 @@ const addedToken = z.looseObject({
  */
 const bpeModel = z.looseObject({
   type: z.literal('BPE', mustBe('"BPE" (the only tokenizer model tinymorph reads)')).optional(),
-  vocab: z.record(z.string(), tokenId, mustBe('an object of piece → id')),
-  merges: z.array(z.union([z.string(), z.tuple([z.string(), z.string()])], mustBe('a merge ("a b" or [a, b])')), mustBe('an array')).optional(),
+  // vocab and merges hold 10^5 entries (Llama-3: 128,000 and 280,147): checked by plain loops (checkVocab), ~10× faster than zod per entry.
+  vocab: z.custom<Record<string, number>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), mustBe('an object of piece → id')),
+  merges: z.custom<unknown[]>((v) => Array.isArray(v), mustBe('an array')).optional(),
   byte_fallback: z.boolean(mustBe('true or false')).nullish(),
 }, mustBe('an object'));
 
@@ -72,5 +74,25 @@ export function readTokenizerJsonFile<T>(path: string, schema: z.ZodType<T>): T 
   const fail = (problem: string): TokenizerFileError => new TokenizerFileError(path, problem);
   const bytes = readFileBounded(path, READ_LIMITS.tokenizer, fail);
   const raw = parseJson(bytes.toString('utf8'), READ_LIMITS.tokenizer.maxBytes, fail);
-  return validateJson(schema, raw, (at: FieldPath, problem: string) => new TokenizerFileError(path, `${joinFieldPath('', at) || 'the file'} ${problem}`));
+  return validateJson(schema, raw, (at: FieldPath, problem: string) => fieldError(path, at, problem));
+}
+
+function fieldError(path: string, at: FieldPath, problem: string): TokenizerFileError {
+  return new TokenizerFileError(path, `${joinFieldPath('', at) || 'the file'} ${problem}`);
+}
+
+/** model.vocab: piece → id below MAX_HF_VOCAB; model.merges: "a b" strings or [a, b] pairs. */
+export function checkVocab(json: TokenizerJson, path: string): void {
+  const { vocab, merges } = json.model;
+  for (const key in vocab) {
+    const id = vocab[key];
+    if (!Number.isInteger(id) || id < 0) throw fieldError(path, ['model', 'vocab', key], `must be a non-negative integer, got ${describeValue(id)}`);
+    if (id >= MAX_HF_VOCAB) throw fieldError(path, ['model', 'vocab', key], `must be an id below ${MAX_HF_VOCAB}, got ${id}`);
+  }
+  if (merges === undefined) return;
+  for (let i = 0; i < merges.length; i++) {
+    const m = merges[i];
+    const ok = typeof m === 'string' || (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string');
+    if (!ok) throw fieldError(path, ['model', 'merges', i], `must be a merge ("a b" or [a, b]), got ${describeValue(m)}`);
+  }
 }

@@ -37,6 +37,7 @@ const HARD_TEXTS = [
   "it's we'll they'd I'M don't",
   '12345 3.14159 -0 1e10',
   '\ud800 lone surrogate',
+  'toString constructor __proto__ hasOwnProperty valueOf', // pieces that are also Object.prototype's names
 ];
 
 /** A seeded xorshift32: random code points of every UTF-8 length. */
@@ -97,8 +98,12 @@ test('GPT-2 tokenizer.json: decode(encode(text)) is the text, and matches the li
   for (const text of [...HARD_TEXTS, ...randomTexts(300, 22)]) {
     const ids = tok.encode(text, { bos: false });
     assert.equal(tok.decode(ids), wellFormed(text), JSON.stringify(text));
-    if (ids.length > 0) assert.equal(tok.decode(ids), lib.decode(ids), JSON.stringify(text)); // the library refuses []
+    if (ids.length > 0) assert.equal(tok.decode(ids), lib.decode(ids, { clean_up_tokenization_spaces: false }), JSON.stringify(text)); // the library refuses []
     assert.equal(tok.decode(tok.encode(text)), wellFormed(text), 'BOS adds no text');
+  }
+  // Every token alone, as the tokenizers crate decodes it (transformers' clean_up_tokenization_spaces off: it is no part of the file).
+  for (let id = 0; id < tok.vocabSize; id++) {
+    if (tok.decode([id]) !== lib.decode([id], { skip_special_tokens: true, clean_up_tokenization_spaces: false })) assert.fail(`token ${id}: ${JSON.stringify(tok.decode([id]))} vs the library's ${JSON.stringify(lib.decode([id]))}`);
   }
 });
 
@@ -140,7 +145,7 @@ function llama2TokenizerJson(bin: Uint8Array): unknown {
   pieces[2] = '</s>';
   const vocab: Record<string, number> = {};
   pieces.forEach((p, id) => {
-    if (!(p in vocab)) vocab[p] = id;
+    if (!Object.hasOwn(vocab, p)) vocab[p] = id; // hasOwn: pieces such as "toString" are not the prototype's
   });
   const merges: [string, string, number, number][] = [];
   for (let id = 3; id < pieces.length; id++) {
@@ -148,7 +153,7 @@ function llama2TokenizerJson(bin: Uint8Array): unknown {
     for (let k = 1; k < chars.length; k++) {
       const l = chars.slice(0, k).join('');
       const r = chars.slice(k).join('');
-      if (l in vocab && r in vocab && vocab[l] > 2 && vocab[r] > 2) merges.push([l, r, scores[id], id]);
+      if (Object.hasOwn(vocab, l) && Object.hasOwn(vocab, r) && vocab[l] > 2 && vocab[r] > 2) merges.push([l, r, scores[id], id]);
     }
   }
   merges.sort((a, b) => b[2] - a[2] || a[3] - b[3]);
@@ -165,7 +170,8 @@ function llama2TokenizerJson(bin: Uint8Array): unknown {
 
 test('Llama-2 (sentencepiece BPE with byte fallback) as tokenizer.json encodes and decodes as the llama2.c tokenizer does', { skip: existsSync(TOK32000) ? false : NO_TOK32000 }, () => {
   const bin = readFileSync(TOK32000);
-  writeFileSync(join(dir, 'llama2.json'), JSON.stringify(llama2TokenizerJson(bin)));
+  const json = llama2TokenizerJson(bin);
+  writeFileSync(join(dir, 'llama2.json'), JSON.stringify(json));
   const hf = HfTokenizer.fromFile(join(dir, 'llama2.json'), 32000);
   const ref = Llama2cTokenizer.fromFile(TOK32000, 32000);
   assert.equal(hf.bosId, 1);
@@ -177,6 +183,11 @@ test('Llama-2 (sentencepiece BPE with byte fallback) as tokenizer.json encodes a
     assert.equal(hf.decode(ids), ref.decode(ids), JSON.stringify(text));
     const dec = new StreamingTokenDecoder(hf, ids[0]);
     assert.equal(ids.slice(1).map((id) => dec.push(id)).join('') + dec.flush(), ref.decode(ids.slice(1), ids[0]));
+  }
+  // Every token alone: our decoder rule (Replace ▁, ByteFallback, Strip) as the library applies the file's decoder.
+  const lib = new LibTokenizer(json as object, {});
+  for (let id = 3; id < hf.vocabSize; id++) {
+    if (hf.decode([id]) !== lib.decode([id], { clean_up_tokenization_spaces: false })) assert.fail(`token ${id}: ${JSON.stringify(hf.decode([id]))} vs the library's ${JSON.stringify(lib.decode([id]))}`);
   }
 });
 
@@ -243,6 +254,7 @@ test('malformed tokenizer.json files give one-line TokenizerFileErrors naming th
     ['wordpiece', { ...tinyJson(), model: { type: 'WordPiece', vocab: { a: 0 } } }, /model\.type must be "BPE"/],
     ['bad-id', { ...tinyJson(), model: { type: 'BPE', vocab: { a: -1 }, merges: [] } }, /model\.vocab\.a must be a non-negative integer, got -1/],
     ['huge-id', { ...tinyJson(), model: { type: 'BPE', vocab: { a: 1e9 }, merges: [] } }, /model\.vocab\.a must be an id below 2097152/],
+    ['bad-merge', { ...tinyJson(), model: { type: 'BPE', vocab: { a: 0 }, merges: ['a b', ['a']] } }, /model\.merges\[1\] must be a merge \("a b" or \[a, b\]\), got \["a"\]/],
     ['bad-added', { ...tinyJson(), added_tokens: [{ id: 1, content: '' }] }, /added_tokens\[0\]\.content must be a non-empty string/],
     ['bad-decoder', { ...tinyJson(), decoder: { type: 'WordPiece', prefix: '##' } }, /decoder type "WordPiece" is not supported/],
     ['bad-strip', { ...tinyJson(), decoder: { type: 'Sequence', decoders: [{ type: 'Strip', content: 'x', start: 2, stop: 0 }] } }, /decoder\.decoders\[0\] is a Strip other than/],
