@@ -81,6 +81,43 @@ function fieldError(path: string, at: FieldPath, problem: string): TokenizerFile
   return new TokenizerFileError(path, `${joinFieldPath('', at) || 'the file'} ${problem}`);
 }
 
+/**
+ * Split pre-tokenizer behaviours that @huggingface/tokenizers 0.2.0 does not reproduce: it splits
+ * as "Isolated" for all but "Removed" (its README: "MergedWithPrevious/MergedWithNext/Contiguous
+ * split behaviors" cannot be fully reproduced), so such a split would give other pieces than the
+ * tokenizers crate. Gemma's Split on " " (MergedWithPrevious) is harmless: its normalizer has
+ * already replaced every " " by "▁", so the split never matches; that case is let through.
+ */
+const UNREPRODUCED_SPLITS = new Set(['MergedWithPrevious', 'MergedWithNext', 'Contiguous']);
+
+export function checkPreTokenizer(json: TokenizerJson, path: string): void {
+  const replaced = new Set<string>();
+  collect(json.normalizer, 'normalizers', (n) => {
+    const pattern = n.pattern as { String?: unknown } | undefined;
+    if (n.type === 'Replace' && typeof pattern?.String === 'string' && n.content !== pattern.String) replaced.add(pattern.String);
+  });
+  collect(json.pre_tokenizer, 'pretokenizers', (p) => {
+    const behavior = typeof p.behavior === 'string' ? p.behavior : '';
+    if (p.type !== 'Split' || p.invert === true || !UNREPRODUCED_SPLITS.has(behavior)) return;
+    const pattern = p.pattern as { String?: unknown } | undefined;
+    if (typeof pattern?.String === 'string' && replaced.has(pattern.String)) return;
+    throw new TokenizerFileError(path, `pre_tokenizer has a Split with behavior "${behavior}", which @huggingface/tokenizers does not reproduce (it splits as "Isolated")`);
+  });
+}
+
+type Component = NonNullable<TokenizerJson['normalizer']>;
+
+/** Calls `visit` on `c` and, through Sequences (their list under `listKey`), on every step in it. */
+function collect(c: TokenizerJson['normalizer'], listKey: string, visit: (c: Component) => void, depth = 0): void {
+  if (!c || depth > 16) return;
+  visit(c);
+  const list = c.type === 'Sequence' ? c[listKey] : undefined;
+  if (!Array.isArray(list)) return;
+  for (const step of list) {
+    if (typeof step === 'object' && step !== null && typeof (step as { type?: unknown }).type === 'string') collect(step as Component, listKey, visit, depth + 1);
+  }
+}
+
 /** model.vocab: piece → id below MAX_HF_VOCAB; model.merges: "a b" strings or [a, b] pairs. */
 export function checkVocab(json: TokenizerJson, path: string): void {
   const { vocab, merges } = json.model;

@@ -11,7 +11,7 @@ import { Tokenizer as HfLibTokenizer } from '@huggingface/tokenizers';
 import { TokenizerFileError, UsageError } from '../errors.js';
 import { HfChatTemplate } from './hf-chat-template.js';
 import type { TokenizerConfig, TokenizerJson } from './hf-tokenizer-json.js';
-import { checkVocab, readTokenizerJsonFile, specialTokenText, tokenizerConfigSchema, tokenizerJsonSchema } from './hf-tokenizer-json.js';
+import { checkPreTokenizer, checkVocab, readTokenizerJsonFile, specialTokenText, tokenizerConfigSchema, tokenizerJsonSchema } from './hf-tokenizer-json.js';
 import type { TokenBytesRule } from './hf-token-bytes.js';
 import { pieceBytes, tokenBytesRule } from './hf-token-bytes.js';
 import type { Tokenizer } from './tokenizer.js';
@@ -87,6 +87,7 @@ export class HfTokenizer implements Tokenizer {
   static fromFile(path: string, modelVocabSize?: number): HfTokenizer {
     const json = readTokenizerJsonFile(path, tokenizerJsonSchema);
     checkVocab(json, path);
+    checkPreTokenizer(json, path);
     const configPath = join(dirname(path), 'tokenizer_config.json');
     const config = existsSync(configPath) ? readTokenizerJsonFile(configPath, tokenizerConfigSchema) : {};
     const rule = tokenBytesRule(json.decoder, path);

@@ -247,6 +247,19 @@ test('tokenizer_config.json names BOS/EOS; a name that is no token is refused', 
   assert.throws(() => loadTokenizer(bad), (e: unknown) => e instanceof TokenizerFileError && e.file === join(bad, 'tokenizer_config.json') && /bos_token "<nope>" is not a token/.test(e.message));
 });
 
+test("Gemma's Split on \" \" after its normalizer replaced every space is accepted (it never matches)", () => {
+  const gemmaLike = {
+    ...tinyJson(),
+    normalizer: { type: 'Replace', pattern: { String: ' ' }, content: '▁' },
+    pre_tokenizer: { type: 'Split', pattern: { String: ' ' }, behavior: 'MergedWithPrevious', invert: false },
+    decoder: { type: 'Sequence', decoders: [{ type: 'Replace', pattern: { String: '▁' }, content: ' ' }, { type: 'ByteFallback' }, { type: 'Fuse' }] },
+    model: { type: 'BPE', vocab: { a: 0, '▁': 1, '▁a': 2, '<|endoftext|>': 4, x: 3 }, merges: [['▁', 'a']] },
+  };
+  const tok = loadTokenizer(writeTokenizer('gemma-like', gemmaLike));
+  assert.deepEqual(tok.encode('a a', { bos: false }), [0, 2]);
+  assert.equal(tok.decode([0, 2]), 'a a', 'no Strip step: no space is dropped');
+});
+
 test('malformed tokenizer.json files give one-line TokenizerFileErrors naming the file and the field', () => {
   const cases: [string, unknown, RegExp][] = [
     ['not-json', '{"model": ', /is not valid JSON/],
@@ -258,6 +271,7 @@ test('malformed tokenizer.json files give one-line TokenizerFileErrors naming th
     ['bad-added', { ...tinyJson(), added_tokens: [{ id: 1, content: '' }] }, /added_tokens\[0\]\.content must be a non-empty string/],
     ['bad-decoder', { ...tinyJson(), decoder: { type: 'WordPiece', prefix: '##' } }, /decoder type "WordPiece" is not supported/],
     ['bad-strip', { ...tinyJson(), decoder: { type: 'Sequence', decoders: [{ type: 'Strip', content: 'x', start: 2, stop: 0 }] } }, /decoder\.decoders\[0\] is a Strip other than/],
+    ['merged-split', { ...tinyJson(), pre_tokenizer: { type: 'Sequence', pretokenizers: [{ type: 'Split', pattern: { Regex: '\\d' }, behavior: 'MergedWithPrevious', invert: false }] } }, /pre_tokenizer has a Split with behavior "MergedWithPrevious", which @huggingface\/tokenizers does not reproduce/],
     ['empty', { ...tinyJson(), added_tokens: [], model: { type: 'BPE', vocab: {}, merges: [] } }, /model\.vocab is empty/],
     ['no-bos', { ...tinyJson(), added_tokens: [], model: { type: 'BPE', vocab: { a: 0 }, merges: [] } }, /has no bos_token/],
   ];
