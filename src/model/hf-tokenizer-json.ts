@@ -63,6 +63,13 @@ export const tokenizerConfigSchema = z.looseObject({
 }, mustBe('an object'));
 export type TokenizerConfig = z.infer<typeof tokenizerConfigSchema>;
 
+/** transformers' GenerationConfig: eos_token_id is one id or, for chat models, several (Llama-3-Instruct: end_of_text and eot_id). */
+export const generationConfigSchema = z.looseObject({
+  eos_token_id: z.union([tokenId, z.array(tokenId).max(64)], mustBe('a token id or a list of at most 64')).nullish(),
+  bos_token_id: tokenId.nullish(),
+}, mustBe('an object'));
+export type GenerationConfig = z.infer<typeof generationConfigSchema>;
+
 /** The text of a special-token field, or undefined when it is absent or null. */
 export function specialTokenText(value: TokenizerConfig['bos_token']): string | undefined {
   if (value === null || value === undefined) return undefined;

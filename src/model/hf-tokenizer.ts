@@ -3,15 +3,16 @@
  * byte fallback as Llama-2/Gemma). Encoding is @huggingface/tokenizers' (tested against tiktoken's
  * published GPT-2 ids and against the llama2.c tokenizer on Llama-2's vocabulary); decoding is
  * token by token from the decoder's byte rule (hf-token-bytes.ts), so that output can stream.
- * BOS/EOS and the chat template come from tokenizer_config.json beside the file when it is there.
+ * BOS/EOS and the chat template come from tokenizer_config.json beside the file when it is there,
+ * further end-of-text ids from generation_config.json.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Tokenizer as HfLibTokenizer } from '@huggingface/tokenizers';
 import { TokenizerFileError, UsageError } from '../errors.js';
 import { HfChatTemplate } from './hf-chat-template.js';
-import type { TokenizerConfig, TokenizerJson } from './hf-tokenizer-json.js';
-import { checkPreTokenizer, checkVocab, readTokenizerJsonFile, specialTokenText, tokenizerConfigSchema, tokenizerJsonSchema } from './hf-tokenizer-json.js';
+import type { GenerationConfig, TokenizerConfig, TokenizerJson } from './hf-tokenizer-json.js';
+import { checkPreTokenizer, checkVocab, generationConfigSchema, readTokenizerJsonFile, specialTokenText, tokenizerConfigSchema, tokenizerJsonSchema } from './hf-tokenizer-json.js';
 import type { TokenBytesRule } from './hf-token-bytes.js';
 import { pieceBytes, tokenBytesRule } from './hf-token-bytes.js';
 import type { Tokenizer } from './tokenizer.js';
@@ -33,6 +34,7 @@ export class HfTokenizer implements Tokenizer {
   private readonly pieces: string[]; // (vocab) readable piece
   private readonly special: Uint8Array; // (vocab) 1 for special tokens
   private readonly stripFirstSpace: boolean;
+  private readonly endIds: Set<number>;
 
   private constructor(
     private readonly label: string,
@@ -40,6 +42,7 @@ export class HfTokenizer implements Tokenizer {
     json: TokenizerJson,
     config: TokenizerConfig,
     configLabel: string,
+    generation: { config: GenerationConfig; label: string },
     rule: TokenBytesRule,
     modelVocabSize: number | undefined,
   ) {
@@ -75,6 +78,12 @@ export class HfTokenizer implements Tokenizer {
     for (const t of added) ids.set(t.content, t.id);
     this.bosId = this.specialId(ids, specialTokenText(config.bos_token), BOS_NAMES, 'bos_token', configLabel);
     this.eosId = this.specialId(ids, specialTokenText(config.eos_token), EOS_NAMES, 'eos_token', configLabel);
+    const eos = generation.config.eos_token_id;
+    const extraEnds = eos === null || eos === undefined ? [] : typeof eos === 'number' ? [eos] : eos;
+    for (const id of extraEnds) {
+      if (id >= this.vocabSize) throw new TokenizerFileError(generation.label, `eos_token_id ${id} is outside the vocabulary 0..${this.vocabSize - 1} of ${label}`);
+    }
+    this.endIds = new Set([this.bosId, this.eosId, ...extraEnds]);
     const template = config.chat_template;
     this.chatTemplate =
       template === null || template === undefined ? undefined : HfChatTemplate.fromConfig(template, configLabel, this.pieces[this.bosId], this.pieces[this.eosId]);
@@ -90,6 +99,9 @@ export class HfTokenizer implements Tokenizer {
     checkPreTokenizer(json, path);
     const configPath = join(dirname(path), 'tokenizer_config.json');
     const config = existsSync(configPath) ? readTokenizerJsonFile(configPath, tokenizerConfigSchema) : {};
+    // A chat model's end-of-turn ids (Gemma-2-it: <eos> and <end_of_turn>) are in the folder's generation_config.json.
+    const generationPath = join(dirname(path), 'generation_config.json');
+    const generation = { config: existsSync(generationPath) ? readTokenizerJsonFile(generationPath, generationConfigSchema) : {}, label: generationPath };
     const rule = tokenBytesRule(json.decoder, path);
     let lib: HfLibTokenizer;
     try {
@@ -97,7 +109,7 @@ export class HfTokenizer implements Tokenizer {
     } catch (e) {
       throw new TokenizerFileError(path, `is not a tokenizer @huggingface/tokenizers can build: ${oneLine(e)}`);
     }
-    return new HfTokenizer(path, lib, json, config, configPath, rule, modelVocabSize);
+    return new HfTokenizer(path, lib, json, config, configPath, generation, rule, modelVocabSize);
   }
 
   private setPiece(id: number, piece: string, rule: TokenBytesRule): void {
@@ -138,6 +150,10 @@ export class HfTokenizer implements Tokenizer {
     if (opts.bos ?? true) ids.unshift(this.bosId);
     if (opts.eos ?? false) ids.push(this.eosId);
     return ids;
+  }
+
+  endsText(id: number): boolean {
+    return this.endIds.has(id);
   }
 
   piece(id: number): string {

@@ -299,6 +299,11 @@ export class Llama2cTokenizer implements Tokenizer {
     return ids;
   }
 
+  /** run.c's generate() stops at BOS; EOS ends a sentencepiece text. */
+  endsText(id: number): boolean {
+    return id === BOS_ID || id === EOS_ID;
+  }
+
   /** The vocabulary string of id (UTF-8 decoded, U+FFFD for bytes that are not UTF-8), for display. */
   piece(id: number): string {
     this.checkId(id);

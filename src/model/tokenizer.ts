@@ -10,8 +10,10 @@ export interface Tokenizer {
   readonly vocabSize: number;
   /** The id a prompt starts with when encode() is asked for BOS. */
   readonly bosId: number;
-  /** The id that ends a generation. */
+  /** The id encode() ends a text with when asked for EOS. */
   readonly eosId: number;
+  /** Whether generating id ends the text: BOS or EOS, and a chat model's end-of-turn ids. */
+  endsText(id: number): boolean;
   /** Text to ids; `bos` (default true) puts bosId first, `eos` (default false) eosId last. */
   encode(text: string, opts?: { bos?: boolean; eos?: boolean }): number[];
   /** ids to text: the textBytes() of each id (prevId precedes ids[0]; -1 for none), UTF-8 decoded as a whole. */

@@ -203,12 +203,13 @@ function tinyJson(): Record<string, unknown> {
   };
 }
 
-function writeTokenizer(name: string, json: unknown, config?: unknown): string {
+function writeTokenizer(name: string, json: unknown, config?: unknown, generation?: unknown): string {
   const folder = join(dir, name);
   rmSync(folder, { recursive: true, force: true });
   mkdirSync(folder);
   writeFileSync(join(folder, 'tokenizer.json'), typeof json === 'string' ? json : JSON.stringify(json));
   if (config !== undefined) writeFileSync(join(folder, 'tokenizer_config.json'), JSON.stringify(config));
+  if (generation !== undefined) writeFileSync(join(folder, 'generation_config.json'), JSON.stringify(generation));
   return folder;
 }
 
@@ -243,6 +244,12 @@ test('tokenizer_config.json names BOS/EOS; a name that is no token is refused', 
   const tok = loadTokenizer(folder);
   assert.equal(tok.bosId, 5);
   assert.equal(tok.eosId, 4);
+  assert.ok(tok.endsText(5) && tok.endsText(4) && !tok.endsText(2), 'BOS and EOS end a generation');
+  // Gemma-2-it's generation_config.json: "eos_token_id": [1, 107] (<eos>, <end_of_turn>).
+  const chat = loadTokenizer(writeTokenizer('generation', json, { bos_token: '<s>', eos_token: '<|endoftext|>' }, { eos_token_id: [4, 3] }));
+  assert.deepEqual([0, 1, 2, 3, 4, 5].filter((id) => chat.endsText(id)), [3, 4, 5]);
+  const far = writeTokenizer('generation-bad', json, undefined, { eos_token_id: [4, 99] });
+  assert.throws(() => loadTokenizer(far), (e: unknown) => e instanceof TokenizerFileError && e.file === join(far, 'generation_config.json') && /eos_token_id 99 is outside the vocabulary 0\.\.5/.test(e.message));
   const bad = writeTokenizer('config-bad', tinyJson(), { bos_token: '<nope>' });
   assert.throws(() => loadTokenizer(bad), (e: unknown) => e instanceof TokenizerFileError && e.file === join(bad, 'tokenizer_config.json') && /bos_token "<nope>" is not a token/.test(e.message));
 });

@@ -33,6 +33,8 @@ writeFileSync(
   }),
 );
 writeFileSync(join(folder, 'tokenizer_config.json'), JSON.stringify({ bos_token: '<|endoftext|>', eos_token: '<|im_end|>', chat_template: TEMPLATE }));
+// A further end-of-turn id, as chat models list them in generation_config.json: "z" (id 28) here.
+writeFileSync(join(folder, 'generation_config.json'), JSON.stringify({ eos_token_id: [2, 28] }));
 
 const server = await startTestServer({ loaded: loadModel({ tokenizer: folder }) });
 after(async () => {
@@ -59,4 +61,15 @@ test('/v1/chat/completions prompts with the template, and a template error is a 
   assert.equal(bad.status, 400, bad.text);
   assert.match(bad.json().error.message, /tokenizer_config\.json: chat_template failed: .*System role not supported/);
   assert.equal(bad.json().error.code, 'tokenizer_file');
+});
+
+test("a reply ends at generation_config.json's end-of-turn id as at EOS", async () => {
+  for (const id of [2, 28]) {
+    const r = await post(server, '/v1/chat/completions', { messages: MESSAGES, max_tokens: 5, temperature: 0, logit_bias: { [id]: 100 } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json().choices[0].finish_reason, 'stop', `id ${id}`);
+    assert.equal(r.json().usage.completion_tokens, 0, `id ${id}`);
+  }
+  const free = await post(server, '/v1/chat/completions', { messages: MESSAGES, max_tokens: 3, temperature: 0, logit_bias: { 27: 100 } });
+  assert.equal(free.json().choices[0].message.content, 'yyy', '"y" (id 27) ends nothing');
 });
