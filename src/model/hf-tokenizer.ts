@@ -102,14 +102,22 @@ export class HfTokenizer implements Tokenizer {
     // A chat model's end-of-turn ids (Gemma-2-it: <eos> and <end_of_turn>) are in the folder's generation_config.json.
     const generationPath = join(dirname(path), 'generation_config.json');
     const generation = { config: existsSync(generationPath) ? readTokenizerJsonFile(generationPath, generationConfigSchema) : {}, label: generationPath };
-    const rule = tokenBytesRule(json.decoder, path);
+    return HfTokenizer.build(path, json, { config, label: configPath }, generation, modelVocabSize);
+  }
+
+  /**
+   * A tokenizer.json already in memory and checked (checkVocab, checkPreTokenizer): a GGUF file's
+   * vocabulary rewritten as one. label names its source in errors.
+   */
+  static build(label: string, json: TokenizerJson, config: { config: TokenizerConfig; label: string }, generation: { config: GenerationConfig; label: string }, modelVocabSize?: number): HfTokenizer {
+    const rule = tokenBytesRule(json.decoder, label);
     let lib: HfLibTokenizer;
     try {
-      lib = new HfLibTokenizer(json, config);
+      lib = new HfLibTokenizer(json, config.config);
     } catch (e) {
-      throw new TokenizerFileError(path, `is not a tokenizer @huggingface/tokenizers can build: ${oneLine(e)}`);
+      throw new TokenizerFileError(label, `is not a tokenizer @huggingface/tokenizers can build: ${oneLine(e)}`);
     }
-    return new HfTokenizer(path, lib, json, config, configPath, generation, rule, modelVocabSize);
+    return new HfTokenizer(label, lib, json, config.config, config.label, generation, rule, modelVocabSize);
   }
 
   private setPiece(id: number, piece: string, rule: TokenBytesRule): void {
