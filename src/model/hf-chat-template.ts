@@ -8,6 +8,7 @@
  */
 import { Template } from '@huggingface/jinja';
 import { TokenizerFileError } from '../errors.js';
+import { errorLine } from '../util/error-line.js';
 
 export interface ChatTemplateMessage {
   role: string;
@@ -36,7 +37,7 @@ export class HfChatTemplate {
     try {
       template = new Template(text);
     } catch (e) {
-      throw new TokenizerFileError(file, `chat_template does not parse: ${oneLine(e)}`);
+      throw new TokenizerFileError(file, `chat_template does not parse: ${errorLine(e, 200)}`);
     }
     return new HfChatTemplate(template, file, bosToken, eosToken);
   }
@@ -47,14 +48,9 @@ export class HfChatTemplate {
     try {
       text = this.template.render({ messages, bos_token: this.bosToken, eos_token: this.eosToken, add_generation_prompt: true });
     } catch (e) {
-      throw new TokenizerFileError(this.file, `chat_template failed: ${oneLine(e)}`);
+      throw new TokenizerFileError(this.file, `chat_template failed: ${errorLine(e, 200)}`);
     }
     if (text === '') throw new TokenizerFileError(this.file, `chat_template rendered ${messages.length} messages as no text`);
     return text;
   }
-}
-
-function oneLine(e: unknown): string {
-  const message = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ');
-  return message.length > 200 ? `${message.slice(0, 199)}…` : message;
 }

@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Tokenizer as HfLibTokenizer } from '@huggingface/tokenizers';
 import { TokenizerFileError, UsageError } from '../errors.js';
+import { errorLine } from '../util/error-line.js';
 import { HfChatTemplate } from './hf-chat-template.js';
 import type { GenerationConfig, TokenizerConfig, TokenizerJson } from './hf-tokenizer-json.js';
 import { checkPreTokenizer, checkVocab, generationConfigSchema, readTokenizerJsonFile, specialTokenText, tokenizerConfigSchema, tokenizerJsonSchema } from './hf-tokenizer-json.js';
@@ -115,7 +116,7 @@ export class HfTokenizer implements Tokenizer {
     try {
       lib = new HfLibTokenizer(json, config.config);
     } catch (e) {
-      throw new TokenizerFileError(label, `is not a tokenizer @huggingface/tokenizers can build: ${oneLine(e)}`);
+      throw new TokenizerFileError(label, `is not a tokenizer @huggingface/tokenizers can build: ${errorLine(e, 160)}`);
     }
     return new HfTokenizer(label, lib, json, config.config, config.label, generation, rule, modelVocabSize);
   }
@@ -150,7 +151,7 @@ export class HfTokenizer implements Tokenizer {
     try {
       ids = this.lib.encode(text.replace(LONE_SURROGATE, '\ufffd'), { add_special_tokens: false }).ids;
     } catch (e) {
-      throw new TokenizerFileError(this.label, `failed to encode the text: ${oneLine(e)}`);
+      throw new TokenizerFileError(this.label, `failed to encode the text: ${errorLine(e, 160)}`);
     }
     for (const id of ids) {
       if (!Number.isInteger(id) || id < 0 || id >= this.vocabSize) throw new TokenizerFileError(this.label, `encoded a piece to id ${id}, outside 0..${this.vocabSize - 1}`);
@@ -201,10 +202,4 @@ export class HfTokenizer implements Tokenizer {
  */
 function isPadding(tokenizerVocab: number, modelVocab: number): boolean {
   return modelVocab === Math.ceil(tokenizerVocab / 64) * 64 || modelVocab === Math.ceil(tokenizerVocab / 128) * 128;
-}
-
-/** An error's message on one line, cut, for a TokenizerFileError's problem. */
-function oneLine(e: unknown): string {
-  const message = (e instanceof Error ? e.message : String(e)).replace(/\s+/g, ' ');
-  return message.length > 160 ? `${message.slice(0, 159)}…` : message;
 }
