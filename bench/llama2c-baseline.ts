@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { UsageError } from '../src/errors.js';
+import { Llama2cTokenizer } from '../src/model/llama2c-tokenizer.js';
 import type { Tokenizer } from '../src/model/tokenizer.js';
 import type { ShapeName } from './bench-utils.js';
 import { emit, emitMachine, log, round, sharedPath, startQuietCheck, withTempDir } from './bench-utils.js';
@@ -86,6 +88,8 @@ const isPrintOrSpace = (b: number): boolean => (b >= 0x20 && b <= 0x7e) || (b >=
  * of timed forward passes run.c divides by (pos − 1).
  */
 export function runCTranscript(tok: Tokenizer, ids: readonly number[], steps: number): { text: string; timed: number } {
+  // run.c prints llama2.c pieces (pieceBytes, with "<unk>" and "</s>"); other tokenizers have no such transcript.
+  if (!(tok instanceof Llama2cTokenizer)) throw new UsageError('the run.c comparison needs a model with a llama2.c tokenizer.bin');
   const parts: Buffer[] = [];
   let pos = 0;
   while (pos < steps && pos + 1 < ids.length) {

@@ -6,7 +6,7 @@ import { Command } from 'commander';
 import { UsageError } from '../src/errors.js';
 import { readLlama2cHeader } from '../src/model/llama2c-format.js';
 import { withFile } from '../src/model/llama2c-tensor-source.js';
-import { Tokenizer } from '../src/model/tokenizer.js';
+import { Llama2cTokenizer } from '../src/model/llama2c-tokenizer.js';
 import { activeBackend } from '../src/tensor/backend-registry.js';
 import { packageRoot } from '../src/util/package-root.js';
 import type { ModelFiles, ShapeName } from './bench-utils.js';
@@ -80,7 +80,7 @@ function benchShape(shape: ShapeName, opts: Opts, dir: string, runc: Llama2cBase
   const files: ModelFiles | undefined = shapeFiles(shape, dir, opts.seed);
   if (!files) return undefined;
   const { config } = withFile(files.model, (fd, size) => readLlama2cHeader(fd, size, files.model));
-  const P = Tokenizer.fromFile(files.tokenizer, config.vocabSize).encode(opts.prompt).length;
+  const P = Llama2cTokenizer.fromFile(files.tokenizer, config.vocabSize).encode(opts.prompt).length;
   const steps = P + opts.tokens - 1;
   if (steps > config.seqLen) throw new UsageError(`${shape}: a ${P}-token prompt and --tokens ${opts.tokens} need ${steps} positions; the model has seq_len ${config.seqLen}`);
   const backend = activeBackend().name;

@@ -8,6 +8,7 @@ import { featureIndexTarget } from './feature-index.js';
 import { gemmaScopeTarget } from './gemma-scope-npz.js';
 import { ggufLlamaTarget } from './gguf-llama-model.js';
 import { hfLlamaTarget } from './hf-llama-folder.js';
+import { hfTokenizerTarget } from './hf-tokenizer.js';
 import { llama2cTarget } from './llama2c-model.js';
 import { noteCardsTarget } from './note-cards.js';
 import { saelensTarget } from './saelens.js';
@@ -24,6 +25,7 @@ export const TARGETS: readonly FuzzTarget[] = [
   hfLlamaTarget,
   ggufLlamaTarget,
   tokenizerTarget,
+  hfTokenizerTarget,
   safetensorsTarget,
   saelensTarget,
   gemmaScopeTarget,

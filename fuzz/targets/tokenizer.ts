@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { embeddedTokenizerPath } from '../../src/model/embedded.js';
-import { Tokenizer } from '../../src/model/tokenizer.js';
+import { Llama2cTokenizer } from '../../src/model/llama2c-tokenizer.js';
 import type { IntField } from '../byte-mutators.js';
 import { mutateBytes } from '../byte-mutators.js';
 import type { FuzzTarget } from '../fuzz-target.js';
@@ -37,7 +37,7 @@ export const tokenizerTarget: FuzzTarget = {
       writeSeed: (dir) => writeFile(dir, 'tokenizer-512.bin', seed),
       read(dir) {
         const withVocab = existsSync(join(dir, 'tokenizer-512.bin'));
-        const tok = withVocab ? Tokenizer.fromFile(join(dir, 'tokenizer-512.bin'), 512) : Tokenizer.fromFile(join(dir, 'tokenizer.bin'));
+        const tok = withVocab ? Llama2cTokenizer.fromFile(join(dir, 'tokenizer-512.bin'), 512) : Llama2cTokenizer.fromFile(join(dir, 'tokenizer.bin'));
         const ids = tok.encode(TEXT, { bos: true, eos: true });
         tok.decode(ids);
         for (let id = 0; id < tok.vocabSize; id++) tok.piece(id);

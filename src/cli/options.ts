@@ -18,7 +18,7 @@ export interface ModelOptions {
 export function addModelOptions(cmd: Command): Command {
   return cmd
     .option('--model <path>', 'llama2.c model file, HF Llama folder or .gguf file (default: the embedded stories260K)')
-    .option('--tokenizer <file>', 'llama2.c tokenizer.bin or a GGUF file with a vocabulary (default: a GGUF model\'s own, else the embedded tok512)')
+    .option('--tokenizer <path>', 'llama2.c tokenizer.bin, HF tokenizer.json or a folder holding one, or a GGUF file with a vocabulary (default: the model\'s own, else the embedded tok512)')
     .option('--backend <name>', 'kernel backend (default: $TINYMORPH_BACKEND or the fastest available)')
     .addOption(new Option('--quantize <format>', 'quantise the matmul weights at load (embedding and norms stay fp32)').choices(QUANTIZATIONS));
 }

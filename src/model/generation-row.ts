@@ -98,7 +98,7 @@ export class GenerationRow {
 
   /** Records a sampled token; returns the text it releases. Sets finishReason when the row is done. */
   accept(token: GeneratedToken, roomLeft: boolean): string {
-    if (this.stopAtEndOfText && (token.token === this.tokenizer.bosId || token.token === this.tokenizer.eosId)) {
+    if (this.stopAtEndOfText && this.tokenizer.endsText(token.token)) {
       return this.finish('stop', this.decoder.flush());
     }
     this.tokens.push(token.token);

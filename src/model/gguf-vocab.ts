@@ -9,7 +9,7 @@ import { TokenizerFileError } from '../errors.js';
 import { describeValue } from '../util/describe-value.js';
 import type { GgufFile } from './gguf/gguf-reader.js';
 import type { GgufValue } from './gguf/gguf-types.js';
-import { Tokenizer } from './tokenizer.js';
+import { Llama2cTokenizer } from './llama2c-tokenizer.js';
 
 /** The llama2.c tokenizer's fixed ids (tokenizer.ts): a vocabulary with others cannot be read by it. */
 const FIXED_IDS: [string, number][] = [
@@ -66,7 +66,7 @@ const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
  * `tokenizer.ggml.*` metadata (sentencepiece "llama" model; ids 0, 1, 2 are <unk>, <s>, </s>).
  */
 export function llama2cVocabToGguf(bytes: Uint8Array, label: string, vocabSize: number): [string, GgufValue][] {
-  Tokenizer.fromBytes(bytes, label, vocabSize); // validates every entry before it is read here
+  Llama2cTokenizer.fromBytes(bytes, label, vocabSize); // validates every entry before it is read here
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const tokens: GgufValue[] = [];
   const scores: GgufValue[] = [];

@@ -1,11 +1,11 @@
-import { TokenizerFileError, UsageError } from '../errors.js';
+import { TokenizerFileError } from '../errors.js';
 import { activeBackend } from '../tensor/backend-registry.js';
 import { LlamaModel } from './llama-model.js';
 import type { ModelDescription, ModelFormat } from './model-format.js';
 import type { LoadOptions, ModelFile } from './read-model-file.js';
 import { readModelFile } from './read-model-file.js';
+import { loadTokenizer } from './load-tokenizer.js';
 import type { Tokenizer } from './tokenizer.js';
-import { readTokenizerFile } from './tokenizer-file.js';
 
 export type { LoadOptions } from './read-model-file.js';
 
@@ -30,10 +30,7 @@ export function loadModel(opts: LoadOptions = {}): LoadedModel {
 /** The model over weights already read (readModelFile), with its tokenizer read and checked against it. */
 export function assembleModel(file: ModelFile): LoadedModel {
   const { config, modelPath, tokenizerPath } = file;
-  if (tokenizerPath === undefined) {
-    throw new UsageError(`${modelPath} is an HF model folder: give its tokenizer with --tokenizer (a llama2.c tokenizer.bin or a GGUF file with a vocabulary); its own tokenizer.json is not read yet`);
-  }
-  const tokenizer = readTokenizerFile(tokenizerPath, config.vocabSize);
+  const tokenizer = loadTokenizer(tokenizerPath, config.vocabSize);
   if (tokenizer.vocabSize !== config.vocabSize) {
     throw new TokenizerFileError(tokenizerPath, `has ${tokenizer.vocabSize} tokens but ${modelPath} needs ${config.vocabSize}`);
   }

@@ -28,8 +28,9 @@ export interface LoadOptions {
    */
   model?: string;
   /**
-   * Tokenizer file (llama2.c tokenizer.bin, or a GGUF file's embedded vocabulary). Default: a GGUF
-   * model's own vocabulary, else the embedded tok512; an HF folder needs one.
+   * Tokenizer (load-tokenizer.ts: a llama2.c tokenizer.bin, an HF tokenizer.json or its folder, or a
+   * GGUF file's vocabulary). Default: the model's own (an HF folder's tokenizer.json, a GGUF file's
+   * vocabulary), else the embedded tok512.
    */
   tokenizer?: string;
   /**
@@ -50,8 +51,8 @@ export interface ModelFile {
   format: ModelFormat;
   fileBytes: number;
   modelPath: string;
-  /** The tokenizer to read with it (not read here); undefined for an HF folder given none (assembleModel refuses it). */
-  tokenizerPath: string | undefined;
+  /** The tokenizer to read with it (not read here): --tokenizer, else the model's own file or folder, else the embedded one. */
+  tokenizerPath: string;
   /** Architecture and the tensors as the file stores them. */
   description: ModelDescription;
 }
@@ -76,7 +77,7 @@ export function readModelFile(opts: LoadOptions = {}): ModelFile {
     format: kind === 'hf' ? 'hf-llama' : 'gguf',
     fileBytes: file.fileBytes,
     modelPath,
-    tokenizerPath: opts.tokenizer ?? (kind === 'gguf' ? modelPath : undefined),
+    tokenizerPath: opts.tokenizer ?? modelPath,
     description: file.description,
   };
 }

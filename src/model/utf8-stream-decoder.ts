@@ -1,9 +1,10 @@
 import type { Tokenizer } from './tokenizer.js';
 
 /**
- * Token-by-token detokenisation for streaming output. A character outside the vocabulary is encoded
- * as byte-fallback tokens (run.c encode(): id = byte + 3), so one token may carry only part of a
- * UTF-8 character; printing it alone would show U+FFFD. push() returns only complete characters and
+ * Token-by-token detokenisation for streaming output. One token may carry only part of a UTF-8
+ * character — a character outside a sentencepiece vocabulary is encoded as byte-fallback tokens
+ * (run.c encode(): id = byte + 3), and byte-level BPE (GPT-2, Llama-3) splits characters between
+ * tokens freely — so printing it alone would show U+FFFD. push() returns only complete characters and
  * holds back a split one until its last byte arrives. All push() results plus flush() equal
  * tokenizer.decode(ids, prevId): a streaming TextDecoder decodes exactly as a one-shot decode does.
  */

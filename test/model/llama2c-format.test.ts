@@ -10,7 +10,7 @@ import { LlamaModel } from '../../src/model/llama-model.js';
 import type { LlamaWeights } from '../../src/model/llama-weights.js';
 import type { LoadedLlama2c } from '../../src/model/llama2c-format.js';
 import { encodeLlama2c, parseLlama2c, readLlama2c } from '../../src/model/llama2c-format.js';
-import { Tokenizer } from '../../src/model/tokenizer.js';
+import { Llama2cTokenizer } from '../../src/model/llama2c-tokenizer.js';
 import { assetPath } from '../../src/util/package-root.js';
 import { assertAllClose, maxAbsDiff } from '../helpers/assert-all-close.js';
 
@@ -286,7 +286,7 @@ test('a tokenizer file with a bad length field is a TokenizerFileError', () => {
   // int32 max_token_length, then {float32 score, int32 len, bytes}: entry 0's len is at byte 8.
   const bad = withInt32(bytes, 8, 1000);
   assert.throws(
-    () => Tokenizer.fromBytes(bad, 'badlen.bin', 512),
+    () => Llama2cTokenizer.fromBytes(bad, 'badlen.bin', 512),
     (e: unknown) => e instanceof TokenizerFileError && /badlen\.bin/.test(e.message) && /entry 0 has length 1000/.test(e.message),
   );
 });

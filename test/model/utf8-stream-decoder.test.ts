@@ -2,13 +2,14 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Tokenizer } from '../../src/model/tokenizer.js';
+import { Llama2cTokenizer } from '../../src/model/llama2c-tokenizer.js';
+import type { Tokenizer } from '../../src/model/tokenizer.js';
 import { StreamingTokenDecoder } from '../../src/model/utf8-stream-decoder.js';
 import { packageRoot } from '../../src/util/package-root.js';
 
 /** The repo root: the nearest directory above this file with a package.json (works from test/ and dist/test/). */
 const ROOT = packageRoot();
-const tok512 = Tokenizer.fromFile(join(ROOT, 'assets/models/tok512.bin'), 512);
+const tok512 = Llama2cTokenizer.fromFile(join(ROOT, 'assets/models/tok512.bin'), 512);
 const VAL_STORIES = readFileSync(join(ROOT, 'assets/data/tinystories_val.txt'), 'utf8').split('\n\n').slice(0, 100);
 
 /** Feeds ids one at a time; returns every push() result and the flush() result. */

@@ -86,8 +86,8 @@ export const STORY = tokenizer.encode('Once upon a time, there was a little girl
  * one row per feature in one batch, independently of the steering engine.
  */
 export function featureFor(piece: string): number {
-  const token = tokenizer.tokenId(piece);
-  if (token === undefined) throw new Error(`no token ${JSON.stringify(piece)}`);
+  const token = Array.from({ length: tokenizer.vocabSize }, (_, id) => tokenizer.piece(id)).indexOf(piece);
+  if (token < 0) throw new Error(`no token ${JSON.stringify(piece)}`);
   const { sae } = ctx.sae(HOOK);
   const { d_sae, d_in } = sae.config;
   const prompt = tokenizer.encode('Once upon a time, there was a little girl. She was very');

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
-import { ModelFileError } from '../../errors.js';
+import { ModelFileError, TokenizerFileError } from '../../errors.js';
 import { parameterCount, headSize, kvDim } from '../../model/llama-config.js';
 import type { WeightSummary } from '../../model/llama-weights.js';
 import { weightSummary } from '../../model/llama-weights.js';
 import { assembleModel } from '../../model/load-model.js';
 import type { TensorDescription } from '../../model/model-format.js';
 import { readModelFile } from '../../model/read-model-file.js';
+import type { Tokenizer } from '../../model/tokenizer.js';
 import { scanNonFinite } from '../../model/weight-scan.js';
 import { activeBackend, setActiveBackend } from '../../tensor/backend-registry.js';
 import type { NativeStatus } from '../../tensor/native-backend.js';
@@ -24,8 +25,15 @@ export function registerInspect(program: Command): void {
     .action((path: string | undefined, o: ModelOptions & { json?: boolean }) => {
       if (o.backend) setActiveBackend(o.backend);
       const file = readModelFile({ model: path ?? o.model, tokenizer: o.tokenizer, quantize: o.quantize });
-      // An HF folder is described without a tokenizer (its tokenizer.json is not read yet); the others are loaded with theirs.
-      const tokenizer = file.tokenizerPath === undefined ? undefined : assembleModel(file).tokenizer;
+      // An HF folder without a tokenizer.json (and no --tokenizer) is still described; the tokenizer line says what is missing.
+      let tokenizer: Tokenizer | undefined;
+      let tokenizerProblem = '';
+      try {
+        tokenizer = assembleModel(file).tokenizer;
+      } catch (e) {
+        if (!(e instanceof TokenizerFileError && file.format === 'hf-llama' && o.tokenizer === undefined)) throw e;
+        tokenizerProblem = e.message;
+      }
       const c = file.config;
       const nonFinite = scanNonFinite(file.weights, c);
       const stored = file.description.tensors;
@@ -60,7 +68,7 @@ export function registerInspect(program: Command): void {
           ['vocab', String(c.vocabSize)],
           ['context', String(c.seqLen)],
           ['classifier', c.sharedClassifier ? 'shared with the embedding' : 'separate'],
-          ['tokenizer', info.tokenizer ? `${info.tokenizer.file} (${info.tokenizer.file === info.file ? 'its embedded vocabulary, ' : ''}${info.tokenizer.vocabSize} tokens)` : 'none: an HF folder needs --tokenizer'],
+          ['tokenizer', info.tokenizer ? `${info.tokenizer.file} (${info.tokenizer.file === info.file ? 'its embedded vocabulary, ' : ''}${info.tokenizer.vocabSize} tokens)` : `none: ${tokenizerProblem}`],
           ['non-finite weights', String(nonFinite.count)],
         ];
         for (const [k, v] of rows) process.stdout.write(`${k.padEnd(20)}${v}\n`);

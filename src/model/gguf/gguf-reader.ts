@@ -37,7 +37,8 @@ export interface GgufTensorInfo {
 const GGUF_MAX_TENSOR_NAME = 64;
 /** Nested arrays deeper than this are refused (gguf.md allows nesting; no real file goes past 2). */
 const MAX_ARRAY_DEPTH = 8;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a string that starts with U+FEFF keeps it (Llama-2's vocabulary has the piece "\ufeff").
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export class GgufFile {
   private constructor(

@@ -12,7 +12,7 @@ import type { HookName } from '../../model/hook-points.js';
 import type { LlamaConfig } from '../../model/llama-config.js';
 import { LlamaModel } from '../../model/llama-model.js';
 import type { LlamaWeights } from '../../model/llama-weights.js';
-import { readTokenizerFile } from '../../model/tokenizer-file.js';
+import { loadTokenizer } from '../../model/load-tokenizer.js';
 import { buildFeatureIndex } from '../../sae/feature-index/build-feature-index.js';
 import { contrastTexts } from '../../sae/feature-index/contrast-texts.js';
 import { explainText } from '../../sae/feature-index/explain-text.js';
@@ -36,7 +36,7 @@ export interface AnalysisWorkerData {
 
 const data = workerData as AnalysisWorkerData;
 const model = new LlamaModel(data.config, data.weights, setActiveBackend(data.backend));
-const tokenizer = readTokenizerFile(data.tokenizerPath, data.config.vocabSize);
+const tokenizer = loadTokenizer(data.tokenizerPath, data.config.vocabSize);
 const saes = new Map<string, Sae>();
 let reference: string[] | undefined;
 

@@ -9,7 +9,7 @@ import { Hono } from 'hono';
 import { ApiError } from '../api-error.js';
 import { chatCompletionRequestSchema } from '../api-schemas.js';
 import { chatLogprobs } from '../chat-format.js';
-import { CHAT_STOP, renderChat } from '../chat-template.js';
+import { chatPrompt } from '../chat-template.js';
 import { ChoiceRun, finishReason } from '../choice-run.js';
 import { clientSignal } from '../client-signal.js';
 import { usage } from '../completion-format.js';
@@ -27,12 +27,12 @@ export function chatCompletionsRoute(engines: EngineRef): Hono {
     const { tokenizer } = e;
     if (body.top_logprobs != null && !body.logprobs) throw ApiError.badRequest('top_logprobs needs logprobs: true', 'top_logprobs');
     const topLogprobs = body.logprobs ? (body.top_logprobs ?? 0) : undefined;
-    const prompt = tokenizer.encode(renderChat(body.messages));
+    const { ids: prompt, stops } = chatPrompt(tokenizer, body.messages);
     const seqLen = e.model.config.seqLen;
     const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? Math.max(1, seqLen - prompt.length);
     checkFits(prompt.length, maxTokens, seqLen, 'messages');
     const steering = await compileRequestSteering(body.steering, e);
-    const requests = choiceRequests(body, prompt, { vocabSize: e.model.config.vocabSize, maxTokens, topLogprobs, extraStops: [CHAT_STOP], steering });
+    const requests = choiceRequests(body, prompt, { vocabSize: e.model.config.vocabSize, maxTokens, topLogprobs, extraStops: stops, steering });
     const stream = body.stream ?? false;
     const run = new ChoiceRun(e.scheduler, requests, clientSignal(c), stream);
 

@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono';
 import { detokenizeRequestSchema, tokenizeRequestSchema } from '../api-schemas.js';
-import { renderChat } from '../chat-template.js';
+import { chatPrompt } from '../chat-template.js';
 import { parseBody } from '../parse-body.js';
 import { checkTokenIds } from '../prompt-checks.js';
 import type { EngineRef } from '../serve-engine.js';
@@ -16,7 +16,7 @@ export function tokenizeRoute(engines: EngineRef): Hono {
     .post('/tokenize', async (c) => {
       const body = await parseBody(c, tokenizeRequestSchema);
       const { tokenizer, model } = engines.forModel(body.model);
-      const tokens = body.messages ? tokenizer.encode(renderChat(body.messages)) : tokenizer.encode(body.prompt ?? '', { bos: body.add_special_tokens ?? true });
+      const tokens = body.messages ? chatPrompt(tokenizer, body.messages).ids : tokenizer.encode(body.prompt ?? '', { bos: body.add_special_tokens ?? true });
       const token_strs = tokens.map((id, i) => tokenText(tokenizer, i === 0 ? -1 : tokens[i - 1], id).token);
       return c.json({ tokens, token_strs, count: tokens.length, max_model_len: model.config.seqLen });
     })

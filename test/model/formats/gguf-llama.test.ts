@@ -14,8 +14,8 @@ import { loadModel } from '../../../src/model/load-model.js';
 import { LlamaModel } from '../../../src/model/llama-model.js';
 import { readLlama2c } from '../../../src/model/llama2c-format.js';
 import { activeBackend } from '../../../src/tensor/backend-registry.js';
-import { Tokenizer } from '../../../src/model/tokenizer.js';
-import { readTokenizerFile } from '../../../src/model/tokenizer-file.js';
+import { Llama2cTokenizer } from '../../../src/model/llama2c-tokenizer.js';
+import { loadTokenizer } from '../../../src/model/load-tokenizer.js';
 import { f32ToF16, f16ToF32 } from '../../../src/tensor/half-float.js';
 import { isQ80 } from '../../../src/tensor/weight-matrix.js';
 import { packageRoot } from '../../../src/util/package-root.js';
@@ -133,8 +133,8 @@ test('the fixture\'s greedy continuation: each id is the argmax of the float64 f
 
 test('the fixture\'s embedded vocabulary tokenizes and decodes like tokenizer32000.bin', (t) => {
   if (!existsSync(FIXTURE) || !existsSync(TOK32000)) return t.skip(NO_FIXTURE);
-  const fromGguf = readTokenizerFile(FIXTURE, 32000);
-  const ref = Tokenizer.fromFile(TOK32000, 32000);
+  const fromGguf = loadTokenizer(FIXTURE, 32000);
+  const ref = Llama2cTokenizer.fromFile(TOK32000, 32000);
   const texts = [
     'Once upon a time, there was a little girl named Lily.',
     'Hello world! 123 + 456 = 579',

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { ModelFileError, UsageError } from '../../../src/errors.js';
+import { ModelFileError, TokenizerFileError } from '../../../src/errors.js';
 import { embeddedModelPath, embeddedTokenizerPath } from '../../../src/model/embedded.js';
 import { generate } from '../../../src/model/generate.js';
 import { HF_INDEX_FILE, hfLayerName } from '../../../src/model/hf-llama-read.js';
@@ -88,10 +88,10 @@ test('Llama-3 rope_scaling written to config.json comes back in the loaded confi
   assert.ok(maxAbsDiff(logitsOf(m), logitsOf(base)) > 1e-3, 'scaled frequencies give other logits');
 });
 
-test('an HF folder without --tokenizer is a UsageError naming the folder and the flag', () => {
+test('an HF folder without tokenizer.json, given no --tokenizer, is a TokenizerFileError naming the folder and the flag', () => {
   const dir = join(tmp, 'notok');
   writeHfLlama(dir, src.config, src.weights);
-  assert.throws(() => loadModel({ model: dir }), (e: unknown) => e instanceof UsageError && e.message.includes(dir) && e.message.includes('--tokenizer'));
+  assert.throws(() => loadModel({ model: dir }), (e: unknown) => e instanceof TokenizerFileError && e.message.includes(dir) && e.message.includes('--tokenizer'));
 });
 
 /** A fresh good sharded folder to break. */

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Tokenizer } from '../../../src/model/tokenizer.js';
+import { Llama2cTokenizer } from '../../../src/model/llama2c-tokenizer.js';
 import { tokenOffsets } from '../../../src/sae/feature-index/token-offsets.js';
 import { assetPath } from '../../../src/util/package-root.js';
 
-const tokenizer = Tokenizer.fromFile(assetPath('models', 'tok512.bin'), 512);
+const tokenizer = Llama2cTokenizer.fromFile(assetPath('models', 'tok512.bin'), 512);
 
 /**
  * Checked against decoding: where the tokens up to t decode to a prefix of the text, token t ends

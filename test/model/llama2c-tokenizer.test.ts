@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { TokenizerFileError } from '../../src/errors.js';
-import { Tokenizer } from '../../src/model/tokenizer.js';
+import { Llama2cTokenizer } from '../../src/model/llama2c-tokenizer.js';
 import { packageRoot } from '../../src/util/package-root.js';
 
 /** The repo root: the nearest directory above this file with a package.json (works from test/ and dist/test/). */
@@ -13,8 +13,8 @@ const TOK32000 = join(ROOT, '../shared/models/tokenizer32000.bin');
 const NO_TOK32000 = `${TOK32000} is absent (it lives in the shared data folder, not in the repo)`;
 const VAL_TEXT = readFileSync(join(ROOT, 'assets/data/tinystories_val.txt'), 'utf8');
 
-const tok512 = Tokenizer.fromFile(TOK512, 512);
-const tok32000 = existsSync(TOK32000) ? Tokenizer.fromFile(TOK32000, 32000) : undefined;
+const tok512 = Llama2cTokenizer.fromFile(TOK512, 512);
+const tok32000 = existsSync(TOK32000) ? Llama2cTokenizer.fromFile(TOK32000, 32000) : undefined;
 
 // ---------------------------------------------------------------------------------------------
 // A naive port of run.c encode() (O(n²) rescans), reading the file on its own, as a reference.
@@ -113,7 +113,7 @@ test('encode options: empty text, no BOS, EOS', () => {
 });
 
 test('vocabulary size is read to the end of the file when not given', () => {
-  assert.equal(Tokenizer.fromFile(TOK512).vocabSize, 512);
+  assert.equal(Llama2cTokenizer.fromFile(TOK512).vocabSize, 512);
 });
 
 test('tokenizer32000 reference encodings (Llama 2 vocabulary)', (t) => {
@@ -176,7 +176,7 @@ test('a long text encodes in one call and round-trips', () => {
 });
 
 test('heap encoder == naive run.c encoder on 400 random strings', (t) => {
-  const cases: [Tokenizer, NaiveVocab][] = [[tok512, naiveVocab(readFileSync(TOK512))]];
+  const cases: [Llama2cTokenizer, NaiveVocab][] = [[tok512, naiveVocab(readFileSync(TOK512))]];
   if (tok32000) cases.push([tok32000, naiveVocab(readFileSync(TOK32000))]);
   else t.diagnostic(`only tok512: ${NO_TOK32000}`);
   const next = rng(12345);
@@ -191,7 +191,7 @@ test('ties go to the leftmost pair, and pairs scored at or below -1e10 never mer
   const v = vocabFile(7, [
     [0, '<unk>'], [0, '\n<s>\n'], [0, '\n</s>\n'], [0, ' '], [0, 'a'], [0, 'b'], [1, 'ab'], [1, 'ba'], [-1e10, 'aa'],
   ]);
-  const tok = Tokenizer.fromBytes(v, 'tie.bin');
+  const tok = Llama2cTokenizer.fromBytes(v, 'tie.bin');
   // "aba": " " a b a → ab (leftmost of the tied ab/ba) then nothing (" ab"+"a" no piece)
   assert.deepEqual(tok.encode('aba'), [1, 3, 6, 4]);
   assert.deepEqual(tok.encode('bab'), [1, 3, 7, 5]);
@@ -200,7 +200,7 @@ test('ties go to the leftmost pair, and pairs scored at or below -1e10 never mer
 });
 
 test('pieces that are not UTF-8 keep their raw bytes', () => {
-  const tok = Tokenizer.fromBytes(vocabFile(7, [[0, '<unk>'], [0, '<s>'], [0, '</s>'], [0, new Uint8Array([0xff, 0x41])], [0, ' ']]), 'raw.bin');
+  const tok = Llama2cTokenizer.fromBytes(vocabFile(7, [[0, '<unk>'], [0, '<s>'], [0, '</s>'], [0, new Uint8Array([0xff, 0x41])], [0, ' ']]), 'raw.bin');
   assert.deepEqual([...tok.pieceBytes(0, 3)], [0xff, 0x41]);
   assert.equal(tok.piece(3), '\ufffdA');
   assert.throws(() => tok.encode('é'), (e: unknown) => e instanceof TokenizerFileError && /raw\.bin: has no byte-fallback piece <0xC3> \(id 198\)/.test(e.message));
@@ -234,7 +234,7 @@ const SPECIALS: Entry[] = [[0, '<unk>'], [0, '<s>'], [0, '</s>']];
 
 function rejects(bytes: Uint8Array, problem: RegExp, vocabSize?: number): void {
   assert.throws(
-    () => Tokenizer.fromBytes(bytes, 'bad.bin', vocabSize),
+    () => Llama2cTokenizer.fromBytes(bytes, 'bad.bin', vocabSize),
     (e: unknown) => {
       assert.ok(e instanceof TokenizerFileError, `not a TokenizerFileError: ${String(e)}`);
       assert.equal(e.file, 'bad.bin');
@@ -247,7 +247,7 @@ function rejects(bytes: Uint8Array, problem: RegExp, vocabSize?: number): void {
 
 test('malformed files give a TokenizerFileError naming the file and the problem', () => {
   const good = vocabFile(7, [...SPECIALS, [-1, 'ab']]);
-  assert.equal(Tokenizer.fromBytes(good, 'good.bin').vocabSize, 4);
+  assert.equal(Llama2cTokenizer.fromBytes(good, 'good.bin').vocabSize, 4);
   rejects(new Uint8Array(3), /3 bytes is shorter than the 4-byte max_token_length header/);
   rejects(vocabFile(0, SPECIALS), /max_token_length 0 is outside 1\.\.65536/);
   rejects(vocabFile(-5, SPECIALS), /max_token_length -5/);
@@ -262,12 +262,12 @@ test('malformed files give a TokenizerFileError naming the file and the problem'
   rejects(good, /holds 4 entries, fewer than the model's vocab_size 5/, 5);
   rejects(good, /vocab_size 2 is too small/, 2);
   rejects(vocabFile(7, SPECIALS.slice(0, 2)), /holds 2 entries; at least 3/);
-  assert.equal(Tokenizer.fromBytes(good, 'good.bin', 3).vocabSize, 3, 'entries past vocab_size are ignored, as in run.c');
+  assert.equal(Llama2cTokenizer.fromBytes(good, 'good.bin', 3).vocabSize, 3, 'entries past vocab_size are ignored, as in run.c');
 });
 
 test('fromFile names a file it cannot read', () => {
   assert.throws(
-    () => Tokenizer.fromFile('/nonexistent/tok.bin'),
+    () => Llama2cTokenizer.fromFile('/nonexistent/tok.bin'),
     (e: unknown) => e instanceof TokenizerFileError && e.file === '/nonexistent/tok.bin' && /no such file/.test(e.message),
   );
 });
