@@ -53,6 +53,14 @@ export function tokenizerFromGguf(gguf: GgufFile): Tokenizer {
   if (model.type !== 'string' || model.value !== 'llama') {
     throw fail(`tokenizer.ggml.model is ${JSON.stringify(model.type === 'string' ? model.value.slice(0, 40) : model.type)}; tinymorph reads the "llama" and "gpt2" vocabularies of a GGUF file: give a tokenizer.json with --tokenizer`);
   }
+  return Llama2cTokenizer.fromBytes(llamaVocabBytes(gguf), gguf.file, arrayOf<string>(gguf, 'tokenizer.ggml.tokens', 'string', fail).length);
+}
+
+/** A GGUF file's "llama" (sentencepiece) vocabulary in tokenizer.bin's layout, checked (the exporter re-embeds it). */
+export function llamaVocabBytes(gguf: GgufFile): Uint8Array {
+  const fail = (problem: string): TokenizerFileError => new TokenizerFileError(gguf.file, problem);
+  const model = gguf.metadata.get('tokenizer.ggml.model');
+  if (model === undefined || model.type !== 'string' || model.value !== 'llama') throw fail('holds no "llama" (sentencepiece) vocabulary: give a tokenizer.bin with --tokenizer');
   const tokens = arrayOf<string>(gguf, 'tokenizer.ggml.tokens', 'string', fail);
   const scores = arrayOf<number>(gguf, 'tokenizer.ggml.scores', 'float32', fail);
   if (scores.length !== tokens.length) throw fail(`tokenizer.ggml.scores has ${scores.length} entries but tokenizer.ggml.tokens has ${tokens.length}`);
@@ -61,8 +69,7 @@ export function tokenizerFromGguf(gguf: GgufFile): Tokenizer {
     const id = v === undefined || v.type === 'array' ? v : v.value;
     if (id !== undefined && id !== want) throw fail(`${key} is ${typeof id === 'object' ? 'an array' : String(id)}; the llama vocabulary reader needs ${want}`);
   }
-  const bytes = llama2cVocabBytes(tokens, scores);
-  return Llama2cTokenizer.fromBytes(bytes, gguf.file, tokens.length);
+  return llama2cVocabBytes(tokens, scores);
 }
 
 function byteLevelTokenizer(gguf: GgufFile, fail: (problem: string) => TokenizerFileError): HfTokenizer {

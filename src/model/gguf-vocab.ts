@@ -1,68 +1,20 @@
 /**
- * A GGUF file's embedded sentencepiece vocabulary (gguf.md: tokenizer.ggml.model "llama",
- * tokenizer.ggml.tokens / scores / token_type, bos/eos ids) is the data a llama2.c tokenizer.bin
- * holds; this writes it in that layout so the one llama2.c tokenizer reads both. The pieces are
- * changed as llama2.c's tokenizer.py export does: "▁" (U+2581, sentencepiece's space) becomes " ",
- * BOS becomes "\n<s>\n" and EOS "\n</s>\n". llama2cVocabToGguf goes the other way, for the exporter.
+ * A llama2.c tokenizer.bin as a GGUF file's embedded sentencepiece vocabulary (gguf.md:
+ * tokenizer.ggml.model "llama", tokenizer.ggml.tokens / scores / token_type), for the exporter:
+ * the inverse of gguf-vocab-tokenizer.ts's llamaVocabBytes, undoing what llama2.c's tokenizer.py
+ * export does to the pieces (" " back to "▁", U+2581; BOS "\n<s>\n" and EOS "\n</s>\n" back to <s>, </s>).
  */
 import { TokenizerFileError } from '../errors.js';
-import { describeValue } from '../util/describe-value.js';
-import type { GgufFile } from './gguf/gguf-reader.js';
 import type { GgufValue } from './gguf/gguf-types.js';
 import { Llama2cTokenizer } from './llama2c-tokenizer.js';
 
-/** The llama2.c tokenizer's fixed ids (tokenizer.ts): a vocabulary with others cannot be read by it. */
-const FIXED_IDS: [string, number][] = [
-  ['tokenizer.ggml.unknown_token_id', 0],
-  ['tokenizer.ggml.bos_token_id', 1],
-  ['tokenizer.ggml.eos_token_id', 2],
-];
-
-/** tokenizer.bin bytes (int32 max_token_length, then per token float32 score, int32 length, bytes). */
-export function ggufVocabToLlama2c(g: GgufFile): Uint8Array {
-  const fail = (p: string) => new TokenizerFileError(g.file, p);
-  const model = g.metadata.get('tokenizer.ggml.model');
-  if (model === undefined) throw fail('has no embedded vocabulary (metadata "tokenizer.ggml.model" is missing); give --tokenizer');
-  if (model.type !== 'string' || model.value !== 'llama') {
-    throw fail(`embedded tokenizer ${describeValue('value' in model ? String(model.value) : model.type)} (metadata "tokenizer.ggml.model") is not supported; only sentencepiece "llama" is — give --tokenizer`);
-  }
-  for (const [key, id] of FIXED_IDS) {
-    const v = g.metadata.get(key);
-    if (v !== undefined && ('value' in v ? Number(v.value) : NaN) !== id) throw fail(`metadata ${describeValue(key)} is ${'value' in v ? String(v.value) : v.type}; the llama2.c tokenizer needs ${id}`);
-  }
-  const tokens = array(g, 'tokenizer.ggml.tokens', 'string') as string[];
-  const scores = g.metadata.has('tokenizer.ggml.scores') ? (array(g, 'tokenizer.ggml.scores', 'float32') as number[]) : undefined;
-  if (tokens.length < 3) throw fail(`metadata "tokenizer.ggml.tokens" has ${tokens.length} tokens; ids 0, 1, 2 (<unk>, BOS, EOS) are needed`);
-  if (scores && scores.length !== tokens.length) throw fail(`metadata "tokenizer.ggml.scores" has ${scores.length} entries for ${tokens.length} tokens`);
-  const encoder = new TextEncoder();
-  const pieces = tokens.map((t, i) => encoder.encode(i === 1 ? '\n<s>\n' : i === 2 ? '\n</s>\n' : t.replaceAll('\u2581', ' ')));
-  const maxLen = pieces.reduce((m, p) => Math.max(m, p.length), 1);
-  const out = new Uint8Array(4 + pieces.reduce((s, p) => s + 8 + p.length, 0));
-  const view = new DataView(out.buffer);
-  view.setInt32(0, maxLen, true);
-  let at = 4;
-  pieces.forEach((p, i) => {
-    view.setFloat32(at, scores ? scores[i] : 0, true);
-    view.setInt32(at + 4, p.length, true);
-    out.set(p, at + 8);
-    at += 8 + p.length;
-  });
-  return out;
-}
-
-function array(g: GgufFile, key: string, itemType: 'string' | 'float32'): (string | number)[] {
-  const v = g.metadata.get(key);
-  if (v === undefined) throw new TokenizerFileError(g.file, `metadata ${describeValue(key)} is missing`);
-  if (v.type !== 'array' || v.itemType !== itemType) throw new TokenizerFileError(g.file, `metadata ${describeValue(key)} is ${v.type === 'array' ? `an array of ${v.itemType}` : `a ${v.type}`}, expected an array of ${itemType}`);
-  return v.items.map((item) => (item as { value: string | number }).value);
-}
-
 /** gguf.md token types (llama.cpp's llama_token_type). */
 const TOKEN_TYPE = { normal: 1, unknown: 2, control: 3, byte: 6 };
-const fatalUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a piece that is U+FEFF (Llama-2 has one) must stay that piece, not be dropped as a byte-order mark.
+const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
- * The inverse of ggufVocabToLlama2c: a llama2.c tokenizer.bin's first `vocabSize` entries as
+ * The inverse of llamaVocabBytes: a llama2.c tokenizer.bin's first `vocabSize` entries as
  * `tokenizer.ggml.*` metadata (sentencepiece "llama" model; ids 0, 1, 2 are <unk>, <s>, </s>).
  */
 export function llama2cVocabToGguf(bytes: Uint8Array, label: string, vocabSize: number): [string, GgufValue][] {

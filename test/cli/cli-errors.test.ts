@@ -78,7 +78,7 @@ const rows: Row[] = [
   [['steer', 'hi', '--feature', '2:abc:1'], 1, /--feature "2:abc:1": index must be an integer/],
   // Inputs that never end, or are not files
   [['tokenize', 'hi', '--tokenizer', '/dev/zero'], 1, /^tinymorph: \/dev\/zero: is a device; a tokenizer must be a regular file$/],
-  [['tokenize', 'hi', '--tokenizer', folder], 1, /a-folder: is a directory without a tokenizer\.json \(expected a tokenizer file or an HF model folder\)$/],
+  [['tokenize', 'hi', '--tokenizer', folder], 1, /a-folder: is a directory without a tokenizer\.json: give the tokenizer with --tokenizer \(tokenizer\.bin, tokenizer\.json or a GGUF file\)$/],
   [['perplexity', '/dev/zero'], 1, /^tinymorph: \/dev\/zero: is a device; text must be a regular file or a pipe$/],
   [['perplexity', empty], 1, /empty\.txt has no text$/],
   [['vector', 'show', '/dev/zero'], 1, /^tinymorph: \/dev\/zero: is a device; a safetensors file must be a regular file$/],

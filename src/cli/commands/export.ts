@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { TokenizerFileError, UsageError } from '../../errors.js';
 import { GgufFile } from '../../model/gguf/gguf-reader.js';
-import { ggufVocabToLlama2c } from '../../model/gguf-vocab.js';
+import { llamaVocabBytes } from '../../model/gguf-vocab-tokenizer.js';
 import { writeGgufLlama } from '../../model/gguf-llama-write.js';
 import { writeHfLlama } from '../../model/hf-llama-write.js';
 import { startsWithGgufMagic } from '../../model/model-format.js';
@@ -55,6 +55,6 @@ export function registerExport(program: Command): void {
 
 /** A tokenizer's vocabulary as tokenizer.bin bytes: the file itself, or a GGUF file's embedded one. */
 function vocabularyBytes(path: string): Uint8Array {
-  if (startsWithGgufMagic(path)) return ggufVocabToLlama2c(GgufFile.open(path));
+  if (startsWithGgufMagic(path)) return llamaVocabBytes(GgufFile.open(path));
   return readFileBounded(path, READ_LIMITS.tokenizer, (problem) => new TokenizerFileError(path, problem));
 }
