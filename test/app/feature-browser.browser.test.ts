@@ -124,7 +124,8 @@ test('feature browser: search → dashboard as the API has it → label edit fou
     return s.steering.spec.features?.find((f) => f.source === source && f.index === index);
   });
   assert.deepEqual(spec, { source, index, strength: 4 });
-  assert.equal(await page.locator('.fd-steered').textContent(), 'Added to the steering at strength 4.');
+  // The page says so once its own save has answered, which may be a moment after the server has the spec.
+  assert.equal(await waitFor(async () => await page.locator('.fd-steered').textContent()), 'Added to the steering at strength 4.');
 
   await page.getByRole('button', { name: '← Results' }).click();
   await page.waitForSelector('#feature-search:focus');
