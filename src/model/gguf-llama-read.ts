@@ -12,7 +12,7 @@ import { GgufFile } from './gguf/gguf-reader.js';
 import type { LlamaConfig } from './llama-config.js';
 import { configProblem, headSize } from './llama-config.js';
 import type { LayerWeightName, LlamaWeights } from './llama-weights.js';
-import { layerWeightShapes } from './llama-weights.js';
+import { assembleWeights, layerWeightShapes } from './llama-weights.js';
 import type { ModelDescription } from './model-format.js';
 
 /** llama.cpp's tensor name of each per-layer weight (llama-arch.cpp LLM_ARCH_LLAMA). */
@@ -61,27 +61,16 @@ export function readGgufLlama(path: string): GgufLlama {
   };
   const matrix = (name: string, rows: number, cols: number): WeightMatrix => (check(name, rows, cols).type === 'Q8_0' ? g.readQ80(name) : g.readF32(name));
   const shapes = layerWeightShapes(config);
-  const layers = (n: LayerWeightName): WeightMatrix[] =>
-    Array.from({ length: config.nLayers }, (_, l) => {
+  check(GGUF_EMBEDDING, config.vocabSize, config.dim);
+  const weights = assembleWeights<WeightMatrix>(config, {
+    tokenEmbedding: g.readF32(GGUF_EMBEDDING),
+    layer: (n, l) => {
       const [a, b] = shapes[n];
       return b === undefined ? vector(ggufLayerName(l, n), a) : matrix(ggufLayerName(l, n), a, b);
-    });
-  check(GGUF_EMBEDDING, config.vocabSize, config.dim);
-  const tokenEmbedding = g.readF32(GGUF_EMBEDDING);
-  const weights = {
-    tokenEmbedding,
-    rmsAtt: layers('rmsAtt'),
-    wq: layers('wq'),
-    wk: layers('wk'),
-    wv: layers('wv'),
-    wo: layers('wo'),
-    rmsFfn: layers('rmsFfn'),
-    w1: layers('w1'),
-    w2: layers('w2'),
-    w3: layers('w3'),
+    },
     rmsFinal: vector(GGUF_FINAL_NORM, config.dim),
-    classifier: config.sharedClassifier ? tokenEmbedding : matrix(GGUF_OUTPUT, config.vocabSize, config.dim),
-  } as LlamaWeights;
+    classifier: () => matrix(GGUF_OUTPUT, config.vocabSize, config.dim),
+  });
   const tensors = g.tensors.map((t) => ({ name: t.name, dtype: t.type, shape: [...t.shape] }));
   return { config, weights, fileBytes: g.byteLength, description: { architecture: 'llama', tensors } };
 }

@@ -14,7 +14,7 @@ import { READ_LIMITS, readFileBounded } from '../util/bounded-read.js';
 import { llamaConfigFromHf } from './hf-llama-config.js';
 import type { LlamaConfig } from './llama-config.js';
 import type { LayerWeightName, LlamaWeights } from './llama-weights.js';
-import { layerWeightShapes } from './llama-weights.js';
+import { assembleWeights, layerWeightShapes } from './llama-weights.js';
 import type { ModelDescription } from './model-format.js';
 import { permuteFromHf } from './rotary-permute.js';
 import { SafetensorsFile } from './safetensors.js';
@@ -67,29 +67,18 @@ export function readHfLlama(dir: string): HfLlamaFolder {
     return file.readF32(name);
   };
   const shapes = layerWeightShapes(config);
-  const layers = (n: LayerWeightName): Float32Array[] =>
-    Array.from({ length: config.nLayers }, (_, l) => {
+  const weights = assembleWeights<Float32Array>(config, {
+    tokenEmbedding: tensor(HF_EMBEDDING, [config.vocabSize, config.dim]),
+    layer: (n, l) => {
       const w = tensor(hfLayerName(l, n), shapes[n]);
       if (n === 'wq') return permuteFromHf(w, config.nHeads, config.dim);
       if (n === 'wk') return permuteFromHf(w, config.nKvHeads, config.dim);
       return w;
-    });
-  const tokenEmbedding = tensor(HF_EMBEDDING, [config.vocabSize, config.dim]);
-  const weights: LlamaWeights<Float32Array> = {
-    tokenEmbedding,
-    rmsAtt: layers('rmsAtt'),
-    wq: layers('wq'),
-    wk: layers('wk'),
-    wv: layers('wv'),
-    wo: layers('wo'),
-    rmsFfn: layers('rmsFfn'),
-    w1: layers('w1'),
-    w2: layers('w2'),
-    w3: layers('w3'),
+    },
     rmsFinal: tensor(HF_FINAL_NORM, [config.dim]),
     // A tied checkpoint may still store lm_head (a copy); the config decides, as transformers' tie_weights does.
-    classifier: config.sharedClassifier ? tokenEmbedding : tensor(HF_LM_HEAD, [config.vocabSize, config.dim]),
-  };
+    classifier: () => tensor(HF_LM_HEAD, [config.vocabSize, config.dim]),
+  });
   return { config, weights, fileBytes: shards.bytes, description: { architecture: 'LlamaForCausalLM', tensors: shards.describe() } };
 }
 

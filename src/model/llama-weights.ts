@@ -43,6 +43,32 @@ export function layerWeightShapes(c: LlamaConfig): Record<LayerWeightName, numbe
   };
 }
 
+/**
+ * The weights of a checkpoint whose tensors are read one by one (HF folders, GGUF files): every
+ * layer's weights from `layer(name, l)`; the classifier is the embedding itself when the config
+ * shares it, else `classifier()`.
+ */
+export function assembleWeights<M extends WeightMatrix>(
+  c: LlamaConfig,
+  parts: { tokenEmbedding: Float32Array; layer: (name: LayerWeightName, l: number) => Float32Array | M; rmsFinal: Float32Array; classifier: () => M },
+): LlamaWeights<M> {
+  const layers = <T>(name: LayerWeightName): T[] => Array.from({ length: c.nLayers }, (_, l) => parts.layer(name, l) as T);
+  return {
+    tokenEmbedding: parts.tokenEmbedding,
+    rmsAtt: layers('rmsAtt'),
+    wq: layers('wq'),
+    wk: layers('wk'),
+    wv: layers('wv'),
+    wo: layers('wo'),
+    rmsFfn: layers('rmsFfn'),
+    w1: layers('w1'),
+    w2: layers('w2'),
+    w3: layers('w3'),
+    rmsFinal: parts.rmsFinal,
+    classifier: c.sharedClassifier ? (parts.tokenEmbedding as M) : parts.classifier(),
+  };
+}
+
 /** Every distinct weight tensor with a readable name (for inspection and scans); a shared classifier counts once unless quantised apart. */
 export function namedWeights(w: LlamaWeights, c: LlamaConfig): [string, WeightMatrix][] {
   const out: [string, WeightMatrix][] = [['tok_embeddings', w.tokenEmbedding]];
