@@ -32,9 +32,11 @@ export function connectSteering(h: SteeringHost): void {
   host = h;
 }
 
+const isSteered = (s: Settings, feature: SteerFeature): boolean => featureEntries(s.steering.spec).some((f) => f.source === feature.source && f.index === feature.index);
+
 /** The settings with `feature` steered at `strength` and its label kept; a feature steered already keeps the writer's strength and method. */
 export function settingsWithFeature(s: Settings, feature: SteerFeature, strength = DEFAULT_FEATURE_STRENGTH): Settings {
-  const steered = featureEntries(s.steering.spec).some((f) => f.source === feature.source && f.index === feature.index);
+  const steered = isSteered(s, feature);
   const spec = steered ? s.steering.spec : withFeature(s.steering.spec, { source: feature.source, index: feature.index, strength });
   return { ...s, steering: { spec, labels: { ...s.steering.labels, [featureKey(feature.source, feature.index)]: feature.label } } };
 }
@@ -46,7 +48,7 @@ export function settingsWithFeature(s: Settings, feature: SteerFeature, strength
 export async function steerWith(feature: SteerFeature): Promise<boolean> {
   if (!host) throw new Error('steerWith called before the page connected the steering (main.ts)');
   const s = host.settings();
-  const added = !featureEntries(s.steering.spec).some((f) => f.source === feature.source && f.index === feature.index);
+  const added = !isSteered(s, feature);
   await host.change(settingsWithFeature(s, feature));
   return added;
 }
